@@ -1,0 +1,63 @@
+# Two commands matter: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+VIEWER := frontend/viewer
+export AUTOSCRIBE_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test lint install install-test vendor clean viewer viewer-check
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed tests/receivers/node/package-lock.json
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	# The integration guide's Express webhook receiver, run by the webhook tests.
+	cd tests/receivers/node && npm ci --no-audit --no-fund --silent
+	touch $@
+
+install: $(VENV)/.installed
+
+# The viewer bundle is committed (src/autoscribe/web/static/viewer/), so `make run` needs no npm;
+# node packages are only for rebuilding it and for the test that checks it matches its sources.
+$(VIEWER)/node_modules/.installed: $(VIEWER)/package.json $(VIEWER)/package-lock.json
+	cd $(VIEWER) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install-test: $(VENV)/.test-installed $(VIEWER)/node_modules/.installed
+
+# Rebuild the committed viewer bundle after editing frontend/viewer/src (then commit both).
+viewer: $(VIEWER)/node_modules/.installed
+	cd $(VIEWER) && node build.mjs
+
+# Fail if the committed bundle differs from what the sources build to (also a test in the suite).
+viewer-check: $(VIEWER)/node_modules/.installed
+	cd $(VIEWER) && node build.mjs --check
+
+run: $(VENV)/.installed
+	$(BIN)/autoscribe migrate
+	$(BIN)/autoscribe bootstrap --if-empty --clinic-name "Demo Clinic" \
+		--owner-email owner@example.com --generate-password
+	$(BIN)/autoscribe serve
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+# The whole suite, on SQLite and again on PostgreSQL (127.0.0.1:5432, user postgres), spread over
+# the machine's cores (each pytest worker has its own database and data directory).
+PYTEST_ARGS ?= -n auto --dist loadscope
+test: lint
+	AUTOSCRIBE_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	AUTOSCRIBE_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+# Front-end libraries: pinned in package.json/package-lock.json, copied into the package (and
+# committed) so that `make run` never needs npm.
+vendor:
+	npm ci --no-audit --no-fund
+	cp node_modules/htmx.org/dist/htmx.min.js src/autoscribe/web/static/vendor/htmx.min.js
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(VIEWER)/node_modules

@@ -1,0 +1,76 @@
+"""/v1/autoScribe/studies/external (reference 4.4): archive studies and their reports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from autoscribe.archive import service
+from autoscribe.archive.schemas import (
+    ExternalReportCreate,
+    ExternalReportCreated,
+    ExternalReportList,
+    ExternalReportOut,
+    ExternalStudyCreate,
+)
+from autoscribe.auth.context import ApiContextDep, SessionDep
+from autoscribe.ids import Prefix, brand
+from autoscribe.pagination import parse_limit
+from autoscribe.schemas import Success
+from autoscribe.studies import service as studies
+from autoscribe.studies.routes import scope_for
+from autoscribe.studies.schemas import StudyOut, StudySelector
+from autoscribe.studies.service import Creator
+
+router = APIRouter(prefix="/v1/autoScribe/studies/external", tags=["external studies"])
+
+
+@router.post("", response_model=StudyOut)
+def create_external_study(body: ExternalStudyCreate, ctx: ApiContextDep, session: SessionDep) -> StudyOut:
+    creator = Creator(actor=ctx.actor, api_key_id=ctx.api_key.id)
+    return studies.to_out(service.create_external_study(session, scope_for(ctx), body, creator))
+
+
+@router.post("/delete", response_model=Success)
+def delete_external_study(body: StudySelector, ctx: ApiContextDep, session: SessionDep) -> Success:
+    study = studies.select_study(session, scope_for(ctx), body.study_id, body.study_instance_uid)
+    service.delete_external_study(session, study, ctx.actor)
+    return Success(message="External study deleted")
+
+
+@router.post("/reports", response_model=ExternalReportCreated)
+def create_external_report(
+    body: ExternalReportCreate, ctx: ApiContextDep, session: SessionDep
+) -> ExternalReportCreated:
+    report, study = service.add_external_report(session, scope_for(ctx), body, ctx.actor)
+    return ExternalReportCreated(
+        external_report_id=brand(Prefix.EXTERNAL_REPORT, report.id),
+        study_id=brand(Prefix.STUDY, study.id),
+        study_instance_uid=study.study_instance_uid,
+    )
+
+
+@router.get("/reports", response_model=ExternalReportList)
+def list_external_reports(
+    ctx: ApiContextDep,
+    session: SessionDep,
+    cursor: str | None = Query(None),
+    limit: str | None = Query(None, description="1-100, default 20"),
+    study_id: str | None = Query(None, alias="studyId"),
+) -> ExternalReportList:
+    page = service.list_external_reports(
+        session, scope_for(ctx), study_id=study_id or None, cursor=cursor, limit=parse_limit(limit)
+    )
+    by_id = service.studies_by_id(session, [r.study_id for r in page.items])
+    return ExternalReportList(
+        reports=[service.to_list_item(r, by_id[r.study_id]) for r in page.items],
+        has_more=page.has_more,
+        cursor=page.cursor,
+    )
+
+
+@router.get("/reports/{external_report_id}", response_model=ExternalReportOut)
+def retrieve_external_report(
+    external_report_id: str, ctx: ApiContextDep, session: SessionDep
+) -> ExternalReportOut:
+    report, study = service.get_external_report(session, scope_for(ctx), external_report_id)
+    return service.to_out(report, study)

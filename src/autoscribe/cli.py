@@ -1,0 +1,548 @@
+"""The `autoscribe` command: serve, migrate, bootstrap, API keys. `--json` prints one JSON object."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from autoscribe.audit.service import Actor
+from autoscribe.config import get_settings
+from autoscribe.errors import APIError
+
+CLI_ACTOR = Actor("system", "cli")
+
+
+def _emit(data: dict[str, Any], as_json: bool, human: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        human()
+
+
+def _uuid(value: str, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise click.BadParameter(f"{name} must be a UUID", param_hint=name) from None
+
+
+class _Group(click.Group):
+    """Domain errors become a one-line message and exit code 1 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except APIError as exc:
+            where = f" ({exc.param})" if exc.param else ""
+            click.echo(f"error{where}: {exc.message}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+def main() -> None:
+    """AutoScribe radiology reporting platform."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from autoscribe.migrate import upgrade
+
+    upgrade()
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="API processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API, dashboard and workspace."""
+    import uvicorn
+
+    get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(
+        "autoscribe.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # our own access log omits query strings
+        log_level=get_settings().log_level,
+    )
+
+
+@main.command()
+@click.option("--clinic-name", required=True)
+@click.option("--owner-email", required=True)
+@click.option("--owner-password", help="At least 10 characters")
+@click.option("--generate-password", is_flag=True, help="Generate and print a password for the owner")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has a clinic")
+@click.option("--json", "as_json", is_flag=True)
+def bootstrap(
+    clinic_name: str,
+    owner_email: str,
+    owner_password: str | None,
+    generate_password: bool,
+    if_empty: bool,
+    as_json: bool,
+) -> None:
+    """Create a clinic, its owner and a first API key (scope all, user and Express access write)."""
+    from autoscribe.clinics.service import bootstrap_clinic, clinic_count
+    from autoscribe.db import session_scope
+
+    if owner_password is None and not generate_password:
+        raise click.UsageError("give --owner-password or --generate-password")
+    password = owner_password or secrets.token_urlsafe(12)
+    with session_scope() as session:
+        if if_empty and clinic_count(session) > 0:
+            _emit(
+                {"created": False},
+                as_json,
+                lambda: click.echo(
+                    "Database already has a clinic: sign in with the owner account you created earlier.\n"
+                    "Create another API key with: autoscribe api-keys create --clinic-id <id> ... "
+                    "(autoscribe api-keys list shows clinic ids)"
+                ),
+            )
+            return
+        made = bootstrap_clinic(
+            session, clinic_name=clinic_name, owner_email=owner_email, owner_password=password
+        )
+        result = {
+            "created": True,
+            "clinicId": str(made.clinic.id),
+            "userId": f"usr_{made.owner.id.hex}",
+            "apiKeyId": str(made.key.api_key.id),
+            "apiKey": made.key.plaintext_key,
+            "webhookSecret": made.key.webhook_secret,
+        }
+    if generate_password:
+        result["ownerPassword"] = password
+
+    def human() -> None:
+        url = get_settings().public_url
+        click.echo(f"Clinic {clinic_name!r} created ({result['clinicId']}).")
+        click.echo(
+            f"Sign in at {url}/login as {owner_email}"
+            + (f" with password {password}" if generate_password else "")
+        )
+        click.echo(f"API key (shown once, save it now): {result['apiKey']}")
+        click.echo(f"Webhook secret (AVARA_JWT_WEBHOOK_SECRET): {result['webhookSecret']}")
+        click.echo(f"Try it: curl -H 'Authorization: Bearer {result['apiKey']}' {url}/v1/autoScribe/studies")
+
+    _emit(result, as_json, human)
+
+
+@main.group("api-keys")
+def api_keys() -> None:
+    """Create, list, update and revoke API keys."""
+
+
+def _key_summary(key: Any) -> dict[str, Any]:
+    return {
+        "apiKeyId": str(key.id),
+        "clinicId": str(key.clinic_id),
+        "description": key.description,
+        "keyPrefix": key.key_prefix,
+        "studyScope": key.study_scope,
+        "userAccess": key.user_access,
+        "expressAccess": key.express_access,
+        "studyWebhookUrl": key.study_webhook_url,
+        "reportWebhookUrl": key.report_webhook_url,
+        "createdAt": key.created_at.isoformat(),
+        "lastUsedAt": key.last_used_at.isoformat() if key.last_used_at else None,
+        "revoked": key.revoked_at is not None,
+    }
+
+
+@api_keys.command("create")
+@click.option("--clinic-id", required=True)
+@click.option("--description", required=True)
+@click.option("--study-scope", type=click.Choice(["self", "all"]), required=True)
+@click.option("--user-access", type=click.Choice(["none", "read", "write"]), required=True)
+@click.option("--express-access", type=click.Choice(["none", "read", "write"]), required=True)
+@click.option("--study-webhook-url")
+@click.option("--report-webhook-url")
+@click.option("--json", "as_json", is_flag=True)
+def api_keys_create(
+    clinic_id: str,
+    description: str,
+    study_scope: str,
+    user_access: str,
+    express_access: str,
+    study_webhook_url: str | None,
+    report_webhook_url: str | None,
+    as_json: bool,
+) -> None:
+    from autoscribe.auth.service import create_api_key
+    from autoscribe.clinics.models import Clinic
+    from autoscribe.db import session_scope
+
+    with session_scope() as session:
+        cid = _uuid(clinic_id, "--clinic-id")
+        if session.get(Clinic, cid) is None:
+            raise click.BadParameter("no such clinic", param_hint="--clinic-id")
+        made = create_api_key(
+            session,
+            clinic_id=cid,
+            description=description,
+            study_scope=study_scope,
+            user_access=user_access,
+            express_access=express_access,
+            study_webhook_url=study_webhook_url,
+            report_webhook_url=report_webhook_url,
+            actor=CLI_ACTOR,
+        )
+        result = {
+            "apiKeyId": str(made.api_key.id),
+            "apiKey": made.plaintext_key,
+            "webhookSecret": made.webhook_secret,
+        }
+    _emit(
+        result,
+        as_json,
+        lambda: click.echo(
+            f"API key {result['apiKeyId']} created.\nKey (shown once): {result['apiKey']}\n"
+            f"Webhook secret: {result['webhookSecret']}"
+        ),
+    )
+
+
+@api_keys.command("list")
+@click.option("--clinic-id")
+@click.option("--json", "as_json", is_flag=True)
+def api_keys_list(clinic_id: str | None, as_json: bool) -> None:
+    from autoscribe.auth.service import list_api_keys
+    from autoscribe.db import session_scope
+
+    with session_scope() as session:
+        keys = [
+            _key_summary(k)
+            for k in list_api_keys(session, _uuid(clinic_id, "--clinic-id") if clinic_id else None)
+        ]
+
+    def human() -> None:
+        for k in keys:
+            state = "revoked" if k["revoked"] else "active"
+            click.echo(
+                f"{k['apiKeyId']}  {k['keyPrefix']}…  {state:7}  scope={k['studyScope']} "
+                f"users={k['userAccess']} express={k['expressAccess']}  "
+                f"clinic={k['clinicId']}  {k['description']}"
+            )
+
+    _emit({"apiKeys": keys}, as_json, human)
+
+
+@api_keys.command("revoke")
+@click.option("--api-key-id", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def api_keys_revoke(api_key_id: str, as_json: bool) -> None:
+    from autoscribe.auth.service import get_api_key, revoke_api_key
+    from autoscribe.db import session_scope
+
+    with session_scope() as session:
+        key = revoke_api_key(
+            session, get_api_key(session, _uuid(api_key_id, "--api-key-id")), actor=CLI_ACTOR
+        )
+        result = _key_summary(key)
+    _emit(result, as_json, lambda: click.echo(f"API key {api_key_id} revoked"))
+
+
+@api_keys.command("update")
+@click.option("--api-key-id", required=True)
+@click.option("--study-webhook-url", help="Empty string removes the endpoint")
+@click.option("--report-webhook-url", help="Empty string removes the endpoint")
+@click.option("--json", "as_json", is_flag=True)
+def api_keys_update(
+    api_key_id: str, study_webhook_url: str | None, report_webhook_url: str | None, as_json: bool
+) -> None:
+    """Edit Endpoints: change where this key's webhooks go."""
+    from autoscribe.auth.service import get_api_key, update_endpoints
+    from autoscribe.db import session_scope
+
+    changes: dict[str, Any] = {}
+    if study_webhook_url is not None:
+        changes["study_webhook_url"] = study_webhook_url
+    if report_webhook_url is not None:
+        changes["report_webhook_url"] = report_webhook_url
+    if not changes:
+        raise click.UsageError("give --study-webhook-url and/or --report-webhook-url")
+    with session_scope() as session:
+        key = update_endpoints(
+            session, get_api_key(session, _uuid(api_key_id, "--api-key-id")), actor=CLI_ACTOR, **changes
+        )
+        result = _key_summary(key)
+    _emit(
+        result,
+        as_json,
+        lambda: click.echo(
+            f"study webhook: {result['studyWebhookUrl'] or '(none)'}\n"
+            f"report webhook: {result['reportWebhookUrl'] or '(none)'}"
+        ),
+    )
+
+
+@api_keys.command("secret")
+@click.option("--api-key-id", required=True)
+@click.option("--rotate", is_flag=True, help="Replace the secret with a new one")
+@click.option("--json", "as_json", is_flag=True)
+def api_keys_secret(api_key_id: str, rotate: bool, as_json: bool) -> None:
+    """Show (or rotate) the webhook signing secret: AVARA_JWT_WEBHOOK_SECRET."""
+    from autoscribe.auth.service import get_api_key, rotate_webhook_secret, webhook_secret
+    from autoscribe.db import session_scope
+
+    with session_scope() as session:
+        key = get_api_key(session, _uuid(api_key_id, "--api-key-id"))
+        secret = rotate_webhook_secret(session, key, actor=CLI_ACTOR) if rotate else webhook_secret(key)
+    _emit({"apiKeyId": api_key_id, "webhookSecret": secret}, as_json, lambda: click.echo(secret))
+
+
+@main.command()
+@click.argument("audio_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--procedure", default="", help="Study description, e.g. 'CT CHEST WITHOUT CONTRAST'")
+@click.option("--modality", default="", help="DICOM modality (CT, MR, CR, DX, US, MG)")
+@click.option("--sex", type=click.Choice(["male", "female", "other"]))
+@click.option("--indication", default="", help="Clinical indication, when the study carries one")
+@click.option("--template", "template_id", help="Template id instead of the automatic choice")
+@click.option("--json", "as_json", is_flag=True)
+def dictate(
+    audio_file: str,
+    procedure: str,
+    modality: str,
+    sex: str | None,
+    indication: str,
+    template_id: str | None,
+    as_json: bool,
+) -> None:
+    """Run the scribe engine on a WAV/WebM/MP3 file: transcript, template, draft, impression, checks."""
+    from autoscribe.scribe import ScribeEngine, StudyContext, TranscriptionError, builtin_template
+
+    context = StudyContext(procedure=procedure, modality=modality, sex=sex, clinical_indication=indication)
+    engine = ScribeEngine()
+    template = None
+    if template_id:
+        template = builtin_template(template_id)
+        if template is None:
+            raise click.BadParameter("no built-in template with that id", param_hint="--template")
+    try:
+        result = engine.dictate(audio_file, context, template=template)
+    except TranscriptionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    data = result.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    t = result.transcript
+    click.echo(f"TRANSCRIPT ({t.duration:.1f} s audio, {t.processing_seconds:.1f} s, {t.model}):\n{t.text}\n")
+    click.echo(f"TEMPLATE: {result.template.name} ({result.template.id})\n")
+    click.echo(result.draft.to_text())
+    click.echo(f"\n(impression: {result.draft.impression_source})")
+    click.echo("\nCHECKS:" if result.checks else "\nCHECKS: none")
+    for check in result.checks:
+        where = f" [{check.where}]" if check.where else ""
+        click.echo(f"  {check.severity:7} {check.code}{where}: {check.message}")
+
+
+@main.group()
+def scribe() -> None:
+    """Transcription jobs and dictation audio."""
+
+
+@scribe.command("worker")
+@click.option("--once", is_flag=True, help="Run the jobs that are due, then exit")
+@click.option("--poll", default=0.5, show_default=True, help="Seconds between polls when idle")
+def scribe_worker(once: bool, poll: float) -> None:
+    """Run transcription jobs (alongside or instead of the in-process runner)."""
+    import autoscribe.scribe.service  # noqa: F401  (registers the job handlers)
+    from autoscribe.scribe.jobs import JobRunner, run_pending
+
+    if once:
+        click.echo(f"ran {run_pending()} job(s)")
+        return
+    runner = JobRunner(poll_seconds=poll).start()
+    click.echo("scribe worker running; Ctrl-C stops it")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        runner.stop()
+
+
+@scribe.command("purge-audio")
+@click.option("--json", "as_json", is_flag=True)
+def scribe_purge_audio(as_json: bool) -> None:
+    """Delete dictation audio of reports signed more than AUTOSCRIBE_AUDIO_RETENTION_DAYS ago."""
+    from autoscribe.db import session_scope
+    from autoscribe.scribe.service import purge_expired_audio
+
+    with session_scope() as session:
+        count = purge_expired_audio(session)
+    _emit({"purged": count}, as_json, lambda: click.echo(f"purged the audio of {count} dictation(s)"))
+
+
+@main.command()
+@click.option(
+    "--concurrency", type=int, help="Deliveries in flight at once (default AUTOSCRIBE_WEBHOOK_CONCURRENCY)"
+)
+def worker(concurrency: int | None) -> None:
+    """Deliver webhooks from the outbox until stopped (SIGTERM/SIGINT). Run as many as needed."""
+    from autoscribe.logs import configure_logging
+    from autoscribe.webhooks.dispatcher import Dispatcher
+
+    configure_logging()
+
+    dispatcher = Dispatcher(concurrency=concurrency)
+    click.echo(f"webhook worker {dispatcher.name} running (concurrency {dispatcher.concurrency})")
+    dispatcher.run_forever()
+
+
+@main.group()
+def webhooks() -> None:
+    """Replay events, send test events, read the delivery log."""
+
+
+@webhooks.command("replay")
+@click.argument("event_id")
+@click.option("--json", "as_json", is_flag=True)
+def webhooks_replay(event_id: str, as_json: bool) -> None:
+    """Send an event again (same id) from the start of its retry schedule."""
+    from autoscribe.db import session_scope
+    from autoscribe.webhooks.service import event_view, replay
+
+    with session_scope() as session:
+        view = event_view(replay(session, event_id, actor=CLI_ACTOR))
+    _emit(
+        view.model_dump(mode="json"),
+        as_json,
+        lambda: click.echo(f"{view.id} ({view.type}) queued for delivery; a worker sends it shortly"),
+    )
+
+
+@webhooks.command("send-test")
+@click.option("--api-key-id", required=True)
+@click.option(
+    "--event",
+    "event_type",
+    type=click.Choice(["report.delivered", "study.access_requested", "ephemeral.access_requested"]),
+    default="report.delivered",
+    show_default=True,
+)
+@click.option("--timeout", type=float, help="Seconds (default: the configured webhook timeout)")
+@click.option("--json", "as_json", is_flag=True)
+def webhooks_send_test(api_key_id: str, event_type: str, timeout: float | None, as_json: bool) -> None:
+    """Send a realistic sample event, signed with the key's secret, to the key's endpoint."""
+    from autoscribe.auth.service import get_api_key
+    from autoscribe.db import session_scope
+    from autoscribe.webhooks.service import send_test
+
+    with session_scope() as session:
+        key = get_api_key(session, _uuid(api_key_id, "--api-key-id"))
+        result = send_test(session, key, event_type, timeout=timeout)
+
+    def human() -> None:
+        state = "OK" if result.succeeded else "FAILED"
+        status = result.status_code if result.status_code is not None else "-"
+        click.echo(f"{state}: {result.event_type} {result.event_id} -> {result.url}")
+        click.echo(f"status: {status}   duration: {result.duration_ms} ms")
+        if result.error:
+            click.echo(f"error: {result.error}")
+        if result.response_body is not None:
+            click.echo(f"response: {result.response_body}")
+        if result.answer is not None:
+            click.echo("validated answer: " + json.dumps(result.answer, ensure_ascii=False, indent=2))
+
+    _emit(result.as_dict(), as_json, human)
+    if not result.succeeded:
+        sys.exit(1)
+
+
+@webhooks.command("show")
+@click.argument("event_id")
+@click.option("--json", "as_json", is_flag=True)
+def webhooks_show(event_id: str, as_json: bool) -> None:
+    """An event's status, next retry and every attempt (time, status, duration, response, error)."""
+    from autoscribe.db import session_scope
+    from autoscribe.webhooks.service import attempt_view, event_view, get_event, list_attempts
+
+    with session_scope() as session:
+        view = event_view(get_event(session, event_id))
+        attempts = [attempt_view(a) for a in list_attempts(session, event_id)]
+    data = view.model_dump(mode="json")
+    data["attempts"] = [a.model_dump(mode="json") for a in attempts]
+
+    def human() -> None:
+        nxt = f", next attempt {data['nextAttemptAt']}" if data["nextAttemptAt"] else ""
+        click.echo(f"{data['id']} {data['type']} ({data['kind']}): {data['status']}{nxt}")
+        for a in data["attempts"]:
+            code = a["statusCode"] if a["statusCode"] is not None else "-"
+            click.echo(
+                f"  #{a['attemptNumber']} {a['startedAt']} {code} {a['durationMs']} ms"
+                + (f"  {a['error']}" if a["error"] else "")
+            )
+
+    _emit(data, as_json, human)
+
+
+@webhooks.command("list")
+@click.option("--clinic-id", required=True)
+@click.option("--status", type=click.Choice(["pending", "succeeded", "failed"]))
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def webhooks_list(clinic_id: str, status: str | None, limit: int, as_json: bool) -> None:
+    """A clinic's webhook events, newest first."""
+    from autoscribe.db import session_scope
+    from autoscribe.webhooks.service import event_view, list_events
+
+    with session_scope() as session:
+        page = list_events(session, clinic_id=_uuid(clinic_id, "--clinic-id"), status=status, limit=limit)
+        events = [event_view(e).model_dump(mode="json") for e in page.items]
+
+    def human() -> None:
+        for e in events:
+            click.echo(
+                f"{e['id']}  {e['type']:24} {e['kind']:5} {e['status']:9} attempts={e['attemptCount']}"
+            )
+
+    _emit({"events": events}, as_json, human)
+
+
+@webhooks.command("purge")
+@click.option("--older-than-days", type=click.IntRange(1), default=90, show_default=True)
+def webhooks_purge(older_than_days: int) -> None:
+    """Delete delivered and failed events (with their attempt logs) older than N days."""
+    from datetime import timedelta
+
+    from autoscribe.db import session_scope
+    from autoscribe.webhooks.service import purge
+
+    with session_scope() as session:
+        count = purge(session, older_than=timedelta(days=older_than_days))
+    click.echo(f"{count} event(s) purged")
+
+
+@webhooks.command("enable-endpoints")
+@click.option("--api-key-id", required=True)
+def webhooks_enable_endpoints(api_key_id: str) -> None:
+    """Re-enable a key's endpoints that were disabled after answering 410 Gone."""
+    from autoscribe.auth.service import get_api_key
+    from autoscribe.db import session_scope
+    from autoscribe.webhooks.service import enable_endpoints
+
+    with session_scope() as session:
+        count = enable_endpoints(
+            session, get_api_key(session, _uuid(api_key_id, "--api-key-id")), actor=CLI_ACTOR
+        )
+    click.echo(f"{count} endpoint(s) re-enabled")
+
+
+if __name__ == "__main__":
+    main()

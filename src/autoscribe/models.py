@@ -1,0 +1,42 @@
+"""Import every model so that SQLAlchemy's metadata (and Alembic) sees all tables."""
+
+from autoscribe.archive.models import ExternalReport
+from autoscribe.audit.models import AuditEvent
+from autoscribe.auth.models import ApiKey, LoginAttempt, PasswordReset, WebSession
+from autoscribe.clinics.models import Clinic
+from autoscribe.db import Base
+from autoscribe.express.models import ExpressCustomer, ExpressCustomerUser
+from autoscribe.references.models import ClinicalReference
+from autoscribe.reports.models import Report, ReportRevision
+from autoscribe.scribe.models import Dictation, ScribeJob, ScribeMacro, ScribeTemplate
+from autoscribe.studies.models import Study
+from autoscribe.users.models import Invitation, User
+from autoscribe.webhooks.models import DisabledEndpoint, WebhookAttempt, WebhookEvent
+from autoscribe.workspace.models import AccessLink
+
+__all__ = [
+    "AccessLink",
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "Clinic",
+    "ClinicalReference",
+    "Dictation",
+    "DisabledEndpoint",
+    "ExpressCustomer",
+    "ExpressCustomerUser",
+    "ExternalReport",
+    "Invitation",
+    "LoginAttempt",
+    "PasswordReset",
+    "Report",
+    "ReportRevision",
+    "ScribeJob",
+    "ScribeMacro",
+    "ScribeTemplate",
+    "Study",
+    "User",
+    "WebSession",
+    "WebhookAttempt",
+    "WebhookEvent",
+]

@@ -1,0 +1,158 @@
+"""report.delivered: who receives it, what it carries, and the fresh link on every attempt.
+
+The event goes through the webhooks outbox (autoscribe.webhooks.outbox), enqueued in the same
+transaction as the signature. Receivers:
+- a study created through the API: the API key that created it, if that key is not revoked
+  and has a report-data webhook URL;
+- a study created in the dashboard (no creating key): every active key of the clinic with a
+  report-data webhook URL and study scope "all" (a "self" key never sees such a study).
+Addenda are delivered the same way when they are signed.
+
+Data (reference 7.2): reportId, studyId, plainText, presignedUrl, isCritical. The PDF link in a
+stored event would be stale by the time a retry runs hours later, so a refresher registered
+with the outbox renders the PDF if needed and puts a freshly presigned URL into presignedUrl
+before every attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from autoscribe.auth.models import ApiKey
+from autoscribe.ids import Prefix, brand, parse
+from autoscribe.reports.models import Report
+from autoscribe.studies.models import Study
+from autoscribe.webhooks import outbox
+
+log = logging.getLogger("autoscribe.reports")
+
+EVENT_TYPE = "report.delivered"
+
+
+def delivery_targets(session: Session, study: Study) -> list[ApiKey]:
+    if study.created_by_api_key_id is not None:
+        key = session.get(ApiKey, study.created_by_api_key_id)
+        if key is None or not key.is_active or not key.report_webhook_url:
+            return []
+        return [key]
+    return list(
+        session.scalars(
+            select(ApiKey)
+            .where(
+                ApiKey.clinic_id == study.clinic_id,
+                ApiKey.revoked_at.is_(None),
+                ApiKey.report_webhook_url.is_not(None),
+                ApiKey.study_scope == "all",
+            )
+            .order_by(ApiKey.created_at)
+        )
+    )
+
+
+def event_data(report: Report, study: Study, presigned_url: str) -> dict[str, Any]:
+    return {
+        "reportId": brand(Prefix.REPORT, report.id),
+        "studyId": brand(Prefix.STUDY, study.id),
+        "plainText": report.plain_text or "",
+        "presignedUrl": presigned_url,
+        "isCritical": bool(report.is_critical),
+    }
+
+
+def enqueue_report_delivered(session: Session, report: Report, study: Study) -> list[str]:
+    """Add one report.delivered event per receiving key to the caller's transaction."""
+    from autoscribe.reports.pdf import PDF_TYPE, download_name, pdf_key
+    from autoscribe.storage import get_storage
+
+    targets = delivery_targets(session, study)
+    if not targets:
+        return []
+    # A link computed now (no network, no rendering); the refresher replaces it per attempt.
+    url = get_storage().presign(pdf_key(report), download_name=download_name(report), content_type=PDF_TYPE)
+    data = event_data(report, study, url)
+    return [
+        outbox.enqueue(
+            session, clinic_id=study.clinic_id, api_key_id=key.id, event_type=EVENT_TYPE, data=data
+        )
+        for key in targets
+    ]
+
+
+def _stored_pdf_link(
+    report_id: uuid.UUID, clinic_id: uuid.UUID, study_id: uuid.UUID, status: str
+) -> str | None:
+    """A fresh link to a signed report's PDF when it is stored already; None when it must be rendered."""
+    from autoscribe.reports.pdf import PDF_TYPE, download_name_of, pdf_key_of
+    from autoscribe.storage import get_storage
+
+    storage = get_storage()
+    key = pdf_key_of(clinic_id, study_id, report_id)
+    if status != "completed" or not storage.exists(key):
+        return None
+    return storage.presign(key, download_name=download_name_of(report_id), content_type=PDF_TYPE)
+
+
+def refresh_report_delivered(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """Before every delivery attempt: make sure the PDF exists, and link to it afresh."""
+    from autoscribe.reports.pdf import pdf_url
+
+    try:
+        report_id: uuid.UUID = parse(Prefix.REPORT, str(data.get("reportId")), "reportId")
+    except Exception:
+        return data
+    # Three columns rather than the whole report (its content and text): this runs before every
+    # attempt, and once the PDF exists the link is all that changes.
+    row = session.execute(
+        select(Report.clinic_id, Report.study_id, Report.status).where(Report.id == report_id)
+    ).first()
+    if row is None:
+        return data
+    url = _stored_pdf_link(report_id, row.clinic_id, row.study_id, row.status)
+    if url is not None:
+        return {**data, "presignedUrl": url}
+    report = session.get(Report, report_id)
+    if report is None:
+        return data
+    return {**data, "presignedUrl": pdf_url(session, report)}  # renders it first
+
+
+def refresh_report_delivered_batch(
+    session: Session, items: list[dict[str, Any]]
+) -> list[dict[str, Any] | None]:
+    """A claimed batch's fresh links in one query, for the reports whose PDF is already stored.
+
+    Only when storage can tell cheaply whether a PDF exists (a local file, not a request to a
+    bucket); anything else (a PDF to render, S3) is left to the per-attempt refresher."""
+    from autoscribe.storage import get_storage
+
+    out: list[dict[str, Any] | None] = [None] * len(items)
+    if get_storage().name != "local":
+        return out
+    wanted: dict[uuid.UUID, list[int]] = {}
+    for index, data in enumerate(items):
+        try:
+            wanted.setdefault(parse(Prefix.REPORT, str(data.get("reportId")), "reportId"), []).append(index)
+        except Exception:
+            out[index] = data  # not a report id: sent as stored, as the per-attempt refresher would
+    if not wanted:
+        return out
+    rows = session.execute(
+        select(Report.id, Report.clinic_id, Report.study_id, Report.status).where(Report.id.in_(wanted))
+    )
+    for report_id, clinic_id, study_id, status in rows:
+        url = _stored_pdf_link(report_id, clinic_id, study_id, status)
+        if url is None:
+            continue
+        for index in wanted[report_id]:
+            out[index] = {**items[index], "presignedUrl": url}
+    return out
+
+
+# At import: autoscribe.routing imports this module (through reports.routes), and every dispatcher
+# imports autoscribe.routing before it starts, so each delivery attempt gets a fresh link.
+outbox.register_refresher(EVENT_TYPE, refresh_report_delivered, batch=refresh_report_delivered_batch)

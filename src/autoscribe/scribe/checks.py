@@ -1,0 +1,410 @@
+"""Pre-sign checks: the speech-recognition and consistency errors a radiologist should see before signing.
+
+Each check returns `CheckResult(code, severity, message, where, sentence_id)`. Severity "error"
+means the report is incomplete (an empty required section, an unfilled placeholder); "warning"
+is something probably wrong that the radiologist confirms or fixes; the report service decides
+what blocks signing.
+
+Codes: laterality_mismatch, laterality_inconsistent, sex_mismatch, negation_conflict,
+empty_section, unfilled_placeholder, impression_omission, unit_missing, unit_implausible,
+critical_finding.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from autoscribe.scribe.findings import Analysis, Mention, analyze, concepts_match, sides_compatible
+from autoscribe.scribe.types import FINDINGS, IMPRESSION, PLACEHOLDER, CheckResult, Draft, StudyContext
+
+CHECK_CODES = (
+    "laterality_mismatch",
+    "laterality_inconsistent",
+    "sex_mismatch",
+    "negation_conflict",
+    "empty_section",
+    "unfilled_placeholder",
+    "impression_omission",
+    "unit_missing",
+    "unit_implausible",
+    "critical_finding",
+)
+
+_FEMALE_ONLY = re.compile(
+    r"\b(uterus|uterine|ovary|ovaries|ovarian|endometrium|endometrial|cervix|fallopian|vagina|vaginal|"
+    r"intrauterine|gestational sac|adnexa|adnexal)\b",
+    re.I,
+)
+_MALE_ONLY = re.compile(
+    r"\b(prostate|prostatic|seminal vesicles?|testis|testes|testicles?|testicular|scrotum|scrotal|"
+    r"epididymis|epididymal|penis|penile)\b",
+    re.I,
+)
+_SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
+_DESCRIPTION_SIDE = re.compile(r"\b(right|left|rt|lt|bilateral|bilat|both)\b", re.I)
+_UNIT = r"(?:cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?)"
+_DIMENSIONS = re.compile(r"\b\d+(?:\.\d+)?(?:\s*x\s*\d+(?:\.\d+)?)+(?!\s*x)(?P<after>\s*\S*)", re.I)
+_MEASURED = re.compile(
+    r"\b(?:measuring|measures|measured|measure|diameter of|size of|up to|thickness of|caliber of)\s+"
+    r"(?:approximately\s+|about\s+|up to\s+)?(?P<num>\d+(?:\.\d+)?)(?P<after>\s*\S*)",
+    re.I,
+)
+_NUMBER_WORD = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty)"
+)
+_NUMBER = rf"(?:\d+(?:\.\d+)?|{_NUMBER_WORD})"
+# "a 6 solid nodule", "a six nodule": an article before a bare number means a size lost its unit.
+_ARTICLE_NUMBER = re.compile(
+    rf"\b(?:a|an)\s+{_NUMBER}\s+(?!{_UNIT}(?![A-Za-z])|x\b|times\b|-|of\b|or\b|to\b|and\b)", re.I
+)
+# "the tube tip is 5 above the carina": a distance without a unit.
+_DISTANCE = re.compile(rf"\b{_NUMBER}\s+(?:above|below|proximal to|distal to|deep to|from the)\b", re.I)
+# A decimal is a measurement unless it is a ratio, score or index.
+_DECIMAL = re.compile(r"(?<![\w.])(?P<num>\d+\.\d+)(?P<after>\s*\S*)")
+_DECIMAL_OK_BEFORE = re.compile(
+    r"(ratio|index|score|grade|version|z-score|of|is less than|greater than)\W*$", re.I
+)
+_WITH_UNIT = re.compile(
+    r"\b(?P<num>\d+(?:\.\d+)?)(?:\s*x\s*\d+(?:\.\d+)?)*\s*(?P<unit>cm|mm|m|HU|%|mL)(?![A-Za-z])"
+)
+# A sentence that names the diagnosis the findings before it add up to.
+_DIAGNOSIS = re.compile(
+    r"\b(consistent with|compatible with|suggestive of|diagnostic of|in keeping with|"
+    r"likely representing|representing|concerning for|suspicious for)\b",
+    re.I,
+)
+_LESION_MAX_CM = {
+    "nodule": 10.0,
+    "stone": 10.0,
+    "gallstones": 6.0,
+    "granuloma": 3.0,
+    "cyst": 40.0,
+    "lesion": 40.0,
+    "mass": 50.0,
+}
+
+
+@dataclass(frozen=True)
+class _Item:
+    path: str
+    sentence_id: str
+    text: str
+    source: str
+    analysis: Analysis
+
+
+def _items(draft: Draft) -> list[_Item]:
+    return [
+        _Item(path, s.id, s.text, s.source, analyze(s.text))
+        for path, s in draft.iter_sentences()
+        if s.text.strip()
+    ]
+
+
+def _section_of(path: str) -> str:
+    return path.split(".")[0]
+
+
+def _reported(items: list[_Item]) -> list[_Item]:
+    """Findings and impression: where words about the patient live."""
+    return [i for i in items if _section_of(i.path) in (FINDINGS, IMPRESSION)]
+
+
+def check_laterality(items: list[_Item], context: StudyContext) -> list[CheckResult]:
+    sides = {m.lower() for m in _DESCRIPTION_SIDE.findall(context.procedure)}
+    sides = {"right" if s == "rt" else "left" if s == "lt" else s for s in sides}
+    if sides != {"right"} and sides != {"left"}:
+        return []
+    side = sides.pop()
+    opposite = "left" if side == "right" else "right"
+    out = []
+    for item in _reported(items):
+        if item.source == "default":
+            continue
+        words = {w.lower() for w in _SIDE_WORD.findall(item.text)}
+        if opposite in words:
+            out.append(
+                CheckResult(
+                    "laterality_mismatch",
+                    "warning",
+                    f'The study is of the {side} side but this sentence says "{opposite}".',
+                    item.path,
+                    item.sentence_id,
+                )
+            )
+    return out
+
+
+def check_laterality_consistency(items: list[_Item]) -> list[CheckResult]:
+    """A finding on one side in Findings and on the other side in the Impression."""
+    findings = [(i, m) for i in items if _section_of(i.path) == FINDINGS for m in i.analysis.positive]
+    out = []
+    for item in items:
+        if _section_of(item.path) != IMPRESSION:
+            continue
+        for mention in item.analysis.positive:
+            # A midline shift has a direction, not a side.
+            if mention.side not in ("right", "left") or mention.concept == "midline shift":
+                continue
+            same = [m for _, m in findings if concepts_match(m.concept, mention.concept)]
+            sided = [m for m in same if m.side in ("right", "left", "bilateral")]
+            if sided and not any(m.side in (mention.side, "bilateral") for m in sided):
+                out.append(
+                    CheckResult(
+                        "laterality_inconsistent",
+                        "warning",
+                        f"The impression puts the {mention.term} on the {mention.side}, "
+                        f"the findings on the {sided[0].side}.",
+                        item.path,
+                        item.sentence_id,
+                    )
+                )
+    return out
+
+
+def check_sex(items: list[_Item], context: StudyContext) -> list[CheckResult]:
+    if context.sex not in ("male", "female"):
+        return []
+    pattern = _FEMALE_ONLY if context.sex == "male" else _MALE_ONLY
+    out = []
+    for item in items:
+        match = pattern.search(item.text)
+        if match:
+            out.append(
+                CheckResult(
+                    "sex_mismatch",
+                    "warning",
+                    f'"{match.group()}" is unexpected for a {context.sex} patient.',
+                    item.path,
+                    item.sentence_id,
+                )
+            )
+    return out
+
+
+def _may_conflict(a: _Item, b: _Item) -> bool:
+    # Organs are separate places: "no focal lesion" in the liver says nothing about a renal lesion.
+    if a.path == b.path:
+        return True
+    sections = {_section_of(a.path), _section_of(b.path)}
+    return IMPRESSION in sections or a.path == FINDINGS or b.path == FINDINGS
+
+
+def check_negation_conflicts(items: list[_Item]) -> list[CheckResult]:
+    reported = _reported(items)
+    out = []
+    flagged: set[str] = set()
+    negs: list[tuple[_Item, Mention]] = [
+        (i, m) for i in reported for m in i.analysis.mentions if m.negated and not m.qualified
+    ]
+    poss: list[tuple[_Item, Mention]] = [(i, m) for i in reported for m in i.analysis.positive]
+    for neg_item, neg in negs:
+        for pos_item, pos in poss:
+            if pos_item is neg_item or not concepts_match(neg.concept, pos.concept):
+                continue
+            if not sides_compatible(neg.side, pos.side) or not _may_conflict(neg_item, pos_item):
+                continue
+            key = neg.concept if neg.concept == pos.concept else f"{neg.concept}|{pos.concept}"
+            if key in flagged:
+                continue
+            flagged.add(key)
+            # Point at the sentence the radiologist dictated, not the template default.
+            target = pos_item if neg_item.source == "default" else neg_item
+            out.append(
+                CheckResult(
+                    "negation_conflict",
+                    "warning",
+                    f'"{pos.term}" is both denied ("{neg_item.text}") and reported ("{pos_item.text}").',
+                    target.path,
+                    target.sentence_id,
+                )
+            )
+    return out
+
+
+def check_completeness(draft: Draft) -> list[CheckResult]:
+    out = []
+    for section in draft.sections:
+        if section.required and not section.all_sentences():
+            out.append(CheckResult("empty_section", "error", f"{section.title} is empty.", section.key, None))
+    for path, sentence in draft.iter_sentences():
+        if PLACEHOLDER in sentence.text or "[***" in sentence.text or "___" in sentence.text:
+            where = draft.section(path)
+            title = where.title if where is not None else path
+            out.append(
+                CheckResult(
+                    "unfilled_placeholder",
+                    "error",
+                    f"A placeholder in {title} has not been filled in.",
+                    path,
+                    sentence.id,
+                )
+            )
+    return out
+
+
+def check_impression_omissions(items: list[_Item]) -> list[CheckResult]:
+    """A significant positive finding sentence none of whose findings the impression mentions.
+
+    Sentence level on purpose: "dilated appendix ... consistent with appendicitis" is covered by an
+    impression that says "appendicitis", and so is "The appendix is dilated." when one of the next two
+    sentences about the same organ gives that diagnosis ("... stranding, consistent with
+    appendicitis."). Minor findings (weight below 35, e.g. a small joint effusion) are routinely
+    left out of impressions and are not flagged.
+    """
+    impression = [i for i in items if _section_of(i.path) == IMPRESSION]
+    if not impression:
+        return []
+    in_impression = [m for i in impression for m in i.analysis.positive]
+    impression_text = " ".join(i.text.lower() for i in impression)
+
+    def covered(item: _Item) -> bool:
+        return any(
+            any(concepts_match(m.concept, p.concept) for m in in_impression) or p.term in impression_text
+            for p in item.analysis.positive
+        )
+
+    findings = [i for i in items if _section_of(i.path) == FINDINGS and i.source != "default"]
+    out = []
+    for index, item in enumerate(findings):
+        positive = item.analysis.positive
+        if not positive or item.analysis.weight < 35:
+            continue
+        if covered(item) or _named_in_impression(item, positive, impression):
+            continue
+        diagnosed = any(
+            later.path == item.path and _DIAGNOSIS.search(later.text) is not None and covered(later)
+            for later in findings[index + 1 : index + 3]
+        )
+        if diagnosed:
+            continue
+        main = max(positive, key=lambda m: m.weight)
+        out.append(
+            CheckResult(
+                "impression_omission",
+                "warning",
+                f"The impression does not mention the {main.term} reported in the findings.",
+                item.path,
+                item.sentence_id,
+            )
+        )
+    return out
+
+
+def _named_in_impression(item: _Item, positive: tuple[Mention, ...], impression: list[_Item]) -> bool:
+    """The impression names this finding in words the lexicon cannot read whole, so an omission is
+    not certain: it quotes the finding's measurement ("5 mm obstructing ... junction", the noun
+    misheard), or has the finding's noun with a modifier that is no finding term ("L5-S1 scratch
+    protrusion" for "disc protrusion")."""
+    sizes = {m.group() for m in _WITH_UNIT.finditer(item.text)}
+    heads = {p.term.split()[-1] for p in positive if " " in p.term}
+    for imp in impression:
+        if sizes & {m.group() for m in _WITH_UNIT.finditer(imp.text)}:
+            return True
+        spans = [(m.start, m.start + len(m.term)) for m in imp.analysis.mentions]
+        for head in heads:
+            for found in re.finditer(rf"\b{re.escape(head)}\b", imp.text, re.I):
+                if not any(a <= found.start() < b for a, b in spans):
+                    return True
+    return False
+
+
+def _unit_follows(after: str) -> bool:
+    return bool(re.match(rf"\s*{_UNIT}(?![A-Za-z])", after, re.I))
+
+
+def check_units(items: list[_Item]) -> list[CheckResult]:
+    out = []
+    for item in _reported(items):
+        if item.source == "default":
+            continue
+        text = item.text
+        missing = (
+            any(not _unit_follows(m.group("after")) for m in _DIMENSIONS.finditer(text))
+            or any(not _unit_follows(m.group("after")) for m in _MEASURED.finditer(text))
+            or bool(_ARTICLE_NUMBER.search(text))
+            or bool(_DISTANCE.search(text))
+            or any(
+                not _unit_follows(m.group("after"))
+                and m.group("after").strip().lower() not in ("x", "by")
+                and not _DECIMAL_OK_BEFORE.search(text[: m.start()])
+                for m in _DECIMAL.finditer(text)
+            )
+        )
+        if missing:
+            out.append(
+                CheckResult(
+                    "unit_missing",
+                    "warning",
+                    "A measurement has no unit.",
+                    item.path,
+                    item.sentence_id,
+                )
+            )
+        problem = _implausible(item)
+        if problem:
+            out.append(CheckResult("unit_implausible", "warning", problem, item.path, item.sentence_id))
+    return out
+
+
+def _implausible(item: _Item) -> str | None:
+    for match in _WITH_UNIT.finditer(item.text):
+        dims = [
+            float(x) for x in re.findall(r"\d+(?:\.\d+)?", match.group().rsplit(match.group("unit"), 1)[0])
+        ]
+        unit = match.group("unit")
+        value = max(dims) if dims else float(match.group("num"))
+        if unit == "m":
+            return f'"{match.group()}": meters are not a size a finding has.'
+        if unit in ("cm", "mm"):
+            cm = value if unit == "cm" else value / 10
+            concepts = {m.concept for m in item.analysis.mentions}
+            limit = min((_LESION_MAX_CM[c] for c in concepts if c in _LESION_MAX_CM), default=60.0)
+            if cm > limit:
+                return f'"{match.group()}" is implausibly large; check the number and the unit.'
+            if cm < 0.05 and value > 0:
+                return f'"{match.group()}" is implausibly small; check the number and the unit.'
+        if unit == "%" and value > 100:
+            return f'"{match.group()}" is more than 100%.'
+        if unit == "HU" and not -1100 <= value <= 4000:
+            return f'"{match.group()}" is outside the Hounsfield scale.'
+    return None
+
+
+def check_critical(items: list[_Item], context: StudyContext) -> list[CheckResult]:
+    if context.is_critical:
+        return []
+    out = []
+    seen: set[str] = set()
+    for item in _reported(items):
+        for mention in item.analysis.positive:
+            if mention.critical and mention.concept not in seen:
+                seen.add(mention.concept)
+                out.append(
+                    CheckResult(
+                        "critical_finding",
+                        "warning",
+                        f"{mention.concept.capitalize()} is a critical finding: consider marking the report "
+                        "as a critical result and communicating it.",
+                        item.path,
+                        item.sentence_id,
+                    )
+                )
+    return out
+
+
+def run_checks(draft: Draft, study_context: StudyContext | None = None) -> list[CheckResult]:
+    context = study_context or StudyContext()
+    items = _items(draft)
+    return [
+        *check_completeness(draft),
+        *check_laterality(items, context),
+        *check_laterality_consistency(items),
+        *check_sex(items, context),
+        *check_negation_conflicts(items),
+        *check_impression_omissions(items),
+        *check_units(items),
+        *check_critical(items, context),
+    ]

@@ -1,0 +1,123 @@
+"""The whole pipeline: audio → transcript → normalized text → draft → impression → checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from autoscribe.scribe.checks import run_checks
+from autoscribe.scribe.impression import LlmConfig, impression_with_source
+from autoscribe.scribe.mapper import build_draft, expand_macros, set_impression
+from autoscribe.scribe.normalize import normalize
+from autoscribe.scribe.templates import choose_template, vocabulary_prompt
+from autoscribe.scribe.transcribe import AudioInput, Transcriber, default_transcriber
+from autoscribe.scribe.types import CheckResult, Draft, StudyContext, Template, Transcript
+from autoscribe.scribe.vocabulary import correct_terms
+
+
+@dataclass
+class DictationResult:
+    transcript: Transcript
+    text: str  # normalized dictation
+    template: Template
+    draft: Draft
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def impression(self) -> list[str]:
+        return self.draft.impression
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "transcript": self.transcript.to_dict(),
+            "text": self.text,
+            "template": {"id": self.template.id, "name": self.template.name},
+            "draft": self.draft.to_dict(),
+            "sections": self.draft.section_texts(),
+            "impression": self.impression,
+            "impressionSource": self.draft.impression_source,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+
+class ScribeEngine:
+    """Runs the pipeline with one transcriber, a clinic's templates and macros, and an optional LLM.
+
+    The transcriber is created lazily (the real model loads on first use), so an engine used only
+    for text (`from_text`, `refresh`) never loads a model.
+    """
+
+    def __init__(
+        self,
+        transcriber: Transcriber | None = None,
+        *,
+        templates: Sequence[Template] = (),
+        macros: Mapping[str, str] | None = None,
+        llm: LlmConfig | bool | None = True,
+    ) -> None:
+        self._transcriber = transcriber
+        self.templates = list(templates)
+        self.macros = dict(macros or {})
+        # llm=True: from settings (off unless AUTOSCRIBE_LLM_BASE_URL is set); None/False: rules only.
+        self.llm = LlmConfig.from_settings() if llm is True else (llm or None)
+
+    @property
+    def transcriber(self) -> Transcriber:
+        if self._transcriber is None:
+            self._transcriber = default_transcriber()
+        return self._transcriber
+
+    def template_for(self, context: StudyContext, template_id: str | None = None) -> Template:
+        if template_id:
+            from autoscribe.scribe.templates import BUILTIN_TEMPLATES
+
+            for template in (*self.templates, *BUILTIN_TEMPLATES):
+                if template.id == template_id:
+                    return template
+        return choose_template(context.procedure, "", context.modality, self.templates)
+
+    def vocabulary_for(self, template: Template) -> list[str]:
+        """Words the spelling correction may restore: the template's own (clinic templates included)."""
+        return [*template.terms, *(k for o in template.organs() for k in (o.title, o.normal, *o.keywords))]
+
+    def prompt_for(self, template: Template) -> str:
+        return vocabulary_prompt(template, self.macros.keys())
+
+    def transcribe(self, audio: AudioInput, template: Template | None = None) -> Transcript:
+        return self.transcriber.transcribe(audio, prompt=self.prompt_for(template) if template else None)
+
+    def from_text(
+        self,
+        dictation: str,
+        context: StudyContext | None = None,
+        *,
+        template: Template | None = None,
+        transcript: Transcript | None = None,
+    ) -> DictationResult:
+        context = context or StudyContext()
+        template = template or self.template_for(context)
+        text = expand_macros(normalize(correct_terms(dictation, self.vocabulary_for(template))), self.macros)
+        draft = build_draft(text, template, context, macros=self.macros, normalized=True)
+        result = DictationResult(transcript or Transcript(dictation), text, template, draft)
+        self.refresh(result.draft, context, regenerate_impression=not draft.impression)
+        result.checks = run_checks(result.draft, context)
+        return result
+
+    def dictate(
+        self, audio: AudioInput, context: StudyContext | None = None, *, template: Template | None = None
+    ) -> DictationResult:
+        context = context or StudyContext()
+        template = template or self.template_for(context)
+        transcript = self.transcribe(audio, template)
+        return self.from_text(transcript.text, context, template=template, transcript=transcript)
+
+    def refresh(
+        self, draft: Draft, context: StudyContext | None = None, *, regenerate_impression: bool = False
+    ) -> list[CheckResult]:
+        """After an edit: optionally rewrite the impression, then re-run the checks."""
+        context = context or StudyContext()
+        if regenerate_impression:
+            items, source = impression_with_source(draft, llm=self.llm)
+            set_impression(draft, items, source)
+        return run_checks(draft, context)

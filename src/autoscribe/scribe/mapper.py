@@ -1,0 +1,396 @@
+"""Normalized dictation → a structured draft: sentences placed into sections and organ subsections.
+
+The draft starts as the template: every organ holds its normal default sentence, the indication a
+placeholder. Each dictated sentence goes to the section the radiologist named ("Impression: ...",
+"Liver: ...", "next section") or, when none was named, to the organ its words are about; the first
+dictated sentence for an organ replaces that organ's normal default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from autoscribe.errors import InvalidRequest, NotFound
+from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
+from autoscribe.scribe.templates import BUILTIN_MACROS
+from autoscribe.scribe.types import (
+    CLINICAL_INDICATION,
+    COMPARISON,
+    FINDINGS,
+    IMPRESSION,
+    PLACEHOLDER,
+    TECHNIQUE,
+    Draft,
+    OrganTemplate,
+    Section,
+    Sentence,
+    StudyContext,
+    Template,
+)
+
+_SECTION_HEADINGS = {
+    "impression": IMPRESSION,
+    "impressions": IMPRESSION,
+    "conclusion": IMPRESSION,
+    "conclusions": IMPRESSION,
+    "findings": FINDINGS,
+    "finding": FINDINGS,
+    "technique": TECHNIQUE,
+    "procedure": TECHNIQUE,
+    "protocol": TECHNIQUE,
+    "comparison": COMPARISON,
+    "comparisons": COMPARISON,
+    "prior": COMPARISON,
+    "priors": COMPARISON,
+    "indication": CLINICAL_INDICATION,
+    "clinical indication": CLINICAL_INDICATION,
+    "history": CLINICAL_INDICATION,
+    "clinical history": CLINICAL_INDICATION,
+    "reason for exam": CLINICAL_INDICATION,
+    "reason for study": CLINICAL_INDICATION,
+    "clinical information": CLINICAL_INDICATION,
+}
+_TECHNIQUE_START = re.compile(
+    r"^(axial|multiplanar|noncontrast|non-contrast|contrast-enhanced|frontal and lateral|frontal|"
+    r"pa and lateral|portable|ct of the|ct angiography|mri of the|mr images|ultrasound of the|"
+    r"grayscale|images of the|bilateral craniocaudal|\d+ views?)\b",
+    re.I,
+)
+_TECHNIQUE_ANY = re.compile(
+    r"\b(were obtained|was performed|were performed|were acquired|protocol was)\b", re.I
+)
+_COMPARISON_START = re.compile(
+    r"^(comparison|compared (to|with) (the )?prior|no prior|"
+    r"prior (study|studies|exam|examination)s? (from|dated|of)|"
+    r"none available for comparison|no comparison)",
+    re.I,
+)
+_INDICATION_START = re.compile(
+    r"^(history of|indication|clinical history|reason for (the )?exam|"
+    r"rule out|evaluate for|evaluation of)\b",
+    re.I,
+)
+_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten"
+_ENUMERATION = re.compile(
+    rf"^(?:number\s+(?:\d{{1,2}}|{_NUMBER_WORDS})[.):,]?\s*|(?:\d{{1,2}}|{_NUMBER_WORDS})[.):]\s*|#\d+\s+)(?=\S|$)",
+    re.I,
+)
+_ENUMERATION_ONLY = re.compile(rf"^(?:number\s+)?(?:\d{{1,2}}|{_NUMBER_WORDS})[.):,]?$", re.I)
+_MACRO = re.compile(r"\b(?:insert|macro)\s+(?P<name>[a-z][a-z0-9 \-]{1,60}?)(?=[.,;:!?]|\n|$)", re.I)
+
+
+# ---- sentences ----------------------------------------------------------------------------------
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of one line of report text; "2.3 x 1.1 cm." and "L4-L5." do not split."""
+    parts = re.split(r"(?<=[.?!])\s+(?=[A-Z0-9\[(\"'])", text.strip())
+    out: list[str] = []
+    for part in parts:
+        part = part.strip()
+        if not part:
+            continue
+        # "1." alone is an enumeration dictated before an impression item: keep it with the item.
+        if out and _ENUMERATION_ONLY.match(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
+
+
+def _clean(sentence: str) -> str:
+    sentence = sentence.strip().strip(",;").strip()
+    if not sentence:
+        return ""
+    if sentence[0].isalpha():
+        sentence = sentence[0].upper() + sentence[1:]
+    if sentence[-1] not in ".?!:":
+        sentence += "."
+    return sentence
+
+
+def strip_enumeration(sentence: str) -> str:
+    """ "1. Small effusion." → "Small effusion." (impression items are numbered when rendered)."""
+    stripped = _ENUMERATION.sub("", sentence, count=1)
+    return _clean(stripped) if stripped != sentence else sentence
+
+
+def expand_macros(text: str, macros: Mapping[str, str] | None = None) -> str:
+    """ "insert normal chest" → the macro's text. Unknown names are left as dictated."""
+    table = {k.lower(): v for k, v in BUILTIN_MACROS.items()}
+    table.update({k.strip().lower(): v for k, v in (macros or {}).items()})
+
+    def replace(match: re.Match[str]) -> str:
+        name = re.sub(r"\s+", " ", match.group("name").strip().lower())
+        if name in table:
+            return table[name]
+        # The command is explicit, the name may be misheard ("insert normal cast"): closest name wins.
+        close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.8)
+        return table[close[0]] if close else match.group()
+
+    expanded = _MACRO.sub(replace, text)
+    return re.sub(r"\.\.", ".", expanded)
+
+
+# ---- template → empty draft ----------------------------------------------------------------------
+
+
+def draft_from_template(template: Template, context: StudyContext | None = None) -> Draft:
+    """The template as a draft: normal defaults in place, placeholders where nothing is known yet."""
+    context = context or StudyContext()
+    draft = Draft(template_id=template.id, template_name=template.name, sections=[])
+    for st in template.sections:
+        section = Section(key=st.key, title=st.title, required=st.required)
+        default = st.default
+        source: str = "default"
+        if st.key == CLINICAL_INDICATION and context.clinical_indication.strip():
+            default, source = _clean(context.clinical_indication), "context"
+        elif st.key == COMPARISON and context.comparison.strip():
+            default, source = _clean(context.comparison), "context"
+        for text in (
+            split_sentences(default) if default and default != PLACEHOLDER else ([default] if default else [])
+        ):
+            section.sentences.append(Sentence(draft.new_sentence_id(), text, source))  # type: ignore[arg-type]
+        for organ in st.organs:
+            sub = Section(key=organ.key, title=organ.title)
+            normal = organ.normal_for(context.sex)
+            for text in split_sentences(normal):
+                sub.sentences.append(Sentence(draft.new_sentence_id(), text, "default"))
+            section.subsections.append(sub)
+        draft.sections.append(section)
+    return draft
+
+
+# ---- placing sentences ---------------------------------------------------------------------------
+
+
+def _keyword_re(keyword: str) -> re.Pattern[str]:
+    body = re.escape(keyword.lower()).replace(r"\ ", r"[\s-]+").replace(r"\-", r"[\s-]?")
+    return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
+
+
+_KW_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _kw(keyword: str) -> re.Pattern[str]:
+    pattern = _KW_CACHE.get(keyword)
+    if pattern is None:
+        pattern = _KW_CACHE[keyword] = _keyword_re(keyword)
+    return pattern
+
+
+def classify_organ(sentence: str, organs: Iterable[OrganTemplate]) -> str | None:
+    """The organ a sentence is about: keyword hits (longer phrases count more), first mention wins ties."""
+    low = sentence.lower()
+    best: tuple[float, int, str] | None = None
+    for order, organ in enumerate(organs):
+        score = 0.0
+        first = len(low)
+        for keyword in (*organ.keywords, organ.title):
+            for match in _kw(keyword).finditer(low):
+                score += len(keyword.split())
+                first = min(first, match.start())
+        if score == 0:
+            continue
+        # The subject usually comes first: an earlier mention breaks near-ties.
+        score -= first / (len(low) + 1) * 0.9
+        if best is None or score > best[0] or (score == best[0] and order < best[1]):
+            best = (score, order, organ.key)
+    return best[2] if best else None
+
+
+def _heading(sentence: str, template: Template) -> tuple[str, str | None, str] | None:
+    """ "Impression: ..." → (section, organ, rest). Organ headings name a Findings subsection."""
+    match = re.match(r"^([A-Za-z][A-Za-z ,/&-]{1,40}?)\s*:\s*(.*)$", sentence, re.S)
+    if not match:
+        return None
+    name = re.sub(r"\s+", " ", match.group(1).strip().lower())
+    rest = match.group(2).strip()
+    if name in _SECTION_HEADINGS:
+        return _SECTION_HEADINGS[name], None, rest
+    for organ in template.organs():
+        if (
+            name == organ.title.lower()
+            or name == organ.key.lower()
+            or name in (k.lower() for k in organ.keywords)
+        ):
+            return FINDINGS, organ.key, rest
+    return None
+
+
+@dataclass
+class _Cursor:
+    section: str | None = None  # set by headings and "next section"
+    organ: str | None = None
+    last_section: str | None = None
+    # Sentences placed since the heading: indication/technique/comparison headings hold one
+    # short statement, then dictation usually runs on into findings without a heading.
+    since_heading: int = 0
+
+
+def _auto_section(sentence: str) -> str | None:
+    if _INDICATION_START.search(sentence):
+        return CLINICAL_INDICATION
+    if _COMPARISON_START.search(sentence):
+        return COMPARISON
+    if _TECHNIQUE_START.search(sentence) or _TECHNIQUE_ANY.search(sentence):
+        return TECHNIQUE
+    return None
+
+
+def _place(draft: Draft, path: str, text: str, source: str = "dictated") -> Sentence:
+    section = draft.section(path)
+    if section is None:
+        section = draft.section(FINDINGS)
+        assert section is not None
+    # The first dictated sentence replaces the normal default (and any placeholder).
+    if section.sentences and all(s.source in ("default", "context") for s in section.sentences):
+        section.sentences.clear()
+    sentence = Sentence(draft.new_sentence_id(), text, source)  # type: ignore[arg-type]
+    section.sentences.append(sentence)
+    return sentence
+
+
+def _next_section(template: Template, current: str | None) -> str:
+    keys = [s.key for s in template.sections]
+    if current is None or current not in keys:
+        return keys[0]
+    idx = keys.index(current)
+    return keys[min(idx + 1, len(keys) - 1)]
+
+
+def build_draft(
+    transcript_text: str,
+    template: Template,
+    study_context: StudyContext | None = None,
+    *,
+    macros: Mapping[str, str] | None = None,
+    normalized: bool = False,
+) -> Draft:
+    """Place every dictated sentence; the impression is left as dictated (empty when it was not)."""
+    context = study_context or StudyContext()
+    text = transcript_text if normalized else normalize(transcript_text)
+    text = expand_macros(text, macros)
+    draft = draft_from_template(template, context)
+    organs = template.organs()
+    cursor = _Cursor()
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        if line == NEXT_SECTION_MARK:
+            cursor.section = _next_section(template, cursor.section or cursor.last_section)
+            cursor.organ = None
+            continue
+        explicit_organ: str | None = None
+        head = _heading(line, template)
+        if head is not None:
+            cursor.section, cursor.organ, line = head
+            cursor.since_heading = 0
+            explicit_organ = cursor.organ
+            if not line:
+                continue
+        for index, raw in enumerate(split_sentences(line)):
+            sentence = _clean(raw)
+            if not sentence or (cursor.section == IMPRESSION and _ENUMERATION_ONLY.match(sentence)):
+                continue
+            path = _route(sentence, template, organs, cursor, explicit_organ if index == 0 else None)
+            cursor.since_heading += 1
+            if path == IMPRESSION:
+                sentence = strip_enumeration(sentence)
+                draft.impression_source = "dictated"
+            _place(draft, path, sentence)
+            cursor.last_section = path.split(".")[0]
+    return draft
+
+
+def _route(
+    sentence: str,
+    template: Template,
+    organs: tuple[OrganTemplate, ...],
+    cursor: _Cursor,
+    explicit_organ: str | None,
+) -> str:
+    if explicit_organ is not None:
+        return f"{FINDINGS}.{explicit_organ}"
+    section = cursor.section
+    if (
+        section in (CLINICAL_INDICATION, TECHNIQUE, COMPARISON)
+        and cursor.since_heading > 0
+        and _auto_section(sentence) != section
+        and _about_findings(sentence, organs)
+    ):
+        cursor.section = section = FINDINGS
+    if section in (IMPRESSION, CLINICAL_INDICATION, TECHNIQUE, COMPARISON):
+        return section
+    if section is None and cursor.last_section in (None, CLINICAL_INDICATION, TECHNIQUE, COMPARISON):
+        auto = _auto_section(sentence)
+        if auto is not None:
+            return auto
+    elif section is None:
+        auto = _auto_section(sentence)
+        if auto in (COMPARISON, TECHNIQUE) and template.section(auto) is not None:
+            return auto
+    if section is None and template.section(FINDINGS) is None:
+        return template.sections[0].key
+    if not organs:
+        return FINDINGS
+    organ = classify_organ(sentence, organs) or cursor.organ
+    return f"{FINDINGS}.{organ}" if organ else FINDINGS
+
+
+def _about_findings(sentence: str, organs: tuple[OrganTemplate, ...]) -> bool:
+    from autoscribe.scribe.findings import analyze
+
+    return classify_organ(sentence, organs) is not None or bool(analyze(sentence).mentions)
+
+
+# ---- editing -------------------------------------------------------------------------------------
+
+
+def move_sentence(draft: Draft, sentence_id: str, target_section: str, *, index: int | None = None) -> Draft:
+    """Move a sentence to another section (`impression`) or organ (`findings.liver` or `liver`).
+
+    Like dictation, a sentence moved into an organ that still shows its normal default replaces it.
+    Changes `draft` in place and returns it.
+    """
+    found = draft.locate(sentence_id)
+    if found is None:
+        raise NotFound(f"No sentence {sentence_id} in this draft", param="sentenceId")
+    target = draft.section(target_section)
+    if target is None:
+        raise InvalidRequest(f"No section {target_section} in this draft", param="targetSection")
+    _, source, sentence = found
+    if source is target:
+        source.sentences.remove(sentence)
+    else:
+        source.sentences.remove(sentence)
+        if target.sentences and all(s.source in ("default", "context") for s in target.sentences):
+            target.sentences.clear()
+    if sentence.source in ("default", "context"):
+        sentence.source = "dictated"  # placed by the radiologist: no longer a template default
+    if target.key == IMPRESSION:
+        sentence.text = strip_enumeration(sentence.text)
+        draft.impression_source = "edited"
+    if index is None:
+        target.sentences.append(sentence)
+    else:
+        target.sentences.insert(max(0, min(index, len(target.sentences))), sentence)
+    return draft
+
+
+def set_impression(draft: Draft, items: Iterable[str], source: str) -> Draft:
+    section = draft.section(IMPRESSION)
+    if section is None:
+        section = Section(IMPRESSION, "Impression", required=True)
+        draft.sections.append(section)
+    section.sentences = [
+        Sentence(draft.new_sentence_id(), _clean(strip_enumeration(t)), "generated")
+        for t in items
+        if t.strip()
+    ]
+    draft.impression_source = source  # type: ignore[assignment]
+    return draft

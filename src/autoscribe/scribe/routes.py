@@ -1,0 +1,129 @@
+"""Workspace dictation endpoints: upload audio chunks, read partial and final text.
+
+Authentication comes from the workspace session: every route depends on `dictation_context`,
+which the workspace package supplies (`app.dependency_overrides[dictation_context] = ...` or by
+replacing `CONTEXT_PROVIDER`) and which resolves the signed-in radiologist's clinic, user and the
+study open in the workspace. Until then these routes answer 401.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from autoscribe.auth.context import SessionDep
+from autoscribe.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge
+from autoscribe.scribe import report_checks, service
+from autoscribe.scribe.schemas import (
+    DictationCreate,
+    DictationFinish,
+    DictationOut,
+    ReportCheck,
+    ReportCheckList,
+    ReportCheckRequest,
+    TemplateList,
+    TemplateSummary,
+)
+
+router = APIRouter(prefix="/workspace/api", tags=["workspace dictation"], include_in_schema=False)
+
+MAX_CHUNK_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DictationContext:
+    clinic_id: uuid.UUID
+    user_id: uuid.UUID | None
+    study_id: uuid.UUID
+
+
+def _no_workspace_session(request: Request) -> DictationContext:
+    raise AuthenticationFailed("Open the study in the workspace to dictate")
+
+
+# The workspace sets this to its session resolver (request → DictationContext, raising 401/403).
+CONTEXT_PROVIDER: Callable[[Request], DictationContext] = _no_workspace_session
+
+
+def dictation_context(request: Request) -> DictationContext:
+    return CONTEXT_PROVIDER(request)
+
+
+ContextDep = Annotated[DictationContext, Depends(dictation_context)]
+
+
+@router.get("/scribe/templates", response_model=TemplateList)
+def list_templates(ctx: ContextDep, session: SessionDep) -> TemplateList:
+    """Templates the radiologist can switch between: the clinic's, then the built-ins."""
+    return TemplateList(
+        data=[TemplateSummary.of(t) for t in service.available_templates(session, ctx.clinic_id)]
+    )
+
+
+@router.post("/scribe/checks", response_model=ReportCheckList)
+def check_report(body: ReportCheckRequest, ctx: ContextDep, session: SessionDep) -> ReportCheckList:
+    """Pre-sign checks on the report as it is on screen (the sign dialog lists them)."""
+    results = report_checks.check_report(
+        session, ctx.clinic_id, ctx.study_id, body.content, report_id=body.report_id
+    )
+    return ReportCheckList(data=[ReportCheck.model_validate(r) for r in results])
+
+
+@router.post("/dictations", response_model=DictationOut, status_code=201)
+def create_dictation(
+    ctx: ContextDep, session: SessionDep, body: DictationCreate | None = None
+) -> DictationOut:
+    body = body or DictationCreate()
+    row = service.create_dictation(
+        session,
+        clinic_id=ctx.clinic_id,
+        study_id=ctx.study_id,
+        user_id=ctx.user_id,
+        template_id=body.template_id,
+        content_type=body.content_type,
+    )
+    return DictationOut.of(row)
+
+
+@router.post("/dictations/{dictation_id}/chunks", response_model=DictationOut)
+async def upload_chunk(
+    dictation_id: str,
+    request: Request,
+    ctx: ContextDep,
+    session: SessionDep,
+    seq: int = Query(..., ge=0, le=100000, description="0 for the first chunk, then 1, 2, ..."),
+) -> DictationOut:
+    """Append the next chunk of the recording (the raw bytes MediaRecorder produced)."""
+    data = await request.body()
+    if len(data) > MAX_CHUNK_BYTES:
+        raise PayloadTooLarge(f"A chunk holds at most {MAX_CHUNK_BYTES} bytes", param="body")
+    if not data:
+        raise InvalidRequest("The chunk is empty", param="body")
+
+    def store() -> DictationOut:
+        row = service.get_dictation(session, ctx.clinic_id, dictation_id, study_id=ctx.study_id)
+        return DictationOut.of(service.append_chunk(session, row, seq, data))
+
+    return await run_in_threadpool(store)
+
+
+@router.post("/dictations/{dictation_id}/finish", response_model=DictationOut, status_code=202)
+def finish_dictation(
+    dictation_id: str, ctx: ContextDep, session: SessionDep, body: DictationFinish | None = None
+) -> JSONResponse:
+    """Stop recording: the final transcription and the draft are made in the background."""
+    row = service.get_dictation(session, ctx.clinic_id, dictation_id, study_id=ctx.study_id)
+    row = service.finish_dictation(session, row, template_id=(body or DictationFinish()).template_id)
+    return JSONResponse(DictationOut.of(row).model_dump(mode="json", by_alias=True), status_code=202)
+
+
+@router.get("/dictations/{dictation_id}", response_model=DictationOut)
+def get_dictation(dictation_id: str, ctx: ContextDep, session: SessionDep) -> DictationOut:
+    """Poll: partial text while recording, then status done with the draft, impression and checks."""
+    return DictationOut.of(service.get_dictation(session, ctx.clinic_id, dictation_id, study_id=ctx.study_id))

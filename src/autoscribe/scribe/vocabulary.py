@@ -1,0 +1,497 @@
+"""Spelling correction of medical words against the domain vocabulary.
+
+A small speech model writes rare radiology words as non-words ("tenosis", "poplidal",
+"calmerium"). Each word of the transcript that is neither in the domain vocabulary (the templates'
+words, the findings lexicon) nor an English word (pyspellchecker's dictionary) and that is close
+in spelling to one vocabulary word is replaced by it. Real English words are never changed
+("spinal canal" must not become "signal cranial"), nor are short words, numbers, negations and
+laterality: no correction may change whether something is present or on which side, so a
+meaning-carrying prefix is kept ("unobstructing" becomes "nonobstructing", never "obstruction").
+A word the model split in two is rejoined when the halves together spell a vocabulary word
+("micro adenoma", "cardiomegaly distinal" for cardiomediastinal), but two real words never are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from autoscribe.scribe.normalize import OPEN_WORDS
+
+_PROTECTED = {
+    "no",
+    "not",
+    "nor",
+    "none",
+    "without",
+    "negative",
+    "positive",
+    "absent",
+    "present",
+    "left",
+    "right",
+    "bilateral",
+    "both",
+    "neither",
+    "never",
+    "new",
+    "old",
+    "normal",
+    "abnormal",
+    "minor",
+    "major",
+}
+# Everyday report words that must not be "corrected" into a medical term.
+_COMMON = [
+    "there",
+    "is",
+    "are",
+    "was",
+    "were",
+    "been",
+    "being",
+    "the",
+    "and",
+    "with",
+    "without",
+    "consistent",
+    "compatible",
+    "suggestive",
+    "likely",
+    "possible",
+    "probable",
+    "measuring",
+    "measures",
+    "measured",
+    "approximately",
+    "about",
+    "again",
+    "seen",
+    "noted",
+    "identified",
+    "demonstrates",
+    "demonstrated",
+    "shows",
+    "showing",
+    "within",
+    "limits",
+    "otherwise",
+    "previously",
+    "prior",
+    "study",
+    "studies",
+    "compared",
+    "comparison",
+    "interval",
+    "change",
+    "changes",
+    "stable",
+    "unchanged",
+    "increased",
+    "decreased",
+    "since",
+    "which",
+    "these",
+    "those",
+    "this",
+    "that",
+    "from",
+    "into",
+    "onto",
+    "over",
+    "under",
+    "above",
+    "below",
+    "along",
+    "between",
+    "adjacent",
+    "posterior",
+    "anterior",
+    "superior",
+    "inferior",
+    "medial",
+    "lateral",
+    "proximal",
+    "distal",
+    "upper",
+    "lower",
+    "middle",
+    "central",
+    "peripheral",
+    "small",
+    "large",
+    "mild",
+    "moderate",
+    "severe",
+    "multiple",
+    "single",
+    "scattered",
+    "diffuse",
+    "focal",
+    "patchy",
+    "minimal",
+    "trace",
+    "period",
+    "comma",
+    "colon",
+    "section",
+    "paragraph",
+    "scratch",
+    "insert",
+    "macro",
+    "impression",
+    "findings",
+    "technique",
+    "clinical",
+    "history",
+    "indication",
+    "images",
+    "obtained",
+    "performed",
+    "recommend",
+    "recommended",
+    "follow",
+    "correlation",
+    "evaluation",
+    "evaluate",
+    "further",
+    "dependent",
+    "partial",
+    "complete",
+    "thickness",
+    "measuring",
+    "oriented",
+    "perpendicular",
+    "located",
+    "normally",
+    "terminates",
+    "involving",
+    "involvement",
+    "extending",
+    "extends",
+    "containing",
+    "contains",
+    "evidence",
+    "visualized",
+    "imaged",
+    "partially",
+    "surgically",
+    "status",
+    "post",
+    "after",
+    "before",
+    "right-sided",
+    "left-sided",
+    "ultrasound",
+    "radiograph",
+    "radiographs",
+    "contrast",
+    "intravenous",
+    "without",
+    "enhancement",
+    "reformations",
+    "axial",
+    "coronal",
+    "sagittal",
+    "views",
+    "frontal",
+    "lateral",
+    "oblique",
+    "portable",
+    "supine",
+    "upright",
+    "signal",
+    "sequences",
+]
+
+
+# General radiology words that a template need not list but a dictation may use: the correction can
+# only restore words it knows. Opposites are listed in pairs ("hypo-"/"hyper-"), so that a heard
+# opposite is a known word and is left alone.
+RADIOLOGY_WORDS = (
+    "nonobstructing",
+    "obstructing",
+    "nondisplaced",
+    "displaced",
+    "noncontrast",
+    "nonenhancing",
+    "enhancing",
+    "hypoenhancing",
+    "hyperenhancing",
+    "hypointense",
+    "hyperintense",
+    "hypoattenuating",
+    "hyperattenuating",
+    "hypoechoic",
+    "hyperechoic",
+    "anechoic",
+    "isoechoic",
+    "hypodense",
+    "hyperdense",
+    "isodense",
+    "periventricular",
+    "centrilobular",
+    "paraseptal",
+    "subpleural",
+    "perifissural",
+    "atherosclerotic",
+    "diffusely",
+    "pericolonic",
+    "periaortic",
+    "periappendiceal",
+    "pericholecystic",
+    "peripancreatic",
+    "perinephric",
+    "perihepatic",
+    "lytic",
+    "blastic",
+    "sclerotic",
+    "ureterovesical",
+    "ureteropelvic",
+    "microadenoma",
+    "macroadenoma",
+    "extra-axial",
+    "intra-axial",
+    "acromioclavicular",
+    "sternoclavicular",
+    "clavicular",
+    "glenohumeral",
+    "paracentral",
+    "foraminal",
+    "neuroforaminal",
+    "spiculated",
+    "cardiomediastinal",
+    "centrum",
+    "semiovale",
+    "hyperinflation",
+    "bronchovascular",
+    "peribronchial",
+    "interstitial",
+    "reticular",
+    "reticulonodular",
+    "cholelithiasis",
+    "choledocholithiasis",
+    "pneumobilia",
+    "hepatosplenomegaly",
+    "echotexture",
+    "echogenicity",
+    "corticomedullary",
+    "pyelonephritis",
+    "hydroureter",
+    "mesenteric",
+    "retroperitoneal",
+    "intraperitoneal",
+    "fibroglandular",
+    "heterogeneously",
+    "tomosynthesis",
+    "osteophytes",
+    "spondylolisthesis",
+    "uncovertebral",
+    "endplate",
+    "tenosynovitis",
+    "enthesopathy",
+    "trabecular",
+    "metaphyseal",
+    "diaphyseal",
+    "epiphyseal",
+    "subperiosteal",
+    "intramedullary",
+    "osteopenia",
+    "demineralization",
+)
+# Prefixes that carry meaning: a correction keeps them ("unobstructing" may become
+# "nonobstructing", never "obstruction"; "hyperintense" never becomes "hypointense").
+_MEANING_PREFIXES = (
+    ("non", "un"),
+    ("hypo",),
+    ("hyper",),
+    ("intra",),
+    ("extra",),
+    ("supra",),
+    ("infra",),
+    ("sub",),
+    ("pre",),
+    ("post",),
+    ("anti",),
+    ("peri",),
+)
+
+
+def _words(texts: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    for text in texts:
+        out.update(w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 3)
+    return out
+
+
+def _compounds(texts: Iterable[str]) -> dict[str, str]:
+    """Hyphenated words by their letters alone: "extraaxial" → "extra-axial"."""
+    out: dict[str, str] = {}
+    for text in texts:
+        for word in re.findall(r"[a-z]+(?:-[a-z]+)+", text.lower()):
+            out[word.replace("-", "")] = word
+    return out
+
+
+def _domain_texts() -> list[str]:
+    from autoscribe.scribe.findings import _LEXICON
+    from autoscribe.scribe.templates import BASE_VOCABULARY, BUILTIN_MACROS, BUILTIN_TEMPLATES
+
+    texts: list[str] = list(BASE_VOCABULARY) + list(BUILTIN_MACROS.values()) + _COMMON
+    texts += RADIOLOGY_WORDS
+    texts += [phrase for phrase, *_ in _LEXICON]
+    for template in BUILTIN_TEMPLATES:
+        texts += [template.name, *template.terms, *template.match]
+        for section in template.sections:
+            texts += [section.title, section.default]
+            for organ in section.organs:
+                texts += [
+                    organ.title,
+                    organ.normal,
+                    organ.normal_male or "",
+                    organ.normal_female or "",
+                    *organ.keywords,
+                ]
+    return texts
+
+
+@lru_cache(maxsize=1)
+def domain_vocabulary() -> frozenset[str]:
+    """Every word of the built-in templates, the findings lexicon, the prompt and RADIOLOGY_WORDS."""
+    return frozenset(_words(_domain_texts()))
+
+
+@lru_cache(maxsize=1)
+def domain_compounds() -> dict[str, str]:
+    return _compounds(_domain_texts())
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    from spellchecker import SpellChecker
+
+    return frozenset(SpellChecker(distance=1).word_frequency.dictionary.keys())
+
+
+def _prefix(word: str) -> str:
+    """The meaning-carrying prefix group a word starts with ("" for none); "un" and "non" are one."""
+    for group in _MEANING_PREFIXES:
+        if any(word.startswith(p) and len(word) >= len(p) + 3 for p in group):
+            return group[0]
+    return ""
+
+
+def _prefix_kept(word: str, target: str) -> bool:
+    """A correction keeps the word's prefix; it may add one the model dropped, but never a negation."""
+    have, get = _prefix(word), _prefix(target)
+    return have == get or (have == "" and get != "non")
+
+
+def _ratio(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+class _Corrector:
+    def __init__(self, extra: Iterable[str]) -> None:
+        extra = list(extra)
+        self.vocabulary = set(domain_vocabulary()) | _words(extra)
+        self.compounds = {**domain_compounds(), **_compounds(extra)}
+        self.english = english_words()
+        self.targets = sorted(
+            {w for w in self.vocabulary if len(w) >= 5 and w not in _PROTECTED} | set(self.compounds)
+        )
+        self.cache: dict[str, str | None] = {}
+
+    def known(self, low: str) -> bool:
+        return low in self.vocabulary or low in _PROTECTED or low in self.english
+
+    def form(self, target: str) -> str:
+        return self.compounds.get(target, target)
+
+    def closest(self, low: str, *, max_len_diff: int = 2, cutoff: float | None = None) -> str | None:
+        """The one vocabulary word clearly closest in spelling to `low`, keeping its prefix, or None."""
+        cutoff = cutoff or (0.75 if len(low) >= 8 else 0.8)
+        # Similar length only: "hypoenhancing" is not a misspelled "enhancing" (a prefix changes meaning).
+        close = [
+            c
+            for c in difflib.get_close_matches(low, self.targets, n=5, cutoff=cutoff)
+            if abs(len(c) - len(low)) <= max_len_diff
+            and not (low.endswith(c) or low.startswith(c))
+            and _prefix_kept(low, c)
+        ][:2]
+        # Only a clear winner: two equally close candidates mean we cannot tell.
+        if not close or (len(close) == 2 and _ratio(low, close[0]) - _ratio(low, close[1]) < 0.05):
+            return None
+        return close[0]
+
+    def word(self, low: str) -> str | None:
+        """Replacement for one heard word, or None to keep it."""
+        if low in self.compounds:
+            return self.form(low)  # "extraaxial" → "extra-axial"
+        if len(low) < 5 or self.known(low):
+            return None
+        if low not in self.cache:
+            best = self.closest(low)
+            self.cache[low] = self.form(best) if best else None
+        return self.cache[low]
+
+    def pair(self, prev: str | None, first: str, second: str) -> str | None:
+        """A word the model split in two ("micro adenoma", "cardiomegaly distinal"), rejoined, or None."""
+        a, b = first.lower(), second.lower()
+        if a in _PROTECTED or b in _PROTECTED or min(len(a), len(b)) < 3:
+            return None
+        if a == "period" and (prev or "").lower() not in OPEN_WORDS:
+            # "period" is the dictated full stop, unless no sentence can end before it: then it may
+            # be the start of a split "peri-" word ("no period aortic stranding").
+            return None
+        joined = a + b
+        if (
+            len(joined) >= 8
+            and (joined in self.vocabulary or joined in self.compounds)
+            and joined not in (a, b)
+        ):
+            return self.form(joined)
+        if self.known(a) and self.known(b):
+            return None  # two real words stay two words
+        best = self.closest(joined, max_len_diff=3, cutoff=0.8)
+        if best is None or len(joined) < 10:
+            return None
+        # Only when the two together fit better than either alone ("appendical fat" stays two words).
+        fit = _ratio(joined, best)
+        return self.form(best) if fit > max(_ratio(a, best), _ratio(b, best)) + 0.1 else None
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+_JOINABLE = re.compile(r"[ \t,-]+")  # what the model puts inside a word it split
+
+
+def _cased(word: str, like: str) -> str:
+    return word.capitalize() if like[0].isupper() else word
+
+
+def correct_terms(text: str, extra: Iterable[str] = ()) -> str:
+    """Replace near-miss spellings of vocabulary words and rejoin split ones (see the module docstring)."""
+    corrector = _Corrector(extra)
+    words = list(_WORD.finditer(text))
+    out: list[str] = []
+    pos = 0
+    i = 0
+    while i < len(words):
+        match = words[i]
+        out.append(text[pos : match.start()])
+        if i + 1 < len(words) and _JOINABLE.fullmatch(text[match.end() : words[i + 1].start()]):
+            prev = words[i - 1].group() if i else None
+            joined = corrector.pair(prev, match.group(), words[i + 1].group())
+            if joined is not None:
+                out.append(_cased(joined, match.group()))
+                pos = words[i + 1].end()
+                i += 2
+                continue
+        fixed = corrector.word(match.group().lower())
+        out.append(match.group() if fixed is None else _cased(fixed, match.group()))
+        pos = match.end()
+        i += 1
+    out.append(text[pos:])
+    return "".join(out)

@@ -1,0 +1,111 @@
+"""S3-compatible backend (AWS S3, MinIO, Ceph, moto): boto3, native presigned GET URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autoscribe.storage.base import ObjectNotFound, StorageError, check_key
+
+
+class S3Storage:
+    name = "s3"
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        prefix: str = "",
+        addressing_style: str = "auto",
+        default_ttl: int = 3600,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.prefix = prefix
+        self.default_ttl = default_ttl
+        self.client: Any = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": addressing_style},
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=30,
+            ),
+        )
+
+    def _key(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"could not store {key}: {exc}") from exc
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return bytes(answer["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise ObjectNotFound(key) from None
+            raise StorageError(f"could not read {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not read {key}: {exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise StorageError(f"could not check {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not check {key}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"could not delete {key}: {exc}") from exc
+
+    def presign(
+        self,
+        key: str,
+        *,
+        expires_in: int | None = None,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> str:
+        params: dict[str, str] = {"Bucket": self.bucket, "Key": self._key(key)}
+        if download_name:
+            params["ResponseContentDisposition"] = f'inline; filename="{download_name}"'
+        if content_type:
+            params["ResponseContentType"] = content_type
+        # Signing is local computation: no request reaches the bucket here.
+        return str(
+            self.client.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=self.default_ttl if expires_in is None else expires_in
+            )
+        )

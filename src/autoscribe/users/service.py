@@ -1,0 +1,834 @@
+"""Users and invitations: the rules of inviting, changing, revoking and reactivating people.
+
+An invitation creates the User row at once (no password, `joined` false) so that its usr_ id is
+usable immediately and never changes. The profile and permissions live on the User row; the
+Invitation row holds the one-time link, its status and expiry.
+
+Who appears where:
+
+- users.retrieve finds every user of the clinic by id, whatever their state (ids handed out in
+  invitations or study assignments always resolve);
+- users.list shows people who joined (active or with revoked access) and people whose invitation
+  is still live (sent, not expired). People whose invitation was rejected, revoked, or expired
+  unused never joined and are left out; inviting the same email again reuses their row and id.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from autoscribe.audit.service import Actor, record
+from autoscribe.auth import crypto
+from autoscribe.auth import permissions as perms
+from autoscribe.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from autoscribe.auth.sessions import end_user_sessions
+from autoscribe.clinics.models import Clinic
+from autoscribe.config import get_settings
+from autoscribe.db import ulower, utcnow
+from autoscribe.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    Unprocessable,
+    UpstreamFailed,
+)
+from autoscribe.ids import Prefix, brand, brand_opt, new_id, parse
+from autoscribe.mail import MailError, send_mail
+from autoscribe.mail.messages import invitation_mail
+from autoscribe.pagination import Page, paginate
+from autoscribe.users.models import Invitation, User
+from autoscribe.users.schemas import InvitationOut, ProfileUpdate, UserInvite, UserOut
+
+MAX_PASSWORD_LENGTH = 1024
+
+log = logging.getLogger("autoscribe.users")
+
+
+# ---- lookups -------------------------------------------------------------------------------------
+
+
+def get_user(session: Session, clinic_id: uuid.UUID, user_id: str, param: str = "userId") -> User:
+    user = session.get(User, parse(Prefix.USER, user_id, param))
+    if user is None or user.clinic_id != clinic_id:
+        raise NotFound(f"No user {user_id} in this clinic", param=param)
+    return user
+
+
+def get_invitation(
+    session: Session, clinic_id: uuid.UUID, invitation_id: str, param: str = "invitationId"
+) -> Invitation:
+    invitation = session.get(Invitation, parse(Prefix.INVITATION, invitation_id, param))
+    if invitation is None or invitation.clinic_id != clinic_id:
+        raise NotFound(f"No invitation {invitation_id} in this clinic", param=param)
+    return invitation
+
+
+def _live_invitation_clause(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Invitation.status == "sent",
+        or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
+    )
+
+
+def live_invitation(session: Session, user: User) -> Invitation | None:
+    """The user's invitation that can still be accepted, if any (at most one is live)."""
+    return session.scalars(
+        select(Invitation)
+        .where(Invitation.user_id == user.id, _live_invitation_clause(utcnow()))
+        .order_by(Invitation.id.desc())
+        .limit(1)
+    ).first()
+
+
+def latest_invitation(session: Session, user: User) -> Invitation | None:
+    return session.scalars(
+        select(Invitation).where(Invitation.user_id == user.id).order_by(Invitation.id.desc()).limit(1)
+    ).first()
+
+
+def standing(session: Session, user: User) -> str:
+    """'revoked', 'active' (joined), 'invited' (live invitation) or 'lapsed' (never joined and
+    the invitation was rejected, revoked or expired)."""
+    if not user.is_active:
+        return "revoked"
+    if user.joined:
+        return "active"
+    return "invited" if live_invitation(session, user) is not None else "lapsed"
+
+
+def can_read_studies(user: User) -> bool:
+    return perms.can_create_reports(user)
+
+
+def assignable_radiologist(
+    session: Session, clinic_id: uuid.UUID, user_id: str, param: str, *, for_customer: uuid.UUID | None
+) -> User:
+    """A study can be assigned to a user allowed to report, with a valid NPI, not revoked, who
+    joined or whose invitation is still live (integrators invite radiologists through the API and
+    send them studies before they ever sign in), and who would see it: `for_customer` is the
+    study's Express customer (None: clinic-wide), and a user linked to other customers only sees
+    theirs (the same rule as `assignable_radiologists` and studies.service.scope_for_user)."""
+    from autoscribe.express.models import ExpressCustomerUser
+
+    user = get_user(session, clinic_id, user_id, param)
+    state = standing(session, user)
+    if state == "revoked":
+        raise Unprocessable(f"User {user_id} has had their access revoked", param=param)
+    if state == "lapsed":
+        raise Unprocessable(
+            f"User {user_id} never accepted their invitation and it is no longer valid "
+            "(rejected, revoked or expired): invite them again",
+            param=param,
+        )
+    if not user.can_create_reports:
+        raise Unprocessable(f"User {user_id} is not allowed to create reports", param=param)
+    if not perms.can_create_reports(user):
+        raise Unprocessable(f"User {user_id} has no valid NPI number", param=param)
+    linked = set(
+        session.scalars(select(ExpressCustomerUser.customer_id).where(ExpressCustomerUser.user_id == user.id))
+    )
+    if linked and for_customer not in linked:
+        raise Unprocessable(
+            f"User {user_id} belongs to other Express customers and could not open this study", param=param
+        )
+    return user
+
+
+_ANY_STUDY: object = object()
+
+
+def assignable_radiologists(
+    session: Session, clinic_id: uuid.UUID, *, for_customer: uuid.UUID | object | None = _ANY_STUDY
+) -> list[User]:
+    """Everyone `assignable_radiologist` accepts, by name: what the dashboard offers when assigning.
+
+    With `for_customer` (the study's Express customer id, or None for a clinic-wide study) only
+    those who would see the study: users linked to that customer, and platform users (linked to
+    no customer). A user linked to other customers would be handed a study they cannot open.
+    """
+    from autoscribe.express.models import ExpressCustomerUser
+
+    now = utcnow()
+    live = exists().where(Invitation.user_id == User.id, _live_invitation_clause(now))
+    stmt = select(User).where(
+        User.clinic_id == clinic_id,
+        User.revoked_at.is_(None),
+        User.can_create_reports.is_(True),
+        User.npi_number.is_not(None),
+        or_(User.joined.is_(True), live),
+    )
+    if for_customer is not _ANY_STUDY:
+        linked = select(ExpressCustomerUser.user_id)
+        visible: ColumnElement[bool] = User.id.not_in(linked)
+        if isinstance(for_customer, uuid.UUID):
+            visible = or_(visible, User.id.in_(linked.where(ExpressCustomerUser.customer_id == for_customer)))
+        stmt = stmt.where(visible)
+    users = session.scalars(stmt.order_by(User.last_name, User.first_name, User.id))
+    return [user for user in users if perms.can_create_reports(user)]
+
+
+def find_users_by_email(session: Session, email: str) -> list[User]:
+    """Every account with this email, across clinics (sign-in and password reset)."""
+    return list(
+        session.scalars(select(User).where(func.lower(User.email) == email.strip().lower()).order_by(User.id))
+    )
+
+
+# ---- serialization ---------------------------------------------------------------------------------
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        can_create_reports=user.can_create_reports,
+        can_manage_studies=user.can_manage_studies,
+        clinic_role=user.clinic_role,
+        created_at=user.created_at,
+        email=user.email,
+        first_name=user.first_name,
+        has_dashboard_access=user.has_dashboard_access,
+        invited_source=user.invited_source,  # type: ignore[arg-type]
+        last_login_at=user.last_login_at,
+        last_name=user.last_name,
+        level=user.level,  # type: ignore[arg-type]
+        user_id=brand(Prefix.USER, user.id),
+        middle_name=user.middle_name,
+        npi_number=user.npi_number,
+        phone_number=user.phone_number,
+        suffix1=user.suffix1,
+        suffix2=user.suffix2,
+    )
+
+
+def invitation_out(invitation: Invitation, user: User) -> InvitationOut:
+    """Profile fields come from the invited user's row (the one source of truth)."""
+    return InvitationOut(
+        can_create_reports=user.can_create_reports,
+        can_manage_studies=user.can_manage_studies,
+        clinic_id=str(invitation.clinic_id),
+        clinic_role=user.clinic_role,
+        created_at=invitation.created_at,
+        email=invitation.email,
+        expiry=invitation.expires_at,
+        first_name=user.first_name,
+        has_dashboard_access=user.has_dashboard_access,
+        invitation_id=brand(Prefix.INVITATION, invitation.id),
+        invited_source=invitation.invited_source,  # type: ignore[arg-type]
+        inviter_id=brand_opt(Prefix.USER, invitation.inviter_user_id),
+        last_name=user.last_name,
+        level=user.level,  # type: ignore[arg-type]
+        status=invitation.status,  # type: ignore[arg-type]
+        updated_at=invitation.updated_at,
+        user_id=brand(Prefix.USER, user.id),
+        invited_by_api_key_id=str(invitation.invited_by_api_key_id)
+        if invitation.invited_by_api_key_id
+        else None,
+        middle_name=user.middle_name,
+        npi_number=user.npi_number,
+        phone_number=user.phone_number,
+        suffix1=user.suffix1,
+        suffix2=user.suffix2,
+    )
+
+
+def invitations_out(session: Session, invitations: list[Invitation]) -> list[InvitationOut]:
+    ids = {inv.user_id for inv in invitations}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    return [invitation_out(inv, users[inv.user_id]) for inv in invitations]
+
+
+# ---- inviting ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inviter:
+    """Who sends an invitation: an API key (source "api") or a dashboard user (source "dashboard")."""
+
+    actor: Actor
+    source: str
+    api_key_id: uuid.UUID | None = None
+    user: User | None = None
+
+
+def invitation_link(token: str) -> str:
+    return f"{get_settings().public_url_base}/invitations/accept?token={token}"
+
+
+def _expiry(now: datetime) -> datetime | None:
+    hours = get_settings().invitation_ttl_hours
+    return now + timedelta(hours=hours) if hours > 0 else None
+
+
+def _send_invitation_email(
+    *, to: str, first_name: str, clinic_name: str, inviter: Inviter, token: str, expires_at: datetime | None
+) -> None:
+    mail = invitation_mail(
+        to=to,
+        first_name=first_name,
+        clinic_name=clinic_name,
+        inviter_name=inviter.user.display_name if inviter.user else None,
+        link=invitation_link(token),
+        expires_at=expires_at,
+    )
+    try:
+        send_mail(mail)
+    except MailError as exc:
+        # The details (mail server, its answer) are for the operator's log, not the API client.
+        log.error("invitation email not sent: %s", exc)
+        raise UpstreamFailed(
+            "The invitation email could not be sent (the mail server did not take it); nothing was saved, "
+            "try again",
+            param="email",
+        ) from exc
+
+
+def clinic_name(session: Session, clinic_id: uuid.UUID) -> str:
+    clinic = session.get(Clinic, clinic_id)
+    return clinic.name if clinic else "your clinic"
+
+
+def invite_user(
+    session: Session, clinic_id: uuid.UUID, body: UserInvite, inviter: Inviter
+) -> tuple[User, Invitation]:
+    """Create (or, for someone who never joined, reuse) the user, create the invitation, send the
+    email, commit. The email goes out before anything is written, so that a mail failure saves
+    nothing and the caller can simply retry, and SQLite's write lock is not held during SMTP."""
+    if inviter.user is not None and not perms.can_manage_users(inviter.user):
+        raise PermissionDenied("You are not allowed to invite users", param="email")
+    level = perms.check_assignable_level(body.level)
+    perms.check_profile(
+        level=level,
+        has_dashboard_access=body.has_dashboard_access,
+        can_create_reports=body.can_create_reports,
+        npi=body.npi_number,
+    )
+    existing = session.scalars(
+        select(User).where(User.clinic_id == clinic_id, func.lower(User.email) == body.email.lower())
+    ).first()
+    if existing is not None:
+        state = standing(session, existing)
+        ref = brand(Prefix.USER, existing.id)
+        if state == "active":
+            raise Conflict(
+                f"A user with email {body.email} already exists in this clinic ({ref})", param="email"
+            )
+        if state == "invited":
+            raise Conflict(
+                f"{body.email} already has a pending invitation ({ref}); update or revoke it instead",
+                param="email",
+            )
+        if state == "revoked":
+            raise Conflict(
+                f"A user with email {body.email} exists with access revoked ({ref}); reactivate them instead",
+                param="email",
+            )
+    clinic = clinic_name(session, clinic_id)
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
+    expires_at = _expiry(now)
+    _send_invitation_email(
+        to=body.email,
+        first_name=body.first_name,
+        clinic_name=clinic,
+        inviter=inviter,
+        token=token,
+        expires_at=expires_at,
+    )
+    user = existing
+    if user is None:
+        user = User(id=new_id(), clinic_id=clinic_id)
+        session.add(user)
+    user.email = body.email
+    user.joined = False
+    user.password_hash = None
+    user.first_name = body.first_name
+    user.last_name = body.last_name
+    user.middle_name = body.middle_name
+    user.suffix1 = body.suffix1
+    user.suffix2 = body.suffix2
+    user.phone_number = body.phone_number
+    user.npi_number = body.npi_number
+    user.clinic_role = body.clinic_role
+    user.level = level
+    user.can_create_reports = body.can_create_reports
+    user.can_manage_studies = body.can_manage_studies
+    user.has_dashboard_access = body.has_dashboard_access
+    user.invited_source = inviter.source
+    try:
+        # The user row first: without relationship() the unit of work does not order the inserts.
+        session.flush()
+    except IntegrityError:
+        # Two invitations for one address raced; the unique email index let one through.
+        session.rollback()
+        raise Conflict(
+            f"A user with email {body.email} already exists in this clinic", param="email"
+        ) from None
+    invitation = Invitation(
+        id=new_id(),
+        clinic_id=clinic_id,
+        user_id=user.id,
+        email=body.email,
+        status="sent",
+        invited_source=inviter.source,
+        inviter_user_id=inviter.user.id if inviter.user else None,
+        invited_by_api_key_id=inviter.api_key_id,
+        token_hash=crypto.hash_token(token),
+        expires_at=expires_at,
+        email_sent_at=now,
+    )
+    session.add(invitation)
+    record(
+        session,
+        clinic_id=clinic_id,
+        actor=inviter.actor,
+        action="invitation.sent",
+        target_type="invitation",
+        target_id=brand(Prefix.INVITATION, invitation.id),
+        details={"userId": brand(Prefix.USER, user.id), "email": body.email, "level": level},
+    )
+    session.commit()
+    return user, invitation
+
+
+# ---- changing people -----------------------------------------------------------------------------
+
+_WIRE_NAMES = {
+    "can_create_reports": "canCreateReports",
+    "can_manage_studies": "canManageStudies",
+    "clinic_role": "clinicRole",
+    "first_name": "firstName",
+    "has_dashboard_access": "hasDashboardAccess",
+    "last_name": "lastName",
+    "level": "level",
+    "middle_name": "middleName",
+    "npi_number": "npiNumber",
+    "phone_number": "phoneNumber",
+    "suffix1": "suffix1",
+    "suffix2": "suffix2",
+}
+
+
+def apply_profile_update(user: User, body: ProfileUpdate) -> dict[str, object]:
+    """Check the profile as it will be after the change, then apply it; returns what changed
+    (wire names). Does not commit."""
+    sent = body.provided()
+    values: dict[str, object] = {name: getattr(body, name) for name in sent}
+    if "level" in values:
+        perms.check_assignable_level(str(values["level"]))
+    if "clinic_role" in values and values["clinic_role"] is None:
+        values["clinic_role"] = "Other"  # the role is required on a user; null means "no particular role"
+
+    def after(name: str) -> object:
+        return values[name] if name in values else getattr(user, name)
+
+    perms.check_profile(
+        level=str(after("level")),
+        has_dashboard_access=bool(after("has_dashboard_access")),
+        can_create_reports=bool(after("can_create_reports")),
+        npi=after("npi_number"),  # type: ignore[arg-type]
+    )
+    changed: dict[str, object] = {}
+    for name, value in values.items():
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changed[_WIRE_NAMES[name]] = value
+    return changed
+
+
+def _ensure_may(by: User | None, target: User, rule: Callable[[User, User], bool]) -> None:
+    """`by` None: an API key acting (which may not touch the owner); otherwise a dashboard user,
+    who needs the permission rule."""
+    if by is None:
+        perms.ensure_api_may_change(target)
+    elif not rule(by, target):
+        raise PermissionDenied("You are not allowed to change this user", param="userId")
+
+
+def is_owner_change(user: User, body: ProfileUpdate) -> bool:
+    """Ownership is not transferred by editing a profile: the owner's level stays 'owner'."""
+    return perms.is_owner(user) and "level" in body.provided()
+
+
+def update_user(
+    session: Session, user: User, body: ProfileUpdate, *, actor: Actor, by: User | None = None
+) -> User:
+    _ensure_may(by, user, perms.can_edit_user)
+    if by is not None and is_owner_change(user, body):
+        raise PermissionDenied("The owner's level cannot be changed", param="level")
+    changed = apply_profile_update(user, body)
+    if changed:
+        record(
+            session,
+            clinic_id=user.clinic_id,
+            actor=actor,
+            action="user.updated",
+            target_type="user",
+            target_id=brand(Prefix.USER, user.id),
+            details={"changed": changed},
+        )
+    session.commit()
+    return user
+
+
+def update_invitation(session: Session, invitation: Invitation, body: ProfileUpdate, *, actor: Actor) -> User:
+    """Edit a pending invitation: the invited user's profile and permissions."""
+    _ensure_pending(invitation, "changed")
+    user = session.get(User, invitation.user_id)
+    assert user is not None
+    changed = apply_profile_update(user, body)
+    if changed:
+        invitation.updated_at = utcnow()
+        record(
+            session,
+            clinic_id=invitation.clinic_id,
+            actor=actor,
+            action="invitation.updated",
+            target_type="invitation",
+            target_id=brand(Prefix.INVITATION, invitation.id),
+            details={"changed": changed},
+        )
+    session.commit()
+    return user
+
+
+def _ensure_pending(invitation: Invitation, verb: str) -> None:
+    ref = brand(Prefix.INVITATION, invitation.id)
+    if invitation.status != "sent":
+        raise Unprocessable(
+            f"Invitation {ref} was {invitation.status} and can no longer be {verb}", param="invitationId"
+        )
+    if invitation.is_expired(utcnow()):
+        raise Unprocessable(
+            f"Invitation {ref} has expired and can no longer be {verb}; send a new one", param="invitationId"
+        )
+
+
+def revoke_access(session: Session, user: User, *, actor: Actor, by: User | None = None) -> str:
+    """Block sign-in, reporting and study access at once (open sessions end); keep all data."""
+    _ensure_may(by, user, perms.can_change_access)
+    ref = brand(Prefix.USER, user.id)
+    if not user.is_active:
+        return f"User {ref} already had their access revoked"
+    user.revoked_at = utcnow()
+    ended = end_user_sessions(session, user.id)
+    record(
+        session,
+        clinic_id=user.clinic_id,
+        actor=actor,
+        action="user.access_revoked",
+        target_type="user",
+        target_id=ref,
+        details={"sessionsEnded": ended},
+    )
+    session.commit()
+    return f"Access revoked for user {ref}"
+
+
+def reactivate(session: Session, user: User, *, actor: Actor, by: User | None = None) -> str:
+    """Restore access with the permissions the user had (revocation never touched them)."""
+    _ensure_may(by, user, perms.can_change_access)
+    ref = brand(Prefix.USER, user.id)
+    if user.is_active:
+        return f"User {ref} already had access"
+    user.revoked_at = None
+    record(
+        session,
+        clinic_id=user.clinic_id,
+        actor=actor,
+        action="user.access_reactivated",
+        target_type="user",
+        target_id=ref,
+    )
+    session.commit()
+    return f"Access restored for user {ref}"
+
+
+def revoke_invitation(
+    session: Session, clinic_id: uuid.UUID, *, invitation_id: str | None, user_id: str | None, actor: Actor
+) -> Invitation:
+    if invitation_id is None and user_id is None:
+        raise InvalidRequest(
+            "Give invitationId or userId (the user whose pending invitation to revoke)", param="invitationId"
+        )
+    if invitation_id is not None:
+        invitation = get_invitation(session, clinic_id, invitation_id)
+        if user_id is not None and get_user(session, clinic_id, user_id).id != invitation.user_id:
+            raise InvalidRequest(
+                f"Invitation {invitation_id} is not the invitation of user {user_id}", param="userId"
+            )
+    else:
+        assert user_id is not None
+        user = get_user(session, clinic_id, user_id)
+        found = session.scalars(
+            select(Invitation)
+            .where(Invitation.user_id == user.id, Invitation.status == "sent")
+            .order_by(Invitation.id.desc())
+            .limit(1)
+        ).first()
+        if found is None:
+            raise Unprocessable(f"User {user_id} has no pending invitation", param="userId")
+        invitation = found
+    ref = brand(Prefix.INVITATION, invitation.id)
+    if invitation.status != "sent":
+        raise Unprocessable(f"Invitation {ref} was already {invitation.status}", param="invitationId")
+    now = utcnow()
+    # Conditional update: an acceptance racing with the revocation wins or loses as a whole.
+    result = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.status == "sent")
+        .values(status="revoked", processed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        session.rollback()
+        raise Unprocessable(f"Invitation {ref} was processed meanwhile", param="invitationId")
+    record(
+        session,
+        clinic_id=clinic_id,
+        actor=actor,
+        action="invitation.revoked",
+        target_type="invitation",
+        target_id=ref,
+        details={"userId": brand(Prefix.USER, invitation.user_id)},
+    )
+    session.commit()
+    session.refresh(invitation)
+    return invitation
+
+
+def resend_invitation(session: Session, invitation: Invitation, inviter: Inviter) -> Invitation:
+    """A new link (the old one stops working) with a fresh expiry, for an invitation not yet
+    accepted, rejected or revoked (expired ones included)."""
+    ref = brand(Prefix.INVITATION, invitation.id)
+    if invitation.status != "sent":
+        raise Unprocessable(
+            f"Invitation {ref} was {invitation.status}; invite the person again", param="invitationId"
+        )
+    user = session.get(User, invitation.user_id)
+    assert user is not None
+    if not user.is_active:
+        raise Unprocessable(
+            f"User {brand(Prefix.USER, user.id)} has had their access revoked", param="invitationId"
+        )
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
+    expires_at = _expiry(now)
+    _send_invitation_email(
+        to=invitation.email,
+        first_name=user.first_name,
+        clinic_name=clinic_name(session, invitation.clinic_id),
+        inviter=inviter,
+        token=token,
+        expires_at=expires_at,
+    )
+    invitation.token_hash = crypto.hash_token(token)
+    invitation.expires_at = expires_at
+    invitation.email_sent_at = now
+    record(
+        session,
+        clinic_id=invitation.clinic_id,
+        actor=inviter.actor,
+        action="invitation.resent",
+        target_type="invitation",
+        target_id=ref,
+    )
+    session.commit()
+    return invitation
+
+
+# ---- lists ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserFilters:
+    can_create_reports: bool | None = None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    invited_source: str | None = None
+    level: str | None = None
+    # The dashboard's search box: part of the first name, last name or email.
+    search: str | None = None
+
+
+def list_users(
+    session: Session, clinic_id: uuid.UUID, filters: UserFilters, *, cursor: str | None, limit: int
+) -> Page[User]:
+    now = utcnow()
+    live = exists().where(Invitation.user_id == User.id, _live_invitation_clause(now))
+    stmt = select(User).where(User.clinic_id == clinic_id, or_(User.joined.is_(True), live))
+    if filters.can_create_reports is not None:
+        stmt = stmt.where(User.can_create_reports.is_(filters.can_create_reports))
+    if filters.email:
+        stmt = stmt.where(func.lower(User.email) == filters.email.strip().lower())
+    if filters.first_name:
+        stmt = stmt.where(func.lower(User.first_name).contains(filters.first_name.lower(), autoescape=True))
+    if filters.last_name:
+        stmt = stmt.where(func.lower(User.last_name).contains(filters.last_name.lower(), autoescape=True))
+    if filters.invited_source:
+        stmt = stmt.where(User.invited_source == filters.invited_source)
+    if filters.level:
+        stmt = stmt.where(User.level == filters.level)
+    if filters.search and filters.search.strip():
+        needle = filters.search.strip().lower()
+        stmt = stmt.where(
+            or_(
+                ulower(User.first_name).contains(needle, autoescape=True),
+                ulower(User.last_name).contains(needle, autoescape=True),
+                ulower(User.email).contains(needle, autoescape=True),
+                ulower(User.first_name + " " + User.last_name).contains(needle, autoescape=True),
+            )
+        )
+    return paginate(session, stmt, User.id, cursor=cursor, limit=limit)
+
+
+@dataclass(frozen=True)
+class InvitationFilters:
+    statuses: list[str] | None = None
+    expired: str | None = None  # all | expired | not-expired
+    start_date: date | None = None
+    end_date: date | None = None
+    user_id: uuid.UUID | None = None
+
+
+def _day_start(day: date) -> datetime:
+    from datetime import UTC
+
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def list_invitations(
+    session: Session, clinic_id: uuid.UUID, filters: InvitationFilters, *, cursor: str | None, limit: int
+) -> Page[Invitation]:
+    now = utcnow()
+    stmt = select(Invitation).where(Invitation.clinic_id == clinic_id)
+    if filters.statuses:
+        stmt = stmt.where(Invitation.status.in_(filters.statuses))
+    if filters.expired == "expired":
+        stmt = stmt.where(Invitation.expires_at.is_not(None), Invitation.expires_at <= now)
+    elif filters.expired == "not-expired":
+        stmt = stmt.where(or_(Invitation.expires_at.is_(None), Invitation.expires_at > now))
+    if filters.start_date is not None:
+        stmt = stmt.where(Invitation.created_at >= _day_start(filters.start_date))
+    if filters.end_date is not None:
+        stmt = stmt.where(Invitation.created_at < _day_start(filters.end_date + timedelta(days=1)))
+    if filters.user_id is not None:
+        stmt = stmt.where(Invitation.user_id == filters.user_id)
+    return paginate(session, stmt, Invitation.id, cursor=cursor, limit=limit)
+
+
+# ---- the invitation link -------------------------------------------------------------------------------
+
+
+def check_new_password(password: str, confirm: str, *, email: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidRequest(
+            f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters", param="password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidRequest(
+            f"Choose a password of at most {MAX_PASSWORD_LENGTH} characters", param="password"
+        )
+    if password.strip().lower() == email.strip().lower():
+        raise InvalidRequest("Your password cannot be your email address", param="password")
+    if password != confirm:
+        raise InvalidRequest("The two passwords do not match", param="passwordConfirm")
+
+
+def invitation_by_token(session: Session, token: str | None) -> tuple[Invitation, User] | None:
+    if not token or len(token) > 200:
+        return None
+    found = session.execute(
+        select(Invitation, User)
+        .join(User, User.id == Invitation.user_id)
+        .where(Invitation.token_hash == crypto.hash_token(token))
+    ).first()
+    if found is None or not crypto.tokens_match(token, found[0].token_hash):
+        return None
+    return found[0], found[1]
+
+
+def why_unusable(invitation: Invitation, user: User) -> str | None:
+    """None when the link can be used; otherwise one of accepted, rejected, revoked, expired,
+    access_revoked (for the page that explains it)."""
+    if invitation.status != "sent":
+        return invitation.status
+    if invitation.is_expired(utcnow()):
+        return "expired"
+    if not user.is_active:
+        return "access_revoked"
+    return None
+
+
+def _close_invitation(session: Session, invitation: Invitation, status: str) -> bool:
+    now = utcnow()
+    result = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.status == "sent",
+            or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
+        )
+        .values(status=status, processed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+class InvitationUnusable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def accept_invitation(
+    session: Session, invitation: Invitation, user: User, *, password: str, confirm: str, address: str | None
+) -> User:
+    reason = why_unusable(invitation, user)
+    if reason:
+        raise InvitationUnusable(reason)
+    check_new_password(password, confirm, email=user.email)
+    password_hash = hash_password(password)  # slow on purpose: before any write
+    if not _close_invitation(session, invitation, "accepted"):
+        session.rollback()
+        raise InvitationUnusable("accepted")
+    user.password_hash = password_hash
+    user.joined = True
+    ref = brand(Prefix.USER, user.id)
+    record(
+        session,
+        clinic_id=user.clinic_id,
+        actor=Actor("user", ref, address),
+        action="invitation.accepted",
+        target_type="invitation",
+        target_id=brand(Prefix.INVITATION, invitation.id),
+    )
+    session.commit()
+    return user
+
+
+def reject_invitation(session: Session, invitation: Invitation, user: User, *, address: str | None) -> None:
+    reason = why_unusable(invitation, user)
+    if reason and reason != "access_revoked":
+        raise InvitationUnusable(reason)
+    if not _close_invitation(session, invitation, "rejected"):
+        session.rollback()
+        raise InvitationUnusable("accepted")
+    record(
+        session,
+        clinic_id=user.clinic_id,
+        actor=Actor("user", brand(Prefix.USER, user.id), address),
+        action="invitation.rejected",
+        target_type="invitation",
+        target_id=brand(Prefix.INVITATION, invitation.id),
+    )
+    session.commit()

@@ -1,0 +1,737 @@
+// AutoScribe workspace: the report pane.
+//
+// Autosave (debounced, each save names the version it was based on; a 409 means the draft was
+// saved elsewhere: autosave stops and the page offers "load the saved version (keep my text
+// aside)" or "save my text over it", so text is never dropped silently), signing with a
+// confirmation that names the signer, addenda, keyboard shortcuts.
+//
+// Hooks for the dictation engine: window.AutoScribeReport (see the bottom of this file) and the
+// "autoscribe:report-ready" / "autoscribe:report-change" / "autoscribe:report-signed" events on
+// document. Plain script, no build step.
+(function () {
+  "use strict";
+
+  const SECTIONS = ["clinicalIndication", "technique", "comparison", "findings", "impression"];
+  const AUTOSAVE_MS = 800;
+  const RETRY_MS = 3000;
+
+  const body = document.body;
+  const area = document.getElementById("report-area");
+  if (!area) return;
+  const studyId = body.dataset.studyId;
+  const mode = body.dataset.mode;
+  const base = "/workspace/" + encodeURIComponent(studyId);
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? csrfMeta.content : "";
+  const dialog = document.getElementById("sign-dialog");
+
+  const state = {
+    reportId: null,
+    version: null,
+    dirty: false,
+    saving: null,
+    timer: null,
+    conflict: false,
+    ended: false,
+    checks: [],
+    listeners: [],
+    extraResults: null,
+    lastField: null,
+  };
+
+  // ---- server calls -------------------------------------------------------------------------
+
+  async function call(method, path, payload) {
+    const headers = { Accept: "application/json", "X-CSRF-Token": csrf };
+    if (payload !== undefined) headers["Content-Type"] = "application/json";
+    const resp = await fetch(base + path, {
+      method,
+      credentials: "same-origin",
+      headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    });
+    let data = null;
+    try {
+      data = await resp.json();
+    } catch (e) {
+      data = null;
+    }
+    const err = data && data.error;
+    let message = "";
+    if (!resp.ok) {
+      message = err ? (typeof err === "string" ? err : err.message) : "";
+      if (!message) message = "The server refused this (HTTP " + resp.status + "). Reload the page.";
+    }
+    return { ok: resp.ok, status: resp.status, data, message };
+  }
+
+  // ---- the form -----------------------------------------------------------------------------
+
+  function form() {
+    return document.getElementById("report-form");
+  }
+
+  function field(name) {
+    const f = form();
+    return f ? f.querySelector('[data-section="' + name + '"]') : null;
+  }
+
+  function fields() {
+    const f = form();
+    if (!f) return [];
+    return Array.from(f.querySelectorAll("textarea:not([readonly]), input[type=text], input[type=checkbox]"));
+  }
+
+  function readSubsections() {
+    return Array.from(form().querySelectorAll("[data-subsection]")).map((li) => ({
+      heading: li.querySelector('[data-field="heading"]').value,
+      text: li.querySelector('[data-field="text"]').value,
+    }));
+  }
+
+  function addSubsection(heading, text) {
+    const tpl = document.getElementById("subsection-template");
+    const li = tpl.content.firstElementChild.cloneNode(true);
+    li.querySelector('[data-field="heading"]').value = heading || "";
+    li.querySelector('[data-field="text"]').value = text || "";
+    document.getElementById("subsections").append(li);
+    return li;
+  }
+
+  function setSubsections(list) {
+    const ol = document.getElementById("subsections");
+    ol.textContent = "";
+    for (const sub of list || []) addSubsection(sub && sub.heading, sub && sub.text);
+  }
+
+  /** The draft as the editor shows it: {clinicalIndication, technique, comparison,
+   *  findings: {text, subsections: [{heading, text}]}, impression, isCritical}; null when no
+   *  draft is being edited. */
+  function getContent() {
+    if (!form()) return null;
+    return {
+      clinicalIndication: field("clinicalIndication").value,
+      technique: field("technique").value,
+      comparison: field("comparison").value,
+      findings: { text: field("findings").value, subsections: readSubsections() },
+      impression: field("impression").value,
+      isCritical: field("isCritical").checked,
+    };
+  }
+
+  function requireEditor() {
+    if (!form()) throw new Error("No report draft is open for editing");
+  }
+
+  function put(name, value) {
+    if (name === "findings" && value !== null && typeof value === "object") {
+      field("findings").value = value.text == null ? "" : String(value.text);
+      if (Array.isArray(value.subsections)) setSubsections(value.subsections);
+    } else if (name === "subsections") {
+      setSubsections(Array.isArray(value) ? value : []);
+    } else if (name === "isCritical") {
+      field("isCritical").checked = !!value;
+    } else if (SECTIONS.includes(name)) {
+      field(name).value = value == null ? "" : String(value);
+    } else {
+      throw new Error("Unknown report section: " + name);
+    }
+  }
+
+  /** Replace one section ("clinicalIndication", "technique", "comparison", "findings",
+   *  "impression"; "findings" also takes {text, subsections}; "subsections" a list;
+   *  "isCritical" a boolean). Autosaves like typing does. */
+  function setSection(name, value) {
+    requireEditor();
+    put(name, value);
+    changed("api");
+  }
+
+  /** Replace several sections at once (any subset of getContent()'s shape). */
+  function setContent(content) {
+    requireEditor();
+    for (const [name, value] of Object.entries(content || {})) put(name, value);
+    changed("api");
+  }
+
+  /** Add text at the end of a section (a space or new line is inserted when needed). */
+  function appendToSection(name, text) {
+    requireEditor();
+    const el = field(name);
+    if (!el || el.type === "checkbox") throw new Error("Cannot append to " + name);
+    el.value = joined(el.value, text);
+    changed("api");
+  }
+
+  // Text added after a field's own: a space after a full sentence, else a new line.
+  function joined(current, text) {
+    const sep = !current || /\s$/.test(current) ? "" : /[.!?:]$/.test(current.trim()) ? " " : "\n";
+    return current + sep + text;
+  }
+
+  function getSection(name) {
+    const content = getContent();
+    if (!content) return null;
+    if (name === "subsections") return content.findings.subsections;
+    return content[name];
+  }
+
+  function focusSection(name) {
+    const el = field(name);
+    if (el) el.focus();
+  }
+
+  // ---- save state ---------------------------------------------------------------------------
+
+  function setStatus(text, kind) {
+    const el = document.getElementById("save-status");
+    if (!el) return;
+    el.textContent = text;
+    el.dataset.state = kind || "";
+  }
+
+  function changed(source) {
+    if (!form()) return;
+    state.dirty = true;
+    // Organ fields can appear, go or be renamed; typing in a text field changes none of them.
+    if (source !== "user" || (document.activeElement && document.activeElement.dataset.field === "heading")) {
+      fillMoveTargets();
+    }
+    if (!state.conflict && !state.ended) {
+      setStatus("Unsaved changes…", "pending");
+      clearTimeout(state.timer);
+      state.timer = setTimeout(save, AUTOSAVE_MS);
+    }
+    const content = getContent();
+    for (const fn of state.listeners) {
+      try {
+        fn(content, { source });
+      } catch (e) {
+        console.error(e);
+      }
+    }
+    document.dispatchEvent(new CustomEvent("autoscribe:report-change", { detail: { content, source } }));
+  }
+
+  /** Save now (waits for a save in flight). Resolves true when everything typed is saved. */
+  async function save() {
+    clearTimeout(state.timer);
+    if (!form() || state.conflict || state.ended) return !state.dirty;
+    while (state.saving) await state.saving;
+    if (!state.dirty) return true;
+    const content = getContent();
+    state.dirty = false;
+    const attempt = (async () => {
+      setStatus("Saving…", "pending");
+      let resp;
+      try {
+        resp = await call("PUT", "/report/draft", {
+          reportId: state.reportId,
+          baseVersion: state.version,
+          content,
+        });
+      } catch (e) {
+        state.dirty = true;
+        setStatus("Not saved: the server cannot be reached. Retrying…", "error");
+        state.timer = setTimeout(save, RETRY_MS);
+        return false;
+      }
+      if (resp.ok) {
+        state.version = resp.data.version;
+        if (form()) form().dataset.version = String(state.version);
+        if (state.dirty) setStatus("Unsaved changes…", "pending");
+        else setStatus("Saved · version " + state.version, "ok");
+        return true;
+      }
+      state.dirty = true;
+      if (resp.status === 409) showConflict();
+      else if (resp.status === 401) sessionEnded(resp.message);
+      else setStatus("Not saved: " + resp.message, "error");
+      return false;
+    })();
+    state.saving = attempt;
+    try {
+      return await attempt;
+    } finally {
+      if (state.saving === attempt) state.saving = null;
+    }
+  }
+
+  function sessionEnded(message) {
+    state.ended = true;
+    clearTimeout(state.timer);
+    setStatus("Not saved: " + message + " Your text is still on this page: copy it before leaving.", "error");
+    setSignEnabled(false);
+  }
+
+  function setSignEnabled(on) {
+    const f = form();
+    if (!f) return;
+    const b = f.querySelector('[data-action="sign"]');
+    if (b) b.disabled = !on;
+  }
+
+  // ---- conflicts: never drop text ------------------------------------------------------------
+
+  function showConflict() {
+    state.conflict = true;
+    clearTimeout(state.timer);
+    setStatus("Not saved: this draft was changed elsewhere", "error");
+    document.getElementById("conflict").hidden = false;
+    setSignEnabled(false);
+  }
+
+  function plainText(content) {
+    const parts = [];
+    const add = (title, text) => {
+      if (text && text.trim()) parts.push(title + ":\n" + text.trim());
+    };
+    add("CLINICAL INDICATION", content.clinicalIndication);
+    add("TECHNIQUE", content.technique);
+    add("COMPARISON", content.comparison);
+    const subs = content.findings.subsections
+      .filter((s) => (s.heading + s.text).trim())
+      .map((s) => (s.heading.trim() ? s.heading.trim() + ": " : "") + s.text.trim());
+    add("FINDINGS", [content.findings.text.trim(), ...subs].filter(Boolean).join("\n"));
+    add("IMPRESSION", content.impression);
+    return parts.join("\n\n");
+  }
+
+  async function loadTheirs() {
+    const mine = getContent();
+    const resp = await call("GET", "/report");
+    if (!resp.ok) {
+      setStatus("Could not load the saved version: " + resp.message, "error");
+      return;
+    }
+    swap(resp.data);
+    if (mine) showAside(plainText(mine));
+  }
+
+  /** Keep text the server did not take on the page, read-only, to copy from. */
+  function showAside(text) {
+    let aside = document.getElementById("aside");
+    if (!aside) {
+      // No editor any more (the draft was signed or discarded elsewhere): a box of its own.
+      aside = document.createElement("div");
+      aside.id = "aside";
+      aside.className = "ws-aside";
+      aside.innerHTML =
+        '<p><strong>Your unsaved text</strong> — the draft was signed or discarded elsewhere.</p>' +
+        '<label for="aside-text" class="visually-hidden">Your unsaved text</label>' +
+        '<textarea id="aside-text" rows="8" readonly></textarea>' +
+        '<button type="button" class="button secondary" data-action="dismiss-aside">Dismiss</button>';
+      area.prepend(aside);
+    }
+    document.getElementById("aside-text").value = text;
+    aside.hidden = false;
+    document.getElementById("aside-text").focus();
+  }
+
+  async function keepMine() {
+    const resp = await call("GET", "/report");
+    if (!resp.ok) {
+      setStatus("Could not check the saved version: " + resp.message, "error");
+      return;
+    }
+    if (resp.data.reportId !== state.reportId) {
+      // Signed or discarded elsewhere: nothing left to save over; keep the text visible.
+      await loadTheirs();
+      return;
+    }
+    state.version = resp.data.version;
+    state.conflict = false;
+    state.dirty = true;
+    document.getElementById("conflict").hidden = true;
+    setSignEnabled(true);
+    await save();
+  }
+
+  // ---- signing ------------------------------------------------------------------------------
+
+  /** One check result as a list item (shared with the dictation panel). */
+  function checkItem(level, message, where) {
+    const li = document.createElement("li");
+    const known = ["error", "warning", "info"].includes(level) ? level : "info";
+    li.className = "ws-check ws-check--" + known;
+    li.dataset.level = known;
+    li.textContent = String(message || "") + (where ? " (" + where + ")" : "");
+    return li;
+  }
+
+  function renderChecks(results, note) {
+    const box = document.getElementById("sign-checks");
+    if (!box) return;
+    box.textContent = "";
+    if (note) {
+      const p = document.createElement("p");
+      p.className = "muted small";
+      p.textContent = note;
+      box.append(p);
+    }
+    if (!results || !results.length) return;
+    const h = document.createElement("h3");
+    h.className = "ws-h3";
+    h.textContent = "Checks before signing";
+    const ul = document.createElement("ul");
+    for (const r of results) {
+      const li = checkItem(r.level, r.message, r.section);
+      const level = li.dataset.level;
+      li.textContent = (level === "error" ? "Must fix: " : level === "warning" ? "Check: " : "") + li.textContent;
+      ul.append(li);
+    }
+    box.append(h, ul);
+  }
+
+  async function runChecks(content) {
+    const results = [];
+    for (const check of state.checks) {
+      try {
+        const out = await check(content, { reportId: state.reportId, studyId });
+        if (Array.isArray(out)) results.push(...out);
+      } catch (e) {
+        results.push({ level: "warning", message: "A pre-sign check could not run: " + (e && e.message ? e.message : e) });
+      }
+    }
+    if (state.extraResults) results.push(...state.extraResults);
+    return results;
+  }
+
+  function applyResults(results) {
+    renderChecks(results);
+    const blocked = results.some((r) => r.level === "error");
+    const confirm = document.getElementById("sign-confirm");
+    confirm.disabled = blocked;
+    confirm.title = blocked ? "Fix the problems listed before signing" : "";
+  }
+
+  async function openSignDialog() {
+    if (!form() || !dialog || state.conflict || state.ended) return;
+    setStatus("Saving before signing…", "pending");
+    const ok = await save();
+    if (!ok) return; // the status line says why
+    const content = getContent();
+    document.getElementById("sign-critical").hidden = !content.isCritical;
+    document.getElementById("sign-title").textContent =
+      form().dataset.addendum === "true" ? "Sign this addendum?" : "Sign this report?";
+    const error = document.getElementById("sign-error");
+    error.hidden = true;
+    error.textContent = "";
+    const confirm = document.getElementById("sign-confirm");
+    confirm.disabled = state.checks.length > 0;
+    renderChecks(state.extraResults, state.checks.length ? "Running checks…" : "");
+    dialog.showModal();
+    confirm.focus();
+    if (state.checks.length || state.extraResults) {
+      const results = await runChecks(content);
+      if (dialog.open) applyResults(results);
+      if (!confirm.disabled) confirm.focus();
+    }
+  }
+
+  async function confirmSign() {
+    const confirm = document.getElementById("sign-confirm");
+    const error = document.getElementById("sign-error");
+    confirm.disabled = true;
+    const content = getContent();
+    let resp;
+    try {
+      resp = await call("POST", "/report/sign", {
+        reportId: state.reportId,
+        baseVersion: state.version,
+        isCritical: content.isCritical,
+      });
+    } catch (e) {
+      resp = { ok: false, status: 0, message: "The server cannot be reached; the report was not signed." };
+    }
+    if (!resp.ok) {
+      error.textContent = resp.message;
+      error.hidden = false;
+      confirm.disabled = false;
+      if (resp.status === 409 && /changed since/.test(resp.message)) {
+        dialog.close();
+        showConflict();
+      }
+      return;
+    }
+    const signedId = state.reportId;
+    state.dirty = false;
+    state.extraResults = null;
+    dialog.close();
+    swap(resp.data);
+    setAnnouncement("Signed.");
+    const doc = document.getElementById("report-document");
+    if (doc) doc.focus();
+    document.dispatchEvent(new CustomEvent("autoscribe:report-signed", { detail: { reportId: signedId } }));
+  }
+
+  function setAnnouncement(text) {
+    let live = document.getElementById("ws-announce");
+    if (!live) {
+      live = document.createElement("p");
+      live.id = "ws-announce";
+      live.className = "visually-hidden";
+      live.setAttribute("role", "status");
+      body.append(live);
+    }
+    live.textContent = text;
+  }
+
+  // ---- addenda --------------------------------------------------------------------------------
+
+  async function act(path, payload, done) {
+    const resp = await call("POST", path, payload);
+    if (!resp.ok) {
+      window.alert(resp.message);
+      return;
+    }
+    swap(resp.data);
+    setAnnouncement(done);
+    const first = field("clinicalIndication");
+    if (first) first.focus();
+  }
+
+  // ---- rendering ------------------------------------------------------------------------------
+
+  /** Replace the report area with the server's rendering of the pane. */
+  function swap(pane) {
+    clearTimeout(state.timer);
+    area.innerHTML = pane.html; // server-rendered and escaped by the template
+    bind();
+  }
+
+  function bind() {
+    const f = form();
+    state.conflict = false;
+    state.dirty = false;
+    state.reportId = f ? f.dataset.reportId : null;
+    state.version = f ? Number(f.dataset.version) : null;
+    if (f) fillMoveTargets();
+    if (f) document.dispatchEvent(new CustomEvent("autoscribe:report-ready", { detail: api }));
+  }
+
+  // ---- moving a sentence ----------------------------------------------------------------------
+
+  // The text fields a sentence can go to, labelled as the radiologist sees them.
+  function moveTargets() {
+    const f = form();
+    if (!f) return [];
+    const out = [];
+    for (const el of f.querySelectorAll("textarea[data-section]:not([readonly])")) {
+      const label = f.querySelector('label[for="' + el.id + '"]');
+      const name = label ? label.textContent.trim() : el.dataset.section;
+      out.push({ el, label: el.dataset.section === "findings" ? "Findings (general)" : name });
+    }
+    for (const li of f.querySelectorAll("[data-subsection]")) {
+      const heading = li.querySelector('[data-field="heading"]').value.trim() || "(organ without a name)";
+      out.push({ el: li.querySelector('[data-field="text"]'), label: "Findings: " + heading });
+    }
+    return out;
+  }
+
+  function fillMoveTargets() {
+    const select = document.getElementById("move-target");
+    if (!select) return;
+    const chosen = select.selectedIndex >= 0 ? select.options[select.selectedIndex].text : "";
+    select.textContent = "";
+    for (const t of moveTargets()) select.append(new Option(t.label, t.label, false, t.label === chosen));
+  }
+
+  // The selected text, else the sentence around the cursor. A sentence ends at a line break or
+  // at . ! ? followed by a space (so "2.3 cm" stays whole).
+  function sentenceAt(el) {
+    const text = el.value;
+    const endsAt = (i) => text[i] === "\n" || (/[.!?]/.test(text[i]) && (i + 1 >= text.length || /\s/.test(text[i + 1])));
+    let start = el.selectionStart;
+    let end = el.selectionEnd;
+    if (start === end) {
+      // A cursor just after a sentence's full stop belongs to that sentence.
+      if (start > 0 && text[start - 1] !== "\n" && endsAt(start - 1)) start -= 1;
+      end = start;
+      while (start > 0 && !endsAt(start - 1)) start -= 1;
+      while (end < text.length && !endsAt(end)) end += 1;
+      if (end < text.length && text[end] !== "\n") end += 1;
+    }
+    return { start, end, sentence: text.slice(start, end).trim() };
+  }
+
+  function moveSentence() {
+    const status = document.getElementById("move-status");
+    const source = state.lastField;
+    const select = document.getElementById("move-target");
+    const target = moveTargets().find((t) => select && t.label === select.value);
+    if (!source || !source.isConnected || !target) {
+      status.textContent = "Put the cursor in the sentence to move, then choose where it goes.";
+      return;
+    }
+    if (target.el === source) {
+      status.textContent = "The sentence is already in that field.";
+      return;
+    }
+    const { start, end, sentence } = sentenceAt(source);
+    if (!sentence) {
+      status.textContent = "There is no sentence at the cursor.";
+      return;
+    }
+    let left = source.value.slice(0, start).replace(/[ \t]+$/, "");
+    let right = source.value.slice(end).replace(/^[ \t]+/, "");
+    if (left.endsWith("\n") && right.startsWith("\n")) right = right.slice(1);
+    else if (left && right && !left.endsWith("\n") && !right.startsWith("\n")) left += " ";
+    source.value = (left + right).trim();
+    target.el.value = joined(target.el.value, sentence);
+    changed("user");
+    status.textContent = "Moved to " + target.label + ".";
+    target.el.focus();
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  area.addEventListener("focusin", (e) => {
+    if (e.target.matches("#report-form textarea:not([readonly])")) state.lastField = e.target;
+    if (e.target.id === "move-target") fillMoveTargets();
+  });
+
+  area.addEventListener("input", (e) => {
+    if (e.target.closest("#report-form") && !e.target.readOnly) changed("user");
+  });
+  area.addEventListener("change", (e) => {
+    if (e.target.type === "checkbox" && e.target.closest("#report-form")) changed("user");
+  });
+  area.addEventListener("focusout", (e) => {
+    if (state.dirty && e.target.closest("#report-form")) save();
+  });
+  area.addEventListener("click", (e) => {
+    const button = e.target.closest("[data-action]");
+    if (!button) return;
+    const action = button.dataset.action;
+    if (action === "add-subsection") {
+      const li = addSubsection("", "");
+      li.querySelector("input").focus();
+      changed("user");
+    } else if (action === "remove-subsection") {
+      const li = button.closest("[data-subsection]");
+      const heading = li.querySelector('[data-field="heading"]').value;
+      const text = li.querySelector('[data-field="text"]').value;
+      if ((heading + text).trim() && !window.confirm("Remove “" + (heading || "this subsection") + "” and its text?")) return;
+      li.remove();
+      changed("user");
+      fillMoveTargets();
+      const add = form().querySelector('[data-action="add-subsection"]');
+      if (add) add.focus();
+    } else if (action === "move-sentence") {
+      moveSentence();
+    } else if (action === "sign") {
+      openSignDialog();
+    } else if (action === "open-addendum") {
+      act("/report/addendum", undefined, "Addendum opened.");
+    } else if (action === "cancel-addendum") {
+      if (window.confirm("Discard this addendum? Its text will be lost.")) {
+        act("/report/addendum/cancel", { reportId: state.reportId }, "Addendum discarded.");
+      }
+    } else if (action === "load-theirs") {
+      loadTheirs();
+    } else if (action === "keep-mine") {
+      keepMine();
+    } else if (action === "dismiss-aside") {
+      document.getElementById("aside").hidden = true;
+    }
+  });
+
+  if (dialog) {
+    document.getElementById("sign-confirm").addEventListener("click", confirmSign);
+    document.getElementById("sign-cancel").addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => {
+      const b = form() && form().querySelector('[data-action="sign"]');
+      if (b && document.activeElement === body) b.focus();
+    });
+  }
+
+  document.addEventListener("keydown", (e) => {
+    const ctrl = e.ctrlKey || e.metaKey;
+    if (ctrl && !e.shiftKey && !e.altKey && (e.key === "s" || e.key === "S")) {
+      if (!form()) return;
+      e.preventDefault();
+      state.dirty = true;
+      save();
+    } else if (ctrl && e.shiftKey && e.key === "Enter") {
+      if (!form() || (dialog && dialog.open)) return;
+      e.preventDefault();
+      openSignDialog();
+    } else if (e.altKey && !ctrl && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      const list = fields();
+      const i = list.indexOf(document.activeElement);
+      if (i < 0) return;
+      e.preventDefault();
+      const next = list[(i + (e.key === "ArrowDown" ? 1 : list.length - 1)) % list.length];
+      next.focus();
+    }
+  });
+
+  window.addEventListener("beforeunload", (e) => {
+    if (state.dirty || state.saving) {
+      save();
+      e.preventDefault();
+      e.returnValue = "";
+    }
+  });
+
+  // ---- the hooks --------------------------------------------------------------------------------
+
+  const api = {
+    version: 1,
+    /** "dictate" (editable when a draft is open) or "view" (read-only). */
+    mode,
+    studyId,
+    /** The id of the report or addendum being edited (null when none). */
+    get reportId() {
+      return state.reportId;
+    },
+    /** The element the dictation microphone button goes into (null when no draft is open). */
+    get dictationSlot() {
+      return document.getElementById("dictation-slot");
+    },
+    isEditable() {
+      return !!form() && !state.conflict && !state.ended;
+    },
+    getContent,
+    getSection,
+    setSection,
+    setContent,
+    appendToSection,
+    focusSection,
+    /** Save at once; resolves true when everything is saved. */
+    save,
+    /** fn(content, {source: "user"|"api"}) after every change; returns an unsubscribe function. */
+    onChange(fn) {
+      state.listeners.push(fn);
+      return () => {
+        state.listeners = state.listeners.filter((x) => x !== fn);
+      };
+    },
+    /** fn(content, {reportId, studyId}) → [{level: "error"|"warning"|"info", message, section?}]
+     *  (or a promise of it), run each time the sign confirmation opens; "error" results block
+     *  signing. Returns an unregister function. */
+    registerPreSignCheck(fn) {
+      state.checks.push(fn);
+      return () => {
+        state.checks = state.checks.filter((x) => x !== fn);
+      };
+    },
+    /** Show results in the sign confirmation now (and in later ones, until the report is signed
+     *  or this is called with null). */
+    showCheckResults(results) {
+      state.extraResults = Array.isArray(results) ? results : null;
+      if (dialog && dialog.open) applyResults(state.extraResults || []);
+    },
+    /** A check result as an <li> styled like the sign dialog's: (level, message, where?). */
+    checkItem,
+    /** Open the sign confirmation (saves first). */
+    openSignDialog,
+    /** Headers for the dictation routes (/workspace/api/...): the study and the CSRF token. */
+    headers() {
+      return { "X-Workspace-Study": studyId, "X-CSRF-Token": csrf };
+    },
+  };
+  window.AutoScribeReport = api;
+  bind();
+})();

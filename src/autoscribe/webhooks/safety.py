@@ -1,0 +1,270 @@
+"""Outbound requests to integrator URLs, safe against SSRF.
+
+`check_target(url)` allows only http(s), resolves the host once and refuses it when any address
+is private, loopback, link-local, multicast, reserved or unspecified (unless
+AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1). `fetch_checked(...)` then connects to the very address that
+was checked (the Host header and TLS SNI/certificate check still use the name), so a DNS answer
+that changes between check and connect (DNS rebinding) cannot redirect us. Bodies are read up to
+a cap, the whole request has a deadline, redirects are not followed unless asked (and each hop is
+checked again), and proxies from the environment are ignored (they would bypass the check).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from autoscribe.config import get_settings
+
+
+class TargetRefused(Exception):
+    """The URL may not be called: wrong scheme, unresolvable, or a forbidden address."""
+
+
+class FetchFailed(Exception):
+    """The request could not be completed (connection refused, reset, TLS error, ...)."""
+
+
+class FetchTimeout(FetchFailed):
+    """No complete answer within the deadline."""
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def is_forbidden_address(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        mapped = address.ipv4_mapped or address.sixtofour
+        if mapped is not None and is_forbidden_address(mapped):
+            return True
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+def redact(url: str) -> str:
+    """The URL without user info, query or fragment: safe to log and to show in the dashboard."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked URL and the one address we will connect to."""
+
+    url: str
+    scheme: str
+    host: str  # ASCII (IDNA) host name or IP literal, without brackets
+    port: int
+    address: str
+    is_ip_literal: bool = field(default=False)
+
+    def connect_url(self) -> str:
+        parsed = httpx.URL(self.url)
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return str(parsed.copy_with(host=host.strip("[]"), port=self.port))
+
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+def check_target(url: str, *, allow_private: bool | None = None) -> Target:
+    """Validate and resolve `url`; raise TargetRefused with a message fit for the integrator."""
+    if allow_private is None:
+        allow_private = get_settings().webhook_allow_private
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise TargetRefused(f"not a valid URL ({exc})") from None
+    if parsed.scheme not in ("http", "https"):
+        raise TargetRefused("only http:// and https:// URLs are allowed")
+    host = parsed.raw_host.decode("ascii").strip("[]")
+    if not host:
+        raise TargetRefused("the URL has no host")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses: list[IPAddress] = [literal]
+    else:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise TargetRefused(f"host {host} does not resolve ({exc})") from None
+        addresses = []
+        for info in infos:
+            addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+            if addr not in addresses:
+                addresses.append(addr)
+        if not addresses:
+            raise TargetRefused(f"host {host} does not resolve")
+    if not allow_private:
+        # All of them, not just the first: the connection must not land on a forbidden one.
+        for addr in addresses:
+            if is_forbidden_address(addr):
+                raise TargetRefused(
+                    f"host {host} resolves to {addr}, a private, loopback, link-local or reserved "
+                    "address (set AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1 to allow it)"
+                )
+    return Target(
+        url=url,
+        scheme=parsed.scheme,
+        host=host,
+        port=port,
+        address=str(addresses[0]),
+        is_ip_literal=literal is not None,
+    )
+
+
+@dataclass
+class FetchResult:
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+    truncated: bool  # the body was longer than max_bytes; `body` holds the first max_bytes
+    duration_ms: int
+    url: str  # the URL that answered (after redirects, when they were allowed)
+
+
+def make_client(max_connections: int = 100) -> httpx.Client:
+    """A client for fetch_checked: no redirects, no proxies from the environment."""
+    return httpx.Client(
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+    )
+
+
+_shared_client: httpx.Client | None = None
+
+
+def shared_client() -> httpx.Client:
+    global _shared_client
+    if _shared_client is None:
+        _shared_client = make_client()
+    return _shared_client
+
+
+def _send_once(
+    client: httpx.Client,
+    target: Target,
+    method: str,
+    headers: dict[str, str],
+    content: bytes | None,
+    deadline: float,
+    max_bytes: int,
+) -> tuple[httpx.Response, bytes, bool]:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FetchTimeout("timed out")
+    all_headers = {"Host": target.host_header(), **headers}
+    extensions = {}
+    if target.scheme == "https" and not target.is_ip_literal:
+        extensions["sni_hostname"] = target.host
+    request = client.build_request(
+        method,
+        target.connect_url(),
+        headers=all_headers,
+        content=content,
+        timeout=httpx.Timeout(remaining),
+        extensions=extensions,
+    )
+    try:
+        response = client.send(request, stream=True)
+    except httpx.TimeoutException:
+        raise FetchTimeout("timed out") from None
+    except httpx.HTTPError as exc:
+        raise FetchFailed(_describe(exc)) from None
+    chunks: list[bytes] = []
+    size = 0
+    truncated = False
+    try:
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                truncated = True
+                break
+            if time.monotonic() > deadline:
+                raise FetchTimeout("timed out while reading the response")
+    except httpx.TimeoutException:
+        raise FetchTimeout("timed out while reading the response") from None
+    except httpx.HTTPError as exc:
+        raise FetchFailed(_describe(exc)) from None
+    finally:
+        response.close()
+    if time.monotonic() > deadline:
+        raise FetchTimeout("timed out")
+    return response, b"".join(chunks)[:max_bytes], truncated
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return f"could not connect: {text}"
+    return text
+
+
+def fetch_checked(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+    timeout: float = 15.0,
+    max_bytes: int = 64 * 1024,
+    max_redirects: int = 0,
+    client: httpx.Client | None = None,
+    allow_private: bool | None = None,
+) -> FetchResult:
+    """Make one HTTP request to an integrator-supplied URL, safely.
+
+    Raises TargetRefused (bad or forbidden URL), FetchTimeout (no complete answer within
+    `timeout` seconds, all phases together) or FetchFailed (connection errors). Any HTTP status is
+    a result, including 3xx when `max_redirects` is 0 (the default: webhooks never follow them).
+    """
+    client = client or shared_client()
+    started = time.monotonic()
+    deadline = started + timeout
+    current_url, current_method, current_content = url, method.upper(), content
+    for hop in range(max_redirects + 1):
+        target = check_target(current_url, allow_private=allow_private)
+        response, body, truncated = _send_once(
+            client, target, current_method, dict(headers or {}), current_content, deadline, max_bytes
+        )
+        location = response.headers.get("location")
+        if response.is_redirect and location and hop < max_redirects:
+            current_url = str(httpx.URL(current_url).join(location))
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and current_method not in ("GET", "HEAD")
+            ):
+                current_method, current_content = "GET", None
+            continue
+        return FetchResult(
+            status_code=response.status_code,
+            headers=response.headers,
+            body=body,
+            truncated=truncated,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            url=current_url,
+        )
+    raise FetchFailed(f"more than {max_redirects} redirects")  # pragma: no cover - loop returns

@@ -1,0 +1,207 @@
+"""Impression generation (rules and an OpenAI-compatible fake server) and the pre-sign checks."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from autoscribe.scribe import LlmConfig, ScribeEngine, StudyContext, build_draft, builtin_template, run_checks
+from autoscribe.scribe.findings import analyze
+from autoscribe.scribe.impression import generate_impression, impression_with_source
+
+
+def _draft(text: str, template_id: str = "ct-chest", context: StudyContext | None = None) -> Any:
+    template = builtin_template(template_id)
+    assert template is not None
+    return build_draft(text, template, context)
+
+
+def test_negex_negation_scope() -> None:
+    assert not analyze("No pleural effusion or pneumothorax.").is_positive
+    assert analyze("No effusion, but there is a small pneumothorax.").critical
+    assert analyze("No change in the right lower lobe nodule.").is_positive  # pseudo-negation
+    assert not analyze("Pneumothorax has resolved.").is_positive  # post-trigger
+    mention = analyze("Small left pleural effusion.").positive[0]
+    assert (mention.concept, mention.side) == ("pleural effusion", "left")
+
+
+def test_rule_based_impression_orders_critical_first_and_says_normal_when_normal() -> None:
+    draft = _draft(
+        "mild emphysema period small right pleural effusion period there is a large left pneumothorax period"
+    )
+    assert generate_impression(draft) == [
+        "Large left pneumothorax.",
+        "Small right pleural effusion.",
+        "Mild emphysema.",
+    ]
+    assert generate_impression(_draft("the lungs are clear period no pneumothorax period")) == [
+        "No acute abnormality."
+    ]
+
+
+class _FakeLLM(BaseHTTPRequestHandler):
+    answers: list[tuple[int, str]] = []
+    requests: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(
+            {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+        )
+        status, content = type(self).answers.pop(0)
+        payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[str]:
+    _FakeLLM.answers, _FakeLLM.requests = [], []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeLLM)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_llm_writes_the_impression_and_rules_take_over_on_failure(fake_llm: str) -> None:
+    config = LlmConfig(base_url=fake_llm, model="local-model", api_key="sk-test", timeout=5)
+    draft = _draft("small right pleural effusion period")
+    _FakeLLM.answers = [(200, "1. Small right pleural effusion, likely reactive.\n2. No pneumothorax.")]
+    items, source = impression_with_source(draft, llm=config)
+    assert (items, source) == (["Small right pleural effusion, likely reactive.", "No pneumothorax."], "llm")
+    sent = _FakeLLM.requests[0]
+    assert sent["path"] == "/v1/chat/completions" and sent["auth"] == "Bearer sk-test"
+    assert sent["body"]["model"] == "local-model"
+    assert "Small right pleural effusion." in sent["body"]["messages"][1]["content"]
+
+    _FakeLLM.answers = [(500, "boom")]
+    items, source = impression_with_source(draft, llm=config)
+    assert (items, source) == (["Small right pleural effusion."], "rules")
+
+    # Nothing listens here at all: still the rule-based impression.
+    dead = LlmConfig(base_url="http://127.0.0.1:9/v1", model="m", timeout=1)
+    result = ScribeEngine(llm=dead).from_text(
+        "small right pleural effusion period", StudyContext(procedure="CT CHEST")
+    )
+    assert (
+        result.impression == ["Small right pleural effusion."] and result.draft.impression_source == "rules"
+    )
+
+
+def _codes(text: str, context: StudyContext, template_id: str = "ct-chest") -> set[str]:
+    engine = ScribeEngine(llm=None)
+    template = builtin_template(template_id)
+    return {c.code for c in engine.from_text(text, context, template=template).checks}
+
+
+def test_checks_catch_injected_errors_and_stay_quiet_on_a_clean_report() -> None:
+    knee = StudyContext(procedure="MRI LEFT KNEE", sex="female", clinical_indication="pain")
+    clean = "there is a tear of the medial meniscus period impression colon medial meniscus tear period"
+    assert _codes(clean, knee, "mri-knee") == set()
+    assert "laterality_mismatch" in _codes(
+        clean.replace("medial meniscus period", "right medial meniscus period"), knee, "mri-knee"
+    )
+
+    pelvis = StudyContext(procedure="CT ABDOMEN PELVIS", sex="male", clinical_indication="pain")
+    assert "sex_mismatch" in _codes("the uterus is enlarged period", pelvis, "ct-abdomen-pelvis")
+
+    chest = StudyContext(procedure="CT CHEST", clinical_indication="cough")
+    assert "negation_conflict" in _codes(
+        "small right pleural effusion period no pleural effusion period", chest
+    )
+    assert "negation_conflict" not in _codes(
+        "no right pleural effusion period small left pleural effusion period", chest
+    )
+    assert "negation_conflict" not in _codes(
+        "no new nodule period stable five millimeter nodule period", chest
+    )
+    assert "impression_omission" in _codes(
+        "large right pleural effusion period spiculated mass in the left upper lobe period "
+        "impression colon large right pleural effusion period",
+        chest,
+    )
+    assert "unit_missing" in _codes("a two point three by one point one nodule period", chest)
+    assert "unit_implausible" in _codes("a forty centimeter nodule in the right upper lobe period", chest)
+    assert "critical_finding" in _codes("small left pneumothorax period", chest)
+    assert "critical_finding" not in _codes(
+        "small left pneumothorax period",
+        StudyContext(procedure="CT CHEST", clinical_indication="x", is_critical=True),
+    )
+    assert "laterality_inconsistent" in _codes(
+        "small right pleural effusion period impression colon small left pleural effusion period", chest
+    )
+
+
+def test_completeness_checks() -> None:
+    draft = _draft("the lungs are clear period")
+    codes = {c.code: c for c in run_checks(draft, StudyContext())}
+    assert codes["unfilled_placeholder"].where == "clinicalIndication"
+    assert codes["unfilled_placeholder"].severity == "error"
+    assert "empty_section" in codes  # impression not generated yet
+    assert codes["empty_section"].where == "impression"
+
+
+def test_impression_omission_does_not_fire_when_the_impression_names_the_finding_in_misheard_words() -> None:
+    spine = StudyContext(procedure="MRI LUMBAR SPINE", clinical_indication="Back pain")
+    abdomen = StudyContext(procedure="CT ABDOMEN PELVIS", clinical_indication="Flank pain")
+    # The impression quotes the stone's size; only the noun "stone" was misheard.
+    assert "impression_omission" not in _codes(
+        "there is a five millimeter obstructing stone at the left ureterovesical junction period "
+        "impression colon five millimeter obstructing left ureterovesical junction compression period",
+        abdomen,
+    )
+    # "disc protrusion" heard as "scratch protrusion": the finding's noun is there.
+    assert "impression_omission" not in _codes(
+        "at L five S one there is a left paracentral disc protrusion period "
+        "impression colon L five S one scratch protrusion period",
+        spine,
+    )
+    # Another finding's noun or another size does not cover it.
+    assert "impression_omission" in _codes(
+        "there is a two centimeter mass in the liver period impression colon five millimeter nodule period",
+        abdomen,
+    )
+    assert "impression_omission" in _codes(
+        "moderate pericardial effusion period impression colon small joint effusion period",
+        StudyContext(procedure="CT CHEST", clinical_indication="x"),
+    )
+
+
+def test_a_finding_explained_by_the_next_sentence_s_diagnosis_is_covered_by_that_diagnosis() -> None:
+    abdomen = StudyContext(procedure="CT ABDOMEN PELVIS", clinical_indication="Pain", sex="female")
+    explained = (
+        "the appendix is dilated measuring one point two centimeters period "
+        "periappendiceal stranding consistent with acute appendicitis period "
+    )
+    assert "impression_omission" not in _codes(
+        explained + "impression colon acute appendicitis period", abdomen, "ct-abdomen-pelvis"
+    )
+    # The diagnosis itself left out of the impression: both sentences are flagged.
+    missing = [
+        c
+        for c in ScribeEngine(llm=None)
+        .from_text(explained + "impression colon acute cholecystitis period", abdomen)
+        .checks
+        if c.code == "impression_omission"
+    ]
+    assert len(missing) == 2
+    # With no diagnosis after it, the dilated appendix alone is still an omission.
+    assert "impression_omission" in _codes(
+        "the appendix is dilated measuring one point two centimeters period "
+        "impression colon acute cholecystitis period",
+        abdomen,
+        "ct-abdomen-pelvis",
+    )

@@ -1,0 +1,115 @@
+"""Section mapping: sentences land in the right section/organ, replacing normal defaults; moves; JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from autoscribe.errors import InvalidRequest, NotFound
+from autoscribe.scribe import Draft, StudyContext, build_draft, builtin_template, move_sentence
+from autoscribe.scribe.mapper import draft_from_template
+
+
+def _texts(draft: Draft, path: str) -> list[str]:
+    section = draft.section(path)
+    assert section is not None, path
+    return [s.text for s in section.sentences]
+
+
+def test_sentences_go_to_their_organs_and_replace_the_normal_default() -> None:
+    template = builtin_template("ct-abdomen-pelvis")
+    assert template is not None
+    draft = build_draft(
+        "the liver demonstrates a two point three centimeter hypodense lesion period "
+        "there is a four millimeter stone in the left kidney period no free air period",
+        template,
+        StudyContext(sex="male"),
+    )
+    assert _texts(draft, "findings.liver") == ["The liver demonstrates a 2.3 cm hypodense lesion."]
+    assert _texts(draft, "findings.kidneys") == ["There is a 4 mm stone in the left kidney."]
+    assert _texts(draft, "findings.peritoneum") == ["No free air."]
+    # Organs not dictated keep their normal sentence; the pelvic default follows the patient's sex.
+    assert _texts(draft, "findings.spleen") == ["The spleen is normal in size."]
+    assert _texts(draft, "findings.pelvicOrgans") == ["The prostate and seminal vesicles are unremarkable."]
+    assert draft.impression == []  # not dictated: the engine generates it
+
+
+def test_explicit_headings_and_next_section_are_respected() -> None:
+    template = builtin_template("ct-head")
+    assert template is not None
+    draft = build_draft(
+        "clinical history colon fall period next section noncontrast images were obtained period "
+        "next section none period next section no hemorrhage period "
+        "impression colon no acute abnormality period",
+        template,
+    )
+    assert _texts(draft, "clinicalIndication") == ["Fall."]
+    assert _texts(draft, "technique") == ["Noncontrast images were obtained."]
+    assert _texts(draft, "comparison") == ["None."]
+    assert "No hemorrhage." in _texts(draft, "findings.brain")
+    assert draft.impression == ["No acute abnormality."]
+    assert draft.impression_source == "dictated"
+
+
+def test_organ_heading_overrides_keywords_and_numbered_impression_is_unnumbered() -> None:
+    template = builtin_template("xr-chest")
+    assert template is not None
+    draft = build_draft(
+        "bones colon old healed fracture period impression colon one period healed fracture period "
+        "two period no pneumonia period",
+        template,
+    )
+    assert _texts(draft, "findings.bones") == ["Old healed fracture."]
+    assert draft.impression == ["Healed fracture.", "No pneumonia."]
+
+
+def test_context_fills_the_indication_placeholder() -> None:
+    template = builtin_template("xr-chest")
+    assert template is not None
+    assert _texts(draft_from_template(template), "clinicalIndication") == ["[***]"]
+    filled = draft_from_template(template, StudyContext(clinical_indication="cough"))
+    assert _texts(filled, "clinicalIndication") == ["Cough."]
+
+
+def test_macro_expands_into_organs() -> None:
+    template = builtin_template("xr-chest")
+    assert template is not None
+    macros = {"chest normal": "Lungs clear. No pneumothorax."}
+    draft = build_draft("insert chest normal period", template, macros=macros)
+    assert _texts(draft, "findings.lungs") == ["Lungs clear."]
+    assert _texts(draft, "findings.pleura") == ["No pneumothorax."]
+    # A misheard name still finds the closest macro; a far one is left as dictated.
+    draft = build_draft("insert normal cast period", template)
+    assert _texts(draft, "findings.lungs") == ["The lungs are clear."]
+    draft = build_draft("insert something else period", template)
+    assert "Insert something else." in _texts(draft, "findings")
+
+
+def test_move_sentence_between_sections_and_organs() -> None:
+    template = builtin_template("ct-chest")
+    assert template is not None
+    draft = build_draft("there is a small hiatal hernia period small right effusion period", template)
+    hernia = next(s for path, s in draft.iter_sentences() if "hernia" in s.text)
+    move_sentence(draft, hernia.id, "findings.bones")
+    assert _texts(draft, "findings.bones") == ["There is a small hiatal hernia."]  # replaced the default
+    assert draft.locate(hernia.id) is not None and draft.locate(hernia.id)[0] == "findings.bones"  # type: ignore[index]
+    move_sentence(draft, hernia.id, "impression")
+    assert draft.impression == ["There is a small hiatal hernia."]
+    assert draft.impression_source == "edited"
+    with pytest.raises(NotFound):
+        move_sentence(draft, "s999", "impression")
+    with pytest.raises(InvalidRequest):
+        move_sentence(draft, hernia.id, "findings.nowhere")
+
+
+def test_draft_json_round_trip_keeps_ids_unique() -> None:
+    template = builtin_template("mri-knee")
+    assert template is not None
+    draft = build_draft("small joint effusion period", template)
+    data = json.loads(json.dumps(draft.to_dict()))
+    again = Draft.from_dict(data)
+    assert again.to_dict() == draft.to_dict()
+    assert again.section_texts()["findings"].startswith("Menisci: ")
+    fresh = again.new_sentence_id()
+    assert fresh not in {s.id for _, s in again.iter_sentences()}

@@ -1,0 +1,126 @@
+"""Normalizer: spoken punctuation, commands, numbers, units, spine levels, dates — meaning unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("two point three by one point one centimeters period", "2.3 x 1.1 cm."),
+        ("a five millimeter nodule period", "A 5 mm nodule."),
+        ("there is a 2.3-by-1.1 centimeter lesion.", "There is a 2.3 x 1.1 cm lesion."),
+        ("measuring point five centimeters period", "Measuring 0.5 cm."),
+        ("a three by four by five millimeter cyst period", "A 3 x 4 x 5 mm cyst."),
+        ("density of twenty Hounsfield units period", "Density of 20 HU."),
+        ("ejection fraction sixty percent period", "Ejection fraction 60%."),
+        ("series three image forty two period", "Series 3 image 42."),
+        ("BI-RADS category one negative period", "BI-RADS category 1 negative."),
+        ("a for millimeter nodule measuring for centimeters period", "A 4 mm nodule measuring 4 cm."),
+        ("follow-up for the nodule period", "Follow-up for the nodule."),
+    ],
+)
+def test_numbers_and_units(spoken: str, written: str) -> None:
+    assert normalize(spoken) == written
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("disc bulge at L four five period", "Disc bulge at L4-L5."),
+        ("protrusion at L five S one period", "Protrusion at L5-S1."),
+        ("narrowing at C five six period", "Narrowing at C5-C6."),
+        ("compression fracture of T twelve period", "Compression fracture of T12."),
+        ("Disc bulge at L4-5 and C56.", "Disc bulge at L4-L5 and C5-C6."),
+        ("from T twelve to L one period", "From T12 to L1."),
+    ],
+)
+def test_vertebral_levels(spoken: str, written: str) -> None:
+    assert normalize(spoken) == written
+
+
+def test_dates() -> None:
+    assert normalize("compared with the study of January fifth twenty twenty four period") == (
+        "Compared with the study of January 5, 2024."
+    )
+    assert normalize("prior from March third period") == "Prior from March 3."
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("no one was present period", "No one was present."),
+        ("the left one is larger period", "The left one is larger."),
+        ("there are two nodules period", "There are two nodules."),
+        ("no pneumothorax period", "No pneumothorax."),
+        ("not seen on the prior period", "Not seen on the prior."),
+        ("over a period of two weeks period", "Over a period of two weeks."),
+        ("the lungs are clear the period no effusion period", "The lungs are clear. No effusion."),
+        ("the sigmoid colon is normal period", "The sigmoid colon is normal."),
+        ("one of the nodules is calcified period", "One of the nodules is calcified."),
+    ],
+)
+def test_meaning_is_kept(spoken: str, written: str) -> None:
+    assert normalize(spoken) == written
+
+
+def test_spoken_punctuation_and_headings() -> None:
+    text = normalize(
+        "findings colon the lungs are clear comma without effusion period impression colon normal period"
+    )
+    assert text == "Findings: The lungs are clear, without effusion.\nImpression: Normal."
+    # The model sometimes writes the mark and the word: one full stop remains.
+    assert normalize("Impression colon small liver lesion period.") == "Impression: Small liver lesion."
+
+
+def test_commands() -> None:
+    assert (
+        normalize("lungs clear period new paragraph heart normal period") == "Lungs clear.\n\nHeart normal."
+    )
+    assert (
+        normalize("fall period next section noncontrast period")
+        == f"Fall.\n{NEXT_SECTION_MARK}\nNoncontrast."
+    )
+
+
+def test_scratch_that_removes_the_open_sentence_or_the_last_one() -> None:
+    assert normalize("no effusion period there is a small effusion scratch that lungs clear period") == (
+        "No effusion. Lungs clear."
+    )
+    assert normalize("No effusion. There is a small effusion. Scratch that. Lungs clear.") == (
+        "No effusion. Lungs clear."
+    )
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("the the liver is normal period", "The liver is normal."),
+        (
+            "one lesion, lesion, lesion, lesion demonstrates enhancement period",
+            "One lesion demonstrates enhancement.",
+        ),
+        ("the right ventricle the right ventricle is normal period", "The right ventricle is normal."),
+        # Number words are not repeats, nor are two sentences that say the same thing.
+        ("measuring point one one centimeters period", "Measuring 0.11 cm."),
+        ("no effusion period no effusion period", "No effusion. No effusion."),
+        # Each "scratch that" is a command of its own.
+        ("a b period c d period scratch that scratch that e period", "E."),
+    ],
+)
+def test_repeated_words_from_a_stutter_or_a_decoding_loop_are_said_once(spoken: str, written: str) -> None:
+    assert normalize(spoken) == written
+
+
+def test_a_full_stop_the_model_put_between_a_number_and_its_unit_goes() -> None:
+    assert (
+        normalize("The right kidney measures 11. Centimeters period.") == "The right kidney measures 11 cm."
+    )
+    assert normalize("measures eleven. Millimeters.") == "Measures 11 mm."
+    # A dictated full stop stays: the radiologist ended the sentence there.
+    assert normalize("the count is eleven period centimeters are used period") == (
+        "The count is 11. Centimeters are used."
+    )

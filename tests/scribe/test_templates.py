@@ -1,0 +1,98 @@
+"""Templates: automatic choice, vocabulary prompt, IHE MRRT export/import round trip."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from autoscribe.scribe import BUILTIN_TEMPLATES, choose_template, from_mrrt, to_mrrt, vocabulary_prompt
+from autoscribe.scribe.types import FINDINGS, IMPRESSION
+
+
+@pytest.mark.parametrize(
+    ("procedure", "modality", "template_id"),
+    [
+        ("CT HEAD WITHOUT CONTRAST", "", "ct-head"),
+        ("CT CHEST W CONTRAST", "", "ct-chest"),
+        ("CTA CHEST PE PROTOCOL", "", "cta-chest"),
+        ("CT ANGIOGRAPHY CHEST", "CT", "cta-chest"),
+        ("CT ABDOMEN PELVIS WITH CONTRAST", "", "ct-abdomen-pelvis"),
+        ("CT ABDOMEN PELVIS ANGIOGRAM", "", "ct-abdomen-pelvis"),
+        ("XR CHEST PA AND LATERAL", "", "xr-chest"),
+        ("CHEST 2 VIEWS", "DX", "xr-chest"),
+        ("MRI BRAIN W WO CONTRAST", "", "mri-brain"),
+        ("MRI LEFT KNEE", "", "mri-knee"),
+        ("MR SHOULDER RIGHT", "MR", "mri-shoulder"),
+        ("US ABDOMEN COMPLETE", "", "us-abdomen"),
+        ("SCREENING MAMMOGRAM BILATERAL", "", "mg-screening"),
+        ("Brain MRI with Contrast", "", "mri-brain"),
+        ("XR LEFT HAND 3 VIEWS", "", "generic"),
+        ("", "", "generic"),
+    ],
+)
+def test_template_is_chosen_from_procedure_and_modality(
+    procedure: str, modality: str, template_id: str
+) -> None:
+    assert choose_template(procedure, "", modality).id == template_id
+
+
+def test_a_clinic_template_wins_over_the_builtin_for_the_same_words() -> None:
+    ct_head = next(t for t in BUILTIN_TEMPLATES if t.id == "ct-head")
+    ours = replace(ct_head, id="tpl_ours", name="Our head CT", builtin=False)
+    assert choose_template("CT HEAD", "", "", [ours]).id == "tpl_ours"
+
+
+def test_vocabulary_prompt_carries_the_template_terms() -> None:
+    cta = next(t for t in BUILTIN_TEMPLATES if t.id == "cta-chest")
+    prompt = vocabulary_prompt(cta, ["normal chest"])
+    assert "filling defect" in prompt and "RV to LV ratio" in prompt and "normal chest" in prompt
+    assert "Impression colon" in prompt  # the dictation style the model should continue
+    assert len(prompt) <= 700
+
+
+@pytest.mark.parametrize("template", BUILTIN_TEMPLATES, ids=lambda t: t.id)
+def test_mrrt_round_trip(template: object) -> None:
+    from autoscribe.scribe.types import Template
+
+    assert isinstance(template, Template)
+    document = to_mrrt(template)
+    assert document.startswith("<!DOCTYPE html>") and "<section" in document
+    assert 'name="dcterms.title"' in document
+    assert from_mrrt(document) == replace(template, builtin=False)
+
+
+def test_mrrt_from_another_tool_maps_sections_and_organs() -> None:
+    document = """<!DOCTYPE html><html><head><meta charset="UTF-8"><title>Knee MRI (RSNA)</title></head><body>
+    <section id="history" data-section-name="Clinical Information">
+      <header class="level1">Clinical Information</header>
+      <p><input type="text" id="h1" value="Knee pain"></p></section>
+    <section id="findings" data-section-name="Findings"><header>Findings</header>
+      <section id="menisci"><header class="level2">Medial meniscus</header>
+        <p><textarea id="m1">Intact &amp; normal.</textarea></p></section>
+    </section>
+    <section id="impression"><header>Impression</header></section>
+    </body></html>"""
+    template = from_mrrt(document, template_id="tpl_x")
+    assert template.name == "Knee MRI (RSNA)" and template.id == "tpl_x"
+    assert [s.key for s in template.sections] == ["clinicalIndication", FINDINGS, IMPRESSION]
+    organ = template.organs()[0]
+    assert (organ.key, organ.title, organ.normal) == ("menisci", "Medial meniscus", "Intact & normal.")
+    assert "medial" in organ.keywords and "meniscus" in organ.keywords
+
+
+def test_vocabulary_prompt_dictates_the_templates_normal_sentences() -> None:
+    ct_head = next(t for t in BUILTIN_TEMPLATES if t.id == "ct-head")
+    prompt = vocabulary_prompt(ct_head)
+    # The model continues the prompt's style: spoken full stops, no commas, the study's own words.
+    assert "The calvarium is intact period." in prompt and "," not in prompt.split("Findings colon.")[1]
+    assert prompt.endswith("Impression colon. No acute abnormality period.")
+    # Without a template there is still a dictation sample.
+    assert "period." in vocabulary_prompt(None) and len(vocabulary_prompt(None)) <= 700
+
+
+def test_a_long_macro_list_leaves_room_for_the_dictated_sentences() -> None:
+    ct_chest = next(t for t in BUILTIN_TEMPLATES if t.id == "ct-chest")
+    prompt = vocabulary_prompt(ct_chest, [f"macro number {i}" for i in range(80)])
+    assert len(prompt) <= 700 and "period." in prompt
+    assert prompt.endswith("Impression colon. No acute abnormality period.")

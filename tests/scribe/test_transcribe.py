@@ -1,0 +1,247 @@
+"""Real speech through the real model (espeak-ng audio, Whisper tiny.en int8), decoding, streaming, CLI."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autoscribe.scribe import (
+    FakeTranscriber,
+    StreamingTranscription,
+    TranscriptionError,
+    WhisperTranscriber,
+    builtin_template,
+    default_transcriber,
+    transcribe,
+    transcribe_stream,
+    vocabulary_prompt,
+)
+from autoscribe.scribe.transcribe import bundled_model_path, decode_audio, resolve_model
+
+EXPECTED_WORDS = ("liver", "pleural", "effusion", "pneumothorax")
+
+
+def _heard(text: str) -> set[str]:
+    low = text.lower()
+    return {w for w in EXPECTED_WORDS if w in low}
+
+
+def test_the_bundled_model_is_a_local_directory() -> None:
+    path = bundled_model_path()
+    assert (path / "model.bin").exists() and (path / "tokenizer.json").exists()
+    assert resolve_model(None) == str(path)
+    with pytest.raises(TranscriptionError):
+        resolve_model("/nonexistent/whisper-model")
+
+
+def test_real_model_hears_the_dictation_in_wav_webm_and_mp3(
+    dictation_wav: Path, dictation_webm: Path, dictation_mp3: Path
+) -> None:
+    template = builtin_template("ct-chest")
+    for path in (dictation_wav, dictation_webm, dictation_mp3):
+        result = transcribe(path, template=template)
+        assert _heard(result.text) == set(EXPECTED_WORDS), (path.suffix, result.text)
+        assert 5 < result.duration < 20 and result.segments
+    # Bytes work as well as paths (uploads arrive as bytes).
+    assert _heard(transcribe(dictation_webm.read_bytes()).text) == set(EXPECTED_WORDS)
+
+
+def test_streaming_partial_text_grows_and_the_final_text_is_complete(dictation_webm: Path) -> None:
+    data = dictation_webm.read_bytes()
+    size = len(data) // 4 + 1
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    prompt = vocabulary_prompt(builtin_template("ct-chest"))
+    results = list(transcribe_stream(chunks, default_transcriber(), prompt=prompt))
+    assert len(results) == len(chunks) + 1 and results[-1].is_final
+    partial_lengths = [len(r.text) for r in results[:-1]]
+    assert partial_lengths[0] < partial_lengths[-1]  # text appears while audio arrives
+    assert _heard(results[-1].text) == set(EXPECTED_WORDS)
+
+
+def test_a_truncated_upload_decodes_up_to_where_it_stops(dictation_webm: Path) -> None:
+    data = dictation_webm.read_bytes()
+    whole = decode_audio(data)
+    half = decode_audio(data[: len(data) // 2])
+    assert 0 < len(half) < len(whole)
+    with pytest.raises(TranscriptionError):
+        decode_audio(b"this is not audio at all" * 10)
+
+
+def test_fake_transcriber_is_deterministic_and_streams_by_bytes() -> None:
+    audio = b"\x00" * 1000
+    keyed = FakeTranscriber("default", {FakeTranscriber.key(b"other"): "Other."})
+    assert (keyed.transcribe(b"other").text, keyed.transcribe(b"x").text) == ("Other.", "default")
+    fake = FakeTranscriber("No pneumothorax. Lungs are clear.", full_length=len(audio))
+    assert fake.transcribe(audio, prompt="p").text == "No pneumothorax. Lungs are clear."
+    assert fake.prompts == ["p"]
+    stream = StreamingTranscription(fake, margin=0.5)
+    first = stream.feed(audio[:500])
+    assert first.text == "No pneumothorax." and not first.is_final
+    stream.feed(audio[500:])
+    assert stream.finish().text == "No pneumothorax. Lungs are clear."
+
+
+def test_whisper_transcriber_reads_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOSCRIBE_ASR_MODEL", str(bundled_model_path()))
+    monkeypatch.setenv("AUTOSCRIBE_ASR_BEAM_SIZE", "3")
+    from autoscribe.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        transcriber = WhisperTranscriber.from_settings()
+        assert transcriber.beam_size == 3 and transcriber.compute_type == "int8"
+        assert transcriber.model_spec == str(bundled_model_path())
+    finally:
+        get_settings.cache_clear()
+
+
+def test_cli_dictate_runs_the_whole_engine_on_real_audio(dictation_webm: Path) -> None:
+    env = {**os.environ, "AUTOSCRIBE_LLM_BASE_URL": ""}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autoscribe.cli",
+            "dictate",
+            str(dictation_webm),
+            "--procedure",
+            "CT CHEST",
+            "--sex",
+            "female",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    assert result["template"]["id"] == "ct-chest"
+    assert _heard(result["transcript"]["text"]) == set(EXPECTED_WORDS)
+    pleura = next(s for s in result["draft"]["sections"] if s["key"] == "findings")["subsections"]
+    pleura_text = " ".join(x["text"] for sub in pleura if sub["key"] == "pleura" for x in sub["sentences"])
+    assert "right pleural effusion" in pleura_text.lower()
+    assert any("pleural effusion" in item.lower() for item in result["impression"])
+    assert "unfilled_placeholder" in {c["code"] for c in result["checks"]}  # no indication given
+
+    human = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autoscribe.cli",
+            "dictate",
+            str(dictation_webm),
+            "--procedure",
+            "CT CHEST",
+            "--indication",
+            "cough",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "TEMPLATE: CT chest (ct-chest)" in human and "IMPRESSION:" in human and "Pleura:" in human
+
+
+def test_speech_the_prompted_model_skipped_is_heard_again_without_the_prompt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autoscribe.scribe.types import Segment
+
+    transcriber = WhisperTranscriber()
+    calls: list[str | None] = []
+
+    def decode(
+        samples: object, prompt: str | None, beam_size: int, **_: object
+    ) -> tuple[tuple[Segment, ...], float]:
+        calls.append(prompt)
+        words = "Impression colon normal." if prompt else "No acute hemorrhage period. " * 6 + "Normal."
+        return (Segment(0.0, 20.0, words),), 20.0
+
+    monkeypatch.setattr(transcriber, "_decode", decode)
+    samples = [0.0] * (20 * 16000)
+    # 3 words for 20 s of speech: the prompted pass dropped most of it.
+    assert transcriber.transcribe(samples, prompt="p").text.startswith("No acute hemorrhage")
+    assert calls == ["p", None]
+    # A plausible amount of text is kept as it is; without a prompt there is one pass only.
+    calls.clear()
+    monkeypatch.setattr(
+        transcriber,
+        "_decode",
+        lambda s, p, b, **_: (calls.append(p) or (Segment(0, 20, ("word " if p else "other ") * 15),), 20.0),
+    )
+    assert transcriber.transcribe(samples, prompt="p").text.count("word") == 15 and calls == ["p", None]
+    calls.clear()
+    assert transcriber.transcribe(samples).text.count("other") == 15 and calls == [None]
+
+
+def test_a_long_recording_is_heard_in_pieces_cut_at_a_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from autoscribe.scribe.transcribe import SAMPLE_RATE, _pieces
+    from autoscribe.scribe.types import Segment
+
+    rng = np.random.default_rng(0)
+    samples = (rng.standard_normal(65 * SAMPLE_RATE) * 0.3).astype(np.float32)
+    samples[int(24.0 * SAMPLE_RATE) : int(24.3 * SAMPLE_RATE)] = 0.0  # a pause between words
+    pieces = _pieces(samples)
+    # Whisper's windows are 30 s: no piece is longer, and the first cut falls in the pause.
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(samples)
+    assert all(b == c for (_, b), (c, _) in itertools.pairwise(pieces))
+    assert all(end - start <= 28 * SAMPLE_RATE for start, end in pieces)
+    assert 24.0 <= pieces[0][1] / SAMPLE_RATE <= 24.3
+    assert _pieces(samples[: 20 * SAMPLE_RATE]) == [(0, 20 * SAMPLE_RATE)]
+
+    transcriber = WhisperTranscriber()
+    prompts: list[str | None] = []
+
+    def decode(
+        piece: object, prompt: str | None, beam_size: int, **_: object
+    ) -> tuple[tuple[Segment, ...], float]:
+        if prompt is None:  # the quick unprompted check pass
+            return (), 1.0
+        prompts.append(prompt)
+        return (Segment(0.0, 1.0, f"Piece {len(prompts)} said period."),), 1.0
+
+    monkeypatch.setattr(transcriber, "_decode", decode)
+    result = transcriber.transcribe(samples, prompt="Findings colon.")
+    assert result.text == "Piece 1 said period. Piece 2 said period. Piece 3 said period."
+    # Each piece is heard after the prompt and what was said just before it.
+    assert prompts[0] == "Findings colon." and prompts[1] == "Findings colon. Piece 1 said period."
+    assert result.segments[1].start == pytest.approx(pieces[1][0] / SAMPLE_RATE, abs=0.01)
+
+
+def test_a_no_only_the_prompted_pass_heard_before_a_finding_is_dropped() -> None:
+    from autoscribe.scribe.transcribe import _drop_unheard_negations
+    from autoscribe.scribe.types import Segment
+
+    def text(heard: str, plain: str) -> str:
+        return " ".join(
+            s.text for s in _drop_unheard_negations([Segment(0, 5, heard)], [Segment(0, 5, plain)])
+        )
+
+    # The prompt made the model expect the normal sentence: the plain pass heard the finding.
+    assert (
+        text(
+            "No acute intracranial hemorrhage mass effect period. The ventricles are normal period.",
+            "Acute, intracranial, hemorrhage, mass effect, period, the ventricles are normal, period.",
+        )
+        == "acute intracranial hemorrhage mass effect period. The ventricles are normal period."
+    )
+    # Both passes heard the "no", or they disagree on more than the "no": it stays.
+    assert (
+        text("No pleural effusion period.", "No, pleural effusion period.") == "No pleural effusion period."
+    )
+    assert text("There is no pleural effusion period.", "There is a pleural effusion.") == (
+        "There is no pleural effusion period."
+    )
+    assert text("No free air period.", "Free error.") == "No free air period."

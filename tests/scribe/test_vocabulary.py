@@ -1,0 +1,53 @@
+"""Medical spelling correction: near-miss radiology words restored, meaning never changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscribe.scribe import correct_terms, normalize
+
+
+@pytest.mark.parametrize(
+    ("heard", "fixed"),
+    [
+        ("mild sentrylobular emphysema", "mild centrilobular emphysema"),
+        ("with defusely increased echogenicity", "with diffusely increased echogenicity"),
+        ("a 6 mm lesion consistent with micro adenoma", "a 6 mm lesion consistent with microadenoma"),
+        ("no extraaxial collection", "no extra-axial collection"),
+        ("The cardiomegaly distinal silhouette is normal", "The cardiomediastinal silhouette is normal"),
+        ("an air fluid level", "an air-fluid level"),
+    ],
+)
+def test_misheard_and_split_radiology_words_are_restored(heard: str, fixed: str) -> None:
+    assert correct_terms(heard) == fixed
+
+
+def test_a_correction_keeps_negating_and_opposite_prefixes() -> None:
+    # "unobstructing" is a nonobstructing stone, never an obstruction.
+    assert correct_terms("a 4 mm unobstructing stone") == "a 4 mm nonobstructing stone"
+    assert correct_terms("Uncontrast axial images") == "Noncontrast axial images"
+    # A heard opposite is a known word and stays as heard.
+    assert correct_terms("a hyperenhancing lesion") == "a hyperenhancing lesion"
+    assert correct_terms("a hypoenhancing lesion") == "a hypoenhancing lesion"
+    # "extracal" has lost letters of "extra-axial"; it must not turn into an unrelated "tracheal".
+    assert correct_terms("no extracal fluid") == "no extra-axial fluid"
+
+
+def test_two_real_words_are_never_joined_and_a_misspelled_word_keeps_its_neighbour() -> None:
+    assert correct_terms("spinal canal stenosis") == "spinal canal stenosis"
+    assert correct_terms("biliary appendical fat stranding") == "biliary appendiceal fat stranding"
+    assert correct_terms("no pleural effusion period") == "no pleural effusion period"
+
+
+def test_a_split_peri_word_after_a_negation_is_not_a_full_stop() -> None:
+    # "periaortic" heard as "period ortic": after "no" no sentence can end.
+    assert normalize(correct_terms("No period, ortic, stranding, or hematoma period.")) == (
+        "No periaortic stranding or hematoma."
+    )
+    # After a finished sentence "period" stays the dictated full stop.
+    assert normalize(correct_terms("no pleural effusion period ortic calcification period")) == (
+        "No pleural effusion. Aortic calcification."
+    )
+    assert normalize("there is no period of growth period") == "There is no period of growth."
+    # A preposition can end a sentence ("left in"): the "period" after it is the full stop.
+    assert normalize("the drain is left in period no leak period") == "The drain is left in. No leak."
