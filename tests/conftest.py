@@ -93,6 +93,13 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def log_with(self, *lines: str, timeout: float = 10.0) -> str:
+        """The log once it holds every line: the access log is written after the response is sent."""
+        deadline = time.monotonic() + timeout
+        while not all(line in (log := self.log()) for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return log
+
 
 def start_server(extra_env: dict[str, str] | None = None, name: str = "server") -> Server:
     """Start `autoscribe serve` on a free port with the test environment (plus extra_env)."""
