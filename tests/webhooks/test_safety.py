@@ -194,8 +194,6 @@ def _tls_server(tmp_path: Any, name: str) -> tuple[int, Any, Any]:
 def test_https_connects_to_the_checked_address_and_verifies_the_name(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import httpx
-
     port, server, client_ctx = _tls_server(tmp_path, "hooks.tls.test")
     real = socket.getaddrinfo
 
@@ -205,7 +203,7 @@ def test_https_connects_to_the_checked_address_and_verifies_the_name(
         return real(host, p, *args, **kw)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    client = httpx.Client(verify=client_ctx, trust_env=False)
+    client = safety.make_client(ssl_context=client_ctx)
     try:
         # The connection goes to 127.0.0.1, yet TLS sends and verifies the name (SNI + certificate).
         result = safety.fetch_checked(f"https://hooks.tls.test:{port}/x", client=client, allow_private=True)

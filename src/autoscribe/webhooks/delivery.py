@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-import httpx
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,7 +31,7 @@ from autoscribe.auth.models import ApiKey
 from autoscribe.config import Settings, get_settings
 from autoscribe.db import utcnow
 from autoscribe.ids import Prefix, brand, new_id
-from autoscribe.webhooks import safety
+from autoscribe.webhooks import safety, transport
 from autoscribe.webhooks.models import (
     FAILED,
     PENDING,
@@ -113,7 +112,7 @@ def post_event(
     data: dict[str, Any],
     timeout: float,
     max_bytes: int,
-    client: httpx.Client | None = None,
+    client: transport.Pool | None = None,
     allow_private: bool | None = None,
 ) -> Outcome:
     """Sign and POST one event; never raises for network or HTTP failures."""
@@ -130,6 +129,7 @@ def post_event(
             max_bytes=max_bytes,
             client=client,
             allow_private=allow_private,
+            replayable=True,  # at-least-once: receivers drop a duplicate webhook-id
         )
     except safety.TargetRefused as exc:
         return Outcome(False, None, _ms(started), b"", f"refused: {exc}", url=safety.redact(url))
@@ -275,7 +275,7 @@ def attempt(
     event: Claimed,
     info: EndpointInfo | None,
     *,
-    client: httpx.Client | None,
+    client: transport.Pool | None,
     settings: Settings,
 ) -> Attempted:
     """Route, refresh, sign and send one claimed event (records nothing)."""
@@ -443,7 +443,7 @@ def process_claimed(
     event: Claimed,
     *,
     worker: str,
-    client: httpx.Client | None = None,
+    client: transport.Pool | None = None,
     settings: Settings | None = None,
 ) -> Outcome:
     """Attempt one claimed event and record the result (the dispatcher batches these steps)."""

@@ -5,14 +5,16 @@ is private, loopback, link-local, multicast, reserved or unspecified (unless
 AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1). `fetch_checked(...)` then connects to the very address that
 was checked (the Host header and TLS SNI/certificate check still use the name), so a DNS answer
 that changes between check and connect (DNS rebinding) cannot redirect us. Bodies are read up to
-a cap, the whole request has a deadline, redirects are not followed unless asked (and each hop is
-checked again), and proxies from the environment are ignored (they would bypass the check).
+a cap, one deadline covers the whole request (`transport`), redirects are not followed unless asked
+(and each hop is checked again), and proxies from the environment are never used (they would
+bypass the check).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -20,18 +22,14 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from autoscribe.config import get_settings
+from autoscribe.webhooks import transport
+from autoscribe.webhooks.transport import FetchFailed, FetchTimeout
+
+__all__ = ["FetchFailed", "FetchTimeout", "TargetRefused", "check_target", "fetch_checked"]
 
 
 class TargetRefused(Exception):
     """The URL may not be called: wrong scheme, unresolvable, or a forbidden address."""
-
-
-class FetchFailed(Exception):
-    """The request could not be completed (connection refused, reset, TLS error, ...)."""
-
-
-class FetchTimeout(FetchFailed):
-    """No complete answer within the deadline."""
 
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -73,11 +71,12 @@ class Target:
     port: int
     address: str
     is_ip_literal: bool = field(default=False)
+    raw_path: bytes = b"/"  # the request target: path and query, percent-encoded
 
-    def connect_url(self) -> str:
-        parsed = httpx.URL(self.url)
-        host = f"[{self.address}]" if ":" in self.address else self.address
-        return str(parsed.copy_with(host=host.strip("[]"), port=self.port))
+    def destination(self) -> transport.Destination:
+        # TLS sends and verifies the name, while the connection goes to the checked address.
+        tls_name = self.host if self.scheme == "https" else None
+        return transport.Destination(self.scheme, self.host, self.address, self.port, tls_name)
 
     def host_header(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -132,6 +131,7 @@ def check_target(url: str, *, allow_private: bool | None = None) -> Target:
         port=port,
         address=str(addresses[0]),
         is_ip_literal=literal is not None,
+        raw_path=parsed.raw_path,
     )
 
 
@@ -144,84 +144,27 @@ class FetchResult:
     duration_ms: int
     url: str  # the URL that answered (after redirects, when they were allowed)
 
-
-def make_client(max_connections: int = 100) -> httpx.Client:
-    """A client for fetch_checked: no redirects, no proxies from the environment."""
-    return httpx.Client(
-        follow_redirects=False,
-        trust_env=False,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-    )
+    @property
+    def is_redirect(self) -> bool:
+        return self.status_code in _REDIRECTS and "location" in self.headers
 
 
-_shared_client: httpx.Client | None = None
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-def shared_client() -> httpx.Client:
+def make_client(max_connections: int = 100, ssl_context: ssl.SSLContext | None = None) -> transport.Pool:
+    """A connection pool for fetch_checked, keeping up to `max_connections` idle per destination."""
+    return transport.Pool(max_idle_per_destination=max_connections, ssl_context=ssl_context)
+
+
+_shared_client: transport.Pool | None = None
+
+
+def shared_client() -> transport.Pool:
     global _shared_client
     if _shared_client is None:
         _shared_client = make_client()
     return _shared_client
-
-
-def _send_once(
-    client: httpx.Client,
-    target: Target,
-    method: str,
-    headers: dict[str, str],
-    content: bytes | None,
-    deadline: float,
-    max_bytes: int,
-) -> tuple[httpx.Response, bytes, bool]:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise FetchTimeout("timed out")
-    all_headers = {"Host": target.host_header(), **headers}
-    extensions = {}
-    if target.scheme == "https" and not target.is_ip_literal:
-        extensions["sni_hostname"] = target.host
-    request = client.build_request(
-        method,
-        target.connect_url(),
-        headers=all_headers,
-        content=content,
-        timeout=httpx.Timeout(remaining),
-        extensions=extensions,
-    )
-    try:
-        response = client.send(request, stream=True)
-    except httpx.TimeoutException:
-        raise FetchTimeout("timed out") from None
-    except httpx.HTTPError as exc:
-        raise FetchFailed(_describe(exc)) from None
-    chunks: list[bytes] = []
-    size = 0
-    truncated = False
-    try:
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > max_bytes:
-                truncated = True
-                break
-            if time.monotonic() > deadline:
-                raise FetchTimeout("timed out while reading the response")
-    except httpx.TimeoutException:
-        raise FetchTimeout("timed out while reading the response") from None
-    except httpx.HTTPError as exc:
-        raise FetchFailed(_describe(exc)) from None
-    finally:
-        response.close()
-    if time.monotonic() > deadline:
-        raise FetchTimeout("timed out")
-    return response, b"".join(chunks)[:max_bytes], truncated
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectError):
-        return f"could not connect: {text}"
-    return text
 
 
 def fetch_checked(
@@ -233,14 +176,17 @@ def fetch_checked(
     timeout: float = 15.0,
     max_bytes: int = 64 * 1024,
     max_redirects: int = 0,
-    client: httpx.Client | None = None,
+    client: transport.Pool | None = None,
     allow_private: bool | None = None,
+    replayable: bool = False,
 ) -> FetchResult:
     """Make one HTTP request to an integrator-supplied URL, safely.
 
     Raises TargetRefused (bad or forbidden URL), FetchTimeout (no complete answer within
     `timeout` seconds, all phases together) or FetchFailed (connection errors). Any HTTP status is
     a result, including 3xx when `max_redirects` is 0 (the default: webhooks never follow them).
+    `replayable` lets a request that met a kept connection closed by the server be sent again on
+    a new one (GET and HEAD always may be).
     """
     client = client or shared_client()
     started = time.monotonic()
@@ -248,23 +194,34 @@ def fetch_checked(
     current_url, current_method, current_content = url, method.upper(), content
     for hop in range(max_redirects + 1):
         target = check_target(current_url, allow_private=allow_private)
-        response, body, truncated = _send_once(
-            client, target, current_method, dict(headers or {}), current_content, deadline, max_bytes
+        all_headers = [("Host", target.host_header()), *(headers or {}).items()]
+        if current_content is not None or current_method in ("POST", "PUT", "PATCH"):
+            all_headers.append(("Content-Length", str(len(current_content or b""))))
+        response = client.request(
+            target.destination(),
+            current_method,
+            target.raw_path,
+            all_headers,
+            current_content,
+            deadline=deadline,
+            max_bytes=max_bytes,
+            replayable=replayable,
         )
-        location = response.headers.get("location")
-        if response.is_redirect and location and hop < max_redirects:
-            current_url = str(httpx.URL(current_url).join(location))
-            if response.status_code == 303 or (
-                response.status_code in (301, 302) and current_method not in ("GET", "HEAD")
-            ):
-                current_method, current_content = "GET", None
-            continue
-        return FetchResult(
+        result = FetchResult(
             status_code=response.status_code,
-            headers=response.headers,
-            body=body,
-            truncated=truncated,
+            headers=httpx.Headers(response.headers),
+            body=response.body,
+            truncated=response.truncated,
             duration_ms=int((time.monotonic() - started) * 1000),
             url=current_url,
         )
+        location = result.headers.get("location")
+        if result.is_redirect and location and hop < max_redirects:
+            current_url = str(httpx.URL(current_url).join(location))
+            if result.status_code == 303 or (
+                result.status_code in (301, 302) and current_method not in ("GET", "HEAD")
+            ):
+                current_method, current_content = "GET", None
+            continue
+        return result
     raise FetchFailed(f"more than {max_redirects} redirects")  # pragma: no cover - loop returns

@@ -1,0 +1,282 @@
+"""The keep-alive HTTP client behind every call to an integrator: deadlines, reuse, resends.
+
+Each test runs a raw socket server whose behaviour per connection the test scripts, so the
+misbehaviours a real endpoint shows (dripping bytes, closing idle connections, dropping a
+request) are reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from autoscribe.webhooks import safety, transport
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+class RawServer:
+    """Accepts connections on loopback and hands each to `serve(conn, number)` in a thread."""
+
+    def __init__(self, serve: Callable[[socket.socket, int], None]) -> None:
+        self.serve = serve
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                number = self.connections
+            threading.Thread(target=self._run, args=(conn, number), daemon=True).start()
+
+    def _run(self, conn: socket.socket, number: int) -> None:
+        with conn, contextlib.suppress(OSError):
+            self.serve(conn, number)
+
+    def read_request(self, conn: socket.socket) -> bytes | None:
+        """One request (head and Content-Length body), or None when the client closed."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(body) < length:
+            body += conn.recv(65536)
+        with self._lock:
+            self.requests.append(head)
+        return head
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[[Callable[[socket.socket, int], None]], RawServer]]:
+    servers: list[RawServer] = []
+
+    def make(serve: Callable[[socket.socket, int], None]) -> RawServer:
+        servers.append(RawServer(serve))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def pool() -> Iterator[transport.Pool]:
+    pool = safety.make_client()
+    yield pool
+    pool.close()
+
+
+def fetch(pool: transport.Pool, url: str, **kwargs: object) -> safety.FetchResult:
+    return safety.fetch_checked(url, client=pool, allow_private=True, **kwargs)  # type: ignore[arg-type]
+
+
+def test_kept_connections_are_reused(make_server: Callable[..., RawServer], pool: transport.Pool) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        while server.read_request(conn) is not None:
+            conn.sendall(OK)
+
+    server = make_server(serve)
+    for _ in range(5):
+        result = fetch(pool, server.url(), method="POST", content=b"{}")
+        assert (result.status_code, result.body) == (200, b"ok")
+    assert server.connections == 1 and len(server.requests) == 5
+
+
+def test_a_server_dripping_its_answer_cannot_hold_a_request_past_the_deadline(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    # A complete, valid answer, one byte every 0.1 s: about 5 s in all, each byte well within
+    # any per-read timeout. The request's one-second deadline must still end it.
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789"
+
+    def serve(conn: socket.socket, number: int) -> None:
+        server.read_request(conn)
+        for byte in answer:
+            conn.sendall(bytes([byte]))
+            time.sleep(0.1)
+
+    server = make_server(serve)
+    with pytest.raises(safety.FetchTimeout, match="reading the answer"):
+        fetch(pool, server.url(), timeout=1.0)
+
+
+def test_a_silent_server_times_out_waiting_for_the_answer(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        server.read_request(conn)
+        time.sleep(5)
+
+    server = make_server(serve)
+    with pytest.raises(safety.FetchTimeout, match="waiting for the answer"):
+        fetch(pool, server.url(), timeout=0.5)
+
+
+def test_a_silent_tls_server_times_out_in_the_handshake(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    server = make_server(lambda conn, number: time.sleep(5))
+    with pytest.raises(safety.FetchTimeout, match="negotiating TLS"):
+        fetch(pool, f"https://127.0.0.1:{server.port}/hook", timeout=0.5)
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_used(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        server.read_request(conn)
+        conn.sendall(OK)  # keep-alive by HTTP/1.1 rules, then closed at once (an idle timeout)
+
+    server = make_server(serve)
+    assert fetch(pool, server.url(), method="POST", content=b"1").status_code == 200
+    time.sleep(0.2)  # the close has arrived
+    # Not replayable, so only a liveness check before reuse lets this succeed.
+    assert fetch(pool, server.url(), method="POST", content=b"2").status_code == 200
+    assert server.connections == 2 and len(server.requests) == 2
+
+
+def _drops_second_request(server_box: list[RawServer]) -> Callable[[socket.socket, int], None]:
+    """First connection: answers one request, then reads the next and closes without a word."""
+
+    def serve(conn: socket.socket, number: int) -> None:
+        server = server_box[0]
+        if number == 1:
+            server.read_request(conn)
+            conn.sendall(OK)
+            server.read_request(conn)
+            return
+        while server.read_request(conn) is not None:
+            conn.sendall(OK)
+
+    return serve
+
+
+def test_a_post_dropped_on_a_kept_connection_is_not_sent_twice_unless_replayable(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    box: list[RawServer] = []
+    box.append(make_server(_drops_second_request(box)))
+    server = box[0]
+    assert fetch(pool, server.url(), method="POST", content=b"1").status_code == 200
+    with pytest.raises(safety.FetchFailed, match="without answering"):
+        fetch(pool, server.url(), method="POST", content=b"2")
+    assert len(server.requests) == 2  # the dropped POST reached the server once, and only once
+
+
+def test_a_replayable_request_dropped_on_a_kept_connection_is_sent_again_on_a_new_one(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    box: list[RawServer] = []
+    box.append(make_server(_drops_second_request(box)))
+    server = box[0]
+    assert fetch(pool, server.url(), method="POST", content=b"1").status_code == 200
+    result = fetch(pool, server.url(), method="POST", content=b"2", replayable=True)
+    assert result.status_code == 200
+    assert server.connections == 2 and len(server.requests) == 3
+
+
+def test_a_new_connection_closed_without_an_answer_is_a_failure_not_a_resend(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        server.read_request(conn)
+
+    server = make_server(serve)
+    with pytest.raises(safety.FetchFailed, match="without answering"):
+        fetch(pool, server.url(), method="POST", content=b"1", replayable=True)
+    assert len(server.requests) == 1
+
+
+def test_non_ascii_paths_and_queries_are_sent_percent_encoded(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        while server.read_request(conn) is not None:
+            conn.sendall(OK)
+
+    server = make_server(serve)
+    assert fetch(pool, server.url("/hooks/ärzte?klinik=münchen")).status_code == 200
+    assert server.requests[0].split(b"\r\n")[0] == (b"GET /hooks/%C3%A4rzte?klinik=m%C3%BCnchen HTTP/1.1")
+
+
+def test_a_header_that_would_split_the_request_is_refused(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    server = make_server(lambda conn, number: None)
+    with pytest.raises(safety.FetchFailed, match="invalid request"):
+        fetch(pool, server.url(), headers={"X-Note": "a\r\nX-Injected: 1"})
+    with pytest.raises(safety.FetchFailed, match="invalid request"):
+        fetch(pool, server.url(), headers={"X-Note": "Grüße"})
+    assert server.requests == []
+
+
+def test_chunked_bodies_interim_answers_and_the_size_cap(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        while (head := server.read_request(conn)) is not None:
+            if b"/big" in head:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100000)
+            else:
+                conn.sendall(
+                    b"HTTP/1.1 100 Continue\r\n\r\n"
+                    b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nRetry-After: 7\r\n\r\n"
+                    b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
+                )
+
+    server = make_server(serve)
+    result = fetch(pool, server.url())
+    assert (result.status_code, result.body, result.headers["retry-after"]) == (201, b"abcdefg", "7")
+    big = fetch(pool, server.url("/big"), max_bytes=1000)
+    assert big.truncated and big.body == b"x" * 1000
+    # The rest of the big body was still on the wire: that connection was closed, not kept.
+    assert fetch(pool, server.url()).body == b"abcdefg"
+    assert server.connections == 2
+
+
+def test_an_answer_that_is_not_http_is_a_clear_failure(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        server.read_request(conn)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+
+    server = make_server(serve)
+    with pytest.raises(safety.FetchFailed, match="not valid HTTP"):
+        fetch(pool, server.url())
+
+
+def test_a_refused_connection_names_the_destination(pool: transport.Pool) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(safety.FetchFailed, match=f"could not connect to 127.0.0.1:{port}"):
+        fetch(pool, f"http://127.0.0.1:{port}/hook")
