@@ -10,7 +10,7 @@ import pytest
 
 from autoscribe.webhooks import safety
 from autoscribe.webhooks.signing import envelope_bytes, normalize_data
-from tests.webhooks.conftest import Receiver
+from tests.webhooks.conftest import Receiver, tls_contexts
 
 
 @pytest.mark.parametrize(
@@ -130,46 +130,10 @@ def test_body_is_compact_utf8_with_integral_floats_as_integers() -> None:
 
 def _tls_server(tmp_path: Any, name: str) -> tuple[int, Any, Any]:
     """An HTTPS server on loopback whose certificate (from a test CA) names `name`."""
-    import datetime
     import http.server
-    import ssl
     import threading
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    def cert(subject: str, key: Any, issuer: Any, issuer_key: Any, ca: bool) -> Any:
-        now = datetime.datetime.now(datetime.UTC)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(issuer)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
-            )
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "AutoScribe test CA")])
-    ca_cert = cert("AutoScribe test CA", ca_key, ca_name, ca_key, True)
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    leaf = cert(name, leaf_key, ca_name, ca_key, False)
-    cert_path, key_path = tmp_path / "leaf.pem", tmp_path / "leaf.key"
-    cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    server_ctx, client_ctx = tls_contexts(tmp_path, name)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *_args: Any) -> None:
@@ -183,11 +147,8 @@ def _tls_server(tmp_path: Any, name: str) -> tuple[int, Any, Any]:
             self.wfile.write(body)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_ctx.load_cert_chain(cert_path, key_path)
     server.socket = server_ctx.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    client_ctx = ssl.create_default_context(cadata=ca_cert.public_bytes(serialization.Encoding.PEM).decode())
     return int(server.server_address[1]), server, client_ctx
 
 

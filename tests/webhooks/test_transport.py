@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
-from autoscribe.webhooks import safety, transport
+from autoscribe.webhooks import delivery, safety, transport
+from tests.webhooks.conftest import tls_contexts
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -23,8 +26,11 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 class RawServer:
     """Accepts connections on loopback and hands each to `serve(conn, number)` in a thread."""
 
-    def __init__(self, serve: Callable[[socket.socket, int], None]) -> None:
+    def __init__(
+        self, serve: Callable[[socket.socket, int], None], tls: ssl.SSLContext | None = None
+    ) -> None:
         self.serve = serve
+        self.tls = tls
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.connections = 0
@@ -47,8 +53,11 @@ class RawServer:
             threading.Thread(target=self._run, args=(conn, number), daemon=True).start()
 
     def _run(self, conn: socket.socket, number: int) -> None:
-        with conn, contextlib.suppress(OSError):
-            self.serve(conn, number)
+        with contextlib.suppress(OSError):
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            with conn:
+                self.serve(conn, number)
 
     def read_request(self, conn: socket.socket) -> bytes | None:
         """One request (head and Content-Length body), or None when the client closed."""
@@ -78,8 +87,8 @@ class RawServer:
 def make_server() -> Iterator[Callable[[Callable[[socket.socket, int], None]], RawServer]]:
     servers: list[RawServer] = []
 
-    def make(serve: Callable[[socket.socket, int], None]) -> RawServer:
-        servers.append(RawServer(serve))
+    def make(serve: Callable[[socket.socket, int], None], tls: ssl.SSLContext | None = None) -> RawServer:
+        servers.append(RawServer(serve, tls))
         return servers[-1]
 
     yield make
@@ -280,3 +289,152 @@ def test_a_refused_connection_names_the_destination(pool: transport.Pool) -> Non
         port = probe.getsockname()[1]
     with pytest.raises(safety.FetchFailed, match=f"could not connect to 127.0.0.1:{port}"):
         fetch(pool, f"http://127.0.0.1:{port}/hook")
+
+
+def test_bytes_after_a_bodiless_answer_never_pass_for_the_next_answer(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    # A 204 sent with a body (a common framework bug): those bytes look like an answer.
+    def serve(conn: socket.socket, number: int) -> None:
+        server.read_request(conn)
+        conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 38\r\n\r\n" + OK_EMPTY)
+        while server.read_request(conn) is not None:
+            conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+
+    server = make_server(serve)
+    assert fetch(pool, server.url(), method="POST", content=b"1").status_code == 204
+    assert fetch(pool, server.url(), method="POST", content=b"2").status_code == 204  # a new connection
+    assert server.connections == 2
+
+
+OK_EMPTY = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+
+def test_answer_headers_with_bytes_beyond_ascii_are_kept_not_fatal(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        while server.read_request(conn) is not None:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nServer: Caf\xc3\xa9\r\nContent-Length: 2\r\n\r\nok")
+
+    server = make_server(serve)
+    result = fetch(pool, server.url())
+    assert result.status_code == 200 and result.headers["server"] == "Café"
+    outcome = delivery.post_event(
+        server.url(),
+        secret="whsec_" + "A" * 32,
+        event_id="whe_1",
+        event_type="report.delivered",
+        data={},
+        timeout=5,
+        max_bytes=1000,
+        client=pool,
+        allow_private=True,
+    )
+    assert outcome.succeeded and outcome.status_code == 200
+
+
+def test_idle_connections_are_closed_after_the_idle_timeout_and_capped_in_number(
+    make_server: Callable[..., RawServer],
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        while server.read_request(conn) is not None:
+            conn.sendall(OK)
+
+    server = make_server(serve)
+    others = [
+        make_server(lambda conn, number: (server.read_request(conn), conn.sendall(OK))) for _ in range(4)
+    ]
+    pool = transport.Pool(idle_timeout=0.5, max_idle_total=3)
+    try:
+        for other in others:
+            assert fetch(pool, other.url()).status_code == 200
+        assert pool.idle_connections() == 3  # the cap closed the oldest
+        time.sleep(1.2)
+        assert fetch(pool, server.url()).status_code == 200
+        # The other destinations' connections expired and were closed; only this one is kept.
+        assert pool.idle_connections() == 1
+    finally:
+        pool.close()
+    assert pool.idle_connections() == 0
+
+
+def test_a_protocol_switch_is_refused_not_waited_on(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        server.read_request(conn)
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+        time.sleep(3)
+
+    server = make_server(serve)
+    with pytest.raises(safety.FetchFailed, match="unexpected answer"):
+        fetch(pool, server.url(), headers={"Upgrade": "websocket", "Connection": "Upgrade"}, timeout=10)
+
+
+def test_tls_connections_are_kept_and_one_closed_while_idle_is_replaced(
+    make_server: Callable[..., RawServer], tmp_path: Any
+) -> None:
+    server_ctx, client_ctx = tls_contexts(tmp_path, "localhost")
+    closing = {"after": 3}
+
+    def serve(conn: socket.socket, number: int) -> None:
+        for _ in range(closing["after"]):
+            if server.read_request(conn) is None:
+                return
+            conn.sendall(OK)
+        conn.unwrap() if number % 2 else None  # a clean TLS close, or (even) a plain TCP close
+
+    server = make_server(serve, server_ctx)
+    pool = safety.make_client(ssl_context=client_ctx)
+    url = f"https://localhost:{server.port}/hook"
+    try:
+        for _ in range(3):
+            assert fetch(pool, url, method="POST", content=b"x").body == b"ok"
+        assert server.connections == 1
+        time.sleep(0.2)  # the server has closed the kept connection
+        for _ in range(4):
+            assert fetch(pool, url, method="POST", content=b"x").body == b"ok"
+        assert server.connections == 3 and len(server.requests) == 7
+    finally:
+        pool.close()
+
+
+def test_a_get_is_sent_again_when_a_kept_connection_drops_it(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    box: list[RawServer] = []
+    box.append(make_server(_drops_second_request(box)))
+    server = box[0]
+    assert fetch(pool, server.url()).status_code == 200
+    assert fetch(pool, server.url()).status_code == 200  # GET is idempotent: no flag needed
+    assert server.connections == 2 and len(server.requests) == 3
+
+
+def test_one_pool_shared_by_many_threads_never_mixes_up_answers(
+    make_server: Callable[..., RawServer], pool: transport.Pool
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        for _ in range(5):  # closes every fifth request's connection, as idle timeouts would
+            head = server.read_request(conn)
+            if head is None:
+                return
+            echo = head.split(b" ")[1]
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(echo), echo))
+
+    server = make_server(serve)
+    mixed: list[tuple[str, bytes]] = []
+
+    def worker(n: int) -> None:
+        for i in range(25):
+            path = f"/t{n}/{i}"
+            body = fetch(pool, server.url(path), method="POST", content=b"x", replayable=True).body
+            if body != path.encode():
+                mixed.append((path, body))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert mixed == [] and len(server.requests) >= 200

@@ -217,7 +217,10 @@ def fetch_checked(
         )
         location = result.headers.get("location")
         if result.is_redirect and location and hop < max_redirects:
-            current_url = str(httpx.URL(current_url).join(location))
+            try:
+                current_url = str(httpx.URL(current_url).join(location))
+            except (httpx.InvalidURL, ValueError):
+                raise FetchFailed(f"the redirect's Location is not a valid URL: {location!r}") from None
             if result.status_code == 303 or (
                 result.status_code in (301, 302) and current_method not in ("GET", "HEAD")
             ):

@@ -43,7 +43,7 @@ class _NoAnswer(Exception):
 @dataclass
 class Response:
     status_code: int
-    headers: list[tuple[str, str]]  # names in lower case
+    headers: list[tuple[bytes, bytes]]  # names in lower case, values as sent
     body: bytes
     truncated: bool  # the body was longer than max_bytes; `body` holds the first max_bytes
 
@@ -99,15 +99,23 @@ class Pool:
         self,
         *,
         max_idle_per_destination: int = 16,
+        max_idle_total: int = 256,
         idle_timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.max_idle_per_destination = max_idle_per_destination
-        self.idle_timeout = idle_timeout
+        self.max_idle_total = max_idle_total
+        self.idle_timeout = idle_timeout  # idle connections older than this are closed
         self._ssl_context = ssl_context
-        self._idle: dict[Destination, list[_Connection]] = {}
+        self._idle: dict[Destination, list[_Connection]] = {}  # oldest first
+        self._idle_count = 0
+        self._swept_at = 0.0
         self._lock = threading.Lock()
         self._closed = False
+
+    def idle_connections(self) -> int:
+        with self._lock:
+            return self._idle_count
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
@@ -119,6 +127,7 @@ class Pool:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, {}
+            self._idle_count = 0
         for connections in idle.values():
             for conn in connections:
                 conn.close()
@@ -164,21 +173,64 @@ class Pool:
                 if not idle:
                     return None
                 conn = idle.pop()  # the most recently used is the likeliest to be alive
+                self._idle_count -= 1
+                if not idle:
+                    del self._idle[destination]
             if now - conn.idle_since < self.idle_timeout and conn.is_alive():
                 return conn
             conn.close()
 
     def _checkin(self, destination: Destination, conn: _Connection) -> None:
         protocol = conn.protocol
-        if protocol.our_state is h11.DONE and protocol.their_state is h11.DONE:
+        # Bytes after the answer (a 204 or HEAD answer sent with a body) would be read as the
+        # next request's answer: such a connection is never kept.
+        reusable = (
+            protocol.our_state is h11.DONE
+            and protocol.their_state is h11.DONE
+            and protocol.trailing_data == (b"", False)
+        )
+        now = time.monotonic()
+        if reusable:
             protocol.start_next_cycle()
-            conn.idle_since = time.monotonic()
-            with self._lock:
-                idle = self._idle.setdefault(destination, [])
-                if not self._closed and len(idle) < self.max_idle_per_destination:
-                    idle.append(conn)
-                    return
-        conn.close()
+            conn.idle_since = now
+        with self._lock:
+            stale = self._sweep(now)
+            room = len(self._idle.get(destination, ())) < self.max_idle_per_destination
+            if reusable and room and not self._closed:
+                if self._idle_count >= self.max_idle_total:
+                    stale.append(self._pop_oldest())
+                self._idle.setdefault(destination, []).append(conn)
+                self._idle_count += 1
+            else:
+                stale.append(conn)
+        for old in stale:
+            old.close()
+
+    def _sweep(self, now: float) -> list[_Connection]:
+        """Take out connections idle too long, at most once a second (called under the lock)."""
+        if now - self._swept_at < 1.0:
+            return []
+        self._swept_at = now
+        expired: list[_Connection] = []
+        for destination in list(self._idle):
+            kept = [c for c in self._idle[destination] if now - c.idle_since < self.idle_timeout]
+            expired += [c for c in self._idle[destination] if now - c.idle_since >= self.idle_timeout]
+            if kept:
+                self._idle[destination] = kept
+            else:
+                del self._idle[destination]
+        self._idle_count -= len(expired)
+        return expired
+
+    def _pop_oldest(self) -> _Connection:
+        """The longest idle connection of all (called under the lock, with at least one idle)."""
+        destination = min(self._idle, key=lambda d: self._idle[d][0].idle_since)
+        idle = self._idle[destination]
+        oldest = idle.pop(0)
+        if not idle:
+            del self._idle[destination]
+        self._idle_count -= 1
+        return oldest
 
     def _connect(self, destination: Destination, deadline: float) -> _Connection:
         where = f"{destination.host}:{destination.port}"
@@ -253,7 +305,7 @@ class Pool:
         self._send_all(conn.sock, data, deadline)
 
         status = 0
-        headers: list[tuple[str, str]] = []
+        headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
         size = 0
         answered = False  # any byte of the answer received
@@ -277,7 +329,7 @@ class Pool:
                     protocol.receive_data(received)  # b"" tells h11 the server closed
                 elif isinstance(event, h11.Response):
                     status = event.status_code
-                    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers]
+                    headers = list(event.headers)
                 elif isinstance(event, h11.Data):
                     chunks.append(bytes(event.data))
                     size += len(event.data)
@@ -285,7 +337,9 @@ class Pool:
                         return Response(status, headers, b"".join(chunks)[:max_bytes], True)
                 elif isinstance(event, h11.EndOfMessage):
                     return Response(status, headers, b"".join(chunks), False)
-                # InformationalResponse (1xx) and anything else: keep reading.
+                elif not isinstance(event, h11.InformationalResponse):  # 1xx: the answer follows
+                    # PAUSED: a protocol switch (101), which no call to an integrator asks for.
+                    raise FetchFailed(f"unexpected answer from the server ({event!r})")
         except h11.RemoteProtocolError as exc:
             raise FetchFailed(f"the answer is not valid HTTP/1.1: {exc}") from None
 
