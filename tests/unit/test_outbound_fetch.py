@@ -85,7 +85,7 @@ def test_download_caps_size_refuses_redirects_and_times_out(monkeypatch: pytest.
                 self.end_headers()
                 return
             if self.path == "/slow.pdf":
-                time.sleep(2)
+                time.sleep(10)
             body = b"%PDF-1.4\n" + b"0" * (5000 if self.path == "/big.pdf" else 10)
             self.send_response(200)
             self.send_header("Content-Type", "application/pdf")
@@ -103,7 +103,7 @@ def test_download_caps_size_refuses_redirects_and_times_out(monkeypatch: pytest.
     settings = get_settings()
     monkeypatch.setattr(settings, "webhook_allow_private", True)
     monkeypatch.setattr(settings, "external_file_max_bytes", 1000)
-    monkeypatch.setattr(settings, "external_file_timeout_seconds", 0.5)
+    monkeypatch.setattr(settings, "external_file_timeout_seconds", 2.0)
     try:
         assert fetch_file(base + "/ok.pdf", "ok.pdf").data.startswith(b"%PDF-")
         with pytest.raises(Unprocessable, match="larger than 1000 bytes"):

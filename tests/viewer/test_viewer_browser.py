@@ -202,12 +202,13 @@ def test_without_manifest_files_are_grouped_by_series_and_ordered_by_instance_nu
 def test_manifest_lays_out_series_before_files_arrive(
     page: Page, harness: Harness, pacs: FakePacs, studies: Studies
 ) -> None:
-    pacs.file_delay = 1.0
+    pacs.pause_files_after(0)  # no file arrives until the layout has been checked
     open_study(page, harness, studies.ct_mr.study_instance_uid)
     expect(page.get_by_role("button", name="CT Chest w/o contrast")).to_contain_text("60 images")
     expect(page.locator(".asv-slice-label")).to_have_text("1 / 60")
     expect(page.locator(".asv-message")).to_contain_text("Loading slice 1 of 60")
     assert page.locator(".asv").get_attribute("data-first-image-ms") is None
+    pacs.resume_files()
     wait_first_image(page)
     assert canvas_stats(page)["lit"] > 0.1
 

@@ -78,7 +78,8 @@ def test_worker_killed_mid_delivery_delivers_after_restart_and_loses_nothing(
     in_progress = event_row(iso, hung[0])
     assert in_progress.status == "pending" and in_progress.lock_token is not None  # it still holds the lease
 
-    worker_processes(concurrency=2, **lease)
+    # The restarted worker leases for long: its own claims must not expire under a loaded machine.
+    worker_processes(concurrency=2, AUTOSCRIBE_WEBHOOK_LEASE_SECONDS="60", AUTOSCRIBE_WEBHOOK_TIMEOUT="20")
     for event_id in ids:
         wait_status(iso, event_id, "succeeded")
     counts = Counter(receiver.ids())

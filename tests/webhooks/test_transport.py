@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from autoscribe.webhooks import delivery, safety, transport
-from tests.webhooks.conftest import tls_contexts
+from tests.webhooks.conftest import tls_contexts, wait_until
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -34,6 +34,7 @@ class RawServer:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.connections = 0
+        self.closed = 0  # connections the server has closed
         self.requests: list[bytes] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -56,8 +57,12 @@ class RawServer:
         with contextlib.suppress(OSError):
             if self.tls is not None:
                 conn = self.tls.wrap_socket(conn, server_side=True)
-            with conn:
-                self.serve(conn, number)
+            try:
+                with conn:
+                    self.serve(conn, number)
+            finally:
+                with self._lock:
+                    self.closed += 1
 
     def read_request(self, conn: socket.socket) -> bytes | None:
         """One request (head and Content-Length body), or None when the client closed."""
@@ -166,7 +171,8 @@ def test_a_connection_the_server_closed_while_idle_is_not_used(
 
     server = make_server(serve)
     assert fetch(pool, server.url(), method="POST", content=b"1").status_code == 200
-    time.sleep(0.2)  # the close has arrived
+    wait_until(lambda: server.closed == 1, 10, "the server to close")
+    time.sleep(0.05)  # and the FIN to reach the client's socket
     # Not replayable, so only a liveness check before reuse lets this succeed.
     assert fetch(pool, server.url(), method="POST", content=b"2").status_code == 200
     assert server.connections == 2 and len(server.requests) == 2
@@ -383,7 +389,11 @@ def test_tls_connections_are_kept_and_one_closed_while_idle_is_replaced(
             if server.read_request(conn) is None:
                 return
             conn.sendall(OK)
-        conn.unwrap() if number % 2 else None  # a clean TLS close, or (even) a plain TCP close
+        if number % 2:  # a clean TLS close (close_notify, without waiting for the reply)...
+            conn.setblocking(False)
+            with contextlib.suppress(ssl.SSLWantReadError, OSError):
+                conn.unwrap()  # type: ignore[attr-defined]
+        # ...or (even numbers) a plain TCP close
 
     server = make_server(serve, server_ctx)
     pool = safety.make_client(ssl_context=client_ctx)
@@ -392,8 +402,10 @@ def test_tls_connections_are_kept_and_one_closed_while_idle_is_replaced(
         for _ in range(3):
             assert fetch(pool, url, method="POST", content=b"x").body == b"ok"
         assert server.connections == 1
-        time.sleep(0.2)  # the server has closed the kept connection
-        for _ in range(4):
+        for n in range(4):
+            if n in (0, 3):  # the server has closed the kept connection after its third answer
+                wait_until(lambda: server.closed == server.connections, 10, "the server to close")
+                time.sleep(0.05)  # and the close to reach the client's socket
             assert fetch(pool, url, method="POST", content=b"x").body == b"ok"
         assert server.connections == 3 and len(server.requests) == 7
     finally:
