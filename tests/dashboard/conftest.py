@@ -60,12 +60,11 @@ def flash_of(client: httpx.Client, response: httpx.Response) -> str:
 
 @pytest.fixture
 def receivers() -> Iterator[Callable[..., Receiver]]:
-    from tests.conftest import free_port
 
     made: list[Receiver] = []
 
     def make(respond: Any = None) -> Receiver:
-        receiver = Receiver(free_port())
+        receiver = Receiver.on_free_port()
         if respond is not None:
             receiver.respond = respond
         made.append(receiver)

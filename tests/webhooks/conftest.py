@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import secrets
+import socket
 import ssl
 import subprocess
 import sys
@@ -27,7 +28,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import _DATA_DIR, PG_ADMIN_URL, TEST_DB, free_port
+from tests.conftest import _DATA_DIR, PG_ADMIN_URL, TEST_DB
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -217,6 +218,15 @@ class Receiver:
     in_flight: dict[str, int] = field(default_factory=dict)
     overlaps: list[str] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    # Bound but not listening until start(): connections are refused, and no other process can
+    # take the port in the meantime.
+    reserved: socket.socket | None = None
+
+    @classmethod
+    def on_free_port(cls) -> Receiver:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        return cls(port=sock.getsockname()[1], reserved=sock)
 
     @property
     def url(self) -> str:
@@ -269,12 +279,21 @@ class Receiver:
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # clients that go away mid-request (killed workers, timeouts) are expected
 
-        self.server = Server(("127.0.0.1", self.port), Handler)
+        if self.reserved is not None:
+            self.server = Server(("127.0.0.1", self.port), Handler, bind_and_activate=False)
+            self.server.socket.close()
+            self.server.socket, self.reserved = self.reserved, None
+            self.server.server_activate()  # listen
+        else:
+            self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
+        if self.reserved is not None:
+            self.reserved.close()
+            self.reserved = None
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -288,7 +307,7 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
     def make(
         respond: Callable[[Received], Reply] | None = None, port: int | None = None, start: bool = True
     ) -> Receiver:
-        receiver = Receiver(port or free_port())
+        receiver = Receiver(port) if port else Receiver.on_free_port()
         if respond is not None:
             receiver.respond = respond
         made.append(receiver)
