@@ -450,3 +450,32 @@ def test_one_pool_shared_by_many_threads_never_mixes_up_answers(
     for t in threads:
         t.join()
     assert mixed == [] and len(server.requests) >= 200
+
+
+def test_a_slow_name_lookup_counts_against_the_deadline(
+    make_server: Callable[..., RawServer], pool: transport.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def serve(conn: socket.socket, number: int) -> None:
+        while server.read_request(conn) is not None:
+            conn.sendall(OK)
+
+    server = make_server(serve)
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def resolve(host: str, port: Any, *args: Any, **kw: Any) -> Any:
+        lookups.append(host)
+        if host == "slow.dns.test":
+            time.sleep(3)  # an integrator's DNS server that takes its time
+            return real("127.0.0.1", port, *args, **kw)
+        if host == "fast.dns.test":
+            return real("127.0.0.1", port, *args, **kw)
+        return real(host, port, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with pytest.raises(safety.FetchTimeout, match=r"resolving slow\.dns\.test"):
+        fetch(pool, f"http://slow.dns.test:{server.port}/hook", timeout=0.5)
+    result = fetch(pool, f"http://fast.dns.test:{server.port}/hook", timeout=5)
+    assert result.status_code == 200 and server.requests[0].split(b"\r\n")[0] == b"GET /hook HTTP/1.1"
+    assert b"Host: fast.dns.test:%d" % server.port in server.requests[0]
+    assert [h for h in lookups if h.endswith(".test")] == ["slow.dns.test", "fast.dns.test"]

@@ -15,8 +15,10 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -84,8 +86,39 @@ class Target:
         return host if self.port == default else f"{host}:{self.port}"
 
 
-def check_target(url: str, *, allow_private: bool | None = None) -> Target:
-    """Validate and resolve `url`; raise TargetRefused with a message fit for the integrator."""
+def _resolve(host: str, port: int, deadline: float | None) -> list[Any]:
+    """getaddrinfo, within the request's deadline when there is one.
+
+    The lookup runs in its own short-lived thread: a resolver cannot be interrupted, and a slow
+    DNS server named by an integrator must not hold a delivery past its timeout.
+    """
+    if deadline is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            outcome.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="dns", daemon=True).start()
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        raise FetchTimeout(f"timed out while resolving {host}")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    result: list[Any] = outcome[0]
+    return result
+
+
+def check_target(url: str, *, allow_private: bool | None = None, deadline: float | None = None) -> Target:
+    """Validate and resolve `url`; raise TargetRefused with a message fit for the integrator.
+
+    With a `deadline` (time.monotonic()), a lookup still running then raises FetchTimeout.
+    """
     if allow_private is None:
         allow_private = get_settings().webhook_allow_private
     try:
@@ -106,7 +139,7 @@ def check_target(url: str, *, allow_private: bool | None = None) -> Target:
         addresses: list[IPAddress] = [literal]
     else:
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = _resolve(host, port, deadline)
         except (OSError, UnicodeError) as exc:
             raise TargetRefused(f"host {host} does not resolve ({exc})") from None
         addresses = []
@@ -193,7 +226,7 @@ def fetch_checked(
     deadline = started + timeout
     current_url, current_method, current_content = url, method.upper(), content
     for hop in range(max_redirects + 1):
-        target = check_target(current_url, allow_private=allow_private)
+        target = check_target(current_url, allow_private=allow_private, deadline=deadline)
         all_headers = [("Host", target.host_header()), *(headers or {}).items()]
         if current_content is not None or current_method in ("POST", "PUT", "PATCH"):
             all_headers.append(("Content-Length", str(len(current_content or b""))))
