@@ -60,7 +60,6 @@ def flash_of(client: httpx.Client, response: httpx.Response) -> str:
 
 @pytest.fixture
 def receivers() -> Iterator[Callable[..., Receiver]]:
-
     made: list[Receiver] = []
 
     def make(respond: Any = None) -> Receiver:

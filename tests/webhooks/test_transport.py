@@ -245,12 +245,17 @@ def test_non_ascii_paths_and_queries_are_sent_percent_encoded(
 def test_a_header_that_would_split_the_request_is_refused(
     make_server: Callable[..., RawServer], pool: transport.Pool
 ) -> None:
-    server = make_server(lambda conn, number: None)
+    def serve(conn: socket.socket, number: int) -> None:
+        while server.read_request(conn) is not None:
+            conn.sendall(OK)
+
+    server = make_server(serve)
     with pytest.raises(safety.FetchFailed, match="invalid request"):
         fetch(pool, server.url(), headers={"X-Note": "a\r\nX-Injected: 1"})
     with pytest.raises(safety.FetchFailed, match="invalid request"):
         fetch(pool, server.url(), headers={"X-Note": "Grüße"})
-    assert server.requests == []
+    assert fetch(pool, server.url(), headers={"X-Note": "fine"}).status_code == 200
+    assert len(server.requests) == 1 and b"X-Injected" not in server.requests[0]  # nothing else was sent
 
 
 def test_chunked_bodies_interim_answers_and_the_size_cap(
@@ -356,6 +361,8 @@ def test_idle_connections_are_closed_after_the_idle_timeout_and_capped_in_number
         for other in others:
             assert fetch(pool, other.url()).status_code == 200
         assert pool.idle_connections() == 3  # the cap closed the oldest
+        kept_ports = sorted(d.port for d in pool._idle)
+        assert kept_ports == sorted(o.port for o in others[1:])
         time.sleep(1.2)
         assert fetch(pool, server.url()).status_code == 200
         # The other destinations' connections expired and were closed; only this one is kept.
@@ -363,6 +370,8 @@ def test_idle_connections_are_closed_after_the_idle_timeout_and_capped_in_number
     finally:
         pool.close()
     assert pool.idle_connections() == 0
+    keep_none = transport.Pool(max_idle_total=0)  # keep-alive off: every answer still arrives
+    assert fetch(keep_none, server.url()).status_code == 200 and keep_none.idle_connections() == 0
 
 
 def test_a_protocol_switch_is_refused_not_waited_on(

@@ -89,11 +89,14 @@ class Target:
 def _resolve(host: str, port: int, deadline: float | None) -> list[Any]:
     """getaddrinfo, within the request's deadline when there is one.
 
-    The lookup runs in its own short-lived thread: a resolver cannot be interrupted, and a slow
-    DNS server named by an integrator must not hold a delivery past its timeout.
+    The lookup runs in a thread of its own, because a resolver cannot be interrupted: a slow DNS
+    server named by an integrator must not hold a delivery past its timeout. A lookup abandoned
+    that way still runs until the system resolver gives up (its own timeout, seconds).
     """
     if deadline is None:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if deadline <= time.monotonic():
+        raise FetchTimeout(f"timed out before resolving {host}")
     outcome: list[Any] = []
     done = threading.Event()
 
@@ -105,7 +108,10 @@ def _resolve(host: str, port: int, deadline: float | None) -> list[Any]:
         finally:
             done.set()
 
-    threading.Thread(target=lookup, name="dns", daemon=True).start()
+    try:
+        threading.Thread(target=lookup, name="dns", daemon=True).start()
+    except RuntimeError as exc:  # no thread left to start
+        raise FetchFailed(f"could not resolve {host}: {exc}") from None
     if not done.wait(max(0.0, deadline - time.monotonic())):
         raise FetchTimeout(f"timed out while resolving {host}")
     if isinstance(outcome[0], BaseException):

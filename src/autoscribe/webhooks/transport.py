@@ -107,7 +107,7 @@ class Pool:
         self.max_idle_total = max_idle_total
         self.idle_timeout = idle_timeout  # idle connections older than this are closed
         self._ssl_context = ssl_context
-        self._idle: dict[Destination, list[_Connection]] = {}  # oldest first
+        self._idle: dict[Destination, list[_Connection]] = {}  # roughly oldest first
         self._idle_count = 0
         self._swept_at = 0.0
         self._lock = threading.Lock()
@@ -195,7 +195,9 @@ class Pool:
             conn.idle_since = now
         with self._lock:
             stale = self._sweep(now)
-            room = len(self._idle.get(destination, ())) < self.max_idle_per_destination
+            room = self.max_idle_total > 0 and (
+                len(self._idle.get(destination, ())) < self.max_idle_per_destination
+            )
             if reusable and room and not self._closed:
                 if self._idle_count >= self.max_idle_total:
                     stale.append(self._pop_oldest())
