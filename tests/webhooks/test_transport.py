@@ -21,15 +21,16 @@ from autoscribe.webhooks import delivery, safety, transport
 from tests.webhooks.conftest import tls_contexts, wait_until
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+OK_EMPTY = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
 class RawServer:
     """Accepts connections on loopback and hands each to `serve(conn, number)` in a thread."""
 
     def __init__(
-        self, serve: Callable[[socket.socket, int], None], tls: ssl.SSLContext | None = None
+        self, serve: Callable[[socket.socket, int], None] | None, tls: ssl.SSLContext | None = None
     ) -> None:
-        self.serve = serve
+        self.serve = serve or (lambda conn, number: self.keep_answering(conn))
         self.tls = tls
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -84,6 +85,11 @@ class RawServer:
             self.requests.append(head)
         return head
 
+    def keep_answering(self, conn: socket.socket, answer: bytes = OK) -> None:
+        """Answer every request on the connection with `answer`, until the client closes it."""
+        while self.read_request(conn) is not None:
+            conn.sendall(answer)
+
     def close(self) -> None:
         self.listener.close()
 
@@ -92,7 +98,10 @@ class RawServer:
 def make_server() -> Iterator[Callable[[Callable[[socket.socket, int], None]], RawServer]]:
     servers: list[RawServer] = []
 
-    def make(serve: Callable[[socket.socket, int], None], tls: ssl.SSLContext | None = None) -> RawServer:
+    def make(
+        serve: Callable[[socket.socket, int], None] | None = None, tls: ssl.SSLContext | None = None
+    ) -> RawServer:
+        """A server running `serve` per connection; by default one that answers OK to everything."""
         servers.append(RawServer(serve, tls))
         return servers[-1]
 
@@ -113,11 +122,7 @@ def fetch(pool: transport.Pool, url: str, **kwargs: object) -> safety.FetchResul
 
 
 def test_kept_connections_are_reused(make_server: Callable[..., RawServer], pool: transport.Pool) -> None:
-    def serve(conn: socket.socket, number: int) -> None:
-        while server.read_request(conn) is not None:
-            conn.sendall(OK)
-
-    server = make_server(serve)
+    server = make_server()
     for _ in range(5):
         result = fetch(pool, server.url(), method="POST", content=b"{}")
         assert (result.status_code, result.body) == (200, b"ok")
@@ -188,8 +193,7 @@ def _drops_second_request(server_box: list[RawServer]) -> Callable[[socket.socke
             conn.sendall(OK)
             server.read_request(conn)
             return
-        while server.read_request(conn) is not None:
-            conn.sendall(OK)
+        server.keep_answering(conn)
 
     return serve
 
@@ -233,11 +237,7 @@ def test_a_new_connection_closed_without_an_answer_is_a_failure_not_a_resend(
 def test_non_ascii_paths_and_queries_are_sent_percent_encoded(
     make_server: Callable[..., RawServer], pool: transport.Pool
 ) -> None:
-    def serve(conn: socket.socket, number: int) -> None:
-        while server.read_request(conn) is not None:
-            conn.sendall(OK)
-
-    server = make_server(serve)
+    server = make_server()
     assert fetch(pool, server.url("/hooks/ärzte?klinik=münchen")).status_code == 200
     assert server.requests[0].split(b"\r\n")[0] == (b"GET /hooks/%C3%A4rzte?klinik=m%C3%BCnchen HTTP/1.1")
 
@@ -245,11 +245,7 @@ def test_non_ascii_paths_and_queries_are_sent_percent_encoded(
 def test_a_header_that_would_split_the_request_is_refused(
     make_server: Callable[..., RawServer], pool: transport.Pool
 ) -> None:
-    def serve(conn: socket.socket, number: int) -> None:
-        while server.read_request(conn) is not None:
-            conn.sendall(OK)
-
-    server = make_server(serve)
+    server = make_server()
     with pytest.raises(safety.FetchFailed, match="invalid request"):
         fetch(pool, server.url(), headers={"X-Note": "a\r\nX-Injected: 1"})
     with pytest.raises(safety.FetchFailed, match="invalid request"):
@@ -309,8 +305,7 @@ def test_bytes_after_a_bodiless_answer_never_pass_for_the_next_answer(
     def serve(conn: socket.socket, number: int) -> None:
         server.read_request(conn)
         conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 38\r\n\r\n" + OK_EMPTY)
-        while server.read_request(conn) is not None:
-            conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+        server.keep_answering(conn, b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
 
     server = make_server(serve)
     assert fetch(pool, server.url(), method="POST", content=b"1").status_code == 204
@@ -318,17 +313,14 @@ def test_bytes_after_a_bodiless_answer_never_pass_for_the_next_answer(
     assert server.connections == 2
 
 
-OK_EMPTY = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-
-
 def test_answer_headers_with_bytes_beyond_ascii_are_kept_not_fatal(
     make_server: Callable[..., RawServer], pool: transport.Pool
 ) -> None:
-    def serve(conn: socket.socket, number: int) -> None:
-        while server.read_request(conn) is not None:
-            conn.sendall(b"HTTP/1.1 200 OK\r\nServer: Caf\xc3\xa9\r\nContent-Length: 2\r\n\r\nok")
-
-    server = make_server(serve)
+    server = make_server(
+        lambda conn, number: server.keep_answering(
+            conn, b"HTTP/1.1 200 OK\r\nServer: Caf\xc3\xa9\r\nContent-Length: 2\r\n\r\nok"
+        )
+    )
     result = fetch(pool, server.url())
     assert result.status_code == 200 and result.headers["server"] == "Café"
     outcome = delivery.post_event(
@@ -348,11 +340,7 @@ def test_answer_headers_with_bytes_beyond_ascii_are_kept_not_fatal(
 def test_idle_connections_are_closed_after_the_idle_timeout_and_capped_in_number(
     make_server: Callable[..., RawServer],
 ) -> None:
-    def serve(conn: socket.socket, number: int) -> None:
-        while server.read_request(conn) is not None:
-            conn.sendall(OK)
-
-    server = make_server(serve)
+    server = make_server()
     others = [
         make_server(lambda conn, number: (server.read_request(conn), conn.sendall(OK))) for _ in range(4)
     ]
@@ -464,11 +452,7 @@ def test_one_pool_shared_by_many_threads_never_mixes_up_answers(
 def test_a_slow_name_lookup_counts_against_the_deadline(
     make_server: Callable[..., RawServer], pool: transport.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def serve(conn: socket.socket, number: int) -> None:
-        while server.read_request(conn) is not None:
-            conn.sendall(OK)
-
-    server = make_server(serve)
+    server = make_server()
     real = socket.getaddrinfo
     lookups: list[str] = []
 

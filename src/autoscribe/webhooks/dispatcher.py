@@ -82,7 +82,7 @@ class Dispatcher:
         self._per_key: Counter[uuid.UUID] = Counter()
         self._threads: list[threading.Thread] = []
         self._pool: ThreadPoolExecutor | None = None
-        self._client = safety.make_client(max_connections=self.concurrency * 2)
+        self._client = safety.make_client(max_idle_per_destination=self.concurrency * 2)
         # Attempts are recorded in batches by one thread: a transaction per batch rather than per
         # attempt. An attempt made but not yet recorded when the process dies is simply made again
         # once its lease expires (at least once).

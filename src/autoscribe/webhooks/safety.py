@@ -17,7 +17,7 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -72,7 +72,6 @@ class Target:
     host: str  # ASCII (IDNA) host name or IP literal, without brackets
     port: int
     address: str
-    is_ip_literal: bool = field(default=False)
     raw_path: bytes = b"/"  # the request target: path and query, percent-encoded
 
     def destination(self) -> transport.Destination:
@@ -169,7 +168,6 @@ def check_target(url: str, *, allow_private: bool | None = None, deadline: float
         host=host,
         port=port,
         address=str(addresses[0]),
-        is_ip_literal=literal is not None,
         raw_path=parsed.raw_path,
     )
 
@@ -185,15 +183,14 @@ class FetchResult:
 
     @property
     def is_redirect(self) -> bool:
-        return self.status_code in _REDIRECTS and "location" in self.headers
+        return self.status_code in (301, 302, 303, 307, 308) and "location" in self.headers
 
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-def make_client(max_connections: int = 100, ssl_context: ssl.SSLContext | None = None) -> transport.Pool:
-    """A connection pool for fetch_checked, keeping up to `max_connections` idle per destination."""
-    return transport.Pool(max_idle_per_destination=max_connections, ssl_context=ssl_context)
+def make_client(
+    max_idle_per_destination: int = 100, ssl_context: ssl.SSLContext | None = None
+) -> transport.Pool:
+    """A connection pool for fetch_checked."""
+    return transport.Pool(max_idle_per_destination=max_idle_per_destination, ssl_context=ssl_context)
 
 
 _shared_client: transport.Pool | None = None

@@ -59,6 +59,16 @@ class Destination:
     tls_name: str | None
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One request as h11 holds it, with its body and limits."""
+
+    request: h11.Request
+    content: bytes | None
+    deadline: float
+    max_bytes: int
+
+
 class _Connection:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -152,16 +162,17 @@ class Pool:
             h11_request = h11.Request(method=method, target=target, headers=headers)
         except (h11.LocalProtocolError, ValueError) as exc:
             raise FetchFailed(f"invalid request: {exc}") from None
+        call = _Call(h11_request, content, deadline, max_bytes)
         conn = self._checkout(destination)
         if conn is not None:
             try:
-                return self._exchange(destination, conn, h11_request, content, deadline, max_bytes)
+                return self._exchange(destination, conn, call)
             except _NoAnswer as exc:
                 if not (replayable or method in _IDEMPOTENT):
                     raise FetchFailed(str(exc)) from None
         conn = self._connect(destination, deadline)
         try:
-            return self._exchange(destination, conn, h11_request, content, deadline, max_bytes)
+            return self._exchange(destination, conn, call)
         except _NoAnswer as exc:
             raise FetchFailed(str(exc)) from None
 
@@ -214,9 +225,10 @@ class Pool:
             return []
         self._swept_at = now
         expired: list[_Connection] = []
-        for destination in list(self._idle):
-            kept = [c for c in self._idle[destination] if now - c.idle_since < self.idle_timeout]
-            expired += [c for c in self._idle[destination] if now - c.idle_since >= self.idle_timeout]
+        for destination, idle in list(self._idle.items()):
+            kept: list[_Connection] = []
+            for conn in idle:
+                (kept if now - conn.idle_since < self.idle_timeout else expired).append(conn)
             if kept:
                 self._idle[destination] = kept
             else:
@@ -268,17 +280,9 @@ class Pool:
             raise
         return _Connection(tls)
 
-    def _exchange(
-        self,
-        destination: Destination,
-        conn: _Connection,
-        h11_request: h11.Request,
-        content: bytes | None,
-        deadline: float,
-        max_bytes: int,
-    ) -> Response:
+    def _exchange(self, destination: Destination, conn: _Connection, call: _Call) -> Response:
         try:
-            response = self._send_and_read(conn, h11_request, content, deadline, max_bytes)
+            response = self._send_and_read(conn, call)
         except BaseException:
             conn.close()
             raise
@@ -288,19 +292,12 @@ class Pool:
             self._checkin(destination, conn)
         return response
 
-    def _send_and_read(
-        self,
-        conn: _Connection,
-        h11_request: h11.Request,
-        content: bytes | None,
-        deadline: float,
-        max_bytes: int,
-    ) -> Response:
-        protocol = conn.protocol
+    def _send_and_read(self, conn: _Connection, call: _Call) -> Response:
+        protocol, deadline, max_bytes = conn.protocol, call.deadline, call.max_bytes
         try:
-            data = protocol.send(h11_request) or b""
-            if content:
-                data += protocol.send(h11.Data(data=content)) or b""
+            data = protocol.send(call.request) or b""
+            if call.content:
+                data += protocol.send(h11.Data(data=call.content)) or b""
             data += protocol.send(h11.EndOfMessage()) or b""
         except (h11.LocalProtocolError, ValueError) as exc:
             raise FetchFailed(f"invalid request: {exc}") from None
