@@ -274,6 +274,44 @@ def test_revoking_the_api_key_ends_its_sessions(integration: Integration) -> Non
     assert client.get(f"/workspace/{study_id}", headers={"Accept": "text/html"}).status_code == 401
 
 
+def test_reassigning_the_study_ends_the_reading_session(integration: Integration) -> None:
+    client, study_id, html = _opened(integration)
+    report_id, version = _draft(html)
+    other = make_user(integration.clinic.clinic_id, first_name="Otto", npi="1234567893")
+
+    integration.client.auto_scribe.studies.update(study_id, assigned_to=other)
+
+    page = client.get(f"/workspace/{study_id}", headers={"Accept": "text/html"})
+    assert page.status_code == 401 and "ended" in page.text
+    assert client.get(f"/workspace/{study_id}/report").status_code == 401
+    assert client.get(f"/workspace/{study_id}/images").status_code == 401
+    saved = client.put(
+        f"/workspace/{study_id}/report/draft",
+        json={"reportId": report_id, "baseVersion": version, "content": _content("Typed after.")},
+        headers={"X-CSRF-Token": _csrf(html)},
+    )
+    assert saved.status_code == 401
+    # Assigning it back does not revive the ended session: the radiologist needs a new link.
+    integration.client.auto_scribe.studies.update(study_id, assigned_to=integration.radiologist)
+    assert client.get(f"/workspace/{study_id}").status_code == 401
+
+
+def test_cancelling_the_study_ends_reading_and_viewing_sessions(integration: Integration) -> None:
+    client, study_id, _ = _opened(integration)
+    referrer = make_user(integration.clinic.clinic_id, can_create_reports=False, npi=None, first_name="Ref")
+    viewer, response = open_link(integration.viewer_only(study_id, referrer))
+    assert response.status_code == 303
+    assert viewer.get(f"/workspace/{study_id}").status_code == 200
+
+    integration.client.auto_scribe.studies.cancel(study_id=study_id)
+
+    for browser in (client, viewer):
+        page = browser.get(f"/workspace/{study_id}", headers={"Accept": "text/html"})
+        assert page.status_code == 401 and "ended" in page.text
+    integration.client.auto_scribe.studies.uncancel(study_id=study_id)
+    assert viewer.get(f"/workspace/{study_id}").status_code == 401
+
+
 # ---- what the server refuses ---------------------------------------------------------------------------
 
 

@@ -35,7 +35,13 @@ from autoscribe.auth import crypto
 from autoscribe.auth import permissions as perms
 from autoscribe.auth.context import ApiContext
 from autoscribe.auth.models import ApiKey, WebSession
-from autoscribe.auth.sessions import SESSION_COOKIE, create_session, resolve_scoped_session, resolve_session
+from autoscribe.auth.sessions import (
+    SESSION_COOKIE,
+    create_session,
+    end_session,
+    resolve_scoped_session,
+    resolve_session,
+)
 from autoscribe.config import get_settings
 from autoscribe.db import utcnow
 from autoscribe.documents.model import Header, ReportDocument
@@ -433,6 +439,15 @@ def _link_session(
     return row, user, link, key
 
 
+def _link_still_covers(study: Study, row: WebSession, user: User | None) -> bool:
+    """A link session shows its study only while the reason it was issued holds: the study is
+    not cancelled and, for a reading link, is still assigned to the radiologist it was sent to
+    (a user who lost access is already refused by _link_session)."""
+    if study.is_cancelled:
+        return False
+    return not (row.mode == DICTATE and user is not None and study.assigned_to_user_id != user.id)
+
+
 def _load_study(session: Session, clinic_id: uuid.UUID, study_uuid: uuid.UUID, study_id: str) -> Study:
     study = session.get(Study, study_uuid)
     if study is None or study.clinic_id != clinic_id or study.deleted_at is not None:
@@ -452,6 +467,11 @@ def study_access(session: Session, study_id: str, cookies: Mapping[str, str]) ->
     if found is not None and found[0].study_id == study_uuid:
         row, user, link, key = found
         study = _load_study(session, row.clinic_id, study_uuid, study_id)
+        if not _link_still_covers(study, row, user):
+            # Ended for good: the session does not come back if the study is reassigned back.
+            end_session(session, row)
+            session.commit()
+            raise SessionMissing(_ENDED, had_link_session=True)
         return Access(row.mode or VIEW, "link", row, user, study, link, key)
     dashboard_cookie = cookies.get(SESSION_COOKIE)
     dash = resolve_session(session, dashboard_cookie)
