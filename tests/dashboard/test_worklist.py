@@ -369,3 +369,40 @@ def test_live_refresh_answers_204_until_something_changes(server: Server, clinic
     api.auto_scribe.studies.update(new, study_description="Trauma CT head")
     changed = poll(next_url, next_marker)
     assert changed.status_code == 200 and "Trauma CT head" in changed.text
+
+
+def test_live_refresh_tells_a_member_nothing_about_studies_they_cannot_see(
+    server: Server, clinic: ClinicFixture
+) -> None:
+    api = sdk(server.url, clinic.api_key)
+    reader = sign_in_as(server, clinic, level="member", first_name="Reader")
+    other = make_user(clinic.clinic_id, first_name="Otto")
+    mine = _study(api, "normal", assigned_to=reader.user_id)
+    headers = {"HX-Request": "true"}
+
+    page = reader.client.get("/worklist").text
+    url = re.search(r'hx-get="(/worklist/live\?[^"]+)"', page)
+    marker = re.search(r'id="worklist-marker" name="m" value="([^"]+)"', page)
+    assert url and marker
+    live = url.group(1).replace("&amp;", "&")
+
+    def poll(marker: str) -> Any:
+        return reader.client.get(f"{live}&m={marker}", headers=headers)
+
+    # Studies created and changed elsewhere in the clinic: the member's page hears nothing, and
+    # nothing it is given names them.
+    hidden = _study(api, "stat", study_description="Someone else's CT")
+    api.auto_scribe.studies.update(hidden, study_description="Someone else's CT head")
+    assert poll(marker.group(1)).status_code == 204
+    assert hidden.removeprefix("stu_") not in page + marker.group(1)
+
+    # A study assigned to them shows up; one taken away from them goes.
+    theirs = _study(api, "high", assigned_to=reader.user_id)
+    fresh = poll(marker.group(1))
+    assert fresh.status_code == 200 and set(_row_ids(fresh.text)) == {mine, theirs}
+    assert hidden.removeprefix("stu_") not in fresh.text
+    new_marker = re.search(r'id="worklist-marker" name="m" value="([^"]+)"', fresh.text)
+    assert new_marker and poll(new_marker.group(1)).status_code == 204
+    api.auto_scribe.studies.update(theirs, assigned_to=other)
+    after = poll(new_marker.group(1))
+    assert after.status_code == 200 and _row_ids(after.text) == [mine]

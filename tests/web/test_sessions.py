@@ -326,6 +326,35 @@ def test_the_csrf_token_changes_at_sign_in(server: Server, clinic: ClinicFixture
     assert browser.post("/logout", data={"csrf_token": before}).status_code == 403
 
 
+def test_a_planted_csrf_cookie_does_not_work_against_another_session(
+    server: Server, clinic: ClinicFixture
+) -> None:
+    """Cookie tossing: an attacker who can set cookies for our host (a sibling subdomain, plain
+    HTTP) plants their own CSRF cookie and posts the token they were shown for it. Tokens are
+    bound to the session: neither their signed-out token nor their own session's works."""
+    _victim_id, victim_email = person(clinic)
+    _attacker_id, attacker_email = person(clinic)
+    attacker = web_client(server.url)
+    signed_out_token = csrf_from(attacker.get("/login").text)
+    planted = attacker.cookies["as_csrf"]
+    attacker_session = web_login(server.url, attacker_email, PASSWORD)
+    own_session_token = csrf_from(attacker_session.get("/").text)
+    own_cookie = attacker_session.cookies["as_csrf"]
+
+    victim = web_login(server.url, victim_email, PASSWORD)
+    for cookie, token in ((planted, signed_out_token), (own_cookie, own_session_token)):
+        victim.cookies.set("as_csrf", cookie)
+        refused = victim.post("/logout", data={"csrf_token": token})
+        assert refused.status_code == 403
+        assert heading(refused) == "This form could not be accepted"
+        assert victim.get("/").status_code == 200  # still signed in
+
+    # The victim's own page, with the cookie it was shown with, still works.
+    del victim.cookies["as_csrf"]
+    page = victim.get("/")
+    assert victim.post("/logout", data={"csrf_token": csrf_from(page.text)}).status_code == 303
+
+
 # ---- throttling --------------------------------------------------------------------------------------------
 
 

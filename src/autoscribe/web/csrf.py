@@ -6,12 +6,18 @@ can neither read nor forge it. Forms send it as the hidden field `csrf_token`; h
 the `X-CSRF-Token` header (base.html sets `hx-headers` on <body>). The cookie is replaced at sign-in
 and sign-out, so a token from before never outlives the session it was shown in. Requests whose
 Origin header names another site are refused too.
+
+Tokens are also bound to the session the page was shown in (dashboard or workspace): the token is
+`<session id>.<HMAC of cookie and session id>`, and a state-changing request whose route resolves
+a different session (`bind_session`) is refused. So a CSRF cookie planted from a sibling domain,
+with a token its planter obtained for it, is useless against someone else's session.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import uuid
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
@@ -42,9 +48,26 @@ def _cookie_value(request: Request) -> str:
     return value
 
 
+def _mac(cookie: str, session_id: str) -> str:
+    return crypto.sign(f"{cookie}|{session_id}".encode(), "csrf")
+
+
 def csrf_token(request: Request) -> str:
-    """The token to embed in this page's forms (hidden field) and htmx headers."""
-    return crypto.sign(_cookie_value(request).encode(), "csrf")
+    """The token to embed in this page's forms (hidden field) and htmx headers: bound to this
+    browser's CSRF cookie and to the session this request resolved (none on sign-in pages)."""
+    session_id = getattr(request.state, "csrf_session", "")
+    return f"{session_id}.{_mac(_cookie_value(request), session_id)}"
+
+
+def bind_session(request: Request, session_id: uuid.UUID) -> None:
+    """Called wherever a request resolves its dashboard or workspace session. Pages rendered
+    from here on carry tokens for that session; a state-changing request whose token was issued
+    for another session (or for none) is refused."""
+    bound = session_id.hex
+    request.state.csrf_session = bound
+    claimed = getattr(request.state, "csrf_claimed_session", None)
+    if claimed is not None and not hmac.compare_digest(claimed, bound):
+        raise CsrfFailed("session")
 
 
 def rotate(request: Request) -> None:
@@ -95,9 +118,15 @@ async def verify_csrf(request: Request) -> None:
             submitted = value if isinstance(value, str) else None
     if not cookie or not submitted:
         raise CsrfFailed("missing")
-    expected = crypto.sign(cookie.encode(), "csrf")
-    if not hmac.compare_digest(expected, submitted):
+    session_id, _, mac = submitted.rpartition(".")
+    if not hmac.compare_digest(_mac(cookie, session_id), mac):
         raise CsrfFailed("mismatch")
+    # Which session the token belongs to is checked when the route resolves its session
+    # (at once if a dependency already did).
+    request.state.csrf_claimed_session = session_id
+    bound = getattr(request.state, "csrf_session", None)
+    if bound is not None and not hmac.compare_digest(session_id, bound):
+        raise CsrfFailed("session")
 
 
 CsrfProtected = Depends(verify_csrf)

@@ -24,6 +24,7 @@ from autoscribe.auth.models import WebSession
 from autoscribe.auth.sessions import SESSION_COOKIE, resolve_session
 from autoscribe.clinics.models import Clinic
 from autoscribe.users.models import User
+from autoscribe.web import csrf
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def current_user(request: Request, session: SessionDep) -> WebUser | None:
     web_user = None
     if found is not None:
         row, user = found
+        csrf.bind_session(request, row.id)
         clinic = session.get(Clinic, user.clinic_id)
         web_user = WebUser(user=user, session=row, clinic_name=clinic.name if clinic else "")
     request.state.web_user = web_user

@@ -24,6 +24,7 @@ from autoscribe.errors import APIError
 from autoscribe.ids import Prefix, parse
 from autoscribe.reports import service as reports
 from autoscribe.schemas import UrlResponse
+from autoscribe.web import csrf
 from autoscribe.web.csrf import CsrfProtected
 from autoscribe.web.deps import LoginRequired, RestrictedAccess, login_path_for
 from autoscribe.web.templating import DEFAULT_CSP, redirect, render, templates
@@ -86,7 +87,9 @@ def request_access(request: Request, session: SessionDep, study_id: str) -> Acce
     """Who may do what on /workspace/<study_id> for this request (raises the API's errors: 401,
     403, 404). Other parts serving the workspace (dictation uploads) call this too, and check
     `access.can_edit` before changing anything."""
-    return service.study_access(session, study_id, request.cookies)
+    access = service.study_access(session, study_id, request.cookies)
+    csrf.bind_session(request, access.web_session.id)
+    return access
 
 
 _TITLES = {
@@ -287,6 +290,7 @@ def ephemeral_page(request: Request, link_id: str, session: SessionDep) -> Respo
         access = service.ephemeral_access(session, link_id, request.cookies)
     except SessionMissing as exc:
         return _problem_page(request, 401, "This viewing session has ended", exc.message)
+    csrf.bind_session(request, access.web_session.id)
     link = access.link
     assert link is not None
     context = {

@@ -242,14 +242,18 @@ def _context(request: Request, web_user: WebUser, listing: Listing) -> dict[str,
     }
 
 
+def _sees_part_of_clinic(scope: StudyScope) -> bool:
+    return scope.assigned_user_id is not None or scope.express_customer_ids is not None
+
+
 @router.get("/worklist")
 def worklist(request: Request, session: SessionDep, web_user: WorklistUser) -> Response:
     scope = studies.scope_for_user(session, web_user.user)
     # Read before the list: a change made in between shows at the next refresh.
-    marker = studies.change_marker(session, web_user.user.clinic_id)
+    marker = None if _sees_part_of_clinic(scope) else studies.change_marker(session, scope.clinic_id)
     listing = _listing(session, scope, _read_query(request))
     context = _context(request, web_user, listing)
-    context.update(_filter_options(session, web_user, scope), marker=marker)
+    context.update(_filter_options(session, web_user, scope), marker=marker or listing.fingerprint)
     return render(request, "dashboard/worklist.html", context)
 
 
@@ -261,20 +265,31 @@ def worklist_live(request: Request, session: SessionDep, web_user: WorklistUser)
     - Something changed, but not what this page shows (its fingerprint): the new marker only,
       swapped out of band, so the next polls are cheap again; nothing moves under the user.
     - Otherwise the new rows and counts.
+
+    Someone who sees only part of the clinic (their assignments, their Express customers) never
+    gets the clinic-wide marker, which would tell them about studies they may not see: their
+    marker is their own list's fingerprint, recomputed at each poll (a short, indexed query).
     """
     no_store = {"Cache-Control": "no-store"}
-    marker = studies.change_marker(session, web_user.user.clinic_id)
-    if request.query_params.get("m") == marker:
-        return Response(status_code=204, headers=no_store)
     scope = studies.scope_for_user(session, web_user.user)
-    listing = _listing(session, scope, _read_query(request))
-    if request.query_params.get("fp") == listing.fingerprint:
-        return render(
-            request,
-            "dashboard/_worklist_marker.html",
-            {"marker": marker, "oob": True},
-            headers={**no_store, "HX-Reswap": "none"},
-        )
+    seen = request.query_params.get("m")
+    if _sees_part_of_clinic(scope):
+        listing = _listing(session, scope, _read_query(request))
+        marker = listing.fingerprint
+        if seen == marker:
+            return Response(status_code=204, headers=no_store)
+    else:
+        marker = studies.change_marker(session, scope.clinic_id)
+        if seen == marker:
+            return Response(status_code=204, headers=no_store)
+        listing = _listing(session, scope, _read_query(request))
+        if request.query_params.get("fp") == listing.fingerprint:
+            return render(
+                request,
+                "dashboard/_worklist_marker.html",
+                {"marker": marker, "oob": True},
+                headers={**no_store, "HX-Reswap": "none"},
+            )
     context = _context(request, web_user, listing)
     context.update(_filter_options(session, web_user, scope), marker=marker)
     return render(request, "dashboard/_worklist_live.html", context)
