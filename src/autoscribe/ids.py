@@ -90,13 +90,6 @@ def parse(prefix: Prefix, text: str, param: str) -> uuid.UUID:
     return uuid.UUID(hex=tail)
 
 
-def parse_uuid(text: str, param: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise InvalidRequest(f"{param} must be a UUID", param=param) from None
-
-
 def _branded_check(prefix: Prefix) -> Callable[[str], str]:
     def check(value: str) -> str:
         head, sep, tail = value.partition("_")

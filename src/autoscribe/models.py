@@ -6,9 +6,10 @@ from autoscribe.auth.models import ApiKey, LoginAttempt, PasswordReset, WebSessi
 from autoscribe.clinics.models import Clinic
 from autoscribe.db import Base
 from autoscribe.express.models import ExpressCustomer, ExpressCustomerUser
+from autoscribe.queue.models import Task
 from autoscribe.references.models import ClinicalReference
 from autoscribe.reports.models import Report, ReportRevision
-from autoscribe.scribe.models import Dictation, ScribeJob, ScribeMacro, ScribeTemplate
+from autoscribe.scribe.models import Dictation, ScribeMacro, ScribeTemplate
 from autoscribe.studies.models import Study
 from autoscribe.users.models import Invitation, User
 from autoscribe.webhooks.models import DisabledEndpoint, WebhookAttempt, WebhookEvent
@@ -31,10 +32,10 @@ __all__ = [
     "PasswordReset",
     "Report",
     "ReportRevision",
-    "ScribeJob",
     "ScribeMacro",
     "ScribeTemplate",
     "Study",
+    "Task",
     "User",
     "WebSession",
     "WebhookAttempt",

@@ -7,13 +7,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from autoscribe.app import LIFESPAN_HOOKS
 from autoscribe.archive.routes import router as archive_router
 from autoscribe.express.routes import router as express_router
 from autoscribe.references.routes import router as references_router
 from autoscribe.reports.routes import router as reports_router
 from autoscribe.schemas import ErrorBody
-from autoscribe.scribe.jobs import start_in_process as scribe_job_runner
 from autoscribe.scribe.routes import router as scribe_router
 from autoscribe.storage.routes import router as files_router
 from autoscribe.studies.routes import router as studies_router
@@ -22,16 +20,8 @@ from autoscribe.web import errors as web_errors
 from autoscribe.web.dashboard import router as dashboard_router
 from autoscribe.web.routes import router as web_router
 from autoscribe.web.templating import STATIC_DIR
-from autoscribe.webhooks.dispatcher import lifespan_hook as webhook_dispatcher
 from autoscribe.workspace.routes import pages as workspace_pages
 from autoscribe.workspace.routes import router as workspace_router
-
-# The in-process webhook dispatcher of `autoscribe serve` (off with AUTOSCRIBE_INPROCESS_WORKER=0).
-if webhook_dispatcher not in LIFESPAN_HOOKS:
-    LIFESPAN_HOOKS.append(webhook_dispatcher)
-# The in-process transcription job runner (off with AUTOSCRIBE_SCRIBE_RUNNER=off).
-if scribe_job_runner not in LIFESPAN_HOOKS:
-    LIFESPAN_HOOKS.append(scribe_job_runner)
 
 # Documents the one error shape (and replaces FastAPI's default 422 schema: we answer 400).
 API_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from autoscribe import tasks
 from autoscribe.config import get_settings
 from autoscribe.db import session_scope, utcnow
-from autoscribe.scribe import jobs, service
+from autoscribe.queue.runner import TaskRunner
+from autoscribe.scribe import service
 from autoscribe.scribe.models import Dictation
 from autoscribe.scribe.storage import AudioStore, audio_store
 from autoscribe.storage import get_storage
@@ -144,12 +146,12 @@ def test_audio_is_purged_after_signing_plus_the_retention(
     assert unsigned_row.signed_at is None
 
     monkeypatch.setattr(get_settings(), "audio_retention_days", 30)
-    runner = jobs.JobRunner(maintenance_seconds=0.0)
-    runner._maintenance()  # what the runner thread does between jobs (once an hour by default)
+    runner = TaskRunner(tasks.TASKS, queues={"dictation"}, periodic=tasks.PERIODIC)
+    runner.run_periodic(force=True)  # what a worker does between tasks (once an hour by default)
     assert audio_store().read(signed_row.audio_key or "", 2) == b"signed-0signed-1"  # signed just now
 
     _age(signed, 31)
-    runner._maintenance()
+    runner.run_periodic(force=True)
     assert _row(signed).audio_deleted_at is not None
     for seq in range(2):
         assert not storage.exists(AudioStore.chunk_key(signed_row.audio_key or "", seq))

@@ -1,7 +1,7 @@
 """Workspace dictation endpoints, in process, with a test-only override of the workspace session.
 
-The real model runs (a WebM/Opus recording uploaded in chunks) and the in-process job runner that
-`autoscribe.app.LIFESPAN_HOOKS` starts does the transcription: nothing runs on the request thread.
+The real model runs (a WebM/Opus recording uploaded in chunks) and the in-process worker that
+`autoscribe.app.LIFESPAN` starts does the transcription: nothing runs on the request thread.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ def app_client(
 ) -> Iterator[tuple[TestClient, dict[str, DictationContext]]]:
     from autoscribe.app import create_app
 
-    monkeypatch.setattr(get_settings(), "scribe_runner", "thread")
-    monkeypatch.setattr(get_settings(), "scribe_poll_seconds", 0.1)
+    monkeypatch.setattr(get_settings(), "worker_queues", "dictation")
+    monkeypatch.setattr(get_settings(), "task_poll_seconds", 0.1)
     app = create_app()
     current: dict[str, DictationContext] = {}
     app.dependency_overrides[dictation_context] = lambda: current["ctx"]
-    with TestClient(app) as client:  # runs the lifespan hooks: the job runner thread starts
+    with TestClient(app) as client:  # runs the lifespan: the worker's task runner starts
         yield client, current
 
 

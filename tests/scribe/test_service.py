@@ -1,8 +1,10 @@
-"""Clinic templates and macros (CRUD), the job queue and runner, dictation sessions, audio retention."""
+"""Clinic templates and macros (CRUD), dictation sessions and their transcription tasks, audio retention."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,17 +12,26 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from autoscribe import tasks
 from autoscribe.audit.models import AuditEvent
 from autoscribe.audit.service import Actor
 from autoscribe.db import session_scope, utcnow
 from autoscribe.errors import Conflict, InvalidRequest, NotFound
-from autoscribe.scribe import FakeTranscriber, builtin_template, jobs, service
-from autoscribe.scribe.models import Dictation, ScribeJob
+from autoscribe.queue.models import Task
+from autoscribe.queue.runner import TaskRunner
+from autoscribe.scribe import FakeTranscriber, builtin_template, service
+from autoscribe.scribe.models import Dictation
 from autoscribe.scribe.storage import audio_store
 from tests.conftest import ClinicFixture
 from tests.helpers import new_uid
 
 ACTOR = Actor.system()
+
+
+def run_dictation_tasks(**changes: Any) -> int:
+    """Run the due dictation tasks as a worker would (`changes` alters their specs, e.g. back-off)."""
+    specs = {kind: replace(spec, **changes) for kind, spec in tasks.TASKS.items()}
+    return TaskRunner(specs, queues={"dictation"}).run_pending()
 
 
 def make_study(clinic_id: str, description: str = "CT CHEST WITHOUT CONTRAST", **fields: Any) -> uuid.UUID:
@@ -108,54 +119,6 @@ def test_macros_crud_and_expansion(clinic: ClinicFixture) -> None:
         assert service.clinic_macros(session, cid) == {}
 
 
-def test_job_runner_retries_then_fails_and_claims_once(clinic: ClinicFixture) -> None:
-    cid = uuid.UUID(clinic.clinic_id)
-    calls: list[str] = []
-    failures: list[str] = []
-
-    def flaky(session: Any, job: ScribeJob) -> None:
-        calls.append(str(job.payload["n"]))
-        if job.payload["n"] == "bad":
-            raise RuntimeError("model exploded")
-
-    jobs.handler("test.flaky", on_failure=lambda s, j, m: failures.append(m))(flaky)
-    with session_scope() as session:
-        ok = jobs.enqueue(session, clinic_id=cid, kind="test.flaky", payload={"n": "good"})
-        bad = jobs.enqueue(session, clinic_id=cid, kind="test.flaky", payload={"n": "bad"}, max_attempts=2)
-        assert (
-            jobs.enqueue(session, clinic_id=cid, kind="test.flaky", payload={"n": "x"}, dedupe_key="k")
-            is not None
-        )
-        assert (
-            jobs.enqueue(session, clinic_id=cid, kind="test.flaky", payload={"n": "y"}, dedupe_key="k")
-            is None
-        )
-        assert ok is not None and bad is not None
-        ids = (ok.id, bad.id)
-    # Two runners race for one job: exactly one wins.
-    with session_scope() as s1, session_scope() as s2:
-        first = jobs.claim(s1, "runner-1", {"test.flaky"})
-        second = jobs.claim(s2, "runner-2", {"test.flaky"})
-        assert first is not None and second is not None and first != second
-    with session_scope() as session:
-        for job_id in (first, second):
-            job = session.get(ScribeJob, job_id)
-            assert job is not None
-            job.status, job.locked_until, job.attempts = "queued", None, 0  # hand them back
-    while jobs.run_one(kinds={"test.flaky"}):
-        with session_scope() as session:  # skip the back-off wait
-            for job in session.scalars(
-                select(ScribeJob).where(ScribeJob.kind == "test.flaky", ScribeJob.status == "queued")
-            ):
-                job.run_after = utcnow()
-    with session_scope() as session:
-        good_job, bad_job = (session.get(ScribeJob, i) for i in ids)
-        assert good_job is not None and good_job.status == "done"
-        assert bad_job is not None and (bad_job.status, bad_job.attempts) == ("failed", 2)
-        assert "model exploded" in (bad_job.last_error or "")
-    assert calls.count("bad") == 2 and failures and "model exploded" in failures[0]
-
-
 @pytest.fixture
 def fake_transcriber(monkeypatch: pytest.MonkeyPatch) -> FakeTranscriber:
     fake = FakeTranscriber("There is a small right pleural effusion period. No pneumothorax period.")
@@ -179,7 +142,7 @@ def test_dictation_chunks_partial_final_and_retention(
         service.append_chunk(session, row, 1, b"chunk-1")
         assert row.audio_key is not None
         assert audio_store().read(row.audio_key, row.chunk_count) == b"chunk-0chunk-1"
-    jobs.run_pending()
+    run_dictation_tasks()
     with session_scope() as session:
         row = service.get_dictation(session, cid, dictation)
         assert row.partial_text.startswith("There is a small right pleural effusion")
@@ -188,7 +151,7 @@ def test_dictation_chunks_partial_final_and_retention(
         service.finish_dictation(session, row)
         with pytest.raises(Conflict):
             service.append_chunk(session, row, 2, b"late")
-    jobs.run_pending()
+    run_dictation_tasks()
     with session_scope() as session:
         row = service.get_dictation(session, cid, dictation, study_id=study_id)
         assert row.status == "done" and row.result is not None
@@ -235,7 +198,6 @@ def test_a_failing_transcription_marks_the_dictation_failed(
         raise RuntimeError("cannot decode")
 
     monkeypatch.setattr(service, "TRANSCRIBER_FACTORY", lambda: FakeTranscriber(on_call=broken))
-    monkeypatch.setattr(jobs, "BACKOFF_SECONDS", (0,))
     cid = uuid.UUID(clinic.clinic_id)
     with session_scope() as session:
         row = service.create_dictation(
@@ -244,12 +206,12 @@ def test_a_failing_transcription_marks_the_dictation_failed(
         service.append_chunk(session, row, 0, b"audio")
         service.finish_dictation(session, row)
         dictation = service.dictation_id(row)
-    jobs.run_pending()
+    run_dictation_tasks(backoff_seconds=(0,))
     with session_scope() as session:
         row = service.get_dictation(session, cid, dictation)
         assert row.status == "failed" and "cannot decode" in (row.error or "")
         final_jobs = session.scalars(
-            select(ScribeJob).where(ScribeJob.kind == service.FINAL_JOB, ScribeJob.clinic_id == cid)
+            select(Task).where(Task.kind == service.FINAL_JOB, Task.clinic_id == cid)
         ).all()
         assert [j.attempts for j in final_jobs] == [3]
     with session_scope() as session:
@@ -259,7 +221,7 @@ def test_a_failing_transcription_marks_the_dictation_failed(
 def test_cli_worker_process_runs_the_queued_transcription(
     clinic: ClinicFixture, dictation_webm: Path
 ) -> None:
-    """`autoscribe scribe worker --once` in its own process: the real model, the real audio."""
+    """`autoscribe worker --once` in its own process: the real model, the real audio."""
     import json
     import os
     import subprocess
@@ -279,14 +241,14 @@ def test_cli_worker_process_runs_the_queued_transcription(
         dictation = service.dictation_id(row)
     env = {**os.environ, "AUTOSCRIBE_LLM_BASE_URL": ""}
     out = subprocess.run(
-        [sys.executable, "-m", "autoscribe.cli", "scribe", "worker", "--once"],
+        [sys.executable, "-m", "autoscribe.cli", "worker", "--queues", "dictation", "--once"],
         capture_output=True,
         text=True,
         env=env,
         timeout=300,
         check=True,
     )
-    assert "job(s)" in out.stdout
+    assert re.search(r"ran [12] task\(s\)", out.stdout), out.stdout
     with session_scope() as session:
         row = service.get_dictation(session, cid, dictation)
         assert row.status == "done", row.error

@@ -342,8 +342,8 @@ def dispatcher(iso: IsoDB) -> Iterator[Callable[..., Any]]:
 
     started: list[Dispatcher] = []
 
-    def start(**overrides: Any) -> Dispatcher:
-        d = Dispatcher(maker=iso.maker, settings=fast_settings(**overrides))
+    def start(refreshers: dict[str, Any] | None = None, **overrides: Any) -> Dispatcher:
+        d = Dispatcher(maker=iso.maker, settings=fast_settings(**overrides), refreshers=refreshers)
         d.start()
         started.append(d)
         return d

@@ -120,11 +120,10 @@ def test_refresher_rebuilds_data_before_every_attempt(
         calls.append(dict(data))
         return {**data, "presignedUrl": f"https://files.example.test/r.pdf?attempt={len(calls)}"}
 
-    outbox.register_refresher("test.refreshed", refresh)
     answers = iter([(500, {}, b""), (200, {}, b"")])
     receiver = receivers(lambda _r: next(answers))
     tenant = make_tenant(iso, report_url=receiver.url)
-    dispatcher()
+    dispatcher(refreshers={"test.refreshed": outbox.EventRefresher(refresh)})
     stored = sample_report()
     event_id = enqueue(iso, tenant, stored, event_type="test.refreshed")
     wait_status(iso, event_id, "succeeded")
@@ -255,11 +254,13 @@ def test_a_batch_refresher_refreshes_claimed_events_at_once_and_leaves_the_rest_
         # Even numbers are ready at once; odd ones need the slow per-attempt path.
         return [{**d, "by": "batch"} if d["n"] % 2 == 0 else None for d in items]
 
-    outbox.register_refresher("test.batched", refresh, batch=refresh_batch)
     receiver = receivers()
     tenant = make_tenant(iso, report_url=receiver.url)
     ids = [enqueue(iso, tenant, sample_report(n=n), event_type="test.batched") for n in range(6)]
-    dispatcher(webhook_concurrency=8)
+    dispatcher(
+        refreshers={"test.batched": outbox.EventRefresher(refresh, batch=refresh_batch)},
+        webhook_concurrency=8,
+    )
     for event_id in ids:
         wait_status(iso, event_id, "succeeded")
     by = {e["data"]["n"]: e["data"]["by"] for e in receiver.events()}

@@ -65,10 +65,11 @@ def mic_browser(playwright: Any, dictation_wav: Path) -> Iterator[Browser]:
 
 @pytest.fixture
 def job_runner(database: str) -> Iterator[None]:
-    """The transcription job runner (the test server runs none), with the real model."""
-    from autoscribe.scribe.jobs import JobRunner
+    """A worker for the transcription tasks (the test server runs none), with the real model."""
+    from autoscribe import tasks
+    from autoscribe.queue.runner import TaskRunner
 
-    runner = JobRunner(poll_seconds=0.2).start()
+    runner = TaskRunner(tasks.TASKS, queues={"dictation"}, poll_seconds=0.2).start()
     yield
     runner.stop(timeout=120)
 

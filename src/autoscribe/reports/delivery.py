@@ -1,7 +1,10 @@
 """report.delivered: who receives it, what it carries, and the fresh link on every attempt.
 
-The event goes through the webhooks outbox (autoscribe.webhooks.outbox), enqueued in the same
-transaction as the signature. Receivers:
+Signing is a straight line: the signature's transaction enqueues the `reports.render_pdf` task
+(`request_delivery`); that task renders and stores the PDF, then enqueues one report.delivered
+event per receiver in the webhooks outbox (reports.tasks). A render failure is retried as a
+render, never reported as a delivery failure, and no event links to a PDF that does not exist.
+Receivers:
 - a study created through the API: the API key that created it, if that key is not revoked
   and has a report-data webhook URL;
 - a study created in the dashboard (no creating key): every active key of the clinic with a
@@ -9,9 +12,9 @@ transaction as the signature. Receivers:
 Addenda are delivered the same way when they are signed.
 
 Data (reference 7.2): reportId, studyId, plainText, presignedUrl, isCritical. The PDF link in a
-stored event would be stale by the time a retry runs hours later, so a refresher registered
-with the outbox renders the PDF if needed and puts a freshly presigned URL into presignedUrl
-before every attempt.
+stored event would be stale by the time a retry runs hours later, so the dispatcher's refresher
+(REFRESHER) puts a freshly presigned URL into presignedUrl before every attempt. (It still
+renders a missing PDF: events enqueued before the render task existed have none yet.)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from autoscribe.auth.models import ApiKey
 from autoscribe.ids import Prefix, brand, parse
+from autoscribe.queue import runner as queue
 from autoscribe.reports.models import Report
 from autoscribe.studies.models import Study
 from autoscribe.webhooks import outbox
@@ -32,6 +36,9 @@ from autoscribe.webhooks import outbox
 log = logging.getLogger("autoscribe.reports")
 
 EVENT_TYPE = "report.delivered"
+# The task that signing enqueues: render the PDF, then enqueue report.delivered (reports.tasks).
+RENDER_TASK = "reports.render_pdf"
+RENDER_ATTEMPTS = 7
 
 
 def delivery_targets(session: Session, study: Study) -> list[ApiKey]:
@@ -62,6 +69,18 @@ def event_data(report: Report, study: Study, presigned_url: str) -> dict[str, An
         "presignedUrl": presigned_url,
         "isCritical": bool(report.is_critical),
     }
+
+
+def request_delivery(session: Session, report: Report) -> None:
+    """After a signature, in its transaction: render the PDF, then deliver (a task, so that
+    signing never waits for WeasyPrint and a render failure is retried on its own)."""
+    queue.enqueue(
+        session,
+        RENDER_TASK,
+        {"reportId": brand(Prefix.REPORT, report.id)},
+        clinic_id=report.clinic_id,
+        max_attempts=RENDER_ATTEMPTS,
+    )
 
 
 def enqueue_report_delivered(session: Session, report: Report, study: Study) -> list[str]:
@@ -153,6 +172,5 @@ def refresh_report_delivered_batch(
     return out
 
 
-# At import: autoscribe.routing imports this module (through reports.routes), and every dispatcher
-# imports autoscribe.routing before it starts, so each delivery attempt gets a fresh link.
-outbox.register_refresher(EVENT_TYPE, refresh_report_delivered, batch=refresh_report_delivered_batch)
+# Handed to the webhook dispatcher by autoscribe.tasks (WEBHOOK_REFRESHERS).
+REFRESHER = outbox.EventRefresher(refresh_report_delivered, batch=refresh_report_delivered_batch)

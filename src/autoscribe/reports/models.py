@@ -56,10 +56,6 @@ class Report(IdMixin, TimestampMixin, Base):
     sign_checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 
     @property
-    def is_signed(self) -> bool:
-        return self.status == "completed"
-
-    @property
     def user_id(self) -> uuid.UUID:
         """The wire's userId: the signer once signed, the author before."""
         return self.signed_by_user_id or self.author_user_id

@@ -14,15 +14,10 @@ session), so there is no API route that drafts or signs. Decisions the reference
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
-from autoscribe.app import LIFESPAN_HOOKS
 from autoscribe.auth.context import ApiContext, ApiContextDep, SessionDep
-from autoscribe.documents.render import warm_up
 from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.ids import Prefix, brand
 from autoscribe.reports import delivery, service  # noqa: F401 - delivery registers its refresher
@@ -42,15 +37,6 @@ from autoscribe.studies.routes import scope_for
 from autoscribe.studies.service import get_study, scoped, select_study, validate_uid_param
 
 router = APIRouter(prefix="/v1/autoScribe/reports", tags=["reports"])
-
-
-def _warm_pdf_renderer(_app: Any) -> None:
-    """Load WeasyPrint and fonts in the background at startup: the first PDF is then a warm one."""
-    threading.Thread(target=warm_up, name="pdf-warm-up", daemon=True).start()
-
-
-if _warm_pdf_renderer not in LIFESPAN_HOOKS:
-    LIFESPAN_HOOKS.append(_warm_pdf_renderer)
 
 
 def report_out(report: Report, study: Study) -> ReportOut:

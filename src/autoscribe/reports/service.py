@@ -27,7 +27,7 @@ from autoscribe.documents.model import Header, Part, ReportDocument, Sections, S
 from autoscribe.documents.render import part_text
 from autoscribe.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, Unprocessable
 from autoscribe.ids import Prefix, brand, parse
-from autoscribe.reports.delivery import enqueue_report_delivered
+from autoscribe.reports.delivery import request_delivery
 from autoscribe.reports.models import Report, ReportRevision
 from autoscribe.reports.schemas import ReportContent
 from autoscribe.studies.models import Study
@@ -282,8 +282,8 @@ def sign_report(
     """Freeze the report: text, signer, signedAt, snapshotMetadata, isCritical; study → completed.
 
     is_critical None takes the draft's own flag. With base_version, a draft changed since the
-    radiologist last saw it is not signed (409). report.delivered is enqueued in this same
-    transaction, so a signature is never committed without its delivery, nor the reverse.
+    radiologist last saw it is not signed (409). The PDF-then-delivery task is enqueued in this
+    same transaction, so a signature is never committed without its delivery, nor the reverse.
     """
     study = study_of(session, report)
     _require_reader(session, study, user)
@@ -369,7 +369,7 @@ def sign_report(
     mark_study_signed(session, report.clinic_id, study.id, now, report_id=report.id)
     session.flush()
     session.refresh(report)
-    enqueue_report_delivered(session, report, study)
+    request_delivery(session, report)
     session.commit()
     session.refresh(study)
     return _fresh(session, report)

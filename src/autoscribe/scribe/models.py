@@ -1,4 +1,4 @@
-"""Scribe tables: clinic templates and macros, dictation sessions, and the transcription job queue."""
+"""Scribe tables: clinic templates and macros, and dictation sessions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from autoscribe.db import Base, IdMixin, JSONType, TimestampMixin, UTCDateTime, utcnow
+from autoscribe.db import Base, IdMixin, JSONType, TimestampMixin, UTCDateTime
 
 
 class ScribeTemplate(IdMixin, TimestampMixin, Base):
@@ -73,26 +73,3 @@ class Dictation(IdMixin, TimestampMixin, Base):
     # The report (or addendum) whose signing started the clock: the audio belongs to it.
     report_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("reports.id"), index=True)
     audio_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class ScribeJob(IdMixin, TimestampMixin, Base):
-    """A unit of background work (transcription), claimed atomically by one runner at a time."""
-
-    __tablename__ = "scribe_jobs"
-    __table_args__ = (Index("ix_scribe_jobs_status_run_after", "status", "run_after"),)
-
-    clinic_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clinics.id"), nullable=False)
-    kind: Mapped[str] = mapped_column(String(40), nullable=False)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
-    # At most one queued job per dedupe key (e.g. one pending partial transcription per dictation).
-    dedupe_key: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(
-        String(10), nullable=False, default="queued"
-    )  # queued|running|done|failed
-    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
-    run_after: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
-    locked_by: Mapped[str | None] = mapped_column(String(64))
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

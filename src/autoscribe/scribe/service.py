@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,9 +25,10 @@ from autoscribe.errors import (
     UpstreamFailed,
 )
 from autoscribe.ids import Prefix, brand, parse
-from autoscribe.scribe import jobs
+from autoscribe.queue import runner as queue
+from autoscribe.queue.models import Task
 from autoscribe.scribe.engine import ScribeEngine
-from autoscribe.scribe.models import Dictation, ScribeJob, ScribeMacro, ScribeTemplate
+from autoscribe.scribe.models import Dictation, ScribeMacro, ScribeTemplate
 from autoscribe.scribe.storage import audio_key, audio_store
 from autoscribe.scribe.templates import BUILTIN_TEMPLATES, builtin_template, from_mrrt, to_mrrt
 from autoscribe.scribe.transcribe import Transcriber, WhisperTranscriber
@@ -420,11 +421,11 @@ def append_chunk(session: Session, row: Dictation, seq: int, data: bytes) -> Dic
         raise UpstreamFailed(
             f"Chunk {seq} could not be stored (the file storage failed); send it again", param="seq"
         ) from None
-    jobs.enqueue(
+    queue.enqueue(
         session,
+        PARTIAL_JOB,
+        {"dictationId": str(row.id)},
         clinic_id=row.clinic_id,
-        kind=PARTIAL_JOB,
-        payload={"dictationId": str(row.id)},
         dedupe_key=f"partial:{row.id.hex}",
         max_attempts=1,
     )
@@ -444,17 +445,17 @@ def finish_dictation(session: Session, row: Dictation, *, template_id: str | Non
         row.template_id = find_template(session, row.clinic_id, template_id).id
     row.status = "processing"
     row.error = None
-    jobs.enqueue(session, clinic_id=row.clinic_id, kind=FINAL_JOB, payload={"dictationId": str(row.id)})
+    queue.enqueue(session, FINAL_JOB, {"dictationId": str(row.id)}, clinic_id=row.clinic_id)
     session.commit()
     return row
 
 
-def _job_dictation(session: Session, job: ScribeJob) -> Dictation | None:
+def _job_dictation(session: Session, job: Task) -> Dictation | None:
     return session.get(Dictation, uuid.UUID(str(job.payload["dictationId"])))
 
 
-@jobs.handler(PARTIAL_JOB)
-def _run_partial(session: Session, job: ScribeJob) -> None:
+def run_partial(session: Session, job: Task) -> None:
+    """Task: transcribe what has arrived so far (the live text under the microphone button)."""
     row = _job_dictation(session, job)
     if row is None or row.status != "recording" or row.audio_key is None:
         return  # finished meanwhile: the final transcription supersedes the partial one
@@ -476,15 +477,15 @@ def _run_partial(session: Session, job: ScribeJob) -> None:
         row.partial_chunks = chunks
 
 
-def _final_failed(session: Session, job: ScribeJob, message: str) -> None:
+def final_failed(session: Session, job: Task, message: str) -> None:
     row = _job_dictation(session, job)
     if row is not None:
         row.status = "failed"
         row.error = message[:500]
 
 
-@jobs.handler(FINAL_JOB, on_failure=_final_failed)
-def _run_final(session: Session, job: ScribeJob) -> None:
+def run_final(session: Session, job: Task) -> None:
+    """Task: transcribe the whole recording and build the draft."""
     row = _job_dictation(session, job)
     if row is None or row.audio_key is None:
         return
@@ -570,12 +571,3 @@ def purge_expired_audio(
         row.audio_deleted_at = utcnow()
         purged += 1
     return purged
-
-
-def job_counts(session: Session) -> dict[str, int]:
-    return {
-        status: count
-        for status, count in session.execute(
-            select(ScribeJob.status, func.count()).group_by(ScribeJob.status)
-        ).all()
-    }

@@ -106,10 +106,6 @@ def standing(session: Session, user: User) -> str:
     return "invited" if live_invitation(session, user) is not None else "lapsed"
 
 
-def can_read_studies(user: User) -> bool:
-    return perms.can_create_reports(user)
-
-
 def assignable_radiologist(
     session: Session, clinic_id: uuid.UUID, user_id: str, param: str, *, for_customer: uuid.UUID | None
 ) -> User:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from autoscribe.auth import crypto
 from autoscribe.auth.models import ApiKey
-from autoscribe.config import Settings, get_settings
+from autoscribe.config import Settings
 from autoscribe.db import utcnow
 from autoscribe.ids import Prefix, brand, new_id
 from autoscribe.webhooks import safety, transport
@@ -40,7 +40,7 @@ from autoscribe.webhooks.models import (
     WebhookAttempt,
     WebhookEvent,
 )
-from autoscribe.webhooks.outbox import SYNC_EVENT_TYPES, refresher_for
+from autoscribe.webhooks.outbox import SYNC_EVENT_TYPES, Refresher
 from autoscribe.webhooks.signing import envelope_bytes, signed_headers
 
 log = logging.getLogger("autoscribe.webhooks")
@@ -179,11 +179,6 @@ def next_delay(schedule_index: int, settings: Settings, retry_after: float | Non
     return delay
 
 
-def disabled_reason(session: Session, api_key_id: uuid.UUID, url: str) -> str | None:
-    row = session.get(DisabledEndpoint, (api_key_id, url))
-    return None if row is None else row.reason
-
-
 def clear_disabled_endpoints(session: Session, api_key_id: uuid.UUID) -> None:
     """Re-enable every endpoint of a key (its endpoints were edited)."""
     for row in session.scalars(select(DisabledEndpoint).where(DisabledEndpoint.api_key_id == api_key_id)):
@@ -277,8 +272,10 @@ def attempt(
     *,
     client: transport.Pool | None,
     settings: Settings,
+    refresher: Refresher | None = None,
 ) -> Attempted:
-    """Route, refresh, sign and send one claimed event (records nothing)."""
+    """Route, refresh (with `refresher`, unless the claim's batch did), sign and send one claimed
+    event (records nothing)."""
     started_at = utcnow()
 
     def fail(message: str, url: str | None, permanent: bool) -> Attempted:
@@ -296,8 +293,7 @@ def attempt(
     if reason is not None:
         return fail(f"endpoint disabled: {reason}; edit the key's endpoints to re-enable it", url, True)
     data = event.data
-    refresher = None if event.refreshed else refresher_for(event.event_type)
-    if refresher is not None:
+    if refresher is not None and not event.refreshed:
         try:
             with maker() as session:
                 data = refresher(session, dict(event.data))
@@ -436,21 +432,3 @@ def _upsert_disabled(session: Session) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-def process_claimed(
-    maker: sessionmaker[Session],
-    event: Claimed,
-    *,
-    worker: str,
-    client: transport.Pool | None = None,
-    settings: Settings | None = None,
-) -> Outcome:
-    """Attempt one claimed event and record the result (the dispatcher batches these steps)."""
-    settings = settings or get_settings()
-    with maker() as session:
-        info = load_endpoints(session, {event.api_key_id}).get(event.api_key_id)
-        session.rollback()
-    done = attempt(maker, event, info, client=client, settings=settings)
-    record(maker, [done], worker=worker, settings=settings)
-    return done.outcome

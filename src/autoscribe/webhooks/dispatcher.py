@@ -31,16 +31,16 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import or_, select, text, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from autoscribe.config import Settings, get_settings
 from autoscribe.db import get_sessionmaker, utcnow
-from autoscribe.webhooks import outbox, safety, wake
+from autoscribe.webhooks import outbox, safety
 from autoscribe.webhooks.delivery import Attempted, Claimed, EndpointInfo, attempt, load_endpoints, record
 from autoscribe.webhooks.models import KIND_ASYNC, PENDING, WebhookEvent
 
@@ -48,12 +48,6 @@ log = logging.getLogger("autoscribe.webhooks")
 
 # The longest a busy dispatcher waits to claim several events at once (see _wait_for_room).
 CLAIM_BATCH_WAIT_SECONDS = 0.005
-
-
-def _load_emitters() -> None:
-    """Import every module that may register a refresher, so workers send fresh payloads."""
-    import autoscribe.models
-    import autoscribe.routing  # noqa: F401
 
 
 class Dispatcher:
@@ -64,8 +58,12 @@ class Dispatcher:
         concurrency: int | None = None,
         settings: Settings | None = None,
         name: str | None = None,
+        refreshers: Mapping[str, outbox.EventRefresher] | None = None,
     ) -> None:
+        """`refreshers`: per event type, what rebuilds an event's data before each attempt
+        (autoscribe.tasks.WEBHOOK_REFRESHERS for the platform's own events)."""
         self.settings = settings or get_settings()
+        self.refreshers = dict(refreshers or {})
         self.maker = maker or get_sessionmaker()
         self.concurrency = max(1, concurrency or self.settings.webhook_concurrency)
         per_endpoint = self.settings.webhook_max_in_flight_per_endpoint or max(1, self.concurrency // 2)
@@ -90,26 +88,17 @@ class Dispatcher:
         self._recorder_done = threading.Event()
         self._recorder: threading.Thread | None = None
         self.delivered = 0  # attempts made by this dispatcher (for the benchmark and logs)
-        self._wake_listener: wake.WakeListener | None = None
+        self._wakeups = outbox.WakeSources(self.maker, self.wake, name=f"webhook dispatcher {self.name}")
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        _load_emitters()
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="webhook")
-        outbox.add_local_waker(self.wake)
         claimer = threading.Thread(target=self._claim_loop, name="webhook-claimer", daemon=True)
         self._recorder = threading.Thread(target=self._record_loop, name="webhook-recorder", daemon=True)
         self._recorder.start()
         self._threads = [claimer]
-        if self.is_postgresql:
-            self._threads.append(
-                threading.Thread(target=self._listen_loop, name="webhook-listen", daemon=True)
-            )
-        else:
-            listener = wake.WakeListener(self.maker.kw["bind"].url.database, self.wake)
-            if listener.start():
-                self._wake_listener = listener
+        self._wakeups.start()
         for thread in self._threads:
             thread.start()
         log.info("webhook dispatcher %s started (concurrency %d)", self.name, self.concurrency)
@@ -119,9 +108,7 @@ class Dispatcher:
         their leases, so another dispatcher retries them)."""
         self._stopping.set()
         self._wake.set()
-        outbox.remove_local_waker(self.wake)
-        if self._wake_listener is not None:
-            self._wake_listener.stop()
+        self._wakeups.stop(timeout)
         for thread in self._threads:
             thread.join(timeout)
         deadline = time.monotonic() + timeout
@@ -140,22 +127,6 @@ class Dispatcher:
 
     def wake(self) -> None:
         self._wake.set()
-
-    def run_forever(self) -> None:
-        """For `autoscribe worker`: run until SIGTERM/SIGINT."""
-        import signal
-
-        stop = threading.Event()
-
-        def handle(_signum: int, _frame: Any) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, handle)
-        signal.signal(signal.SIGINT, handle)
-        self.start()
-        while not stop.wait(1.0):
-            pass
-        self.stop(timeout=self.settings.webhook_timeout)
 
     # ---- claiming ------------------------------------------------------------------------------
 
@@ -276,17 +247,27 @@ class Dispatcher:
             ]
             endpoints = load_endpoints(session, {row.api_key_id for row in rows})
             if self.is_postgresql:
-                rows = _refresh_batch(session, rows)  # reads, in the claim's transaction
+                rows = _refresh_batch(session, rows, self.refreshers)  # reads, in the claim's transaction
                 session.commit()
             else:
                 session.commit()  # SQLite: release the write lock first
-                rows = _refresh_batch(session, rows)
+                rows = _refresh_batch(session, rows, self.refreshers)
                 session.rollback()
         return rows, endpoints
 
     def _deliver(self, event: Claimed, info: EndpointInfo | None) -> None:
         try:
-            self._done.put(attempt(self.maker, event, info, client=self._client, settings=self.settings))
+            refresher = self.refreshers.get(event.event_type)
+            self._done.put(
+                attempt(
+                    self.maker,
+                    event,
+                    info,
+                    client=self._client,
+                    settings=self.settings,
+                    refresher=refresher.each if refresher is not None else None,
+                )
+            )
         except Exception:
             # The lease expires and the event is tried again; a dispatcher never dies of one event.
             log.exception("webhook dispatcher %s: delivering an event failed", self.name)
@@ -324,36 +305,18 @@ class Dispatcher:
                     )
                     time.sleep(0.2 * (attempt_try + 1))
 
-    # ---- PostgreSQL LISTEN ---------------------------------------------------------------------
-
-    def _listen_loop(self) -> None:
-        import psycopg
-
-        url = self.maker.kw["bind"].url.set(drivername="postgresql")
-        dsn = url.render_as_string(hide_password=False)
-        while not self._stopping.is_set():
-            try:
-                with psycopg.connect(dsn, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
-                    self.wake()  # anything committed while we were not listening
-                    while not self._stopping.is_set():
-                        for _notify in conn.notifies(timeout=1.0):
-                            self.wake()
-            except Exception:
-                if not self._stopping.is_set():
-                    log.warning("webhook dispatcher %s: LISTEN connection lost; reconnecting", self.name)
-                    self._stopping.wait(1.0)
-
-
-def _refresh_batch(session: Session, rows: list[Claimed]) -> list[Claimed]:
+def _refresh_batch(
+    session: Session, rows: list[Claimed], refreshers: Mapping[str, outbox.EventRefresher]
+) -> list[Claimed]:
     """Run the batch refreshers of the claimed events' types (one query per type, not per event)."""
     by_type: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
-        if outbox.batch_refresher_for(row.event_type) is not None:
+        refresher = refreshers.get(row.event_type)
+        if refresher is not None and refresher.batch is not None:
             by_type.setdefault(row.event_type, []).append(index)
     out = list(rows)
     for event_type, indexes in by_type.items():
-        batch = outbox.batch_refresher_for(event_type)
+        batch = refreshers[event_type].batch
         assert batch is not None
         try:
             fresh = batch(session, [dict(rows[i].data) for i in indexes])
@@ -365,12 +328,3 @@ def _refresh_batch(session: Session, rows: list[Claimed]) -> list[Claimed]:
             if data is not None:
                 out[index] = dataclasses.replace(rows[index], data=data, refreshed=True)
     return out
-
-
-def lifespan_hook(_app: Any) -> Any:
-    """Registered in autoscribe.app.LIFESPAN_HOOKS: the in-process dispatcher of `autoscribe serve`."""
-    if not get_settings().inprocess_worker:
-        return None
-    dispatcher = Dispatcher()
-    dispatcher.start()
-    return dispatcher.stop

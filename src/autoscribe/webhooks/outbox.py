@@ -13,14 +13,16 @@ dispatchers of other processes through their sockets beside the database file (w
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from autoscribe.db import utcnow
 from autoscribe.ids import Prefix, brand
@@ -29,14 +31,31 @@ from autoscribe.webhooks import wake
 from autoscribe.webhooks.models import KIND_ASYNC, PENDING, WebhookEvent
 from autoscribe.webhooks.signing import normalize_data
 
+log = logging.getLogger("autoscribe.webhooks")
+
 NOTIFY_CHANNEL = "autoscribe_webhooks"
 _WAKE_FLAG = "autoscribe.webhooks.wake"
 
 Refresher = Callable[[Session, dict[str, Any]], dict[str, Any]]
 # For a claimed batch at once: the data to send per event, or None to refresh that one per attempt.
 BatchRefresher = Callable[[Session, list[dict[str, Any]]], list[dict[str, Any] | None]]
-_refreshers: dict[str, Refresher] = {}
-_batch_refreshers: dict[str, BatchRefresher] = {}
+
+
+@dataclass(frozen=True)
+class EventRefresher:
+    """Rebuilds an event's `data` before every delivery attempt (e.g. a fresh presigned URL);
+    the stored event keeps its original data. Handed to the dispatcher by whoever builds it
+    (autoscribe.tasks.WEBHOOK_REFRESHERS), per event type.
+
+    `each(session, stored_data)` returns the data to send. `batch(session, [stored_data, ...])`,
+    optional, refreshes a whole claimed batch inside the claim's transaction (one query instead of
+    one per event); it must only read the database and cheap local state, and returns None for
+    each event it leaves to `each`.
+    """
+
+    each: Refresher
+    batch: BatchRefresher | None = None
+
 
 # Request/response events: sent inline by sync.call_sync to the key's study data endpoint, never
 # through the outbox. Every other event type is a notification for the report data endpoint.
@@ -50,32 +69,6 @@ SYNC_EVENT_TYPES = frozenset(
         "clinical_context.enrichment_requested",
     }
 )
-
-
-def register_refresher(event_type: str, fn: Refresher, *, batch: BatchRefresher | None = None) -> None:
-    """Rebuild an event's `data` before every delivery attempt (e.g. a fresh presigned URL).
-
-    `fn(session, stored_data)` returns the data to send. The stored event keeps its original
-    data. Register at import time of a module that `autoscribe.routing` imports (your service
-    module): worker processes import it before they start.
-
-    `batch(session, [stored_data, ...])`, optional, refreshes a whole claimed batch inside the
-    claim's transaction (one query instead of one per event); it must only read the database and
-    cheap local state, and returns None for each event it leaves to `fn` (e.g. a PDF to render).
-    """
-    _refreshers[event_type] = fn
-    if batch is not None:
-        _batch_refreshers[event_type] = batch
-    else:
-        _batch_refreshers.pop(event_type, None)
-
-
-def refresher_for(event_type: str) -> Refresher | None:
-    return _refreshers.get(event_type)
-
-
-def batch_refresher_for(event_type: str) -> BatchRefresher | None:
-    return _batch_refreshers.get(event_type)
 
 
 def enqueue(
@@ -161,3 +154,57 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
     # Committed, rolled back or closed: the next transaction of this session starts clean.
     if transaction.parent is None:
         session.info.pop(_WAKE_FLAG, None)
+
+
+class WakeSources:
+    """Everything that tells a consumer of the outbox or the task table to look now: commits in
+    this process (local wakers), NOTIFY on PostgreSQL (a LISTEN connection), datagrams on SQLite
+    (a socket in the wake directory). Shared by the webhook dispatcher and the task runner."""
+
+    def __init__(self, maker: sessionmaker[Session], on_wake: Callable[[], None], *, name: str) -> None:
+        self.maker = maker
+        self.on_wake = on_wake
+        self.name = name
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listener: wake.WakeListener | None = None
+
+    @property
+    def is_postgresql(self) -> bool:
+        return bool(self.maker.kw["bind"].dialect.name == "postgresql")
+
+    def start(self) -> None:
+        add_local_waker(self.on_wake)
+        if self.is_postgresql:
+            self._thread = threading.Thread(target=self._listen_loop, name="outbox-listen", daemon=True)
+            self._thread.start()
+        else:
+            listener = wake.WakeListener(self.maker.kw["bind"].url.database, self.on_wake)
+            if listener.start():
+                self._listener = listener
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        remove_local_waker(self.on_wake)
+        if self._listener is not None:
+            self._listener.stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _listen_loop(self) -> None:
+        import psycopg
+
+        url = self.maker.kw["bind"].url.set(drivername="postgresql")
+        dsn = url.render_as_string(hide_password=False)
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.on_wake()  # anything committed while we were not listening
+                    while not self._stopping.is_set():
+                        for _notify in conn.notifies(timeout=1.0):
+                            self.on_wake()
+            except Exception:
+                if not self._stopping.is_set():
+                    log.warning("%s: LISTEN connection lost; reconnecting", self.name)
+                    self._stopping.wait(1.0)

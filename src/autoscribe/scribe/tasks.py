@@ -1,0 +1,14 @@
+"""The dictation domain's background tasks (registered in autoscribe.tasks): transcription runs
+on the "dictation" queue, never on a request thread; audio past retention is purged hourly."""
+
+from __future__ import annotations
+
+from autoscribe.queue.runner import Periodic, TaskSpec
+from autoscribe.scribe import service
+
+TASKS = (
+    TaskSpec(service.PARTIAL_JOB, service.run_partial),
+    # A transcription that takes longer than this is presumed dead and claimed again.
+    TaskSpec(service.FINAL_JOB, service.run_final, on_failure=service.final_failed, lease_seconds=600),
+)
+PERIODIC = (Periodic("dictation.purge_audio", "dictation", 3600.0, service.purge_expired_audio),)
