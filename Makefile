@@ -9,7 +9,8 @@ export AUTOSCRIBE_DATA_DIR ?= $(CURDIR)/var
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	# The server, and the official `avara` SDK for the README's example (the `sdk` extra).
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[sdk]'
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.installed tests/receivers/node/package-lock.json
