@@ -392,8 +392,7 @@ def worker(queues: str | None, concurrency: int | None, once: bool) -> None:
         raise click.BadParameter(str(exc), param_hint="--queues") from None
     running = Worker(wanted, concurrency=concurrency)
     if once:
-        ran = running.runner.run_pending() if running.runner is not None else 0
-        click.echo(f"ran {ran} task(s)")
+        click.echo(f"ran {running.run_pending()} task(s)")
         return
     click.echo(f"worker running: {running.describe()}")
     running.run_forever()

@@ -18,3 +18,6 @@ TASKS: dict[str, TaskSpec] = {spec.kind: spec for spec in (*reports_tasks.TASKS,
 PERIODIC: tuple[Periodic, ...] = (*dictation_tasks.PERIODIC,)
 WEBHOOK_REFRESHERS: dict[str, EventRefresher] = {**reports_tasks.WEBHOOK_REFRESHERS}
 QUEUES: tuple[str, ...] = (WEBHOOKS_QUEUE, *sorted({spec.queue for spec in TASKS.values()}))
+# Tasks of one queue a worker runs at once. PDF rendering is short and partly outside the GIL, so
+# a burst of signatures renders in parallel; a transcription already keeps the CPUs busy.
+QUEUE_THREADS: dict[str, int] = {"reports": 4, **dictation_tasks.QUEUE_THREADS}

@@ -44,39 +44,42 @@ class Worker:
             if tasks.WEBHOOKS_QUEUE in self.queues
             else None
         )
-        task_queues = self.queues - {tasks.WEBHOOKS_QUEUE}
-        self.runner = (
+        # One runner per queue, so that a long transcription never holds up a PDF.
+        self.runners = [
             TaskRunner(
                 tasks.TASKS,
-                queues=task_queues,
+                queues={queue},
                 periodic=tasks.PERIODIC,
                 poll_seconds=self.settings.task_poll_seconds,
+                threads=tasks.QUEUE_THREADS.get(queue, 1),
             )
-            if task_queues
-            else None
-        )
+            for queue in sorted(self.queues - {tasks.WEBHOOKS_QUEUE})
+        ]
 
     def describe(self) -> str:
         parts = []
         if self.dispatcher is not None:
             parts.append(f"webhooks (concurrency {self.dispatcher.concurrency})")
-        if self.runner is not None:
-            parts += self.runner.queues
+        parts += [f"{r.queues[0]} ({r.threads} thread(s))" for r in self.runners]
         return ", ".join(parts) or "nothing"
 
     def start(self) -> Worker:
-        if self.runner is not None and "reports" in self.runner.queues:
+        if "reports" in self.queues:
             # Load WeasyPrint and fonts now, so that the first PDF rendered is a warm one.
             threading.Thread(target=warm_up, name="pdf-warm-up", daemon=True).start()
         if self.dispatcher is not None:
             self.dispatcher.start()
-        if self.runner is not None:
-            self.runner.start()
+        for runner in self.runners:
+            runner.start()
         return self
 
+    def run_pending(self) -> int:
+        """Run the due tasks of this worker's queues, then return how many ran (`--once`)."""
+        return sum(runner.run_pending() for runner in self.runners)
+
     def stop(self) -> None:
-        if self.runner is not None:
-            self.runner.stop()
+        for runner in self.runners:
+            runner.stop()
         if self.dispatcher is not None:
             self.dispatcher.stop(timeout=self.settings.webhook_timeout)
 

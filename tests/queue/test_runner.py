@@ -118,3 +118,27 @@ def test_worker_queue_names_are_checked() -> None:
     assert parse_queues(" webhooks , reports ") == {"webhooks", "reports"}
     with pytest.raises(ValueError, match="unknown queue\\(s\\): webhook"):
         parse_queues("webhook")
+
+
+def test_a_runner_with_several_threads_runs_tasks_side_by_side(clinic: ClinicFixture) -> None:
+    """A burst of signatures renders its PDFs in parallel: two tasks that each wait for the other
+    both finish only if two threads run them at once."""
+    barrier = threading.Barrier(2, timeout=30)
+    finished: list[str] = []
+
+    def meet(session: Any, task: Task) -> None:
+        barrier.wait()  # raises BrokenBarrierError if the other task never starts meanwhile
+        finished.append(str(task.payload["n"]))
+
+    specs = {"testpar.job": TaskSpec("testpar.job", meet)}
+    with session_scope() as session:
+        for n in range(2):
+            enqueue(session, "testpar.job", {"n": n}, clinic_id=uuid.UUID(clinic.clinic_id))
+    runner = TaskRunner(specs, queues={"testpar"}, threads=2).start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(finished) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.stop()
+    assert sorted(finished) == ["0", "1"]

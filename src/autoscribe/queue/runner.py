@@ -124,8 +124,8 @@ def _claimable(now: datetime) -> Any:
 
 
 class TaskRunner:
-    """Runs due tasks of the given queues, one at a time, in a background thread (or, for tests
-    and scripts, synchronously with `run_one` / `run_pending`)."""
+    """Runs due tasks of the given queues in `threads` background threads, each task in one of
+    them (or, for tests and scripts, synchronously with `run_one` / `run_pending`)."""
 
     def __init__(
         self,
@@ -136,6 +136,7 @@ class TaskRunner:
         maker: sessionmaker[Session] | None = None,
         poll_seconds: float = 0.5,
         name: str | None = None,
+        threads: int = 1,
     ) -> None:
         wanted = set(queues) if queues is not None else None
         self.specs = {kind: spec for kind, spec in specs.items() if wanted is None or spec.queue in wanted}
@@ -146,7 +147,9 @@ class TaskRunner:
         self.name = name or runner_name()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.threads = max(1, threads)
+        self._threads: list[threading.Thread] = []
+        self._periodic_lock = threading.Lock()
         self._wakeups: outbox.WakeSources | None = None
         self._last_periodic: dict[str, float] = {}
 
@@ -241,6 +244,14 @@ class TaskRunner:
         return count
 
     def run_periodic(self, *, force: bool = False) -> None:
+        if not self._periodic_lock.acquire(blocking=False):
+            return  # another thread of this runner is at it
+        try:
+            self._run_periodic(force)
+        finally:
+            self._periodic_lock.release()
+
+    def _run_periodic(self, force: bool) -> None:
         now = time.monotonic()
         for job in self.periodic:
             if not force and now - self._last_periodic.get(job.name, -job.every_seconds) < job.every_seconds:
@@ -260,9 +271,18 @@ class TaskRunner:
     def start(self) -> TaskRunner:
         self._wakeups = outbox.WakeSources(self.maker, self.wake, name=f"tasks {self.name}")
         self._wakeups.start()
-        self._thread = threading.Thread(target=self._loop, name="task-runner", daemon=True)
-        self._thread.start()
-        log.info("task runner %s started (queues: %s)", self.name, ", ".join(self.queues) or "none")
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"task-runner-{n}", daemon=True)
+            for n in range(self.threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+        log.info(
+            "task runner %s started (queues: %s; %d thread(s))",
+            self.name,
+            ", ".join(self.queues) or "none",
+            self.threads,
+        )
         return self
 
     def wake(self) -> None:
@@ -273,8 +293,8 @@ class TaskRunner:
         self._wake.set()
         if self._wakeups is not None:
             self._wakeups.stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -11,4 +11,6 @@ TASKS = (
     # A transcription that takes longer than this is presumed dead and claimed again.
     TaskSpec(service.FINAL_JOB, service.run_final, on_failure=service.final_failed, lease_seconds=600),
 )
+# One transcription at a time per worker: the model already uses AUTOSCRIBE_ASR_THREADS cores.
+QUEUE_THREADS = {"dictation": 1}
 PERIODIC = (Periodic("dictation.purge_audio", "dictation", 3600.0, service.purge_expired_audio),)
