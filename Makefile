@@ -37,11 +37,21 @@ viewer: $(VIEWER)/node_modules/.installed
 viewer-check: $(VIEWER)/node_modules/.installed
 	cd $(VIEWER) && node build.mjs --check
 
+# `make run PORT=8123` serves on another port; links the server hands out follow it. Local
+# webhook receivers (http://127.0.0.1:...) are allowed: AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=0 to refuse
+# them as a production server does.
+PORT ?= 8000
+run: export AUTOSCRIBE_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
+run: export AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE ?= 1
 run: $(VENV)/.installed
 	$(BIN)/autoscribe migrate
 	$(BIN)/autoscribe bootstrap --if-empty --clinic-name "Demo Clinic" \
 		--owner-email owner@example.com --generate-password
-	$(BIN)/autoscribe serve
+	@if [ "$$AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE" = 1 ]; then \
+		echo "Local mode: webhooks may call loopback and private addresses (AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1)," \
+		     "so receivers on this machine work; production servers leave it unset."; fi
+	@echo "Serving $$AUTOSCRIBE_PUBLIC_URL (API reference: $$AUTOSCRIBE_PUBLIC_URL/docs); Ctrl-C stops it."
+	$(BIN)/autoscribe serve --port $(PORT)
 
 lint: install-test
 	$(BIN)/ruff check src tests bench

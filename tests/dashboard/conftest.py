@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ClinicFixture, Server
+from tests.conftest import ClinicFixture, Server, start_server, stop_server
 from tests.helpers import csrf_from, make_user, web_login
 from tests.webhooks.conftest import Receiver
 
@@ -56,6 +56,15 @@ def flash_of(client: httpx.Client, response: httpx.Response) -> str:
     match = re.search(r'id="flash">([^<]+)<', shown.text)
     assert match, "no message on " + response.headers["location"]
     return html.unescape(match.group(1).strip())
+
+
+@pytest.fixture(scope="module")
+def guarded_server(database: str) -> Iterator[Server]:
+    """A server set up as in production: webhooks may not call private or loopback addresses
+    (the shared test server allows them, as `make run` does)."""
+    srv = start_server({"AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE": "0"}, name="guarded")
+    yield srv
+    stop_server(srv)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from avara import Avara
 
 from tests.conftest import ClinicFixture, Server
-from tests.dashboard.conftest import field_error, flash_of, owner_client, submit
+from tests.dashboard.conftest import field_error, flash_of, owner_client, sign_in_as, submit
 from tests.helpers import new_uid, sdk
 from tests.webhooks.conftest import Received, Receiver
 
@@ -195,3 +195,36 @@ def test_send_test_events_show_what_the_receiver_answered(
     # Both are in the delivery log, as test events.
     deliveries = owner.get("/deliveries").text
     assert deliveries.count("Test event") == 2
+
+
+def test_edit_endpoints_warns_about_urls_the_server_would_refuse(
+    guarded_server: Server, server: Server, clinic: ClinicFixture
+) -> None:
+    owner = owner_client(guarded_server, clinic)
+    page = f"/api-config/keys/{clinic.api_key_id}/endpoints"
+    loopback, private = "http://127.0.0.1:9/hook", "http://10.1.2.3/hook"
+    # Checked as the field changes, by the webhook guard itself: loopback is refused, a public
+    # address is not (an IP literal: no name lookup in the test).
+    check = owner.get("/api-config/endpoint-check", params={"studyWebhookUrl": loopback})
+    assert "This server will refuse to call this URL" in check.text and "127.0.0.1" in check.text
+    assert "AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1" in check.text
+    public = owner.get("/api-config/endpoint-check", params={"reportWebhookUrl": "https://93.184.215.14/hook"})
+    assert public.status_code == 200 and public.text == ""
+    # Saving is allowed (the setting may be about to change), and says what will happen.
+    saved = submit(owner, page, page, {"studyWebhookUrl": loopback, "reportWebhookUrl": private})
+    message = flash_of(owner, saved)
+    assert message.startswith("Webhook endpoints saved for")
+    assert "Warning: this server will refuse to call the study data and report data endpoints" in message
+    # Opened again, the dialog shows the warning under each field.
+    form = owner.get(page).text
+    for field in ("studyWebhookUrl", "reportWebhookUrl"):
+        warning = re.search(rf'id="{field}-warning"[^>]*>(.*?)</p>', form, flags=re.S)
+        assert warning and "refuse to call" in warning.group(1), form
+    # A local server (AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1, as with `make run`) calls them: no warning.
+    local = owner_client(server, clinic)
+    assert local.get("/api-config/endpoint-check", params={"studyWebhookUrl": loopback}).text == ""
+    assert "refuse to call" not in local.get(page).text
+    # Like the rest of API Config, for the owner only.
+    admin = sign_in_as(server, clinic, level="admin", can_create_reports=False, npi=None)
+    refused = admin.client.get("/api-config/endpoint-check", params={"studyWebhookUrl": loopback})
+    assert refused.status_code == 403

@@ -4,6 +4,7 @@ event and see what the receiver answered."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -28,7 +29,7 @@ from autoscribe.web.dashboard.common import (
     text,
 )
 from autoscribe.web.templating import render
-from autoscribe.webhooks import samples
+from autoscribe.webhooks import safety, samples
 from autoscribe.webhooks import service as webhooks
 from autoscribe.webhooks.delivery import endpoint_for
 
@@ -169,6 +170,38 @@ def create_key(request: Request, session: SessionDep, owner: Owner, form: Form) 
 
 # ---- Edit Endpoints ----------------------------------------------------------------------------------
 
+ENDPOINT_FIELDS = {"studyWebhookUrl": "study data", "reportWebhookUrl": "report data"}
+# A host name that takes longer than this to resolve gets no warning (the guard decides later).
+ENDPOINT_CHECK_SECONDS = 2.0
+
+
+def endpoint_warning(url: str) -> str | None:
+    """Why this server would refuse to call `url`, or None: the webhook guard's own check
+    (safety.check_target), so a private or loopback address is refused exactly when deliveries
+    would be (AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE off). Malformed URLs are the form's errors."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    try:
+        safety.check_target(url, deadline=time.monotonic() + ENDPOINT_CHECK_SECONDS)
+    except safety.TargetRefused as exc:
+        return f"This server will refuse to call this URL: {exc}."
+    except safety.FetchTimeout:
+        return None
+    return None
+
+
+def _warnings(values: dict[str, str]) -> dict[str, str]:
+    found = {name: endpoint_warning(values.get(name, "")) for name in ENDPOINT_FIELDS}
+    return {name: warning for name, warning in found.items() if warning}
+
+
+@router.get(BASE + "/endpoint-check")
+def endpoint_check(request: Request, owner: Owner) -> Response:
+    """The warning under an endpoint field, fetched by htmx when the field changes."""
+    query = request.query_params
+    url = next((query[name] for name in ENDPOINT_FIELDS if name in query), "").strip()[:2048]
+    return render(request, "dashboard/_endpoint_warning.html", {"warning": endpoint_warning(url)})
+
 
 def _endpoints_form(
     request: Request, key: ApiKey, values: dict[str, str], errors: dict[str, str], status: int = 200
@@ -176,7 +209,13 @@ def _endpoints_form(
     return render(
         request,
         "dashboard/api_key_endpoints.html",
-        {"active": "api_config", "key": key, "values": values, "errors": errors},
+        {
+            "active": "api_config",
+            "key": key,
+            "values": values,
+            "errors": errors,
+            "warnings": _warnings(values),
+        },
         status_code=status,
     )
 
@@ -207,7 +246,15 @@ def save_endpoints(request: Request, session: SessionDep, owner: Owner, key_id: 
         session.rollback()
         return _endpoints_form(request, key, values, errors_from(exc), status=400)
     session.commit()
-    return done(request, BASE, f"Webhook endpoints saved for “{key.description}”.")
+    message = f"Webhook endpoints saved for “{key.description}”."
+    refused = [ENDPOINT_FIELDS[name] for name in _warnings(values)]
+    if refused:
+        message += (
+            f" Warning: this server will refuse to call the {' and '.join(refused)} endpoint"
+            f"{'s' if len(refused) > 1 else ''} (a private or loopback address, or a host that does not"
+            " resolve): deliveries there will fail. Local receivers need AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1."
+        )
+    return done(request, BASE, message)
 
 
 # ---- View JWT Secret, rotate -------------------------------------------------------------------------
