@@ -66,9 +66,16 @@ test: lint
 
 # Front-end libraries: pinned in package.json/package-lock.json, copied into the package (and
 # committed) so that `make run` never needs npm.
+# (--ignore-scripts: swagger-ui-dist's @scarf/scarf dependency would report the install.)
+VENDOR_DIR := src/autoscribe/web/static/vendor
 vendor:
-	npm ci --no-audit --no-fund
-	cp node_modules/htmx.org/dist/htmx.min.js src/autoscribe/web/static/vendor/htmx.min.js
+	npm ci --no-audit --no-fund --ignore-scripts
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR_DIR)/htmx.min.js
+	mkdir -p $(VENDOR_DIR)/swagger-ui
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt \
+		node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR_DIR)/swagger-ui/
+	cp node_modules/swagger-ui-dist/LICENSE $(VENDOR_DIR)/swagger-ui/LICENSE.txt
+	cp node_modules/swagger-ui-dist/NOTICE $(VENDOR_DIR)/swagger-ui/NOTICE.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(VIEWER)/node_modules

@@ -206,6 +206,9 @@ def create_app() -> FastAPI:
         description=API_DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # /docs is ours (web.api_docs): Swagger UI from the package, nothing from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
 
     @app.exception_handler(APIError)

@@ -17,6 +17,7 @@ from autoscribe.storage.routes import router as files_router
 from autoscribe.studies.routes import router as studies_router
 from autoscribe.users.routes import router as users_router
 from autoscribe.web import errors as web_errors
+from autoscribe.web.api_docs import router as api_docs_router
 from autoscribe.web.dashboard import router as dashboard_router
 from autoscribe.web.routes import router as web_router
 from autoscribe.web.templating import STATIC_DIR
@@ -42,6 +43,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(workspace_router, responses=API_ERRORS)
     app.include_router(workspace_pages)
     app.include_router(web_router)
+    app.include_router(api_docs_router)
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     web_errors.install(app)
