@@ -5,12 +5,14 @@ from __future__ import annotations
 import email
 import email.policy
 import itertools
+import json
 import random
 import re
 import secrets
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Any
 
 import httpx
 from avara import AsyncAvara, Avara
@@ -121,6 +123,32 @@ def study_body(**overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+
+# Every webhook event type of the official SDK, by its `type`: what a receiver built on the SDK
+# parses each body into.
+def _sdk_event_models() -> dict[str, type[Any]]:
+    from avara import types
+
+    models = (
+        types.ReportDeliveredEvent,
+        types.StudyAccessRequestedEvent,
+        types.EphemeralAccessRequestedEvent,
+        types.SecondaryCaptureAccessRequestedEvent,
+        types.ClinicalContextEnrichmentRequestedEvent,
+        types.PatientStudyEnrichmentRequestedEvent,
+        types.ModalityWorklistRequestedEvent,
+    )
+    return {model.model_fields["type"].annotation.__args__[0]: model for model in models}
+
+
+def strict_event(body: bytes | str) -> Any:
+    """The webhook body validated, in pydantic's strict mode, by the SDK model of its `type`
+    (raises pydantic.ValidationError naming any missing or mistyped field)."""
+    kind = json.loads(body).get("type")
+    model = _sdk_event_models().get(kind)
+    assert model is not None, f"the SDK has no webhook event of type {kind!r}"
+    return model.model_validate_json(body, strict=True)
 
 
 def error_param(exc: Exception) -> object:

@@ -18,8 +18,9 @@ from typing import Any
 
 from avara import Avara
 from avara.types.report_delivered_event import ReportDeliveredEvent
+from pydantic import ValidationError
 
-from tests.helpers import new_uid, sdk
+from tests.helpers import new_uid, sdk, strict_event
 
 FINDINGS = "Enhancing 2 cm mass in the right frontal lobe with surrounding vasogenic edema."
 IMPRESSION = "Right frontal enhancing mass, most likely high-grade glioma. Neurosurgical consult advised."
@@ -163,6 +164,8 @@ class Receiver:
     secret: str = ""
     events: list[ReportDeliveredEvent] = field(default_factory=list)
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    bodies: list[str] = field(default_factory=list)  # the raw bodies of the accepted events
+    invalid: list[str] = field(default_factory=list)  # bodies the SDK's strict model refused
     fail_first: int = 0
     fail_delay: float = 0.0  # seconds a failing answer takes
     url: str = ""
@@ -180,8 +183,18 @@ class Receiver:
                     self.end_headers()
                     return
                 client = sdk("http://unused", "unused")
-                event = client.webhooks.unwrap(body, headers=dict(self.headers), key=receiver.secret)
+                # Verified as the SDK does, then held to the SDK's model in strict mode: a field
+                # the platform leaves out or mistypes is a 400 here and a failure in wait().
+                client.webhooks.unwrap(body, headers=dict(self.headers), key=receiver.secret)
+                try:
+                    event = strict_event(body)
+                except ValidationError as exc:
+                    receiver.invalid.append(str(exc))
+                    self.send_response(400)
+                    self.end_headers()
+                    return
                 assert isinstance(event, ReportDeliveredEvent)
+                receiver.bodies.append(body)
                 receiver.events.append(event)
                 reply = b'{"success":true}'
                 self.send_response(200)
@@ -199,8 +212,9 @@ class Receiver:
 
     def wait(self, count: int = 1, timeout: float = 60.0) -> list[ReportDeliveredEvent]:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.events) < count:
+        while time.monotonic() < deadline and len(self.events) < count and not self.invalid:
             time.sleep(0.05)
+        assert not self.invalid, f"the SDK's ReportDeliveredEvent refused the body: {self.invalid[0]}"
         assert len(self.events) >= count, f"received {len(self.events)} of {count} events"
         return self.events
 

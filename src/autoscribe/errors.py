@@ -63,10 +63,12 @@ class PayloadTooLarge(APIError):
 
 
 class Unprocessable(APIError):
-    """Well-formed input that breaks a rule of the domain (e.g. a deactivated customer)."""
+    """Well-formed input that breaks a rule of the domain (e.g. a deactivated customer, a
+    reportFileUrl that cannot be fetched); the same request will fail the same way."""
 
     status_code = 422
     error_type = "unprocessable"
+    retryable = False
 
 
 class UpstreamFailed(APIError):

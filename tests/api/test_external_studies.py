@@ -188,6 +188,61 @@ def test_file_fetch_is_all_or_nothing(server: Server, clinic: ClinicFixture, fil
     assert bad.value.body["error"]["param"] == "clinicalHistory"
 
 
+def test_an_unreachable_report_file_url_is_the_clients_error(server: Server, clinic: ClinicFixture) -> None:
+    """A reportFileUrl whose host cannot be reached: 422 naming the field, with x-should-retry:
+    false, so that the SDK (which retries 5xx) sends the import once and nothing is stored."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    connections: list[socket.socket] = []
+
+    def hang_up() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            connections.append(conn)
+            conn.close()  # accepts, then closes without answering
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    port = listener.getsockname()[1]
+    retrying = avara.Avara(api_key=clinic.api_key, base_url=server.url, max_retries=2, timeout=30)
+    uid = new_uid()
+    try:
+        with pytest.raises(avara.UnprocessableEntityError) as err:
+            _create(
+                retrying,
+                study_instance_uid=uid,
+                report_file_url=f"http://127.0.0.1:{port}/docs/scan.pdf",
+                report_file_name="scan.pdf",
+            )
+    finally:
+        listener.close()
+    error = err.value.body["error"]
+    assert error["param"] == "reportFileUrl" and "reportFileUrl could not be fetched" in error["message"]
+    assert err.value.response.headers["x-should-retry"] == "false"
+    assert len(connections) == 1  # one request: neither the SDK nor the server tried again
+    with pytest.raises(avara.NotFoundError):
+        retrying.auto_scribe.studies.retrieve_by_uid(uid)
+
+    # A port nobody listens on: the same answer.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with pytest.raises(avara.UnprocessableEntityError) as err:
+        _create(
+            retrying,
+            study_instance_uid=uid,
+            report_file_url=f"http://127.0.0.1:{closed}/scan.pdf",
+            report_file_name="scan.pdf",
+        )
+    assert err.value.body["error"]["param"] == "reportFileUrl"
+    assert err.value.response.headers["x-should-retry"] == "false"
+
+
 def test_delete_is_one_way_and_frees_the_uid(server: Server, clinic: ClinicFixture) -> None:
     client = sdk(server.url, clinic.api_key)
     study = _create(client, report_text="Old report.")

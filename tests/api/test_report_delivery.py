@@ -8,6 +8,7 @@ delivers those events).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -21,9 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from avara.types import ReportDeliveredEvent
 
 from tests.conftest import _DATA_DIR, PG_ADMIN_URL, TEST_DB, ClinicFixture, Server, start_server, stop_server
-from tests.helpers import make_key, make_user, sdk
+from tests.helpers import make_key, make_user, new_uid, sdk
 from tests.reporting import FINDINGS, IMPRESSION, Receiver, create_study, dictate_and_sign, pdf_text
 from tests.s3 import MotoS3, start_moto
 
@@ -80,6 +82,36 @@ def test_signed_report_is_delivered_with_a_working_pdf_link(
 
     # Delivered once: the first attempt succeeded.
     assert len(receiver.attempts) == 1
+
+
+def test_a_real_signing_matches_the_sdk_event_model_in_strict_mode(
+    server: Server, clinic: ClinicFixture, receiver: Receiver
+) -> None:
+    """SDK 0.3.0's ReportDeliveredEventData requires studyInstanceUid and has externalPatientId:
+    the event of a real signing (not the send-test sample) validates with it, in strict mode."""
+    key = make_key(clinic.clinic_id, report_webhook_url=receiver.url)
+    receiver.secret = key.webhook_secret
+    client = sdk(server.url, key.api_key)
+    rad = make_user(clinic.clinic_id, npi=NPI)
+    uid = new_uid()
+    with_patient = create_study(client, rad, study_instance_uid=uid, external_patient_id="PAT-0042")
+    without_patient = create_study(client, rad)
+    first = dictate_and_sign(with_patient, rad, is_critical=True)
+    receiver.wait(1)
+    second = dictate_and_sign(without_patient, rad)
+    receiver.wait(2)
+
+    event = ReportDeliveredEvent.model_validate_json(receiver.bodies[0], strict=True)
+    assert (event.data.report_id, event.data.study_id) == (first, with_patient)
+    assert (event.data.study_instance_uid, event.data.external_patient_id) == (uid, "PAT-0042")
+    assert event.data.is_critical is True and event.data.plain_text
+
+    other = ReportDeliveredEvent.model_validate_json(receiver.bodies[1], strict=True)
+    assert other.data.report_id == second
+    other_uid = client.auto_scribe.studies.retrieve(without_patient).study_instance_uid
+    assert other.data.study_instance_uid == other_uid
+    # Unknown is absent, not null.
+    assert "externalPatientId" not in json.loads(receiver.bodies[1])["data"]
 
 
 def test_addenda_are_delivered_too(server: Server, clinic: ClinicFixture, receiver: Receiver) -> None:

@@ -105,10 +105,40 @@ def test_invite_returns_the_user_with_every_field(server: Server, clinic: Clinic
     assert invitation.clinic_id == clinic.clinic_id
     assert invitation.invited_source == "api"
     assert invitation.invited_by_api_key_id == clinic.api_key_id
-    assert invitation.inviter_id is None
+    # Sent through the API: inviterId names the person answerable for the key (the SDK types it
+    # as a usr_ string): its creator in API Config, else, as for this bootstrap key, the owner.
+    assert invitation.inviter_id == clinic.owner_id
     assert invitation.expiry is not None
     assert timedelta(days=6, hours=23) < invitation.expiry - datetime.now(UTC) <= timedelta(days=7)
     assert "invitation.sent" in audit_actions(clinic.clinic_id, invitation.invitation_id)
+
+
+def test_inviter_id_of_api_invitations_is_the_person_answerable_for_the_key(
+    server: Server, clinic: ClinicFixture
+) -> None:
+    """The SDK types inviterId as a string: an API invitation names the key's creator, else the
+    owner, and the body validates with the SDK's model in strict mode."""
+    from avara.types.auto_scribe.users import InvitationRetrieveResponse
+
+    from autoscribe.auth.models import ApiKey
+    from autoscribe.db import session_scope
+    from tests.reporting import user_row
+
+    cli_key = make_key(clinic.clinic_id)  # made like the CLI does: no creator
+    admin_key = make_key(clinic.clinic_id)
+    admin = make_user(clinic.clinic_id, level="admin", can_create_reports=False, npi=None)
+    with session_scope() as session:
+        row = session.get(ApiKey, uuid.UUID(admin_key.api_key_id))
+        assert row is not None
+        row.created_by_user_id = user_row(session, admin).id  # as if the admin had made it in API Config
+    for key, inviter in ((cli_key, clinic.owner_id), (admin_key, admin)):
+        client = sdk(server.url, key.api_key)
+        user = client.auto_scribe.users.invite(**invite_kwargs())
+        (invitation,) = client.auto_scribe.users.invitations.list(user_id=user.user_id)
+        raw = client.auto_scribe.users.invitations.with_raw_response.retrieve(invitation.invitation_id)
+        strict = InvitationRetrieveResponse.model_validate_json(raw.http_response.content, strict=True)
+        assert strict.inviter_id == inviter and strict.invited_by_api_key_id == key.api_key_id
+        assert strict.invited_source == "api"
 
 
 def test_invite_requires_a_valid_npi_for_report_writers(server: Server, clinic: ClinicFixture) -> None:

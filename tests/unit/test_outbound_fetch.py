@@ -75,7 +75,7 @@ def test_download_caps_size_refuses_redirects_and_times_out(monkeypatch: pytest.
 
     from autoscribe.archive.fetch import fetch_file
     from autoscribe.config import get_settings
-    from autoscribe.errors import Unprocessable, UpstreamFailed
+    from autoscribe.errors import Unprocessable
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -110,7 +110,7 @@ def test_download_caps_size_refuses_redirects_and_times_out(monkeypatch: pytest.
             fetch_file(base + "/big.pdf", "big.pdf")
         with pytest.raises(Unprocessable, match="redirect"):
             fetch_file(base + "/redirect.pdf", "redirect.pdf")
-        with pytest.raises(UpstreamFailed, match="in time"):
+        with pytest.raises(Unprocessable, match="reportFileUrl could not be fetched: its host did not"):
             fetch_file(base + "/slow.pdf", "slow.pdf")
         monkeypatch.setattr(settings, "webhook_allow_private", False)
         with pytest.raises(InvalidRequest):

@@ -70,5 +70,5 @@ def test_dashboard_actors_follow_the_rules(clinic: ClinicFixture) -> None:
             session, admin.clinic_id, invite, service.Inviter(actor=actor, source="dashboard", user=admin)
         )
         assert made.invited_source == "dashboard" and invitation.inviter_user_id == admin.id
-        out = service.invitation_out(invitation, made)
+        out = service.invitations_out(session, [invitation])[0]
         assert out.inviter_id == admin_id and out.invited_by_api_key_id is None

@@ -40,8 +40,11 @@ def pacs_server() -> Iterator[FakePacs]:
 @pytest.fixture
 def pacs(pacs_server: FakePacs) -> Iterator[FakePacs]:
     pacs_server.clear_log()
+    pacs_server.invalid_events.clear()
     with pacs_server.faults_cleared():
         yield pacs_server
+    # Every event the platform sent is what the official SDK's model of its type accepts.
+    assert not pacs_server.invalid_events, pacs_server.invalid_events
 
 
 @pytest.fixture(scope="package")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from autoscribe.config import get_settings
-from autoscribe.errors import InvalidRequest, Unprocessable, UpstreamFailed
+from autoscribe.errors import InvalidRequest, Unprocessable
 from autoscribe.webhooks import safety
 
 PARAM = "reportFileUrl"
@@ -104,10 +104,16 @@ def fetch_file(url: str, file_name: str) -> FetchedFile:
         )
     except safety.TargetRefused as exc:
         raise InvalidRequest(f"{PARAM}: {exc}", param=PARAM) from None
+    # The URL is the client's input: a host that cannot be reached or does not answer in time is
+    # the client's to fix (422, x-should-retry: false), not our failure to retry (502).
     except safety.FetchTimeout:
-        raise UpstreamFailed(f"{PARAM} did not answer in time", param=PARAM) from None
+        raise Unprocessable(
+            f"{PARAM} could not be fetched: its host did not answer within "
+            f"{settings.external_file_timeout_seconds:g} s",
+            param=PARAM,
+        ) from None
     except safety.FetchFailed as exc:
-        raise UpstreamFailed(f"{PARAM} could not be downloaded ({exc})", param=PARAM) from None
+        raise Unprocessable(f"{PARAM} could not be fetched ({exc})", param=PARAM) from None
     if 300 <= result.status_code < 400:
         raise Unprocessable(f"{PARAM} answered with a redirect; give the file's final URL", param=PARAM)
     if result.status_code != 200:

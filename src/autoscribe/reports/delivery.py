@@ -11,7 +11,8 @@ Receivers:
   report-data webhook URL and study scope "all" (a "self" key never sees such a study).
 Addenda are delivered the same way when they are signed.
 
-Data (reference 7.2): reportId, studyId, plainText, presignedUrl, isCritical. The PDF link in a
+Data (reference 7.2, SDK 0.3.0 `ReportDeliveredEventData`): reportId, studyId, studyInstanceUid,
+externalPatientId (when the study has one), plainText, presignedUrl, isCritical. The PDF link in a
 stored event would be stale by the time a retry runs hours later, so the dispatcher's refresher
 (REFRESHER) puts a freshly presigned URL into presignedUrl before every attempt. (It still
 renders a missing PDF: events enqueued before the render task existed have none yet.)
@@ -61,10 +62,20 @@ def delivery_targets(session: Session, study: Study) -> list[ApiKey]:
     )
 
 
+def study_fields(study: Study) -> dict[str, Any]:
+    """What the event says about the study besides its id: its DICOM UID, and the integrator's
+    patient id when the study has one."""
+    fields: dict[str, Any] = {"studyInstanceUid": study.study_instance_uid}
+    if study.external_patient_id:
+        fields["externalPatientId"] = study.external_patient_id
+    return fields
+
+
 def event_data(report: Report, study: Study, presigned_url: str) -> dict[str, Any]:
     return {
         "reportId": brand(Prefix.REPORT, report.id),
         "studyId": brand(Prefix.STUDY, study.id),
+        **study_fields(study),
         "plainText": report.plain_text or "",
         "presignedUrl": presigned_url,
         "isCritical": bool(report.is_critical),
@@ -131,6 +142,10 @@ def refresh_report_delivered(session: Session, data: dict[str, Any]) -> dict[str
     ).first()
     if row is None:
         return data
+    if "studyInstanceUid" not in data:
+        # Written before the payload carried the study's UID: still pending after an upgrade.
+        study = session.get(Study, row.study_id)
+        data = {**data, **study_fields(study)} if study is not None else data
     url = _stored_pdf_link(report_id, row.clinic_id, row.study_id, row.status)
     if url is not None:
         return {**data, "presignedUrl": url}
@@ -154,6 +169,8 @@ def refresh_report_delivered_batch(
         return out
     wanted: dict[uuid.UUID, list[int]] = {}
     for index, data in enumerate(items):
+        if "studyInstanceUid" not in data:
+            continue  # an event from before the UID was in the payload: the per-attempt refresher adds it
         try:
             wanted.setdefault(parse(Prefix.REPORT, str(data.get("reportId")), "reportId"), []).append(index)
         except Exception:

@@ -99,8 +99,8 @@ def update_invitation(
     invitation_id: str, body: ProfileUpdate, ctx: UsersWriter, session: SessionDep
 ) -> InvitationOut:
     invitation = service.get_invitation(session, ctx.clinic_id, invitation_id)
-    user = service.update_invitation(session, invitation, body, actor=ctx.actor)
-    return service.invitation_out(invitation, user)
+    service.update_invitation(session, invitation, body, actor=ctx.actor)
+    return service.invitations_out(session, [invitation])[0]
 
 
 @router.get("", response_model=UserList)

@@ -175,8 +175,8 @@ class InvitationOut(ApiResponse):
     has_dashboard_access: bool
     invitation_id: str
     invited_source: InvitedSource
-    # The reference: "Null if invited via API".
-    inviter_id: str | None
+    # A usr_ id, never null (the SDK types it as a string): see users.service.inviter_ids.
+    inviter_id: str
     last_name: str
     level: UserLevel
     status: InvitationStatus

@@ -205,8 +205,9 @@ def user_out(user: User) -> UserOut:
     )
 
 
-def invitation_out(invitation: Invitation, user: User) -> InvitationOut:
-    """Profile fields come from the invited user's row (the one source of truth)."""
+def invitation_out(invitation: Invitation, user: User, inviter_id: str) -> InvitationOut:
+    """Profile fields come from the invited user's row (the one source of truth); `inviter_id`
+    from `inviter_ids`."""
     return InvitationOut(
         can_create_reports=user.can_create_reports,
         can_manage_studies=user.can_manage_studies,
@@ -219,7 +220,7 @@ def invitation_out(invitation: Invitation, user: User) -> InvitationOut:
         has_dashboard_access=user.has_dashboard_access,
         invitation_id=brand(Prefix.INVITATION, invitation.id),
         invited_source=invitation.invited_source,  # type: ignore[arg-type]
-        inviter_id=brand_opt(Prefix.USER, invitation.inviter_user_id),
+        inviter_id=inviter_id,
         last_name=user.last_name,
         level=user.level,  # type: ignore[arg-type]
         status=invitation.status,  # type: ignore[arg-type]
@@ -236,10 +237,53 @@ def invitation_out(invitation: Invitation, user: User) -> InvitationOut:
     )
 
 
+def inviter_ids(session: Session, invitations: list[Invitation]) -> dict[uuid.UUID, str]:
+    """inviterId of each invitation (the SDK types it as a usr_ string, never null): the person
+    who sent it from the dashboard; for an invitation sent through the API, the person
+    answerable for that API key: the user who created the key in API Config, else (keys made
+    with the CLI) the clinic's owner. invitedByApiKeyId names the key itself. Two queries at
+    most, whatever the number of invitations."""
+    out = {inv.id: brand(Prefix.USER, inv.inviter_user_id) for inv in invitations if inv.inviter_user_id}
+    rest = [inv for inv in invitations if inv.id not in out]
+    if not rest:
+        return out
+    from autoscribe.auth.models import ApiKey
+
+    key_ids = {inv.invited_by_api_key_id for inv in rest if inv.invited_by_api_key_id}
+    creators: dict[uuid.UUID, uuid.UUID] = {}
+    if key_ids:
+        creators.update(
+            session.execute(
+                select(ApiKey.id, User.id)
+                .join(User, User.id == ApiKey.created_by_user_id)
+                .where(ApiKey.id.in_(key_ids), User.clinic_id == ApiKey.clinic_id)
+            )
+            .tuples()
+            .all()
+        )
+    by_key = {
+        inv.id: creators[inv.invited_by_api_key_id] for inv in rest if inv.invited_by_api_key_id in creators
+    }
+    clinics = {inv.clinic_id for inv in rest if inv.id not in by_key}
+    owners: dict[uuid.UUID, uuid.UUID] = {}
+    if clinics:
+        for clinic_id, owner_id in session.execute(
+            select(User.clinic_id, User.id)
+            .where(User.clinic_id.in_(clinics), User.level == "owner")
+            .order_by(User.id.desc())
+        ).tuples():
+            owners[clinic_id] = owner_id  # the oldest owner wins (ids are time-ordered)
+    for inv in rest:
+        # Every clinic has an owner (bootstrap makes one; the API cannot change it).
+        out[inv.id] = brand_opt(Prefix.USER, by_key.get(inv.id) or owners.get(inv.clinic_id)) or ""
+    return out
+
+
 def invitations_out(session: Session, invitations: list[Invitation]) -> list[InvitationOut]:
     ids = {inv.user_id for inv in invitations}
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
-    return [invitation_out(inv, users[inv.user_id]) for inv in invitations]
+    inviters = inviter_ids(session, invitations)
+    return [invitation_out(inv, users[inv.user_id], inviters[inv.id]) for inv in invitations]
 
 
 # ---- inviting ----------------------------------------------------------------------------------------
