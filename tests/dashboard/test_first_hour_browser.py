@@ -1,7 +1,10 @@
 """What a new clinic meets in its first hour, in a real browser: Edit Endpoints warning about URLs
-the server would refuse, ..."""
+the server would refuse; inviting a radiologist."""
 
 from __future__ import annotations
+
+import re
+import secrets
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -9,6 +12,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import console_errors, snap
 from tests.conftest import ClinicFixture, Server
 from tests.dashboard.test_dashboard_browser import sign_in
+from tests.helpers import sdk
 
 pytestmark = pytest.mark.browser
 
@@ -31,4 +35,73 @@ def test_edit_endpoints_warns_as_a_loopback_url_is_typed(
     field.fill("https://93.184.215.14/webhooks/avara")
     field.press("Tab")
     expect(warning).to_be_hidden()
+    assert console_errors(page) == []
+
+
+def test_inviting_a_radiologist_with_a_valid_npi_ticks_can_create_reports(
+    page: Page, server: Server, clinic: ClinicFixture
+) -> None:
+    sign_in(page, server, clinic.owner_email, clinic.owner_password)
+    page.goto(server.url + "/users")
+    page.get_by_role("link", name="Invite user").first.click()
+    dialog = page.get_by_role("dialog", name="Invite user")
+    email = f"ines-{secrets.token_hex(3)}@example.test"
+    dialog.get_by_label("Email address").fill(email)
+    dialog.get_by_label("First name").fill("Ines")
+    dialog.get_by_label("Last name").fill("Ibarra")
+    role = dialog.get_by_label("Role in the clinic")
+    expect(role).to_have_value("Radiologist")
+    reports = dialog.get_by_role("checkbox", name=re.compile("Can create reports"))
+    feedback = dialog.locator("#npi-feedback")
+    expect(reports).not_to_be_checked()
+    npi = dialog.get_by_role("textbox", name=re.compile("^NPI"))
+    npi.press_sequentially("1234567890")
+    expect(feedback).to_have_text(re.compile("Not a valid NPI"))
+    expect(reports).not_to_be_checked()
+    npi.press("Backspace")
+    npi.press_sequentially("3")  # the README's test NPI
+    expect(feedback).to_have_text("✓ Valid NPI.")
+    expect(reports).to_be_checked()
+    # Another role: the box ticked for them is unticked again; back to Radiologist, ticked.
+    role.select_option("Imaging Technologist")
+    expect(reports).not_to_be_checked()
+    role.select_option("Radiologist")
+    expect(reports).to_be_checked()
+    snap(page, "first-hour-invite-radiologist")
+    # Once set by hand, the box is the inviter's: changing the role no longer touches it.
+    reports.uncheck()
+    role.select_option("Imaging Technologist")
+    role.select_option("Radiologist")
+    expect(reports).not_to_be_checked()
+    reports.check()
+    dialog.get_by_role("button", name="Send invitation").click()
+    expect(page.locator("#flash")).to_have_text(
+        f"Invitation sent to {email}. Ines can be assigned studies right away."
+    )
+    (invited,) = sdk(server.url, clinic.api_key).auto_scribe.users.list(email=email).users
+    assert invited.can_create_reports is True and invited.npi_number == "1234567893"
+    assert console_errors(page) == []
+
+
+def test_invite_message_says_only_what_is_true(page: Page, server: Server, clinic: ClinicFixture) -> None:
+    sign_in(page, server, clinic.owner_email, clinic.owner_password)
+    page.goto(server.url + "/users")
+    page.get_by_role("link", name="Invite user").first.click()
+    dialog = page.get_by_role("dialog", name="Invite user")
+    email = f"tom-{secrets.token_hex(3)}@example.test"
+    dialog.get_by_label("Email address").fill(email)
+    dialog.get_by_label("First name").fill("Tom")
+    dialog.get_by_label("Last name").fill("Tech")
+    dialog.get_by_label("Role in the clinic").select_option("Imaging Technologist")
+    reports = dialog.get_by_role("checkbox", name=re.compile("Can create reports"))
+    # Not a radiologist: a valid NPI ticks nothing.
+    dialog.get_by_role("textbox", name=re.compile("^NPI")).fill("1234567893")
+    expect(dialog.locator("#npi-feedback")).to_have_text("✓ Valid NPI.")
+    expect(reports).not_to_be_checked()
+    dialog.get_by_role("textbox", name=re.compile("^NPI")).fill("")
+    dialog.get_by_role("button", name="Send invitation").click()
+    expect(page.locator("#flash")).to_have_text(
+        f"Invitation sent to {email}. Tom cannot be assigned studies: that needs “Can create reports” "
+        "and a valid NPI."
+    )
     assert console_errors(page) == []

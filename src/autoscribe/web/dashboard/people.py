@@ -179,10 +179,17 @@ def invite(request: Request, session: SessionDep, manager: UserManager, form: Fo
     except (ValidationError, APIError) as exc:
         session.rollback()
         return _invite_page(request, values, errors_from(exc), status=400)
-    return done(
-        request,
-        f"/users/{brand(Prefix.USER, person.id)}",
-        f"Invitation sent to {person.email}. {person.first_name} can be assigned studies right away.",
+    return done(request, f"/users/{brand(Prefix.USER, person.id)}", _invited_message(person))
+
+
+def _invited_message(person: User) -> str:
+    """What the invitation made possible, and only that (assignment: users.assignable_radiologist)."""
+    sent = f"Invitation sent to {person.email}."
+    if perms.can_create_reports(person):
+        return f"{sent} {person.first_name} can be assigned studies right away."
+    return (
+        f"{sent} {person.first_name} cannot be assigned studies: that needs “Can create reports” "
+        "and a valid NPI."
     )
 
 

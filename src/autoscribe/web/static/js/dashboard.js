@@ -61,6 +61,38 @@
     }
   });
 
+  // Invite user: choosing the Radiologist role with a valid NPI (as the check under the NPI field
+  // says, .npi-ok) ticks "Can create reports"; a box ticked this way is unticked again when that
+  // no longer holds. Once the person has set the box themselves, it is theirs.
+  function suggestReports(form) {
+    if (!form || !form.querySelector("[data-suggest-reports]")) return;
+    var role = form.querySelector("#clinicRole");
+    var box = form.querySelector("#canCreateReports");
+    if (!role || !box || box.hasAttribute("data-touched")) return;
+    var suggest = role.value === "Radiologist" && !!form.querySelector("#npi-feedback .npi-ok");
+    if (suggest && !box.checked) {
+      box.checked = true;
+      box.setAttribute("data-suggested", "");
+      announce("Can create reports is ticked: a radiologist with a valid NPI.");
+    } else if (!suggest && box.hasAttribute("data-suggested")) {
+      box.checked = false;
+      box.removeAttribute("data-suggested");
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.id === "canCreateReports") {
+      target.setAttribute("data-touched", "");
+    } else if (target.id === "clinicRole") {
+      suggestReports(target.form);
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "npi-feedback") suggestReports(event.target.closest("form"));
+  });
+
   document.addEventListener("click", function (event) {
     var closer = event.target.closest("[data-close-modal]");
     if (closer) {
