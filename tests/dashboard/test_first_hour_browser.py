@@ -1,10 +1,11 @@
 """What a new clinic meets in its first hour, in a real browser: Edit Endpoints warning about URLs
-the server would refuse; inviting a radiologist."""
+the server would refuse; inviting a radiologist; reading a signed report on the study page."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -12,7 +13,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import console_errors, snap
 from tests.conftest import ClinicFixture, Server
 from tests.dashboard.test_dashboard_browser import sign_in
-from tests.helpers import sdk
+from tests.helpers import make_user, sdk
+from tests.reporting import IMPRESSION, create_study, dictate_and_sign, pdf_text, save, sign, start
 
 pytestmark = pytest.mark.browser
 
@@ -104,4 +106,55 @@ def test_invite_message_says_only_what_is_true(page: Page, server: Server, clini
         f"Invitation sent to {email}. Tom cannot be assigned studies: that needs “Can create reports” "
         "and a valid NPI."
     )
+    assert console_errors(page) == []
+
+
+def signed_with_addendum(
+    server: Server, clinic: ClinicFixture, rad: str | None = None
+) -> tuple[str, str, str, str]:
+    """A study with a signed report, a signed addendum and a second addendum being written, read
+    by `rad` (a new radiologist, Ada Amender, by default): (study, original, addendum, rad)."""
+    client = sdk(server.url, clinic.api_key)
+    rad = rad or make_user(clinic.clinic_id, first_name="Ada", last_name="Amender")
+    study_id = create_study(client, rad)
+    original = dictate_and_sign(study_id, rad, is_critical=True)
+    client.auto_scribe.reports.addendum(original)
+    addendum, version = start(study_id, rad)
+    save(addendum, rad, {"findings": "Outside CT from 2025 shows the lesion was 1.5 cm."}, version)
+    sign(addendum, rad)
+    client.auto_scribe.reports.addendum(addendum)
+    return study_id, original, addendum, rad
+
+
+def test_study_page_shows_the_signed_report_with_pdfs(
+    page: Page, server: Server, clinic: ClinicFixture
+) -> None:
+    study_id, original, addendum, _rad = signed_with_addendum(server, clinic)
+    sign_in(page, server, clinic.owner_email, clinic.owner_password)
+    page.goto(f"{server.url}/worklist/studies/{study_id}")
+    report = page.get_by_role("region", name="Signed report")
+    expect(report).to_contain_text(IMPRESSION)
+    expect(report).to_contain_text("Addendum 1")
+    expect(report).to_contain_text("Outside CT from 2025 shows the lesion was 1.5 cm.")
+    expect(report).to_contain_text("Electronically signed by Ada Amender")
+    expect(report.get_by_text("CRITICAL RESULT")).to_be_visible()
+    versions = page.locator("#study-reports li")
+    expect(versions).to_have_count(2)
+    expect(versions.nth(0)).to_contain_text("Report")
+    expect(versions.nth(0)).to_contain_text("Critical")
+    expect(versions.nth(1)).to_contain_text("Addendum 1")
+    expect(page.get_by_text("Addendum 2 being written: it shows here once signed.")).to_be_visible()
+    snap(page, "first-hour-study-signed-report")
+
+    # Each signed version downloads as its PDF: the addendum's carries the original too.
+    with page.expect_download() as got:
+        versions.nth(1).get_by_role("link", name=re.compile("Download PDF")).click()
+    download = got.value
+    assert download.suggested_filename == f"{addendum}.pdf"
+    text = pdf_text(Path(download.path()).read_bytes())
+    assert "1.5 cm" in text and "high-grade glioma" in text
+    with page.expect_download() as got:
+        versions.nth(0).get_by_role("link", name=re.compile("Download PDF")).click()
+    assert got.value.suggested_filename == f"{original}.pdf"
+    assert "1.5 cm" not in pdf_text(Path(got.value.path()).read_bytes())
     assert console_errors(page) == []

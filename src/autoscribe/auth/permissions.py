@@ -145,6 +145,14 @@ def can_open_workspace(user: User) -> bool:
     return has_dashboard_access(user) and can_create_reports(user)
 
 
+def can_read_reports(user: User) -> bool:
+    """Read signed reports (and their PDFs) on the dashboard's study pages, for the studies the
+    worklist shows them: managers, those who manage studies, and radiologists."""
+    return has_dashboard_access(user) and (
+        is_manager(user) or can_manage_studies(user) or can_create_reports(user)
+    )
+
+
 def can_manage_express_customers(user: User) -> bool:
     return is_manager(user)
 

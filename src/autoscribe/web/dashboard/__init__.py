@@ -10,6 +10,7 @@ from autoscribe.web.dashboard import (
     deliveries,
     express_pages,
     people,
+    study_reports,
     templates_pages,
     worklist,
 )
@@ -17,6 +18,7 @@ from autoscribe.web.dashboard import (
 router = APIRouter(include_in_schema=False)
 router.include_router(api_config.router)
 router.include_router(worklist.router)
+router.include_router(study_reports.router)
 router.include_router(people.router)
 router.include_router(express_pages.router)
 router.include_router(deliveries.router)

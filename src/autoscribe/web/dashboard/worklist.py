@@ -45,6 +45,7 @@ from autoscribe.web.dashboard.common import (
     query_url,
     text,
 )
+from autoscribe.web.dashboard.study_reports import reports_view
 from autoscribe.web.deps import WebUser
 from autoscribe.web.templating import render
 
@@ -352,6 +353,7 @@ def _study_page(
             "assignees": assignees,
             "assign_error": assign_error,
             "read_started": study.study_report_status not in ("unassigned", "assigned"),
+            "reports_view": reports_view(session, user, study),
         },
         status_code=status,
     )
