@@ -374,24 +374,29 @@ def _implausible(item: _Item) -> str | None:
 
 
 def check_critical(items: list[_Item], context: StudyContext) -> list[CheckResult]:
+    """A critical finding affirmed in Findings or Impression, also when it was written as a close
+    variant of the term ("new motor thorax", "pulmonary and bolus", "subdural haematoma"): the
+    suggestion names the words it matched, so the radiologist sees what was read as critical.
+    Negated mentions ("no pneumothorax", "no new motor thorax") never count (NegEx)."""
     if context.is_critical:
         return []
     out = []
     seen: set[str] = set()
     for item in _reported(items):
-        for mention in item.analysis.positive:
+        for mention in analyze(item.text, variants=True).positive:
             if mention.critical and mention.concept not in seen:
                 seen.add(mention.concept)
-                out.append(
-                    CheckResult(
-                        "critical_finding",
-                        "warning",
-                        f"{mention.concept.capitalize()} is a critical finding: consider marking the report "
-                        "as a critical result and communicating it.",
-                        item.path,
-                        item.sentence_id,
+                if mention.variant:
+                    message = (
+                        f'"{mention.term}" may be {mention.concept}, a critical finding: check the wording, '
+                        "and consider marking the report as a critical result and communicating it."
                     )
-                )
+                else:
+                    message = (
+                        f'{mention.concept.capitalize()} ("{mention.term}") is a critical finding: consider '
+                        "marking the report as a critical result and communicating it."
+                    )
+                out.append(CheckResult("critical_finding", "warning", message, item.path, item.sentence_id))
     return out
 
 

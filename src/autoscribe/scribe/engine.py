@@ -8,6 +8,7 @@ from typing import Any
 
 from autoscribe.scribe.checks import run_checks
 from autoscribe.scribe.impression import LlmConfig, impression_with_source
+from autoscribe.scribe.lexicon import correct_radiology_terms, hint_terms, regions_for_study
 from autoscribe.scribe.mapper import build_draft, expand_macros, set_impression
 from autoscribe.scribe.normalize import normalize
 from autoscribe.scribe.templates import choose_template, vocabulary_prompt
@@ -61,6 +62,11 @@ class ScribeEngine:
         self.macros = dict(macros or {})
         # llm=True: from settings (off unless AUTOSCRIBE_LLM_BASE_URL is set); None/False: rules only.
         self.llm = LlmConfig.from_settings() if llm is True else (llm or None)
+        # Contextual biasing: the speech model's prompt and hotwords carry the radiology terms of the
+        # study's body regions (data/radiology_lexicon.txt); off: the template's prompt only.
+        self.biasing = True
+        # The phonetic radiology correction pass after the spelling correction (lexicon.py).
+        self.lexicon_correction = True
 
     @property
     def transcriber(self) -> Transcriber:
@@ -81,11 +87,62 @@ class ScribeEngine:
         """Words the spelling correction may restore: the template's own (clinic templates included)."""
         return [*template.terms, *(k for o in template.organs() for k in (o.title, o.normal, *o.keywords))]
 
-    def prompt_for(self, template: Template) -> str:
-        return vocabulary_prompt(template, self.macros.keys())
+    def regions_for(self, template: Template | None, context: StudyContext | None = None) -> set[str]:
+        """Body regions of the lexicon this study is about: from its description, modality and
+        the template's name."""
+        return regions_for_study(
+            context.procedure if context else "",
+            context.modality if context else "",
+            f"{template.name} {template.modality}" if template else "",
+        )
 
-    def transcribe(self, audio: AudioInput, template: Template | None = None) -> Transcript:
-        return self.transcriber.transcribe(audio, prompt=self.prompt_for(template) if template else None)
+    def prompt_for(self, template: Template, context: StudyContext | None = None) -> str:
+        if not self.biasing:
+            return vocabulary_prompt(template, self.macros.keys())
+        # The study's region terms lead the vocabulary line: a generic template has none of its own.
+        regions = self.regions_for(template, context) - {"general"}
+        return vocabulary_prompt(
+            template, [*self.macros.keys(), *template.terms, *hint_terms(regions, limit=12)]
+        )
+
+    def hotwords_for(self, template: Template | None, context: StudyContext | None = None) -> str | None:
+        """Hint phrases for the decoder (faster-whisper `hotwords`): the region terms after those in
+        the prompt, kept short (they share the 224-token prompt window with the prompt)."""
+        if not self.biasing or template is None:
+            return None
+        regions = self.regions_for(template, context)
+        terms = hint_terms(regions - {"general"}, limit=30)[12:] or hint_terms(regions, limit=12)
+        text = ""
+        for term in terms:
+            if len(text) + len(term) > 160:
+                break
+            text += (", " if text else "") + term
+        return text or None
+
+    def asr_options_for(
+        self, template: Template | None, context: StudyContext | None = None
+    ) -> dict[str, Any]:
+        if template is None:
+            return {"prompt": None}
+        options: dict[str, Any] = {"prompt": self.prompt_for(template, context)}
+        hotwords = self.hotwords_for(template, context)
+        if hotwords and getattr(self.transcriber, "accepts_hotwords", False):
+            options["hotwords"] = hotwords
+        return options
+
+    def transcribe(
+        self, audio: AudioInput, template: Template | None = None, context: StudyContext | None = None
+    ) -> Transcript:
+        return self.transcriber.transcribe(audio, **self.asr_options_for(template, context))
+
+    def corrected_text(self, dictation: str, template: Template, context: StudyContext | None = None) -> str:
+        """The transcript with medical spelling corrected and misheard radiology terms restored."""
+        text = correct_terms(dictation, self.vocabulary_for(template))
+        if self.lexicon_correction:
+            text, _ = correct_radiology_terms(
+                text, regions=self.regions_for(template, context), known=self.vocabulary_for(template)
+            )
+        return text
 
     def from_text(
         self,
@@ -97,7 +154,7 @@ class ScribeEngine:
     ) -> DictationResult:
         context = context or StudyContext()
         template = template or self.template_for(context)
-        text = expand_macros(normalize(correct_terms(dictation, self.vocabulary_for(template))), self.macros)
+        text = expand_macros(normalize(self.corrected_text(dictation, template, context)), self.macros)
         draft = build_draft(text, template, context, macros=self.macros, normalized=True)
         result = DictationResult(transcript or Transcript(dictation), text, template, draft)
         self.refresh(result.draft, context, regenerate_impression=not draft.impression)
@@ -109,7 +166,7 @@ class ScribeEngine:
     ) -> DictationResult:
         context = context or StudyContext()
         template = template or self.template_for(context)
-        transcript = self.transcribe(audio, template)
+        transcript = self.transcribe(audio, template, context)
         return self.from_text(transcript.text, context, template=template, transcript=transcript)
 
     def refresh(

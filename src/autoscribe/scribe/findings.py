@@ -9,8 +9,10 @@ both read sentences through `analyze`.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -404,6 +406,9 @@ class Mention:
     start: int  # character offset in the sentence
     # Negated with a qualifier ("no new nodule", "no acute fracture"): other such findings may exist.
     qualified: bool = False
+    # Not a lexicon phrase but a close variant of a critical one, as a speech model mishears it
+    # ("new motor thorax" for pneumothorax); only `analyze(..., variants=True)` reports these.
+    variant: bool = False
 
 
 @dataclass(frozen=True)
@@ -441,8 +446,19 @@ class Analysis:
 def _lexicon_pattern() -> tuple[re.Pattern[str], dict[str, tuple[str, int, bool]]]:
     table = {phrase: (concept, weight, critical) for phrase, concept, weight, critical in _LEXICON}
     phrases = sorted(table, key=len, reverse=True)
-    body = "|".join(re.escape(p).replace(r"\ ", r"[\s-]+").replace(r"\-", r"[\s-]?") for p in phrases)
+    body = "|".join(
+        _british(re.escape(p).replace(r"\ ", r"[\s-]+").replace(r"\-", r"[\s-]?")) for p in phrases
+    )
     return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])", re.I), table
+
+
+def _british(pattern: str) -> str:
+    """British spellings match too: haematoma, haemorrhage, oedema, oesophagus."""
+    return re.sub(
+        r"(?<![a-z])(h)(em)|(e)(dema)|(e)(sophag)",
+        lambda m: "".join(f"{g}a?" if g == "h" else f"o?{g}" if g == "e" else g for g in m.groups() if g),
+        pattern,
+    )
 
 
 def _phrase_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
@@ -470,6 +486,7 @@ def _clauses(text: str) -> list[tuple[int, int]]:
 
 def _lookup(term: str, table: dict[str, tuple[str, int, bool]]) -> tuple[str, int, bool]:
     key = re.sub(r"[\s-]+", " ", term.lower())
+    key = re.sub(r"\bhaem", "hem", re.sub(r"\boedema", "edema", re.sub(r"\boesoph", "esoph", key)))
     if key in table:
         return table[key]
     for phrase, value in table.items():
@@ -497,7 +514,9 @@ def _side_near(text: str, start: int, end: int, clause: tuple[int, int]) -> str 
     return "bilateral" if word in ("bilateral", "bilaterally", "both") else word
 
 
-def analyze(sentence: str) -> Analysis:
+def analyze(sentence: str, *, variants: bool = False) -> Analysis:
+    """Findings in one sentence. With `variants`, also close variants of critical terms that the
+    lexicon does not list (see `critical_variants`), marked `variant=True`."""
     pattern, table = _lexicon_pattern()
     text = sentence
     pseudo = [(m.start(), m.end()) for m in _PSEUDO_RE.finditer(text)]
@@ -506,9 +525,10 @@ def analyze(sentence: str) -> Analysis:
         return any(a <= pos < b for a, b in pseudo)
 
     clauses = _clauses(text)
-    mentions: list[Mention] = []
-    for match in pattern.finditer(text):
-        start, end = match.span()
+
+    def mention(
+        start: int, end: int, term: str, concept: str, weight: int, critical: bool, variant: bool
+    ) -> Mention:
         clause = next((c for c in clauses if c[0] <= start < c[1]), (0, len(text)))
         negated = False
         qualified = False
@@ -519,22 +539,112 @@ def analyze(sentence: str) -> Analysis:
         for trig in _POST_RE.finditer(text, end, clause[1]):
             if not in_pseudo(trig.start()):
                 negated = True
-        concept, weight, critical = _lookup(match.group(), table)
-        mentions.append(
-            Mention(
-                term=match.group().lower(),
-                concept=concept,
-                negated=negated,
-                side=_side_near(text, start, end, clause),
-                weight=weight,
-                critical=critical,
-                start=start,
-                qualified=qualified,
-            )
+        return Mention(
+            term=term,
+            concept=concept,
+            negated=negated,
+            side=_side_near(text, start, end, clause),
+            weight=weight,
+            critical=critical,
+            start=start,
+            qualified=qualified,
+            variant=variant,
         )
+
+    mentions: list[Mention] = []
+    spans: list[tuple[int, int]] = []  # critical terms as written: no variant overlaps them
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        concept, weight, critical = _lookup(match.group(), table)
+        if critical:
+            spans.append((start, end))
+        mentions.append(mention(start, end, match.group().lower(), concept, weight, critical, False))
+    if variants:
+        for start, end, concept in critical_variants(text, taken=spans):
+            _, weight, _ = next(v for v in table.values() if v[0] == concept)
+            mentions.append(mention(start, end, text[start:end], concept, weight, True, True))
+        mentions.sort(key=lambda m: m.start)
     affirmed = [m for m in mentions if not m.negated]
     normal = not affirmed and (bool(_NORMAL_WORDS.search(text)) or bool(mentions))
     return Analysis(text=text, mentions=tuple(mentions), normal=normal)
+
+
+@lru_cache(maxsize=1)
+def _critical_keys() -> list[tuple[str, str, str]]:
+    """(phonetic key, letters, concept) of every critical phrase long enough to tell apart."""
+    from autoscribe.scribe.lexicon import phonetic_key
+
+    out = []
+    for phrase, concept, _weight, critical in _LEXICON:
+        letters = re.sub(r"[^a-z]", "", phrase.lower())
+        if critical and len(letters) >= 8:
+            out.append((phonetic_key(letters), letters, concept))
+    return out
+
+
+_SPAN_WORD = re.compile(r"[A-Za-z]+")
+# Never part of a variant: negations and glue, and words that carry a different finding.
+_NOT_IN_VARIANT = frozenset(
+    (
+        "no not without nor or with of the a is are was were in on at to for by as there that "
+        "left right bilateral small large"
+    )
+    .strip()
+    .split(" ")
+)
+_NOT_AT_EDGE = frozenset({"and", "an", "this"})  # "pulmonary and bolus", "aortic this section"
+
+
+def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int, str]]:
+    """(start, end, concept) of runs of one to four words that sound like a critical term but are
+    not it: "new motor thorax" (pneumothorax), "pulmonary and bolus" (pulmonary embolus), "sub
+    dural hematoma". A single real English word never counts ("portion" is not torsion): the
+    speech model turns a term it does not know into several words, or into a non-word."""
+    from autoscribe.scribe.lexicon import _distance, _english, phonetic_key
+
+    words = list(_SPAN_WORD.finditer(text))
+    english = _english()
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        found: tuple[int, float, int, int, str] | None = None  # (distance, -similarity, start, end, concept)
+        for size in (1, 2, 3, 4):
+            if i + size > len(words):
+                continue
+            run = words[i : i + size]
+            start, end = run[0].start(), run[-1].end()
+            if any(a < end and start < b for a, b in taken):
+                continue
+            if not re.fullmatch(r"[A-Za-z \t-]+", text[start:end]):
+                continue  # a sentence or clause boundary inside
+            lows = [w.group().lower() for w in run]
+            if any(w in _NOT_IN_VARIANT for w in lows) or lows[0] in _NOT_AT_EDGE or lows[-1] in _NOT_AT_EDGE:
+                continue
+            if size == 1 and lows[0] in english:
+                continue
+            joined = "".join(lows)
+            key = phonetic_key(joined)
+            if len(key) < 4:
+                continue
+            for ckey, letters, concept in _critical_keys():
+                if abs(len(joined) - len(letters)) > 0.25 * len(letters):
+                    continue
+                limit = 1 if len(ckey) <= 5 else 2
+                distance = _distance(key, ckey, limit)
+                if distance > limit:
+                    continue
+                similarity = difflib.SequenceMatcher(None, joined, letters).ratio()
+                if similarity < 0.6:
+                    continue
+                candidate = (distance, -similarity, start, end, concept)
+                if found is None or candidate[:2] < found[:2]:
+                    found = candidate
+        if found:
+            out.append(found[2:])
+            i += len(_SPAN_WORD.findall(text[found[2] : found[3]]))
+        else:
+            i += 1
+    return out
 
 
 def measurement_only_positive(sentence: str) -> bool:

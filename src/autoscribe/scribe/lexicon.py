@@ -1,0 +1,436 @@
+"""Radiology-aware correction of a transcript: words the speech model heard as other words.
+
+A small speech model writes a rare radiology term as the everyday words that sound like it:
+"module" for nodule, "lymphatic apathy" for lymphadenopathy, "hiller" for hilar, "lingual" for
+lingula. The spelling correction (`vocabulary.correct_terms`) cannot fix these, because they are
+real English words or because the letters differ more than the sounds do. This pass compares
+sounds: every run of one to three heard words gets a phonetic key (a Metaphone-like code), and is
+replaced by the radiology term whose key is within a small edit distance, when
+
+- the heard words are not themselves radiology or report words (a correct "lobe" or "mass" is
+  never touched), and no negation, side or number is among them;
+- the term fits the context: for an ordinary English word, one of the term's cue words is within
+  a few words ("module" next to "lobe"/"lung"/"thyroid"), or the term belongs to a body region of
+  this study and a word of that region is near; for a heard non-word, the term's region fits the
+  study or its context, or the sounds match closely;
+- one candidate is clearly better than the next.
+
+The terms, their regions, cue words and the words that select each region are data:
+`data/radiology_lexicon.txt` (see its header). British spellings listed there ("haematoma") are
+written the American way the templates use.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+LEXICON_FILE = "radiology_lexicon.txt"
+
+# Never part of a heard span: meaning carriers (negation, side, change) and glue words.
+_KEEP = frozenset(
+    (
+        "no not nor none without negative positive absent present left right bilateral both neither never "
+        "new old normal abnormal minor major mild moderate severe small large acute chronic "
+        "the a an of in on at to is are was were be been with and or for by as from this that there these "
+        "those it its which who than then into onto over under per "
+        "period comma colon paragraph section scratch"
+    )
+    .strip()
+    .split(" ")
+)
+_VOWELS = set("aeiou")
+
+
+def phonetic_key(text: str) -> str:
+    """A Metaphone-like code: consonant sounds, vowels only at the start ("A"), doubles collapsed.
+    "nodule" → NTL, "module" → MTL, "lymphadenopathy" → LMFTNP0, "lymphatic apathy" → LMFTKP0."""
+    w = re.sub(r"[^a-z]", "", text.lower())
+    if not w:
+        return ""
+    for head, repl in (
+        ("kn", "n"),
+        ("gn", "n"),
+        ("pn", "n"),
+        ("ps", "s"),
+        ("wr", "r"),
+        ("ae", "e"),
+        ("wh", "w"),
+        ("x", "s"),
+        ("mn", "n"),
+    ):
+        if w.startswith(head):
+            w = repl + w[len(head) :]
+            break
+    out: list[str] = []
+    i = 0
+    n = len(w)
+    while i < n:
+        c = w[i]
+        nxt = w[i + 1] if i + 1 < n else ""
+        nxt2 = w[i + 2] if i + 2 < n else ""
+        code = ""
+        if c in _VOWELS or (c == "y" and i == 0 and nxt in _VOWELS | {""}):
+            code = "A" if i == 0 else ""
+        elif c == "b":
+            code = "" if i == n - 1 and i > 0 and w[i - 1] == "m" else "P"
+        elif c == "c":
+            if nxt == "h":
+                code = "K" if i > 0 and w[i - 1] == "s" else "X"
+                i += 1
+            elif nxt == "i" and nxt2 == "a":
+                code = "X"
+            elif nxt in ("i", "e", "y"):
+                code = "S"
+            elif nxt == "k":
+                code = "K"
+                i += 1
+            else:
+                code = "K"
+        elif c == "d":
+            code = "J" if nxt == "g" and nxt2 in ("e", "i", "y") else "T"
+        elif c == "g":
+            if nxt == "h" and (i + 2 >= n or nxt2 not in _VOWELS):
+                code = ""
+                i += 1
+            elif nxt == "n" and i + 2 >= n:
+                code = ""
+            elif nxt in ("i", "e", "y"):
+                code = "J"
+            else:
+                code = "K"
+        elif c == "h":
+            prev = w[i - 1] if i > 0 else ""
+            code = "H" if nxt in _VOWELS and prev not in ("c", "s", "p", "t", "g") else ""
+        elif c == "p":
+            if nxt == "h":
+                code = "F"
+                i += 1
+            else:
+                code = "P"
+        elif c == "q":
+            code = "K"
+        elif c == "s":
+            if nxt == "h":
+                code = "X"
+                i += 1
+            elif nxt == "i" and nxt2 in ("o", "a"):
+                code = "X"
+            else:
+                code = "S"
+        elif c == "t":
+            if nxt == "i" and nxt2 in ("o", "a"):
+                code = "X"
+            elif nxt == "h":
+                code = "0"
+                i += 1
+            elif nxt == "c" and nxt2 == "h":
+                code = ""
+            else:
+                code = "T"
+        elif c == "v":
+            code = "F"
+        elif c in ("w", "y"):
+            code = c.upper() if nxt in _VOWELS else ""
+        elif c == "x":
+            code = "KS"
+        elif c == "z":
+            code = "S"
+        else:
+            code = c.upper()
+        if code and not (out and out[-1] == code):
+            out.append(code)
+        i += 1
+    return "".join(out)
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, or limit + 1 as soon as it must exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        best = cur[0]
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            best = min(best, cur[j])
+        if best > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+def _prefix_fits(heard: str, term: str) -> bool:
+    """A heard negative prefix ("un-", "non-") keeps a negative term: "unstructing" is
+    nonobstructing, never obstructing (whether something is present must not change)."""
+    return not heard.startswith(("un", "non")) or term.startswith(("un", "non"))
+
+
+def _allowed(key_len: int) -> int:
+    """Edits a phonetic key may differ by: none for very short keys, more for long ones."""
+    if key_len <= 2:
+        return 0
+    if key_len <= 5:
+        return 1
+    if key_len <= 9:
+        return 2
+    return 3
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    region: str
+    cues: frozenset[str]
+    key: str
+    letters: str
+
+
+@dataclass
+class Region:
+    name: str
+    procedure: frozenset[str] = frozenset()
+    context: frozenset[str] = frozenset()
+    terms: list[Term] = field(default_factory=list)
+
+
+@dataclass
+class Lexicon:
+    regions: dict[str, Region]
+    variants: dict[str, str]  # "haematoma" → "hematoma"
+
+    @property
+    def terms(self) -> list[Term]:
+        return [t for r in self.regions.values() for t in r.terms]
+
+    def words(self) -> frozenset[str]:
+        """Every word of every term (the words this pass itself never replaces)."""
+        return frozenset(w for t in self.terms for w in re.findall(r"[a-z]+", t.text.lower()))
+
+    def regions_for(self, procedure: str = "", modality: str = "", extra: str = "") -> set[str]:
+        """The regions a study's description (and template name) selects; "general" always."""
+        words = set(re.findall(r"[A-Z]+", f"{procedure} {modality} {extra}".upper()))
+        chosen = {"general"}
+        for region in self.regions.values():
+            if region.procedure & words:
+                chosen.add(region.name)
+        return chosen
+
+    def prompt_terms(self, regions: Iterable[str], limit: int = 40) -> list[str]:
+        """Hint words for the speech model: the selected regions' terms, those with the longest
+        (rarest) word first."""
+        out: list[str] = []
+        for name in sorted(set(regions), key=lambda r: (r == "general", r)):
+            region = self.regions.get(name)
+            if region is None:
+                continue
+            out.extend(
+                t.text for t in sorted(region.terms, key=lambda t: -max(len(w) for w in t.text.split()))
+            )
+        return list(dict.fromkeys(out))[:limit]
+
+
+def parse_lexicon(text: str) -> Lexicon:
+    regions: dict[str, Region] = {}
+    variants: dict[str, str] = {}
+    current = Region("general")
+    regions[current.name] = current
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip().lower()
+            current = regions.setdefault(name, Region(name))
+            continue
+        if line.startswith("@procedure"):
+            current.procedure = frozenset(line.split()[1:])
+            continue
+        if line.startswith("@context"):
+            current.context = frozenset(w.lower() for w in line.split()[1:])
+            continue
+        cues: frozenset[str] = frozenset()
+        if "=" in line:
+            line, _, alts = line.partition("=")
+            for alt in alts.split(","):
+                if alt.strip():
+                    variants[alt.strip().lower()] = line.strip()
+        if ":" in line:
+            line, _, cue_text = line.partition(":")
+            cues = frozenset(w.lower() for w in cue_text.split())
+        term = line.strip()
+        letters = re.sub(r"[^a-z]", "", term.lower())
+        if len(letters) < 4:
+            continue
+        current.terms.append(Term(term, current.name, cues, phonetic_key(letters), letters))
+    return Lexicon(regions, variants)
+
+
+@lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    text = resources.files("autoscribe.scribe").joinpath("data", LEXICON_FILE).read_text(encoding="utf-8")
+    return parse_lexicon(text)
+
+
+@dataclass(frozen=True)
+class Correction:
+    heard: str
+    term: str
+    start: int
+    end: int
+
+
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_GLUE = re.compile(r"[ \t-]+")  # what may stand between the words of one heard span
+
+
+@lru_cache(maxsize=1)
+def _english() -> frozenset[str]:
+    from autoscribe.scribe.vocabulary import english_words
+
+    return english_words()
+
+
+@lru_cache(maxsize=1)
+def _domain() -> frozenset[str]:
+    from autoscribe.scribe.vocabulary import domain_vocabulary
+
+    return domain_vocabulary() | load_lexicon().words()
+
+
+class _Matcher:
+    def __init__(self, lexicon: Lexicon, regions: set[str], extra_known: Iterable[str]) -> None:
+        self.lexicon = lexicon
+        self.regions = regions
+        self.terms = lexicon.terms
+        self.by_len: dict[int, list[Term]] = {}
+        for term in self.terms:
+            self.by_len.setdefault(len(term.key), []).append(term)
+        self.known = _domain() | {w.lower() for w in extra_known}
+        self.english = _english()
+        self.context_words = {
+            name: region.context for name, region in lexicon.regions.items() if region.context
+        }
+
+    def candidates(self, key: str) -> list[tuple[int, Term]]:
+        limit = _allowed(len(key))
+        out = []
+        for length in range(len(key) - limit, len(key) + limit + 1):
+            for term in self.by_len.get(length, ()):
+                d = _distance(key, term.key, min(limit, _allowed(len(term.key))))
+                if d <= min(limit, _allowed(len(term.key))):
+                    out.append((d, term))
+        return out
+
+    def fits(self, term: Term, window: set[str]) -> tuple[bool, bool, bool]:
+        """(cue near, region of the study, region near): a cue word of the term is near; the term's
+        region is one of the study's; a word of the term's region is near."""
+        region_words = self.context_words.get(term.region, frozenset())
+        return (
+            bool(term.cues & window),
+            term.region in self.regions,
+            bool(region_words & window),
+        )
+
+
+def correct_radiology_terms(
+    text: str,
+    *,
+    regions: Iterable[str] = ("general",),
+    known: Iterable[str] = (),
+    lexicon: Lexicon | None = None,
+) -> tuple[str, list[Correction]]:
+    """The text with misheard radiology terms restored, and what was changed (see the module doc)."""
+    lex = lexicon or load_lexicon()
+    matcher = _Matcher(lex, set(regions), known)
+    words = list(_WORD.finditer(text))
+    lows = [m.group().lower() for m in words]
+    out: list[Correction] = []
+    i = 0
+    while i < len(words):
+        low = lows[i]
+        if low in lex.variants:
+            out.append(Correction(words[i].group(), lex.variants[low], words[i].start(), words[i].end()))
+            i += 1
+            continue
+        best: tuple[float, int, Term] | None = None
+        runner_up = 0.0
+        for size in (3, 2, 1):
+            if i + size > len(words):
+                continue
+            span = lows[i : i + size]
+            if any(w in _KEEP for w in span):
+                continue
+            if size > 1 and not all(
+                _GLUE.fullmatch(text[words[k].end() : words[k + 1].start()]) for k in range(i, i + size - 1)
+            ):
+                continue
+            unknown = [w for w in span if w not in matcher.known]
+            if not unknown:
+                continue  # radiology or report words as heard: keep them
+            joined = "".join(span)
+            if len(joined) < 4 or (size > 1 and (joined in matcher.known or joined in matcher.english)):
+                continue  # "multi-level" is multilevel, a word as heard
+            key = phonetic_key(joined)
+            if len(key) < 2:
+                continue
+            non_words = [w for w in unknown if w not in matcher.english]
+            lo, hi = max(0, i - 6), min(len(words), i + size + 6)
+            window = set(lows[lo:i]) | set(lows[i + size : hi])
+            for d, term in matcher.candidates(key):
+                if term.letters == joined or not _prefix_fits(joined, term.letters):
+                    continue
+                term_words = term.text.lower().split()
+                if size > 1 and (len(term_words) >= size or set(span) & set(term_words)):
+                    continue  # a phrase heard as a phrase, or a word of the term heard right
+                letters = difflib.SequenceMatcher(None, joined, term.letters).ratio()
+                cue, study, near = matcher.fits(term, window)
+                if non_words:
+                    ok = letters >= 0.55 and (cue or study or near or (d == 0 and letters >= 0.7))
+                else:
+                    # Only English words: a stricter sound match and a context that asks for the term.
+                    ok = (
+                        letters >= 0.6
+                        and d <= max(1, _allowed(len(key)) - 1)
+                        and (cue or (study and near and d == 0))
+                    )
+                if not ok:
+                    continue
+                score = (1 - d / max(len(key), len(term.key))) + 0.5 * letters + (0.1 if cue else 0.0)
+                if best is None or score > best[0]:
+                    if best is not None and best[2].text != term.text:
+                        runner_up = max(runner_up, best[0])
+                    best = (score, size, term)
+                elif term.text != best[2].text:
+                    runner_up = max(runner_up, score)
+        if best is not None and best[0] - runner_up >= 0.08:
+            _, size, term = best
+            start, end = words[i].start(), words[i + size - 1].end()
+            out.append(Correction(text[start:end], term.text, start, end))
+            i += size
+            continue
+        i += 1
+    if not out:
+        return text, out
+    pieces: list[str] = []
+    pos = 0
+    for c in out:
+        pieces.append(text[pos : c.start])
+        heard = text[c.start : c.end]
+        pieces.append(c.term.capitalize() if heard[:1].isupper() and c.term.islower() else c.term)
+        pos = c.end
+    pieces.append(text[pos:])
+    return "".join(pieces), out
+
+
+def regions_for_study(procedure: str = "", modality: str = "", template_name: str = "") -> set[str]:
+    return load_lexicon().regions_for(procedure, modality, template_name)
+
+
+def hint_terms(regions: Sequence[str] | set[str], limit: int = 40) -> list[str]:
+    return load_lexicon().prompt_terms(regions, limit)

@@ -1,0 +1,115 @@
+"""Critical findings survive mishearing: the checks read close variants of critical terms, name
+the words they matched, and keep NegEx's negations (issue 14, part 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscribe.reports.schemas import ReportContent
+from autoscribe.scribe import ScribeEngine, StudyContext
+from autoscribe.scribe.checks import run_checks
+from autoscribe.scribe.findings import analyze, critical_variants
+from autoscribe.scribe.report_checks import draft_from_content
+from autoscribe.scribe.templates import builtin_template
+
+CHEST = StudyContext(procedure="XR CHEST PORTABLE", clinical_indication="trauma")
+HEAD = StudyContext(procedure="CT HEAD WITHOUT CONTRAST", clinical_indication="fall")
+
+
+def _critical(findings: str, impression: str = "", context: StudyContext = CHEST) -> list[str]:
+    """The critical-finding messages on a report as written (the sign dialog's checks)."""
+    content = ReportContent.model_validate(
+        {
+            "clinicalIndication": "Trauma.",
+            "technique": "",
+            "comparison": "",
+            "findings": {"text": findings, "subsections": []},
+            "impression": impression or "See findings.",
+        }
+    )
+    draft = draft_from_content(content)
+    return [r.message for r in run_checks(draft, context) if r.code == "critical_finding"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "heard", "concept"),
+    [
+        ("There is a new motor thorax on the right.", "new motor thorax", "pneumothorax"),
+        ("Large left numo thorax.", "numo thorax", "pneumothorax"),
+        ("Acute pulmonary and bolus in the right lower lobe.", "pulmonary and bolus", "pulmonary embolism"),
+        ("Acute sub dural hematoma over the left convexity.", "sub dural hematoma", "subdural hematoma"),
+        ("Stanford type A aortic this section.", "aortic this section", "aortic dissection"),
+        ("There is mid line shift of six millimeters.", "mid line shift", "midline shift"),
+    ],
+)
+def test_a_misheard_critical_term_is_flagged_and_the_message_names_what_was_heard(
+    sentence: str, heard: str, concept: str
+) -> None:
+    messages = _critical(sentence)
+    assert len(messages) == 1, messages
+    assert f'"{heard}"' in messages[0] and concept in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "term"),
+    [
+        ("Acute subdural haematoma.", "subdural haematoma"),
+        ("Intraparenchymal haemorrhage in the left basal ganglia.", "intraparenchymal haemorrhage"),
+        ("Acute pulmonary emboli in both lower lobes.", "pulmonary emboli"),
+        ("A pulmonary embolus.", "pulmonary embolus"),
+    ],
+)
+def test_spelling_variants_of_critical_terms_are_critical_and_named(sentence: str, term: str) -> None:
+    messages = _critical(sentence, context=HEAD)
+    assert len(messages) == 1, messages
+    assert f'("{term}")' in messages[0]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "No pneumothorax.",
+        "No new motor thorax.",
+        "There is no evidence of pulmonary and bolus.",
+        "No sub dural hematoma.",
+        "No subdural haematoma or midline shift.",
+        "Pneumothorax has resolved.",
+        "A portion of the liver is obscured.",  # one real word close to "torsion": never critical
+        "Motor vehicle collision with chest wall contusion.",
+        "There is a new mass in the thorax.",
+        "The emergency physician was notified of the result.",
+        "Mild motion artifact.",
+    ],
+)
+def test_negated_and_ordinary_sentences_raise_no_critical_warning(sentence: str) -> None:
+    assert _critical(sentence, context=HEAD) == []
+
+
+def test_variants_are_only_read_where_asked_and_never_over_the_term_as_written() -> None:
+    # The impression generator and the other checks read the lexicon's own phrases only.
+    assert not analyze("There is a new motor thorax.").mentions
+    found = analyze("There is a new motor thorax.", variants=True).mentions
+    assert [(m.term, m.concept, m.variant, m.negated) for m in found] == [
+        ("new motor thorax", "pneumothorax", True, False)
+    ]
+    assert critical_variants("Large right pneumothorax.") == []
+    assert critical_variants("Large right pneumothorax.", taken=[]) == []
+
+
+def test_a_dictation_heard_with_a_misheard_critical_term_still_warns() -> None:
+    """Through the engine: the transcript is corrected first, and the check reads the corrected
+    text; a variant the correction does not restore is still caught by the check."""
+    engine = ScribeEngine(llm=None)
+    result = engine.from_text(
+        "findings colon there is a large right new motor thorax period",
+        CHEST,
+        template=builtin_template("xr-chest"),
+    )
+    messages = [c.message for c in result.checks if c.code == "critical_finding"]
+    assert messages and "pneumothorax" in messages[0]
+    clean = engine.from_text(
+        "findings colon no new motor thorax period the lungs are clear period",
+        CHEST,
+        template=builtin_template("xr-chest"),
+    )
+    assert "critical_finding" not in {c.code for c in clean.checks}

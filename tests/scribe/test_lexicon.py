@@ -1,0 +1,122 @@
+"""The radiology-aware correction pass (scribe/lexicon.py) and the lexicon file it reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscribe.scribe import ScribeEngine, StudyContext
+from autoscribe.scribe.lexicon import (
+    correct_radiology_terms,
+    load_lexicon,
+    parse_lexicon,
+    phonetic_key,
+    regions_for_study,
+)
+from autoscribe.scribe.templates import builtin_template
+
+
+def _fix(text: str, *regions: str) -> str:
+    return correct_radiology_terms(text, regions={"general", *regions})[0]
+
+
+def test_phonetic_keys_put_sound_alikes_together() -> None:
+    assert phonetic_key("nodule")[1:] == phonetic_key("module")[1:]
+    assert phonetic_key("hiller") == phonetic_key("hilar")
+    assert phonetic_key("lingual") == phonetic_key("lingula")
+    assert phonetic_key("pneumothorax").startswith("N")  # silent p
+    assert phonetic_key("") == ""
+
+
+@pytest.mark.parametrize(
+    ("heard", "meant", "regions"),
+    [
+        (
+            "A six millimeter module in the right upper lobe.",
+            "A six millimeter nodule in the right upper lobe.",
+            (),
+        ),
+        ("The thyroid module measures 1 cm.", "The thyroid nodule measures 1 cm.", ()),
+        ("No mediastinal lymphatic apathy.", "No mediastinal lymphadenopathy.", ()),
+        (
+            "No enlarged media still or hiller lymph nodes.",
+            "No enlarged mediastinal or hilar lymph nodes.",
+            (),
+        ),
+        ("A nodule is noted in the lingual.", "A nodule is noted in the lingula.", ("chest",)),
+        ("Mild central armular emphysema.", "Mild centrilobular emphysema.", ("chest",)),
+        ("Acute subdural haematoma.", "Acute subdural hematoma.", ()),
+    ],
+)
+def test_misheard_terms_are_restored_where_the_context_fits(
+    heard: str, meant: str, regions: tuple[str, ...]
+) -> None:
+    assert _fix(heard, *regions) == meant
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The patient was called by the team.",
+        "Motor vehicle collision.",
+        "The software module was updated.",  # no cue for a nodule nearby
+        "No new nodule. Stable 5 mm nodule.",  # "new nodule" is not a misheard "nodule"
+        "There is no pneumothorax on the left.",
+        "The lingual tonsil is normal.",  # a head and neck study: the lingula does not fit
+        "Mass effect on the left lateral ventricle.",
+    ],
+)
+def test_words_that_fit_are_left_alone(text: str) -> None:
+    assert _fix(text, "neuro") == text
+
+
+def test_negations_sides_and_numbers_are_never_part_of_a_correction() -> None:
+    text, changes = correct_radiology_terms(
+        "No left module, right module 5 mm.", regions={"general", "chest"}
+    )
+    assert text.startswith("No left nodule, right nodule 5 mm")
+    assert all(c.heard.lower() == "module" for c in changes)
+
+
+def test_the_lexicon_file_parses_into_regions_terms_cues_and_variants() -> None:
+    lexicon = load_lexicon()
+    assert {"general", "chest", "neuro", "abdomen", "vascular", "msk", "spine", "breast", "pediatric"} <= set(
+        lexicon.regions
+    )
+    assert lexicon.variants["haematoma"] == "hematoma"
+    nodule = next(t for t in lexicon.regions["chest"].terms if t.text == "nodule")
+    assert "lobe" in nodule.cues
+    custom = parse_lexicon("[spine]\n@procedure SPINE\n@context disc\nforaminal: stenosis\nfoo = bar\n")
+    assert custom.regions["spine"].procedure == {"SPINE"} and custom.regions["spine"].terms[0].cues == {
+        "stenosis"
+    }
+
+
+def test_regions_come_from_the_study_description() -> None:
+    assert regions_for_study("MR LUMBAR SPINE WITHOUT CONTRAST") == {"general", "spine"}
+    assert regions_for_study("CTA CHEST PE PROTOCOL") >= {"general", "chest", "vascular"}
+    assert regions_for_study("US SCROTUM") == {"general", "abdomen"}
+    assert regions_for_study("") == {"general"}
+
+
+def test_the_engine_biases_the_model_and_corrects_through_the_lexicon() -> None:
+    engine = ScribeEngine(llm=None)
+    spine = StudyContext(procedure="MR LUMBAR SPINE WITHOUT CONTRAST")
+    template = engine.template_for(spine)
+    prompt = engine.prompt_for(template, spine)
+    hotwords = engine.hotwords_for(template, spine) or ""
+    assert "spondylolisthesis" in prompt or "spondylolisthesis" in hotwords
+    assert len(hotwords) <= 160 and len(prompt) <= 700
+    engine.biasing = False
+    assert engine.hotwords_for(template, spine) is None
+
+    chest = StudyContext(procedure="CT CHEST WITH CONTRAST")
+    result = engine.from_text(
+        "findings colon there is a six millimeter module in the right upper lobe period",
+        chest,
+        template=builtin_template("ct-chest"),
+    )
+    assert "nodule" in result.text and "module" not in result.text
+    engine.lexicon_correction = False
+    assert "module" in engine.corrected_text(
+        "a module in the right upper lobe", builtin_template("ct-chest"), chest
+    )
