@@ -113,3 +113,28 @@ def test_a_dictation_heard_with_a_misheard_critical_term_still_warns() -> None:
         template=builtin_template("xr-chest"),
     )
     assert "critical_finding" not in {c.code for c in clean.checks}
+
+
+def test_a_denied_list_cut_by_a_misheard_full_stop_stays_denied() -> None:
+    """ "No focal consolidation, effusion or pneumothorax." heard as "... consolidation. Effusion or
+    pneumothorax.": the second piece continues the denial; a finding with a place is a finding."""
+    engine = ScribeEngine(llm=None)
+    template = builtin_template("xr-chest")
+    cut = engine.from_text(
+        "Findings. There is no focal airspace consolidation. Diffusion or pneumothorax period.",
+        CHEST,
+        template=template,
+    )
+    assert "critical_finding" not in {c.code for c in cut.checks}
+    for text in (
+        "Findings. There is no focal consolidation. Large right pneumothorax period.",
+        "Findings. No consolidation. Pneumothorax or skin fold at the left apex period.",
+    ):
+        result = engine.from_text(text, CHEST, template=template)
+        assert "critical_finding" in {c.code for c in result.checks}, text
+
+
+def test_a_torn_ligament_is_not_a_ruptured_aneurysm() -> None:
+    knee = StudyContext(procedure="MR KNEE WITHOUT CONTRAST LEFT", clinical_indication="injury")
+    assert _critical("Complete ACL rupture with a pivot shift contusion pattern.", context=knee) == []
+    assert _critical("Ruptured aneurysm of the infrarenal aorta.", context=knee)

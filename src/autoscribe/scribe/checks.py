@@ -12,8 +12,9 @@ critical_finding.
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from autoscribe.scribe.findings import Analysis, Mention, analyze, concepts_match, sides_compatible
 from autoscribe.scribe.types import FINDINGS, IMPRESSION, PLACEHOLDER, CheckResult, Draft, StudyContext
@@ -93,14 +94,68 @@ class _Item:
     text: str
     source: str
     analysis: Analysis
+    # The rest of the denied list in the sentence before, cut off by a misheard full stop.
+    continues_denial: bool = False
 
 
 def _items(draft: Draft) -> list[_Item]:
-    return [
+    items = [
         _Item(path, s.id, s.text, s.source, analyze(s.text))
         for path, s in draft.iter_sentences()
         if s.text.strip()
     ]
+    cut = _cut_negated_lists(items)
+    return [
+        replace(i, analysis=_negate_all(i.analysis), continues_denial=True) if i.sentence_id in cut else i
+        for i in items
+    ]
+
+
+# A speech model sometimes hears the pause at a comma as the end of a sentence: "No focal
+# consolidation, effusion or pneumothorax." comes out as "No focal consolidation. Effusion or
+# pneumothorax." The second piece is the rest of a denied list, not a finding.
+_VERB = re.compile(
+    r"\b(is|are|was|were|has|have|had|there|seen|noted|present|identified|demonstrated|shows?|"
+    r"measures?|measuring|extends?|involves?|causes?|suggests?|represents?|remains?)\b",
+    re.I,
+)
+# A finding with a place ("... at the left apex") is a finding of its own, however it is worded.
+_PLACE = re.compile(r"\b(at|in|of|on|along|within|left|right|bilateral|both)\b", re.I)
+_LIST_START = re.compile(r"^\s*(the|a|an|this|these|there|it)\b", re.I)
+
+
+def _sentence_number(sentence_id: str) -> int | None:
+    match = re.fullmatch(r"s(\d+)", sentence_id)
+    return int(match.group(1)) if match else None
+
+
+def _cut_negated_lists(items: list[_Item]) -> set[str]:
+    """Dictated sentences that are the cut-off rest of the denied list just before them: verbless,
+    placeless, "or" between findings, no negation of their own, right after a sentence that denies
+    findings and affirms none (dictation order is the order of sentence ids)."""
+    said = sorted(
+        (n, i) for i in items if i.source == "dictated" and (n := _sentence_number(i.sentence_id)) is not None
+    )
+    out: set[str] = set()
+    for (n_prev, prev), (n, item) in itertools.pairwise(said):
+        mentions = item.analysis.mentions
+        if (
+            n == n_prev + 1
+            and len(mentions) >= 1
+            and not any(m.negated for m in mentions)
+            and re.search(r"\bor\b", item.text, re.I)
+            and not _VERB.search(item.text)
+            and not _PLACE.search(item.text)
+            and not _LIST_START.match(item.text)
+            and any(m.negated for m in prev.analysis.mentions)
+            and not prev.analysis.positive
+        ):
+            out.add(item.sentence_id)
+    return out
+
+
+def _negate_all(analysis: Analysis) -> Analysis:
+    return replace(analysis, mentions=tuple(replace(m, negated=True) for m in analysis.mentions))
 
 
 def _section_of(path: str) -> str:
@@ -383,6 +438,9 @@ def check_critical(items: list[_Item], context: StudyContext) -> list[CheckResul
     out = []
     seen: set[str] = set()
     for item in _reported(items):
+        # A generated impression restates the findings: the findings' own sentence is the one to flag.
+        if item.continues_denial or item.source == "generated":
+            continue
         for mention in analyze(item.text, variants=True).positive:
             if mention.critical and mention.concept not in seen:
                 seen.add(mention.concept)

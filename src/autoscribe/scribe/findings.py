@@ -95,6 +95,13 @@ _add("active extravasation", 100, True, "active extravasation", "extravasation")
 _add("ruptured aneurysm", 100, True, "ruptured aneurysm", "aneurysm rupture", "rupture")
 _add("pneumatosis", 95, True, "pneumatosis", "portal venous gas")
 _add("ectopic pregnancy", 100, True, "ectopic pregnancy")
+# Further findings that ACR-style critical result lists name (communicate now).
+_add("intussusception", 95, True, "intussusception")
+_add("volvulus", 95, True, "volvulus")
+_add("bowel ischemia", 95, True, "mesenteric ischemia", "bowel ischemia")
+_add("hemoperitoneum", 95, True, "hemoperitoneum")
+_add("epidural abscess", 95, True, "epidural abscess")
+_add("venous sinus thrombosis", 95, True, "venous sinus thrombosis", "cerebral venous thrombosis")
 # Significant findings.
 _add(
     "mass",
@@ -129,7 +136,23 @@ _add(
     "infiltrate",
 )
 _add("hydronephrosis", 50, False, "hydronephrosis", "hydroureter", "hydroureteronephrosis")
-_add("tear", 50, False, "tear", "tears", "torn", "rupture of the", "slap tear", "bucket handle tear")
+_add(
+    "tear",
+    50,
+    False,
+    "tear",
+    "tears",
+    "torn",
+    "rupture of the",
+    "slap tear",
+    "bucket handle tear",
+    # A torn tendon or ligament "ruptures" too; that is not a ruptured aneurysm.
+    "acl rupture",
+    "pcl rupture",
+    "ligament rupture",
+    "tendon rupture",
+    "achilles rupture",
+)
 _add("aneurysm", 50, False, "aneurysm", "aneurysmal")
 _add("infarct", 50, False, "infarct", "infarcts", "infarction")
 _add("hematoma", 50, False, "hematoma", "hematomas")
