@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from autoscribe import worker
 from autoscribe.config import get_settings
 from autoscribe.errors import APIError, PayloadTooLarge
-from autoscribe.logs import configure_logging
+from autoscribe.logs import configure_logging, escape_controls
 from autoscribe.routing import include_routers
 
 log = logging.getLogger("autoscribe")
@@ -171,7 +171,7 @@ class AccessLog:
             log.info(
                 "%s %s %s %.1fms",
                 scope["method"],
-                scope["path"],
+                escape_controls(scope["path"]),  # decoded: %0a would be a new line
                 status,
                 (time.perf_counter() - started) * 1000,
             )

@@ -1,4 +1,5 @@
-"""The `autoscribe` command: serve, migrate, bootstrap, API keys. `--json` prints one JSON object."""
+"""The `autoscribe` command: serve, migrate, bootstrap, API keys, the mail outbox. `--json` prints one
+JSON object."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import click
 from autoscribe.audit.service import Actor
 from autoscribe.config import get_settings
 from autoscribe.errors import APIError
+from autoscribe.private_files import private_dir, restrict_umask
 
 CLI_ACTOR = Actor("system", "cli")
 
@@ -47,6 +49,10 @@ class _Group(click.Group):
 @click.group(cls=_Group)
 def main() -> None:
     """AutoScribe radiology reporting platform."""
+    # Before any subcommand writes anything: what this process creates (database, WAL, outbox,
+    # stored files, sockets, whatever a library writes) is readable by its own user only.
+    # Files the platform creates on purpose are private whatever the umask (private_files).
+    restrict_umask()
 
 
 @main.command()
@@ -66,7 +72,15 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API, dashboard and workspace."""
     import uvicorn
 
-    get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    from autoscribe.logs import uvicorn_log_config
+
+    data_dir = private_dir(get_settings().data_dir)
+    if data_dir.stat().st_mode & 0o077:
+        click.echo(
+            f"warning: {data_dir} can be read by other users of this machine (database, secret key, "
+            f"mail, files): chmod 700 {data_dir}",
+            err=True,
+        )
     uvicorn.run(
         "autoscribe.app:create_app",
         factory=True,
@@ -74,6 +88,7 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         access_log=False,  # our own access log omits query strings
+        log_config=uvicorn_log_config(),  # control characters escaped in uvicorn's lines too
         log_level=get_settings().log_level,
     )
 
@@ -539,3 +554,27 @@ def webhooks_enable_endpoints(api_key_id: str) -> None:
 
 if __name__ == "__main__":
     main()
+@main.group()
+def mail() -> None:
+    """Outgoing mail."""
+
+
+@mail.command("outbox")
+@click.option("--json", "as_json", is_flag=True)
+def mail_outbox(as_json: bool) -> None:
+    """Messages in the local outbox (no AUTOSCRIBE_SMTP_URL), oldest first, with their links.
+
+    For local development: the links (invitations, password resets) are credentials, which is
+    why the server log never shows them."""
+    from autoscribe.mail.sender import outbox_messages
+
+    messages = outbox_messages()
+
+    def human() -> None:
+        if not messages:
+            click.echo(f"no messages in {get_settings().outbox_dir}")
+        for m in messages:
+            click.echo(f"{m['time'] or '-'}  to {m['to']}  {m['subject']}")
+            click.echo(f"    {m['link'] or '(no link)'}")
+
+    _emit({"outbox": str(get_settings().outbox_dir), "messages": messages}, as_json, human)

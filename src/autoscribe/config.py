@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from autoscribe.private_files import create_private, fsync_dir, private_dir
 
 
 class Settings(BaseSettings):
@@ -15,11 +21,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./var")
     # Default: a SQLite file under data_dir. PostgreSQL: postgresql+psycopg://user@host/db
-    database_url: str | None = None
+    database_url: str | None = Field(default=None, repr=False)  # may hold a password
     public_url: str = "http://127.0.0.1:8000"
     # Encrypts webhook secrets at rest and signs download URLs. Every process of one deployment
     # must share it; when unset, a key is generated once under data_dir.
-    secret_key: str | None = None
+    secret_key: str | None = Field(default=None, repr=False)
     max_body_bytes: int = 5 * 1024 * 1024
     # PostgreSQL connections per API process: steady concurrency above db_pool_size opens and
     # closes overflow connections, which costs PostgreSQL a process fork each time.
@@ -34,7 +40,7 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None  # S3-compatible services (MinIO, Ceph, ...); None = AWS
     s3_region: str | None = None
     s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
+    s3_secret_access_key: str | None = Field(default=None, repr=False)
     s3_prefix: str = ""  # prepended to every key, e.g. "autoscribe/"
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     # Lifetime of presigned download links (report PDFs, archive report files): one hour.
@@ -45,7 +51,7 @@ class Settings(BaseSettings):
 
     # Outgoing email. smtp://user:pass@host:port, smtps://... (TLS from the start), or
     # smtp://host:587?starttls=1. Unset: mail is written to <data_dir>/outbox/ and logged.
-    smtp_url: str | None = None
+    smtp_url: str | None = Field(default=None, repr=False)  # may hold a password
     mail_from: str = "AutoScribe <no-reply@autoscribe.invalid>"
     smtp_timeout_seconds: float = 10.0
 
@@ -120,7 +126,7 @@ class Settings(BaseSettings):
     # Optional OpenAI-compatible endpoint that writes the impression (off when unset).
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
-    llm_api_key: str | None = None
+    llm_api_key: str | None = Field(default=None, repr=False)
     llm_timeout_seconds: float = 20.0
     # Dictation audio is kept until the report is signed, then this many days.
     audio_retention_days: int = 30
@@ -159,18 +165,71 @@ class Settings(BaseSettings):
         return _secret_key_file(self.data_dir)
 
 
-def _secret_key_file(data_dir: Path) -> str:
-    path = data_dir / "secret.key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        # O_EXCL so that two processes starting at once agree on one key.
+def _read_key(path: Path, wait: float = 0.0) -> str | None:
+    """The key in `path`, or None when there is no such file. A file that is there but empty is
+    being written by another process without hard links (see below): wait for it a little."""
+    deadline = time.monotonic() + wait
+    while True:
         try:
-            with path.open("x", encoding="ascii") as fh:
-                fh.write(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            key = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            return None
+        if key or time.monotonic() >= deadline:
+            return key or None
+        time.sleep(0.02)
+
+
+def _secret_key_file(data_dir: Path) -> str:
+    """The key in <data_dir>/secret.key, generated on first use.
+
+    The key is written to a new 0600 file (O_CREAT|O_EXCL, private from its first moment),
+    fsync-ed, then hard-linked to secret.key: the link appears complete or not at all, and never
+    replaces a key that another process linked first. Processes that start at once each write a
+    candidate; one link wins and every process reads the winner."""
+    path = data_dir / "secret.key"
+    key = _read_key(path, wait=2.0)
+    if key:
+        return key
+    private_dir(data_dir)
+    candidate = data_dir / f".secret.key.{os.getpid()}.{secrets.token_hex(6)}"
+    fd = create_private(candidate)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(candidate, path)
         except FileExistsError:
-            pass
-    return path.read_text(encoding="ascii").strip()
+            pass  # another process's key is in place: use that one
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            _write_without_link(path)
+        fsync_dir(data_dir)
+    finally:
+        candidate.unlink(missing_ok=True)
+    key = _read_key(path, wait=2.0)
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it, or set AUTOSCRIBE_SECRET_KEY")
+    return key
+
+
+# File systems without hard links (some network and FUSE mounts) answer these.
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+def _write_without_link(path: Path) -> None:
+    """Fallback: create secret.key itself with O_EXCL, 0600. Another process may see it empty for
+    a moment, which _read_key waits out."""
+    try:
+        fd = create_private(path)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(secrets.token_urlsafe(48))
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from autoscribe.config import get_settings
 from autoscribe.ids import new_id
+from autoscribe.private_files import prepare_sqlite_file, private_dir
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -110,7 +111,11 @@ def _json_dumps(value: Any) -> str:
 def make_engine(url: str) -> Engine:
     # orjson: JSON columns (report metadata, notes, priors) are decoded for every listed study.
     json_options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+    # Statement parameters (patient data, token and password hashes, encrypted secrets) stay out
+    # of exception messages, and so out of logged tracebacks.
+    json_options["hide_parameters"] = True
     if url.startswith("sqlite"):
+        prepare_sqlite_file(url)  # 0600 before SQLite creates it (and its WAL) with the umask's mode
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **json_options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -131,7 +136,7 @@ def make_engine(url: str) -> Engine:
 def get_engine() -> Engine:
     settings = get_settings()
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     return make_engine(settings.effective_database_url)
 
 

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 from autoscribe.config import get_settings
+from autoscribe.private_files import private_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,7 +23,7 @@ def alembic_config() -> Config:
 def upgrade(revision: str = "head") -> None:
     settings = get_settings()
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     command.upgrade(alembic_config(), revision)
 
 

@@ -9,24 +9,32 @@ AUTOSCRIBE_SMTP_URL selects the transport:
 User name and password are percent-decoded. Certificates are verified against the system's
 trust store (OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR are honoured).
 
-Without it, each message is written as an .eml file to ``<data_dir>/outbox/`` and one log line
-says where it went and which link it carries, so that a local install works with no mail server.
+Without it, each message is written as an .eml file to ``<data_dir>/outbox/`` (directory 0700,
+files 0600), so that a local install works with no mail server. The log line names the file and
+the recipient's domain only: the link a message carries (a password reset, an invitation) is a
+credential, and logs are read by more people than mailboxes. ``autoscribe mail outbox`` lists the
+messages with their links; the link is kept in an ``X-AutoScribe-Link`` header of the file.
 """
 
 from __future__ import annotations
 
+import email.policy
 import logging
+import os
+import re
 import secrets
 import smtplib
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from autoscribe.config import get_settings
+from autoscribe.private_files import create_private, private_dir
 
 log = logging.getLogger("autoscribe.mail")
 
@@ -43,7 +51,8 @@ class OutgoingMail:
     subject: str
     text: str
     html: str | None = None
-    # The one link the message exists to deliver; logged in local-outbox mode only.
+    # The one link the message exists to deliver (a credential: never logged). In local-outbox
+    # mode it is also stored in the file's LINK_HEADER for `autoscribe mail outbox`.
     link: str | None = None
 
 
@@ -129,14 +138,21 @@ def _send_smtp(target: SmtpTarget, message: EmailMessage, timeout: float) -> Non
         smtp.send_message(message)
 
 
+LINK_HEADER = "X-AutoScribe-Link"
+
+
 def _write_outbox(message: EmailMessage, outbox: Path) -> Path:
-    outbox.mkdir(parents=True, exist_ok=True)
+    private_dir(outbox)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = outbox / f"{stamp}-{secrets.token_hex(4)}.eml"
-    # O_EXCL: never overwrite another process's message.
-    with path.open("xb") as fh:
+    # O_EXCL: never overwrite another process's message; 0600 from the start.
+    with os.fdopen(create_private(path), "wb") as fh:
         fh.write(message.as_bytes())
     return path
+
+
+def _domain(address: str) -> str:
+    return parseaddr(address)[1].rpartition("@")[2] or "?"
 
 
 def send_mail(mail: OutgoingMail) -> None:
@@ -155,13 +171,43 @@ def send_mail(mail: OutgoingMail) -> None:
             raise MailError(f"mail server {target.host}:{target.port} refused or failed: {detail}") from exc
         log.info("mail %r sent through %s:%s", mail.subject, target.host, target.port)
         return
+    if mail.link:
+        message[LINK_HEADER] = mail.link
     path = _write_outbox(message, settings.outbox_dir)
-    # Local-outbox mode is for a developer's machine: saying where the mail went and its link
-    # is what makes invitations usable there. Never logged when a real mail server is used.
+    # The file name and the recipient's domain, never the link (a reset or invitation token).
     log.info(
-        "no AUTOSCRIBE_SMTP_URL: mail to %s (%r) written to %s%s",
-        mail.to,
-        mail.subject,
-        path,
-        f"; link: {mail.link}" if mail.link else "",
+        "no AUTOSCRIBE_SMTP_URL: mail to a recipient at %s written to the outbox as %s "
+        "(`autoscribe mail outbox` lists messages and their links)",
+        _domain(mail.to),
+        path.name,
     )
+
+
+_BODY_LINK = re.compile(r"https?://\S+[?&]token=[\w-]+")
+
+
+def outbox_messages(outbox: Path | None = None) -> list[dict[str, str | None]]:
+    """The local outbox, oldest first: file, time, to, subject and the link each message carries
+    (for `autoscribe mail outbox`; files written before the link header existed: the first
+    tokenised link of the text)."""
+    directory = outbox or get_settings().outbox_dir
+    found: list[dict[str, str | None]] = []
+    for path in sorted(directory.glob("*.eml")) if directory.is_dir() else []:
+        with path.open("rb") as fh:
+            message = BytesParser(policy=email.policy.default).parse(fh)
+        link = message.get(LINK_HEADER)
+        if link is None:
+            body = message.get_body(("plain",))
+            match = _BODY_LINK.search(str(body.get_content())) if body is not None else None  # type: ignore[attr-defined]
+            link = match.group(0) if match else None
+        sent = getattr(message.get("Date"), "datetime", None)
+        found.append(
+            {
+                "file": path.name,
+                "time": sent.astimezone(UTC).isoformat() if sent is not None else None,
+                "to": str(message.get("To", "")),
+                "subject": str(message.get("Subject", "")),
+                "link": str(link) if link is not None else None,
+            }
+        )
+    return found

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from autoscribe.auth.crypto import sign
+from autoscribe.private_files import private_dir
 from autoscribe.storage.base import ObjectNotFound, StorageError, check_key
 
 PURPOSE = "file-download"
@@ -46,7 +47,7 @@ class LocalStorage:
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         target = self.path(key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(target.parent)  # 0700, and the file 0600 (mkstemp): whatever the umask
             # Write then rename: a reader never sees a half-written file, even across processes.
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
