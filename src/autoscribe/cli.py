@@ -359,7 +359,13 @@ def dictate(
     click.echo(f"TRANSCRIPT ({t.duration:.1f} s audio, {t.processing_seconds:.1f} s, {t.model}):\n{t.text}\n")
     click.echo(f"TEMPLATE: {result.template.name} ({result.template.id})\n")
     click.echo(result.draft.to_text())
-    click.echo(f"\n(impression: {result.draft.impression_source})")
+    if result.draft.impression_suggested:
+        click.echo(
+            f"\n(impression: SUGGESTED by the engine ({result.draft.impression_source}); "
+            "no impression was dictated, review it)"
+        )
+    else:
+        click.echo(f"\n(impression: {result.draft.impression_source} by the radiologist)")
     click.echo("\nCHECKS:" if result.checks else "\nCHECKS: none")
     for check in result.checks:
         where = f" [{check.where}]" if check.where else ""

@@ -40,6 +40,9 @@ class ReportContent(ApiModel):
     impression: SectionText = ""
     # The radiologist's critical-result flag while drafting; signing freezes it on the report.
     is_critical: bool = False
+    # The impression is the scribe engine's suggestion (none was dictated), shown as "Suggested"
+    # in the workspace until the radiologist accepts or edits it.
+    impression_suggested: bool = False
 
     def stored(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)

@@ -37,7 +37,9 @@ class DictationResult:
             "draft": self.draft.to_dict(),
             "sections": self.draft.section_texts(),
             "impression": self.impression,
+            # "dictated": the radiologist's words; "rules"/"llm": a suggestion (none was dictated).
             "impressionSource": self.draft.impression_source,
+            "impressionSuggested": self.draft.impression_suggested,
             "checks": [c.to_dict() for c in self.checks],
         }
 

@@ -36,6 +36,7 @@ _SECTION_HEADINGS = {
     "impressions": IMPRESSION,
     "conclusion": IMPRESSION,
     "conclusions": IMPRESSION,
+    "in conclusion": IMPRESSION,
     "findings": FINDINGS,
     "finding": FINDINGS,
     "technique": TECHNIQUE,
@@ -46,10 +47,12 @@ _SECTION_HEADINGS = {
     "prior": COMPARISON,
     "priors": COMPARISON,
     "indication": CLINICAL_INDICATION,
+    "indications": CLINICAL_INDICATION,
     "clinical indication": CLINICAL_INDICATION,
     "history": CLINICAL_INDICATION,
     "clinical history": CLINICAL_INDICATION,
     "reason for exam": CLINICAL_INDICATION,
+    "reason for examination": CLINICAL_INDICATION,
     "reason for study": CLINICAL_INDICATION,
     "clinical information": CLINICAL_INDICATION,
 }
@@ -74,8 +77,10 @@ _INDICATION_START = re.compile(
     re.I,
 )
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten"
+# "1." / "One." / "One," / "Number one" before an impression item ("One, small effusion.").
 _ENUMERATION = re.compile(
-    rf"^(?:number\s+(?:\d{{1,2}}|{_NUMBER_WORDS})[.):,]?\s*|(?:\d{{1,2}}|{_NUMBER_WORDS})[.):]\s*|#\d+\s+)(?=\S|$)",
+    rf"^(?:number\s+(?:\d{{1,2}}|{_NUMBER_WORDS})[.):,]?\s*|\d{{1,2}}[.):]\s*|(?:{_NUMBER_WORDS})[.):,]\s*"
+    rf"|#\d+\s+)(?=\S|$)",
     re.I,
 )
 _ENUMERATION_ONLY = re.compile(rf"^(?:number\s+)?(?:\d{{1,2}}|{_NUMBER_WORDS})[.):,]?$", re.I)

@@ -7,7 +7,10 @@ it is clearly a quantity (a measurement, a unit, a compound number, a spine leve
 "no one" and "the left one" stay words, and "colon" stays the organ unless it ends a heading.
 
 The output keeps one command as a line of its own: `NEXT_SECTION_MARK` ("next section"), for
-the section mapper. Headings ("impression colon") become "Impression:" at the start of a line.
+the section mapper. Headings become "Impression:" at the start of a line: a heading word followed
+by "colon" ("impression colon", "liver colon"), and a report section named on its own, as
+radiologists say it and speech models write it ("Findings." "IMPRESSION" "Impression, no ...",
+"Findings are as follows."), but not a sentence about them ("Findings are consistent with ...").
 """
 
 from __future__ import annotations
@@ -90,6 +93,57 @@ HEADING_WORDS = {
     "biliary tree",
     "effusion",
 }
+
+# Report sections a radiologist names by saying them on their own ("Findings." "Impression, ...").
+# The section mapper knows each of these as a heading (mapper._SECTION_HEADINGS).
+SECTION_PHRASES: tuple[tuple[str, ...], ...] = tuple(
+    sorted(
+        (
+            ("findings",),
+            ("finding",),
+            ("impression",),
+            ("impressions",),
+            ("conclusion",),
+            ("conclusions",),
+            ("in", "conclusion"),
+            ("technique",),
+            ("comparison",),
+            ("comparisons",),
+            ("indication",),
+            ("indications",),
+            ("clinical", "indication"),
+            ("history",),
+            ("clinical", "history"),
+            ("clinical", "information"),
+            ("reason", "for", "exam"),
+            ("reason", "for", "examination"),
+            ("reason", "for", "study"),
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+_PHRASE_STARTS = frozenset(phrase[0] for phrase in SECTION_PHRASES)
+# A section word followed by one of these begins a sentence about it, not a heading:
+# "Findings are consistent with ...", "History of ...", "Comparison with the prior ...".
+_CONTINUATION = frozenset(
+    {
+        "are", "is", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does", "did",
+        "will", "would", "could", "should", "may", "might", "can", "cannot", "must", "not", "also",
+        "of", "in", "on", "at", "to", "for", "from", "with", "by", "as", "than", "that", "which",
+        "and", "or", "but", "nor", "so", "such", "alone", "only", "above", "below", "here",
+        "suggest", "suggests", "suggestive", "suggesting", "consistent", "compatible", "concerning",
+        "favor", "favors", "favour", "favours", "likely", "probably", "possibly", "most", "more",
+        "represent", "represents", "reflect", "reflects", "indicate", "indicates", "indicative",
+        "raise", "raises", "support", "supports", "include", "includes", "including", "remain",
+        "remains", "persist", "persists", "appear", "appears", "seem", "seems", "show", "shows",
+        "demonstrate", "demonstrates", "correlate", "correlates", "discussed", "communicated",
+        "described", "detailed", "noted", "seen", "made", "performed", "obtained", "provided",
+        "given", "listed", "outlined", "summarized", "follow", "follows", "again", "themselves",
+        "itself", "we", "i", "you",
+    }
+)  # fmt: skip
+_HEADING_MARKS = frozenset({".", ":", ",", ";", "-", "\u2013", "\u2014"})
 
 _SMALL = {
     "zero": 0,
@@ -312,6 +366,11 @@ def _commands(toks: list[_Tok]) -> list[_Tok]:
     # A radiologist who dictates punctuation says every comma they want: the commas the model adds
     # on its own ("a small right, pleural effusion") are then noise.
     dictates_punctuation = any(t.kind == "word" and t.low in ("period", "comma") for t in toks)
+    # A transcript without a single sentence end: section words are its only structure.
+    unpunctuated = not any(
+        (t.kind == "punct" and t.text in _SENTENCE_END) or (t.kind == "word" and t.low in ("period", "stop"))
+        for t in toks
+    )
     i = 0
     while i < len(toks):
         tok = toks[i]
@@ -323,7 +382,7 @@ def _commands(toks: list[_Tok]) -> list[_Tok]:
             out.append(_Tok("\n\n", kind="para"))
             i += 2
             continue
-        if two in (("new", "line"), ("next", "line")):
+        if two in (("new", "line"), ("next", "line")) and not _is_text_line(out):
             out.append(_Tok("\n", kind="line"))
             i += 2
             continue
@@ -331,9 +390,10 @@ def _commands(toks: list[_Tok]) -> list[_Tok]:
             out.append(_Tok(NEXT_SECTION_MARK, kind="next"))
             i += 2
             continue
-        if two in (("scratch", "that"), ("strike", "that"), ("delete", "that")):
+        scratch = _scratch_command(toks, i)
+        if scratch:
             _scratch(out)
-            i += 2
+            i += scratch
             # The model often punctuates the command itself ("Scratch that.").
             while i < len(toks) and (
                 (toks[i].kind == "punct" and toks[i].text in _CLAUSE_PUNCT)
@@ -360,6 +420,11 @@ def _commands(toks: list[_Tok]) -> list[_Tok]:
         if two in (("close", "parenthesis"), ("close", "paren")):
             out.append(_Tok(")", False, "punct", spoken=True))
             i += 2
+            continue
+        heading = _spoken_heading(toks, i, out, unpunctuated)
+        if heading is not None:
+            words, i = heading
+            _emit_heading(out, words)
             continue
         low = tok.low if tok.kind == "word" else ""
         if (
@@ -402,6 +467,135 @@ def _commands(toks: list[_Tok]) -> list[_Tok]:
             out.append(tok)
         i += 1
     return _dedupe_punct(out)
+
+
+def _scratch_command(toks: list[_Tok], i: int) -> int:
+    """How many words "scratch that" / "delete (the) last sentence" takes at i (0: not a command)."""
+    if _words(toks, i, 2) in (("scratch", "that"), ("strike", "that"), ("delete", "that")):
+        return 2
+    words = _words(toks, i, 4)
+    if words[:1] and words[0] in ("delete", "scratch", "strike", "remove", "erase"):
+        rest = words[2:] if words[1:2] == ("the",) else words[1:]
+        if rest[:2] == ("last", "sentence") or rest[:2] == ("previous", "sentence"):
+            return len(words) - len(rest) + 2
+    return 0
+
+
+def _is_text_line(out: list[_Tok]) -> bool:
+    """ "a new line", "no new line": the words describe a line (a catheter), not the command."""
+    return bool(out) and out[-1].kind == "word" and out[-1].low in OPEN_WORDS | {"any", "is", "are"}
+
+
+def _at_sentence_start(out: list[_Tok]) -> bool:
+    if not out:
+        return True
+    prev = out[-1]
+    return prev.kind in ("para", "line", "next") or prev.text in _SENTENCE_END or prev.text == ":"
+
+
+def _heading_mark(toks: list[_Tok], j: int) -> int | None:
+    """After a section name at j: the index past the mark that makes it a heading (a full stop,
+    colon or comma, written or spoken; the end of a line or of the dictation), else None."""
+    if j >= len(toks) or toks[j].kind in ("line", "para", "next"):
+        return j
+    tok = toks[j]
+    if tok.kind == "punct":
+        return j + 1 if tok.text in _HEADING_MARKS else None
+    words = _words(toks, j, 4)
+    if words[:2] == ("full", "stop"):
+        return j + 2
+    if words[:1] in (("colon",), ("comma",), ("semicolon",)):
+        return j + 1
+    if words[:1] == ("period",) and not _period_is_word(toks, j, after_the=True):
+        return j + 1
+    # "Findings are as follows." / "The impression is as follows:" ("our": how the model hears "are")
+    if words[1:3] == ("as", "follows") and words[0] in ("are", "is", "our"):
+        after = _heading_mark(toks, j + 3)
+        return j + 3 if after is None else after
+    return None
+
+
+def _spoken_heading(
+    toks: list[_Tok], i: int, out: list[_Tok], unpunctuated: bool = False
+) -> tuple[list[_Tok], int] | None:
+    """A report section named on its own at i: (its words, the index past it and its mark).
+
+    At the start of a sentence the name must stand alone: followed by a mark (`_heading_mark`),
+    or by a word that cannot continue a sentence about it ("Impression no acute abnormality", but
+    not "Findings are consistent with ..."). Mid-sentence, where the model did not hear the
+    sentence end, the name counts only with the marks of a pause around it: a comma before and a
+    mark after ("..., impression, normal chest."), a capital and a full stop ("... no effusion
+    Impression. Normal."), or, for "impression"/"conclusion", a mark after and no word before
+    that would make it a noun of the sentence ("... no effusion impression, normal", not
+    "... extrinsic impression, likely ..."). In a dictation the model left without any sentence
+    end (`unpunctuated`), a section word between two words that cannot belong to it counts too.
+    """
+    tok = toks[i]
+    if tok.kind != "word" or (tok.low not in _PHRASE_STARTS and tok.low != "the"):
+        return None
+    start = i
+    if tok.low == "the" and _words(toks, i + 1, 1) in (("findings",), ("impression",)):
+        start = i + 1  # "The findings are as follows."
+    for phrase in SECTION_PHRASES:
+        if _words(toks, start, len(phrase)) != phrase:
+            continue
+        j = start + len(phrase)
+        words = toks[start:j]
+        if start != i and _words(toks, j, 3)[1:3] != ("as", "follows"):
+            return None
+        mark = _heading_mark(toks, j)
+        nxt = toks[j] if j < len(toks) else None
+        free_after = nxt is not None and nxt.kind in ("word", "num") and nxt.low not in _CONTINUATION
+        if _at_sentence_start(out):
+            if mark is not None:
+                return words, mark
+            return (words, j) if free_after else None
+        prev = out[-1]
+        if mark is not None and nxt is not None:  # a mark after it, not just the end
+            if prev.kind == "punct" and prev.text == ",":
+                return words, mark
+            if prev.kind not in ("word", "num", "unit") or prev.low in _MODIFIERS:
+                return None
+            closed = nxt.text in (".", ":") or nxt.low in ("period", "colon")
+            if (closed and words[0].text[:1].isupper()) or phrase in _LONE_WORDS:
+                return words, mark
+            return None
+        if prev.kind not in ("word", "num", "unit") or prev.low in _MODIFIERS:
+            return None
+        if unpunctuated and phrase in _LONE_WORDS | _UNPUNCTUATED_WORDS and (free_after or nxt is None):
+            return words, j
+        return None
+    return None
+
+
+# Section words that, mid-sentence and closed by a mark, are rarely anything but a heading.
+_LONE_WORDS = frozenset({("impression",), ("impressions",), ("conclusion",)})
+_UNPUNCTUATED_WORDS = frozenset(
+    {("findings",), ("finding",), ("technique",), ("comparison",), ("indication",)}
+)
+# Words that make a following section word a noun of their sentence ("these findings",
+# "extrinsic impression", "the comparison").
+_MODIFIERS = OPEN_WORDS | {
+    "an", "this", "that", "these", "those", "such", "other", "similar", "same", "my", "our", "your",
+    "their", "its", "his", "her", "any", "some", "all", "both", "each", "new", "further", "clinical",
+    "overall", "general", "initial", "first", "final", "main", "key", "imaging", "radiographic",
+    "radiologic", "radiological", "sonographic", "ultrasound", "ct", "mr", "mri", "pet", "extrinsic",
+    "mass", "mild", "slight", "smooth", "subtle", "incidental", "additional", "above", "prior",
+    "previous", "nonspecific", "expected", "postoperative", "postsurgical", "interval", "direct",
+    "family", "medical", "surgical", "past", "social", "in", "on", "for", "to", "by", "at", "from",
+    "is", "are", "was", "were", "be", "been",
+}  # fmt: skip
+
+
+def _emit_heading(out: list[_Tok], words: list[_Tok]) -> None:
+    """The heading as the mapper reads it: "Impression:" starting a line (closing an open sentence)."""
+    if out and out[-1].kind == "punct" and out[-1].text == ",":
+        out.pop()  # "..., impression, normal": the comma was the sentence end
+    if not _at_sentence_start(out):
+        out.append(_Tok(".", False, "punct"))
+    for k, word in enumerate(words):
+        out.append(_Tok(word.text, word.space, "word", heading=k == 0))
+    out.append(_Tok(":", False, "punct", spoken=True))
 
 
 def _period_is_word(toks: list[_Tok], i: int, after_the: bool = False) -> bool:
@@ -820,7 +1014,8 @@ def _join(toks: list[_Tok]) -> str:
             continue
         text = tok.text
         if tok.heading:
-            parts.append("\n")
+            if parts and not parts[-1].endswith("\n"):
+                parts.append("\n")
             capitalize = True
         if capitalize and text[:1].isalpha():
             text = text[0].upper() + text[1:]
@@ -832,7 +1027,7 @@ def _join(toks: list[_Tok]) -> str:
         elif tok.kind == "punct" and tok.text in ("-", "/"):
             parts.append((" " if tok.space else "") + text)
         elif (
-            (parts and parts[-1] in ("(",))
+            (parts and parts[-1].endswith("("))
             or (idx > 0 and toks[idx - 1].text in ("-", "/") and not tok.space)
             or not parts
             or parts[-1].endswith("\n")

@@ -114,7 +114,23 @@ def check_content(
     if content.is_critical:
         context = replace(context, is_critical=True)
     draft = draft_from_content(content, is_addendum=is_addendum)
-    return to_wire(run_checks(draft, context), draft)
+    return to_wire(run_checks(draft, context), draft) + _suggested_impression(content)
+
+
+def _suggested_impression(content: ReportContent) -> list[dict[str, Any]]:
+    """A warning while the impression is still the engine's suggestion (nothing was dictated)."""
+    if not (content.impression_suggested and content.impression.strip()):
+        return []
+    return [
+        {
+            "code": "impression_suggested",
+            "level": "warning",
+            "message": (
+                "The impression is the engine's suggestion, not dictated: read it; signing makes it yours"
+            ),
+            "section": SECTION_TITLES[IMPRESSION],
+        }
+    ]
 
 
 def check_report(

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from autoscribe.ids import Prefix, brand
 from autoscribe.schemas import ApiModel, ApiResponse
 from autoscribe.scribe.models import Dictation
+from autoscribe.scribe.storage import is_audio_type
 from autoscribe.scribe.types import Template
 
 
 class DictationCreate(ApiModel):
     template_id: str | None = Field(default=None, max_length=100)
+    # The recording's type (MediaRecorder's mimeType, or an uploaded file's); WebM when absent.
     content_type: str | None = Field(default=None, max_length=100)
+
+    @field_validator("content_type")
+    @classmethod
+    def _audio(cls, value: str | None) -> str | None:
+        if value and not is_audio_type(value):
+            raise ValueError(
+                f"{value!r} is not an audio recording the engine reads: "
+                "send WAV, WebM, Ogg, MP3, M4A (MP4 audio), AAC or FLAC"
+            )
+        return value
 
 
 class DictationFinish(ApiModel):

@@ -26,6 +26,8 @@ _EXTENSIONS = {
     "audio/mpeg": "mp3",
     "audio/mp3": "mp3",
     "audio/mp4": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/m4a": "m4a",
     "audio/aac": "aac",
     "audio/flac": "flac",
 }
@@ -33,9 +35,18 @@ _EXTENSIONS = {
 _READERS = 8
 
 
+def _base_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def extension_for(content_type: str | None) -> str:
-    base = (content_type or "").split(";")[0].strip().lower()
-    return _EXTENSIONS.get(base, "bin")
+    return _EXTENSIONS.get(_base_type(content_type), "bin")
+
+
+def is_audio_type(content_type: str) -> bool:
+    """A recording the engine decodes: what MediaRecorder makes (WebM, Ogg, MP4) and the files
+    radiologists upload (WAV, WebM, MP3, M4A, AAC, FLAC)."""
+    return _base_type(content_type) in _EXTENSIONS
 
 
 def audio_key(clinic_id: uuid.UUID, dictation_id: uuid.UUID, content_type: str | None) -> str:

@@ -26,6 +26,9 @@ SECTION_TITLES = {
 
 PLACEHOLDER = "[***]"
 
+# Impression sources that are the engine's suggestion, not what the radiologist said.
+SUGGESTED_SOURCES = ("rules", "llm")
+
 Sex = Literal["male", "female", "other"]
 SentenceSource = Literal["dictated", "default", "macro", "generated", "context"]
 Severity = Literal["error", "warning", "info"]
@@ -255,6 +258,8 @@ class Draft:
     sections: list[Section]
     # Counter for new sentence ids; kept in the JSON so ids stay unique after edits.
     next_sentence: int = 1
+    # Who wrote the impression: the radiologist ("dictated", or "edited" by moving sentences into
+    # it), or the engine ("rules", "llm") because none was dictated: then it is only a suggestion.
     impression_source: Literal["rules", "llm", "dictated", "edited"] = "rules"
 
     def new_sentence_id(self) -> str:
@@ -301,6 +306,11 @@ class Draft:
         section = self.section(IMPRESSION)
         return [s.text for s in section.sentences] if section else []
 
+    @property
+    def impression_suggested(self) -> bool:
+        """The impression is the engine's suggestion (none was dictated), not the radiologist's."""
+        return self.impression_source in SUGGESTED_SOURCES and bool(self.impression)
+
     def section_texts(self) -> dict[str, str]:
         """Plain text per top-level section, as the report service stores and renders them.
 
@@ -337,6 +347,7 @@ class Draft:
             "templateName": self.template_name,
             "nextSentence": self.next_sentence,
             "impressionSource": self.impression_source,
+            "impressionSuggested": self.impression_suggested,
             "sections": [s.to_dict() for s in self.sections],
         }
 

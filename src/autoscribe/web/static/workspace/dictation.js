@@ -7,6 +7,16 @@
 // shown in a live region. Stop → finish → poll until the draft is done → the draft goes into
 // the report and its checks are listed under the button.
 //
+// "Upload audio…" takes a recording made elsewhere (WAV, WebM, MP3, M4A; also Ogg, FLAC, AAC)
+// down the same path: a dictation is created with the file's type, the file is sent as chunks of
+// at most UPLOAD_CHUNK_BYTES (the server's per-chunk limit is 4 MB, 200 MB in all), then finish →
+// poll → the draft goes into the report exactly like a recorded one. "Spoken commands" lists what
+// the engine understands (SPOKEN_COMMANDS; the README has the same table).
+//
+// A dictated impression is the radiologist's. When none was dictated the engine suggests one
+// (sentences with source "generated"): put into an empty Impression field it is marked
+// impressionSuggested (report.js shows "Suggested" until the radiologist edits or accepts it).
+//
 // How a draft goes into the report (never losing what the radiologist wrote):
 //   * an empty field takes the draft's text for it (dictated sentences and the template's normal
 //     defaults, e.g. "Lungs: The lungs are clear.");
@@ -31,6 +41,55 @@
   const POLL_MS = 1000;
   const FINISH_POLL_LIMIT = 900; // 15 minutes of polling: then the page says the job is stuck
   const UPLOAD_ATTEMPTS = 4;
+  const UPLOAD_CHUNK_BYTES = 2 * 1024 * 1024; // an uploaded file goes in pieces of this size
+  const MAX_UPLOAD_BYTES = 200 * 1024 * 1024; // scribe.service.MAX_DICTATION_BYTES
+  // Uploaded files: extension → the type the server stores it under (browsers name some files
+  // oddly: .webm is "video/webm", .m4a "audio/x-m4a", and some give no type at all).
+  const UPLOAD_TYPES = {
+    wav: "audio/wav",
+    wave: "audio/wav",
+    webm: "audio/webm",
+    mp3: "audio/mpeg",
+    m4a: "audio/mp4",
+    mp4: "audio/mp4",
+    aac: "audio/aac",
+    ogg: "audio/ogg",
+    oga: "audio/ogg",
+    opus: "audio/ogg",
+    flac: "audio/flac",
+  };
+  const UPLOAD_MIME = {
+    "audio/wav": "audio/wav",
+    "audio/x-wav": "audio/wav",
+    "audio/wave": "audio/wav",
+    "audio/vnd.wave": "audio/wav",
+    "audio/webm": "audio/webm",
+    "video/webm": "audio/webm",
+    "audio/mpeg": "audio/mpeg",
+    "audio/mp3": "audio/mpeg",
+    "audio/mp4": "audio/mp4",
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+    "video/mp4": "audio/mp4",
+    "audio/aac": "audio/aac",
+    "audio/ogg": "audio/ogg",
+    "audio/flac": "audio/flac",
+    "audio/x-flac": "audio/flac",
+  };
+  const UPLOAD_ACCEPT = ".wav,.webm,.mp3,.m4a,.mp4,.aac,.ogg,.oga,.opus,.flac,audio/*";
+  // What the engine understands when spoken (autoscribe.scribe.normalize); the README lists the same.
+  const SPOKEN_COMMANDS = [
+    ["“Findings”, “Impression” (or “Conclusion”), “Technique”, “Comparison”, “Clinical history” (or “History”, “Indication”), said on their own",
+      "Start that section; the word is not written. A pause, “colon” or “period” after it is fine."],
+    ["“Lungs colon”, “Liver colon”, … (an organ, then “colon”)", "File what follows under that organ"],
+    ["“Next section”", "Go on to the next section of the template"],
+    ["“Period” or “full stop”, “comma”, “colon”, “semicolon”, “question mark”", "Punctuation"],
+    ["“Open parenthesis”, “close parenthesis”", "( and )"],
+    ["“New line”, “new paragraph”", "A line break, a blank line"],
+    ["“Scratch that”, “delete last sentence”", "Remove the sentence just said"],
+    ["“Insert” and a macro name", "The macro’s text"],
+    ["Under Impression: “one … two …”", "Numbered impression items"],
+  ];
   const SIMPLE = ["clinicalIndication", "technique", "comparison"];
   const TITLES = {
     clinicalIndication: "Clinical indication",
@@ -44,6 +103,7 @@
     starting: "Starting…",
     recording: "Stop dictation",
     stopping: "Finishing…",
+    uploading: "Dictate",
     transcribing: "Transcribing…",
     error: "Dictate",
   };
@@ -103,13 +163,39 @@
       '<span class="ws-mic-dot" aria-hidden="true"></span><span class="ws-mic-label">Dictate</span></button>' +
       '<label class="ws-dictation-template">Template ' +
       '<select id="dictation-template"><option value="">Automatic (from the study)</option></select></label>' +
+      '<button type="button" id="upload-button" class="button secondary" aria-controls="dictation-file">Upload audio…</button>' +
+      '<input type="file" id="dictation-file" class="visually-hidden" tabindex="-1" aria-label="Audio file to transcribe" accept="' +
+      UPLOAD_ACCEPT +
+      '">' +
       '<span class="muted small">Keys: <kbd>Alt</kbd>+<kbd>M</kbd> start/stop</span>' +
+      commandsHelp() +
       '<p id="dictation-status" class="ws-dictation-status" role="status" aria-live="polite"></p>' +
       '<p id="dictation-partial" class="ws-dictation-partial" aria-live="polite" aria-label="What the dictation heard so far" hidden></p>' +
       '<div id="dictation-checks" class="ws-checks"></div>';
     el("dictate-button").addEventListener("click", toggle);
+    el("upload-button").addEventListener("click", () => el("dictation-file").click());
+    el("dictation-file").addEventListener("change", (e) => {
+      const file = e.target.files && e.target.files[0];
+      e.target.value = ""; // the same file can be chosen again
+      if (file) uploadFile(file);
+    });
     loadTemplates();
     render();
+  }
+
+  /** The "Spoken commands" popover: a disclosure next to the buttons. */
+  function commandsHelp() {
+    const esc = (t) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+    const rows = SPOKEN_COMMANDS.map(([say, does]) => "<tr><td>" + esc(say) + "</td><td>" + esc(does) + "</td></tr>").join("");
+    return (
+      '<details class="ws-commands" id="spoken-commands"><summary>Spoken commands</summary>' +
+      '<div class="ws-commands-body"><table class="ws-commands-table"><caption class="visually-hidden">Spoken commands</caption>' +
+      '<thead><tr><th scope="col">Say</th><th scope="col">To</th></tr></thead><tbody>' +
+      rows +
+      "</tbody></table>" +
+      '<p class="muted small">A dictated impression is kept as you said it. When none is dictated, the engine suggests one from the findings, marked “Suggested” until you edit or accept it.</p>' +
+      "</div></details>"
+    );
   }
 
   async function loadTemplates() {
@@ -130,13 +216,16 @@
   function render() {
     const button = el("dictate-button");
     if (!button) return;
-    const busy = ["starting", "stopping", "transcribing"].includes(state.phase);
+    const busy = ["starting", "stopping", "uploading", "transcribing"].includes(state.phase);
     button.dataset.state = state.phase;
     button.setAttribute("aria-pressed", state.phase === "recording" ? "true" : "false");
     button.disabled = busy;
     button.querySelector(".ws-mic-label").textContent = LABELS[state.phase];
+    const ready = state.phase === "idle" || state.phase === "error";
     const select = el("dictation-template");
-    if (select) select.disabled = state.phase !== "idle" && state.phase !== "error";
+    if (select) select.disabled = !ready;
+    const uploadButton = el("upload-button");
+    if (uploadButton) uploadButton.disabled = !ready;
     const status = el("dictation-status");
     status.textContent = state.message;
     status.dataset.state = state.phase;
@@ -304,11 +393,11 @@
   }
 
   function release(rec) {
-    rec.stream.getTracks().forEach((t) => t.stop());
+    if (rec.stream) rec.stream.getTracks().forEach((t) => t.stop());
   }
 
   function abort(rec, message) {
-    if (rec.recorder.state !== "inactive") rec.recorder.stop();
+    if (rec.recorder && rec.recorder.state !== "inactive") rec.recorder.stop();
     release(rec);
     if (state.rec === rec) state.rec = null;
     setPhase("error", message);
@@ -327,6 +416,74 @@
     if (state.rec !== rec) return;
     if (rec.failed) return abort(rec, "The recording could not be uploaded: " + rec.failed);
     if (rec.seq === 0) return abort(rec, "No audio was recorded. Check the microphone, then try again.");
+    await transcribe(rec, "Dictation added to the report.");
+  }
+
+  // ---- uploading a recording ----------------------------------------------------------------------
+
+  /** The type to store an uploaded file under, or null when it is not a recording the engine reads. */
+  function uploadType(file) {
+    const ext = ((file.name || "").match(/\.([A-Za-z0-9]+)$/) || [])[1];
+    const byName = ext && UPLOAD_TYPES[ext.toLowerCase()];
+    const mime = (file.type || "").split(";")[0].trim().toLowerCase();
+    if (/^(text|image)\//.test(mime) || mime === "application/pdf") return null; // whatever its name says
+    return byName || UPLOAD_MIME[mime] || null;
+  }
+
+  function megabytes(n) {
+    return (n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0) + " MB";
+  }
+
+  /** An audio file into the report: the same dictation calls and engine as the microphone. */
+  async function uploadFile(file) {
+    if (state.phase !== "idle" && state.phase !== "error") return;
+    const name = "“" + file.name + "”";
+    if (!report.isEditable()) {
+      setPhase("error", "The report cannot be edited right now (see the save status); the file was not uploaded.");
+      return;
+    }
+    const type = uploadType(file);
+    if (!type) {
+      setPhase("error", name + " is not an audio file the dictation engine reads. Upload a WAV, WebM, MP3 or M4A recording.");
+      return;
+    }
+    if (!file.size) {
+      setPhase("error", name + " is empty.");
+      return;
+    }
+    if (file.size > MAX_UPLOAD_BYTES) {
+      setPhase("error", name + " is too large (" + megabytes(file.size) + "): recordings up to " + megabytes(MAX_UPLOAD_BYTES) + " can be uploaded.");
+      return;
+    }
+    showPartial("");
+    setPhase("uploading", "Uploading " + name + "…");
+    const templateId = (el("dictation-template") && el("dictation-template").value) || null;
+    const created = await call("POST", "/dictations", { templateId, contentType: type }).catch(() => ({
+      ok: false,
+      message: "The server cannot be reached.",
+    }));
+    if (!created.ok) {
+      setPhase("error", name + " could not be uploaded: " + created.message);
+      return;
+    }
+    const rec = { id: created.data.dictationId, templateId, stream: null, recorder: null, seq: 0, failed: null, file: file.name };
+    state.rec = rec;
+    for (let offset = 0; offset < file.size; offset += UPLOAD_CHUNK_BYTES) {
+      const seq = rec.seq++;
+      await upload(rec, seq, file.slice(offset, offset + UPLOAD_CHUNK_BYTES, type));
+      if (state.rec !== rec) return; // the report was signed meanwhile
+      if (rec.failed) return abort(rec, name + " could not be uploaded: " + rec.failed);
+      if (file.size > UPLOAD_CHUNK_BYTES) {
+        const done = Math.min(file.size, offset + UPLOAD_CHUNK_BYTES);
+        setPhase("uploading", "Uploading " + name + "… " + Math.floor((100 * done) / file.size) + "%");
+      }
+    }
+    await transcribe(rec, name + " was transcribed and added to the report.");
+  }
+
+  // ---- transcription of a recording or an upload -----------------------------------------------------
+
+  async function transcribe(rec, done) {
     setPhase("transcribing", "Transcribing…");
     const path = "/dictations/" + encodeURIComponent(rec.id);
     const finished = await call("POST", path + "/finish", { templateId: rec.templateId }).catch(() => null);
@@ -351,12 +508,16 @@
       setPhase("error", "The report can no longer be edited here; the dictation was not inserted.");
       return;
     }
+    const before = report.getContent();
     const appended = applyDraft(body.result.draft);
+    const after = report.getContent();
     showDictationChecks(body.result.checks, body.result.draft);
+    const suggested = after.impressionSuggested && after.impression !== before.impression;
     setPhase(
       "idle",
-      "Dictation added to the report." +
-        (appended.length ? " Added after your text in: " + appended.join(", ") + "." : "")
+      done +
+        (appended.length ? " Added after your text in: " + appended.join(", ") + "." : "") +
+        (suggested ? " No impression was dictated: the one in Impression is a suggestion (marked “Suggested”)." : "")
     );
   }
 
@@ -426,7 +587,10 @@
       next.findings = { text, subsections: subs };
     }
     if (sections.impression) {
-      next.impression = merge("impression", TITLES.impression, content.impression, texts(sections.impression.sentences, true), appended);
+      const incoming = texts(sections.impression.sentences, true);
+      next.impression = merge("impression", TITLES.impression, content.impression, incoming, appended);
+      // What the engine wrote because nothing was dictated is a suggestion; dictated text is not.
+      if (next.impression !== content.impression) next.impressionSuggested = !incoming.mine;
     }
     report.setContent(next);
     return appended;

@@ -5,6 +5,10 @@
 // aside)" or "save my text over it", so text is never dropped silently), signing with a
 // confirmation that names the signer, addenda, keyboard shortcuts.
 //
+// An impression the dictation engine suggested (none was dictated) is saved with
+// impressionSuggested: true and shows "Suggested" with an Accept button; any edit of the
+// impression (typing, moving a sentence, setting it through the API) or Accept clears it.
+//
 // Hooks for the dictation engine: window.AutoScribeReport (see the bottom of this file) and the
 // "autoscribe:report-ready" / "autoscribe:report-change" / "autoscribe:report-signed" events on
 // document. Plain script, no build step.
@@ -105,10 +109,11 @@
   }
 
   /** The draft as the editor shows it: {clinicalIndication, technique, comparison,
-   *  findings: {text, subsections: [{heading, text}]}, impression, isCritical}; null when no
-   *  draft is being edited. */
+   *  findings: {text, subsections: [{heading, text}]}, impression, isCritical,
+   *  impressionSuggested}; null when no draft is being edited. */
   function getContent() {
     if (!form()) return null;
+    const suggested = field("impressionSuggested");
     return {
       clinicalIndication: field("clinicalIndication").value,
       technique: field("technique").value,
@@ -116,7 +121,17 @@
       findings: { text: field("findings").value, subsections: readSubsections() },
       impression: field("impression").value,
       isCritical: field("isCritical").checked,
+      impressionSuggested: !!suggested && suggested.value === "true",
     };
+  }
+
+  /** Mark the impression as the engine's suggestion (or as the radiologist's: false). */
+  function setSuggested(on) {
+    const input = field("impressionSuggested");
+    if (!input) return;
+    input.value = on ? "true" : "false";
+    const label = document.getElementById("impression-suggested");
+    if (label) label.hidden = !on;
   }
 
   function requireEditor() {
@@ -131,8 +146,12 @@
       setSubsections(Array.isArray(value) ? value : []);
     } else if (name === "isCritical") {
       field("isCritical").checked = !!value;
+    } else if (name === "impressionSuggested") {
+      setSuggested(!!value);
     } else if (SECTIONS.includes(name)) {
-      field(name).value = value == null ? "" : String(value);
+      const text = value == null ? "" : String(value);
+      if (name === "impression" && field(name).value !== text) setSuggested(false); // not the suggestion now
+      field(name).value = text;
     } else {
       throw new Error("Unknown report section: " + name);
     }
@@ -150,7 +169,10 @@
   /** Replace several sections at once (any subset of getContent()'s shape). */
   function setContent(content) {
     requireEditor();
-    for (const [name, value] of Object.entries(content || {})) put(name, value);
+    const entries = Object.entries(content || {});
+    // impressionSuggested describes the impression given with it: set after it.
+    entries.sort((a, b) => (a[0] === "impressionSuggested") - (b[0] === "impressionSuggested"));
+    for (const [name, value] of entries) put(name, value);
     changed("api");
   }
 
@@ -160,6 +182,7 @@
     const el = field(name);
     if (!el || el.type === "checkbox") throw new Error("Cannot append to " + name);
     el.value = joined(el.value, text);
+    if (name === "impression") setSuggested(false);
     changed("api");
   }
 
@@ -579,6 +602,7 @@
     else if (left && right && !left.endsWith("\n") && !right.startsWith("\n")) left += " ";
     source.value = (left + right).trim();
     target.el.value = joined(target.el.value, sentence);
+    if (source === field("impression") || target.el === field("impression")) setSuggested(false);
     changed("user");
     status.textContent = "Moved to " + target.label + ".";
     target.el.focus();
@@ -592,7 +616,9 @@
   });
 
   area.addEventListener("input", (e) => {
-    if (e.target.closest("#report-form") && !e.target.readOnly) changed("user");
+    if (!e.target.closest("#report-form") || e.target.readOnly) return;
+    if (e.target === field("impression")) setSuggested(false); // edited: the radiologist's now
+    changed("user");
   });
   area.addEventListener("change", (e) => {
     if (e.target.type === "checkbox" && e.target.closest("#report-form")) changed("user");
@@ -620,6 +646,11 @@
       if (add) add.focus();
     } else if (action === "move-sentence") {
       moveSentence();
+    } else if (action === "accept-impression") {
+      setSuggested(false);
+      changed("user");
+      setAnnouncement("Impression accepted.");
+      focusSection("impression");
     } else if (action === "sign") {
       openSignDialog();
     } else if (action === "open-addendum") {
