@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.api.test_users import invite_kwargs
 from tests.browser.conftest import console_errors, snap
 from tests.conftest import ClinicFixture, Server
-from tests.dashboard.test_dashboard_browser import sign_in
-from tests.helpers import make_user, sdk
+from tests.dashboard.conftest import owner_client
+from tests.dashboard.test_dashboard_browser import sign_in, wait_for
+from tests.helpers import make_key, make_user, post_form, sdk
 from tests.reporting import IMPRESSION, create_study, dictate_and_sign, pdf_text, save, sign, start
+from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.browser
 
@@ -158,3 +162,108 @@ def test_study_page_shows_the_signed_report_with_pdfs(
     assert got.value.suggested_filename == f"{original}.pdf"
     assert "1.5 cm" not in pdf_text(Path(got.value.path()).read_bytes())
     assert console_errors(page) == []
+
+
+SIZES = ((1366, 768), (1920, 1080))
+
+
+def _fits(view: Page) -> bool:
+    return bool(view.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def _lines(view: Page, selector: str) -> int:
+    """How many lines of text the first element matching `selector` shows."""
+    script = "(el) => el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight)"
+    return round(view.locator(selector).first.evaluate(script))
+
+
+def _text_lines(view: Page, selector: str) -> int:
+    """How many lines the text in the first element matching `selector` is laid out on."""
+    script = """(el) => { const range = document.createRange(); range.selectNodeContents(el);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size; }"""
+    return int(view.locator(selector).first.evaluate(script))
+
+
+def test_every_dashboard_page_fits_at_1366_and_1920(
+    make_page: Callable[..., Page], server: Server, clinic: ClinicFixture, receivers: Callable[..., Receiver]
+) -> None:
+    """Screenshots of every dashboard page (var/screenshots/dashboard-*-1366x768.png, ...), none
+    wider than the window, and the defects a new clinic noticed, measured."""
+    receiver = receivers()
+    hook = (
+        f"http://127.0.0.1:{receiver.port}/api/v2/integrations/north-campus-imaging-associates/autoscribe"
+        "/webhooks/process-autoscribe-complete-report"
+    )
+    key = make_key(clinic.clinic_id, description="Main PACS", report_webhook_url=hook)
+    api = sdk(server.url, key.api_key)
+    rad = make_user(clinic.clinic_id, first_name="Ada", last_name="Amender")
+    customer = api.express.create(express_customer_name="North Imaging").express_customer_id
+    study_id = create_study(api, rad, express_customer_id=None)
+    dictate_and_sign(study_id, rad, is_critical=True)
+    api.auto_scribe.users.invite(**invite_kwargs(email=f"ines-{secrets.token_hex(3)}@example.test"))
+    owner = owner_client(server, clinic)
+    test_page = f"/api-config/keys/{key.api_key_id}/test"
+    post_form(owner, test_page, test_page, {"event": "report.delivered"})
+    wait_for(lambda: len(receiver.requests) >= 2, "the report and the test event delivered")
+    delivery = re.search(r'data-event-id="([^"]+)"', owner.get("/deliveries").text)
+    assert delivery
+
+    pages = [
+        ("/", None),
+        ("/worklist", "Worklist"),
+        ("/worklist/new", "New study"),
+        (f"/worklist/studies/{study_id}", "Brain MRI with Contrast"),
+        (f"/worklist/studies/{study_id}/edit", None),
+        ("/api-config", "API Config"),
+        ("/users", "Users"),
+        ("/users/invite", "Invite user"),
+        (f"/users/{rad}", "Ada Amender"),
+        ("/invitations", "Invitations"),
+        ("/express-customers", "Express customers"),
+        (f"/express-customers/{customer}", "North Imaging"),
+        ("/deliveries", "Webhook deliveries"),
+        (f"/deliveries/{delivery.group(1)}", None),
+        ("/audit-log", "Audit log"),
+        ("/templates", "Templates & macros"),
+        ("/templates/macros", "Templates & macros"),
+        ("/templates/new", "New template"),
+        ("/templates/builtin/ct-abdomen-pelvis", "CT abdomen and pelvis"),
+    ]
+    for width, height in SIZES:
+        size = f"{width}x{height}"
+        view = make_page(width, height, name=size)
+        sign_in(view, server, clinic.owner_email, clinic.owner_password)
+        for path, heading in pages:
+            view.goto(server.url + path)
+            if heading:
+                expect(view.get_by_role("heading", level=1)).to_have_text(heading)
+            assert _fits(view), (path, size)
+            slug = path.strip("/").replace("/", "-") or "home"
+            slug = re.sub(r"(stu|usr|cus|whe)_[0-9a-f]{32}", r"\1", slug)
+            snap(view, f"dashboard-{slug}-{size}")
+
+        # The home page greets the owner, not "Clinic" (the bootstrap's placeholder name).
+        view.goto(server.url + "/")
+        expect(view.get_by_role("heading", level=1)).not_to_have_text(re.compile("Welcome, Clinic"))
+        # The study page's "Signed" badge stays in its card.
+        view.goto(f"{server.url}/worklist/studies/{study_id}")
+        badge = view.locator("#study-reports .badge", has_text="Signed").first.bounding_box()
+        card = view.locator("section[aria-labelledby=reports-h]").bounding_box()
+        assert badge and card and badge["x"] + badge["width"] <= card["x"] + card["width"]
+        # Study time looks like the other inputs; the suffixes line up with the middle name.
+        view.goto(server.url + "/worklist/new")
+        style = "(e) => [getComputedStyle(e).borderTopWidth, getComputedStyle(e).paddingTop]"
+        time_style = view.get_by_label("Study time").evaluate(style)
+        date_style = view.get_by_label("Study date").evaluate(style)
+        assert time_style == date_style
+        view.goto(server.url + "/users/invite")
+        middle = view.get_by_label("Middle name").bounding_box()
+        for label in ("Suffix", "Second suffix"):
+            box = view.get_by_label(label, exact=True).bounding_box()
+            assert middle and box and abs(box["y"] - middle["y"]) < 1, label
+        # Deliveries: a URL on at most two lines, a date on one; a single attempt is no retry.
+        view.goto(server.url + "/deliveries")
+        assert _lines(view, "#deliveries-table td[data-label=Target] .mono") <= 2
+        assert _text_lines(view, "#deliveries-table td[data-label=Created]") == 1
+        expect(view.locator("#deliveries-table")).not_to_contain_text("retried")
+        assert console_errors(view) == []

@@ -14,6 +14,10 @@ from autoscribe.clinics.models import Clinic
 from autoscribe.errors import Conflict, InvalidRequest
 from autoscribe.users.models import User
 
+# The owner `autoscribe bootstrap` creates is named after their role until they give their own
+# name (Users, their page); the home page welcomes them to the clinic meanwhile (web.routes).
+BOOTSTRAP_OWNER_NAME = ("Clinic", "Owner")
+
 
 @dataclass(frozen=True)
 class Bootstrapped:
@@ -32,8 +36,8 @@ def bootstrap_clinic(
     clinic_name: str,
     owner_email: str,
     owner_password: str,
-    owner_first_name: str = "Clinic",
-    owner_last_name: str = "Owner",
+    owner_first_name: str = BOOTSTRAP_OWNER_NAME[0],
+    owner_last_name: str = BOOTSTRAP_OWNER_NAME[1],
 ) -> Bootstrapped:
     clinic_name = clinic_name.strip()
     if not clinic_name or len(clinic_name) > 200:

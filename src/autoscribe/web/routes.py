@@ -13,11 +13,13 @@ from autoscribe.auth import permissions as perms
 from autoscribe.auth.context import SessionDep, client_address
 from autoscribe.auth.sessions import SESSION_COOKIE
 from autoscribe.auth.signin import open_dashboard_session, sign_in, sign_out
+from autoscribe.clinics.service import BOOTSTRAP_OWNER_NAME
 from autoscribe.config import get_settings
 from autoscribe.db import utcnow
 from autoscribe.errors import InvalidRequest
 from autoscribe.users import password_reset
 from autoscribe.users import service as users
+from autoscribe.users.models import User
 from autoscribe.web import csrf
 from autoscribe.web.csrf import CsrfProtected
 from autoscribe.web.deps import CurrentUser, DashboardUser
@@ -60,9 +62,21 @@ def _retry_text(when: datetime) -> str:
 # ---- home ----------------------------------------------------------------------------------------------
 
 
+def greeting(user: User, clinic_name: str) -> str:
+    """ "Welcome, Nora"; an owner still named after their role (the bootstrap's "Clinic Owner")
+    is welcomed to the clinic rather than greeted as "Clinic"."""
+    if (user.first_name, user.last_name) == BOOTSTRAP_OWNER_NAME:
+        return f"Welcome to {clinic_name}"
+    return f"Welcome, {user.first_name}"
+
+
 @router.get("/")
 def home(request: Request, web_user: DashboardUser) -> Response:
-    return render(request, "home.html", {"signed_in_at": web_user.session.created_at})
+    context = {
+        "greeting": greeting(web_user.user, web_user.clinic_name),
+        "signed_in_at": web_user.session.created_at,
+    }
+    return render(request, "home.html", context)
 
 
 # ---- sign in / out ---------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ EVENT_TYPES = (
     "secondary_capture.access_requested",
 )
 STATUS_TABS = (("", "All"), ("failed", "Failed"), ("pending", "Pending"), ("succeeded", "Succeeded"))
-KIND_LABELS = {"async": "Notification (retried)", "sync": "Synchronous call", "test": "Test event"}
+# Notifications are retried on failure (the attempts say whether one was); calls and tests are not.
+KIND_LABELS = {"async": "Notification", "sync": "Synchronous call", "test": "Test event"}
 
 
 def _key_id(raw: str) -> uuid.UUID | None:
