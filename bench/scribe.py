@@ -58,6 +58,8 @@ CONDITIONS = ("clean", "noisy")
 SPEEDS = (130, 145, 160, 175)  # words a minute; one per dictation and voice, spread over the range
 SNR_DB = 20.0
 REVERB = ["reverb", "40", "50", "60"]  # reverberance %, HF damping %, room scale %: a small reading room
+# transcribe.py as it was before issue 14 (commit 5c1ef3c): --before-transcripts reuses what it heard.
+BEFORE_TRANSCRIBE_HASH = "403b54dc5a63ab16"
 TRANSCRIBE_SOURCE = Path(__file__).resolve().parents[1] / "src" / "autoscribe" / "scribe" / "transcribe.py"
 
 _SMALL_NUMBERS = {
@@ -273,8 +275,9 @@ def _file_hash(path: Path) -> str:
 class Heard:
     """Transcripts by audio, engine settings and prompt, kept on disk between runs."""
 
-    def __init__(self, engine: ScribeEngine, out_dir: Path, use_cache: bool) -> None:
+    def __init__(self, engine: ScribeEngine, out_dir: Path, use_cache: bool, before: bool = False) -> None:
         self.engine = engine
+        self.before = before
         self.dir = out_dir / "transcripts"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.use_cache = use_cache
@@ -287,6 +290,20 @@ class Heard:
 
     def _settings(self, template: Any, context: StudyContext | None) -> dict[str, Any]:
         t = self.engine.transcriber
+        if self.before:
+            # The cache key the bench gave the engine before issue 14 (commit 5c1ef3c): its prompt,
+            # no hotwords, its transcribe.py.
+            from autoscribe.scribe.templates import vocabulary_prompt
+
+            return {
+                "code": BEFORE_TRANSCRIBE_HASH,
+                "model": getattr(t, "model_spec", ""),
+                "beam": 5,
+                "extra": dict.fromkeys(
+                    ("temperatures", "hotwords_enabled", "check_pass", "best_of", "patience")
+                ),
+                "options": {"prompt": vocabulary_prompt(template, self.engine.macros.keys())},
+            }
         plan = getattr(self.engine, "asr_options_for", None)
         options = plan(template, context) if plan else {"prompt": self.engine.prompt_for(template)}
         return {
@@ -311,6 +328,10 @@ class Heard:
         if self.use_cache and cache.exists():
             row = json.loads(cache.read_text())
             self.cached += 1
+        elif self.before:
+            raise SystemExit(
+                f"--before-transcripts: no transcript of {wav.name} from the engine before issue 14"
+            )
         else:
             cpu = time.process_time()
             transcript = (
@@ -580,6 +601,12 @@ def main() -> None:
         "--check-pass", dest="check_pass", choices=("on", "off"), help="unprompted check pass"
     )
     parser.add_argument("--correction", choices=("on", "off"), help="radiology lexicon correction pass")
+    parser.add_argument(
+        "--before-transcripts",
+        action="store_true",
+        help="score what the speech model heard before issue 14 (cached by a run at commit 5c1ef3c) "
+        "through today's corrections, mapping and checks",
+    )
     parser.add_argument("--verbose", action="store_true", help="print every miss and transcription error")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -600,7 +627,7 @@ def main() -> None:
     heard = None
     if not args.text_only:
         out_dir = Path(os.environ.get("AUTOSCRIBE_DATA_DIR", "var")) / "bench-scribe"
-        heard = Heard(engine, out_dir, use_cache=not args.no_cache)
+        heard = Heard(engine, out_dir, use_cache=not args.no_cache, before=args.before_transcripts)
     results = []
     for name in names:
         figures = run_set(name, args, engine, heard)

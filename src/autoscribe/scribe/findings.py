@@ -593,15 +593,17 @@ def analyze(sentence: str, *, variants: bool = False) -> Analysis:
 
 
 @lru_cache(maxsize=1)
-def _critical_keys() -> list[tuple[str, str, str]]:
-    """(phonetic key, letters, concept) of every critical phrase long enough to tell apart."""
+def _critical_keys() -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(phonetic key, letters, concept, words) of every critical phrase long enough to tell apart."""
     from autoscribe.scribe.lexicon import phonetic_key
 
     out = []
     for phrase, concept, _weight, critical in _LEXICON:
         letters = re.sub(r"[^a-z]", "", phrase.lower())
         if critical and len(letters) >= 8:
-            out.append((phonetic_key(letters), letters, concept))
+            out.append(
+                (phonetic_key(letters), letters, concept, tuple(re.findall(r"[a-z]+", phrase.lower())))
+            )
     return out
 
 
@@ -649,7 +651,7 @@ def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> li
             key = phonetic_key(joined)
             if len(key) < 4:
                 continue
-            for ckey, letters, concept in _critical_keys():
+            for ckey, letters, concept, phrase_words in _critical_keys():
                 if abs(len(joined) - len(letters)) > 0.25 * len(letters):
                     continue
                 limit = 1 if len(ckey) <= 5 else 2
@@ -659,6 +661,18 @@ def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> li
                 similarity = difflib.SequenceMatcher(None, joined, letters).ratio()
                 if similarity < 0.6:
                     continue
+                # Words heard right ("acute", "pulmonary") prove nothing: what differs must sound alike
+                # by itself ("and bolus" / "embolus"), and is never one real word ("acute distal").
+                rest = [w for w in lows if w not in phrase_words]
+                if len(rest) < len(lows):
+                    target = "".join(w for w in phrase_words if w not in lows)
+                    if not rest or not target or (len(rest) == 1 and rest[0] in english):
+                        continue
+                    a, b = phonetic_key("".join(rest)), phonetic_key(target)
+                    if _distance(a, b, 2) > (1 if len(b) <= 4 else 2):
+                        continue
+                    if difflib.SequenceMatcher(None, "".join(rest), target).ratio() < 0.6:
+                        continue
                 candidate = (distance, -similarity, start, end, concept)
                 if found is None or candidate[:2] < found[:2]:
                     found = candidate

@@ -165,6 +165,15 @@ def _distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
+    differ = [(h, t) for h, t in zip(heard, term, strict=True) if h != t]
+    if len(differ) != 1:
+        return False
+    h, t = differ[0]
+    a, b = phonetic_key(h), phonetic_key(t)
+    return len(a) >= 2 and _distance(a, b, 1) <= 1 and h not in _KEEP
+
+
 def _prefix_fits(heard: str, term: str) -> bool:
     """A heard negative prefix ("un-", "non-") keeps a negative term: "unstructing" is
     nonobstructing, never obstructing (whether something is present must not change)."""
@@ -312,6 +321,7 @@ class _Matcher:
         for term in self.terms:
             self.by_len.setdefault(len(term.key), []).append(term)
         self.known = _domain() | {w.lower() for w in extra_known}
+        self.joined = {t.letters for t in self.terms if " " not in t.text}
         self.english = _english()
         self.context_words = {
             name: region.context for name, region in lexicon.regions.items() if region.context
@@ -364,17 +374,19 @@ def correct_radiology_terms(
             if i + size > len(words):
                 continue
             span = lows[i : i + size]
-            if any(w in _KEEP for w in span):
+            kept = any(w in _KEEP for w in span)  # only a lexicon phrase with one word misheard then
+            if kept and size == 1:
                 continue
             if size > 1 and not all(
                 _GLUE.fullmatch(text[words[k].end() : words[k + 1].start()]) for k in range(i, i + size - 1)
             ):
                 continue
             unknown = [w for w in span if w not in matcher.known]
-            if not unknown:
-                continue  # radiology or report words as heard: keep them
             joined = "".join(span)
-            if len(joined) < 4 or (size > 1 and (joined in matcher.known or joined in matcher.english)):
+            if not unknown and not (size > 1 and joined in matcher.joined):
+                continue  # radiology or report words as heard: keep them (unless a term split in two)
+            as_word = joined in matcher.known or joined in matcher.english
+            if len(joined) < 4 or (size > 1 and joined not in matcher.joined and as_word):
                 continue  # "multi-level" is multilevel, a word as heard
             key = phonetic_key(joined)
             if len(key) < 2:
@@ -383,13 +395,24 @@ def correct_radiology_terms(
             lo, hi = max(0, i - 6), min(len(words), i + size + 6)
             window = set(lows[lo:i]) | set(lows[i + size : hi])
             for d, term in matcher.candidates(key):
-                if term.letters == joined or not _prefix_fits(joined, term.letters):
+                if (size == 1 and term.letters == joined) or not _prefix_fits(joined, term.letters):
                     continue
                 term_words = term.text.lower().split()
-                if size > 1 and (len(term_words) >= size or set(span) & set(term_words)):
-                    continue  # a phrase heard as a phrase, or a word of the term heard right
+                phrase = False  # the rest of the phrase was heard: that is context enough
+                if size > 1:
+                    if len(term_words) == size and _one_word_misheard(span, term_words):
+                        # A phrase of the lexicon with one word misheard ("fall thickness", "deep menus
+                        # thrombosis"): only that word differs, and only in sound.
+                        phrase = True
+                    elif kept:
+                        continue
+                    elif term.letters == joined:
+                        phrase = True  # the term split in two ("wave forms")
+                    elif len(term_words) >= size or set(span) & set(term_words):
+                        continue  # a phrase heard as a phrase, or a word of the term heard right
                 letters = difflib.SequenceMatcher(None, joined, term.letters).ratio()
                 cue, study, near = matcher.fits(term, window)
+                cue = cue or phrase
                 if non_words:
                     ok = letters >= 0.55 and (cue or study or near or (d == 0 and letters >= 0.7))
                 else:
