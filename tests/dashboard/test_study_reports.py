@@ -67,3 +67,30 @@ def test_who_reads_signed_reports_and_their_pdfs(
         assert sorted((r.actor_id, r.details["reportIds"], r.details["via"]) for r in rows) == sorted(
             [(tech.user_id, [original], "dashboard"), (rad.user_id, [addendum], "dashboard")]
         )
+
+
+def test_the_report_view_costs_three_queries(server: Server, clinic: ClinicFixture) -> None:
+    from sqlalchemy import event
+
+    from autoscribe.db import get_engine, session_scope
+    from autoscribe.studies import service as studies
+    from autoscribe.users.models import User
+    from autoscribe.web.dashboard.study_reports import reports_view
+
+    study_id, *_ = signed_with_addendum(server, clinic)
+    seen: list[str] = []
+    with session_scope() as session:
+        owner = session.get(User, uuid.UUID(hex=clinic.owner_id.split("_", 1)[1]))
+        assert owner is not None
+        study = studies.get_study(session, studies.scope_for_user(session, owner), study_id)
+
+        def record(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(get_engine(), "before_cursor_execute", record)
+        try:
+            view = reports_view(session, owner, study)
+        finally:
+            event.remove(get_engine(), "before_cursor_execute", record)
+    assert view is not None and [v.label for v in view.versions] == ["Report", "Addendum 1"]
+    assert len(seen) == 3, seen  # the reports, the document's addenda, its clinic name

@@ -63,15 +63,17 @@ def pdf_path(study: Study, report: Report) -> str:
 
 
 def reports_view(session: Session, user: User, study: Study) -> ReportsView | None:
-    """What the study page shows of its reports (None: this user may not read them). `study.reports`
-    is loaded with the study; the document costs the addenda query of signed_document."""
+    """What the study page shows of its reports (None: this user may not read them): one query
+    for the study's reports, two for the document (signed_document: its addenda, the clinic)."""
     if not perms.can_read_reports(user):
         return None
     versions: list[SignedVersion] = []
     latest: Report | None = None
     writing = None
     addenda = 0
-    for report in study.reports:  # oldest first: the original, then addenda in the order opened
+    # Oldest first: the original, then addenda in the order opened (whole rows: the study's own
+    # `reports` carry a few columns only).
+    for report in reports.reports_of_study(session, study):
         label = f"Addendum {addenda + 1}" if report.is_addendum else "Report"
         if report.status != "completed":
             writing = label
