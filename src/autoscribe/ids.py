@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -69,6 +70,12 @@ def new_id() -> uuid.UUID:
     value |= 0b10 << 62  # variant
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)
+
+
+def id_floor(when: datetime) -> uuid.UUID:
+    """The smallest UUIDv7 of `when`'s millisecond: every id made at or after `when` is at least
+    this, so a range over creation times can walk a (..., id) index."""
+    return uuid.UUID(int=(int(when.timestamp() * 1000) & 0xFFFF_FFFF_FFFF) << 80)
 
 
 def brand(prefix: Prefix, value: uuid.UUID) -> str:

@@ -1,5 +1,6 @@
 """What a new clinic meets in its first hour, in a real browser: Edit Endpoints warning about URLs
-the server would refuse; inviting a radiologist; reading a signed report on the study page."""
+the server would refuse; inviting a radiologist; reading a signed report on the study page; every
+page at common desktop sizes; the home page's overview and chart."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.browser.conftest import console_errors, snap
 from tests.conftest import ClinicFixture, Server
 from tests.dashboard.conftest import owner_client
 from tests.dashboard.test_dashboard_browser import sign_in, wait_for
+from tests.dashboard.test_home import reading_history
 from tests.helpers import make_key, make_user, post_form, sdk
 from tests.reporting import IMPRESSION, create_study, dictate_and_sign, pdf_text, save, sign, start
 from tests.webhooks.conftest import Receiver
@@ -267,3 +269,51 @@ def test_every_dashboard_page_fits_at_1366_and_1920(
         assert _text_lines(view, "#deliveries-table td[data-label=Created]") == 1
         expect(view.locator("#deliveries-table")).not_to_contain_text("retried")
         assert console_errors(view) == []
+
+
+def test_home_chart_of_volume_and_turnaround(
+    make_page: Callable[..., Page], server: Server, clinic: ClinicFixture
+) -> None:
+    history = reading_history(server, clinic)
+    yesterday = f"{history.yesterday:%b} {history.yesterday.day}"
+    view = make_page(1366, 768, name="1366x768")
+    sign_in(view, server, clinic.owner_email, clinic.owner_password)
+    expect(view.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Welcome to Test Clinic"))
+
+    counts = view.locator("#status-counts")
+    expect(counts.locator("[data-status=completed] .count")).to_have_text("5")
+    expect(counts.locator("[data-status=unassigned] .count")).to_have_text("1")
+    today = view.locator("#turnaround-today")
+    expect(today).to_contain_text("Median40 min")
+    expect(today).to_contain_text("90th percentile56 min")
+    expect(today).to_contain_text("Reports signed3")
+
+    volume = view.get_by_role("img", name="Studies received per day, by modality, last 14 days")
+    expect(volume).to_be_visible()
+    pairs = "(bars) => bars.map((bar) => [bar.dataset.series, bar.dataset.value])"
+    bars = volume.locator("rect.bar").evaluate_all(pairs)
+    received: dict[str, float] = {}
+    for name, value in bars:
+        received[name] = received.get(name, 0) + float(value)
+    assert received == {"CT": 3, "MR": 2, "US": 1}
+    turnaround = view.get_by_role("img", name="Median report turnaround per day, by modality, last 14 days")
+    point = turnaround.locator(f"circle[data-series=MR][data-label='{yesterday}']")
+    expect(point).to_have_attribute("data-value", "1.0")
+    expect(point.locator("title")).to_have_text(f"MR, {yesterday}: 1.0 hours")
+    expect(turnaround.locator("path.line")).to_have_count(2)  # CT and MR; US was not signed
+    legend = view.get_by_role("list", name="Modalities")
+    expect(legend.get_by_role("listitem")).to_have_text(["CT", "MR", "US"])
+    view.get_by_text("The numbers").click()
+    expect(view.locator("#trend-table")).to_contain_text("1 received")
+    # The steps a new clinic takes: a radiologist is there; endpoints are not set yet.
+    steps = view.locator("#next-steps li")
+    expect(steps.filter(has_text="Invite a radiologist").locator(".badge")).to_have_text("Done")
+    expect(steps.filter(has_text="Set the webhook endpoints").locator(".badge")).to_have_text("To do")
+    assert _fits(view)
+    snap(view, "first-hour-home-chart-1366x768")
+    wide = make_page(1920, 1080, name="1920x1080")
+    sign_in(wide, server, clinic.owner_email, clinic.owner_password)
+    expect(wide.locator("#volume-chart rect.bar")).not_to_have_count(0)
+    assert _fits(wide)
+    snap(wide, "first-hour-home-chart-1920x1080")
+    assert console_errors(view) == [] and console_errors(wide) == []

@@ -139,6 +139,11 @@ def _within(stmt: S, scope: StudyScope) -> S:
     return stmt
 
 
+def within_scope(stmt: S, scope: StudyScope) -> S:
+    """Any select over studies (columns, aggregates) narrowed to what `scope` may see."""
+    return _within(stmt, scope)
+
+
 def check_customer_in_scope(scope: StudyScope, customer_id: uuid.UUID | None, param: str) -> None:
     """Someone who sees only some Express customers' studies cannot put a study elsewhere (they
     would lose sight of it)."""

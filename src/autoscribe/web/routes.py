@@ -1,4 +1,5 @@
-"""Sign-in, sign-out, password reset, invitation acceptance and the signed-in home page."""
+"""Sign-in, sign-out, password reset and invitation acceptance (the signed-in home page is
+web.dashboard.home)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,14 @@ from autoscribe.auth import permissions as perms
 from autoscribe.auth.context import SessionDep, client_address
 from autoscribe.auth.sessions import SESSION_COOKIE
 from autoscribe.auth.signin import open_dashboard_session, sign_in, sign_out
-from autoscribe.clinics.service import BOOTSTRAP_OWNER_NAME
 from autoscribe.config import get_settings
 from autoscribe.db import utcnow
 from autoscribe.errors import InvalidRequest
 from autoscribe.users import password_reset
 from autoscribe.users import service as users
-from autoscribe.users.models import User
 from autoscribe.web import csrf
 from autoscribe.web.csrf import CsrfProtected
-from autoscribe.web.deps import CurrentUser, DashboardUser
+from autoscribe.web.deps import CurrentUser
 from autoscribe.web.templating import redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -57,26 +56,6 @@ def _clear_session_cookie(response: Response) -> None:
 def _retry_text(when: datetime) -> str:
     minutes = max(1, math.ceil((when - utcnow()).total_seconds() / 60))
     return f"{when.strftime('%H:%M')} UTC (in about {minutes} minute{'s' if minutes != 1 else ''})"
-
-
-# ---- home ----------------------------------------------------------------------------------------------
-
-
-def greeting(user: User, clinic_name: str) -> str:
-    """ "Welcome, Nora"; an owner still named after their role (the bootstrap's "Clinic Owner")
-    is welcomed to the clinic rather than greeted as "Clinic"."""
-    if (user.first_name, user.last_name) == BOOTSTRAP_OWNER_NAME:
-        return f"Welcome to {clinic_name}"
-    return f"Welcome, {user.first_name}"
-
-
-@router.get("/")
-def home(request: Request, web_user: DashboardUser) -> Response:
-    context = {
-        "greeting": greeting(web_user.user, web_user.clinic_name),
-        "signed_in_at": web_user.session.created_at,
-    }
-    return render(request, "home.html", context)
 
 
 # ---- sign in / out ---------------------------------------------------------------------------------------

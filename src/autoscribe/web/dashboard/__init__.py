@@ -9,6 +9,7 @@ from autoscribe.web.dashboard import (
     audit_pages,
     deliveries,
     express_pages,
+    home,
     people,
     study_reports,
     templates_pages,
@@ -16,6 +17,7 @@ from autoscribe.web.dashboard import (
 )
 
 router = APIRouter(include_in_schema=False)
+router.include_router(home.router)
 router.include_router(api_config.router)
 router.include_router(worklist.router)
 router.include_router(study_reports.router)
