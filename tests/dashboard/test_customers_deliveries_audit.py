@@ -190,3 +190,97 @@ def test_audit_log_filters(server: Server, clinic: ClinicFixture) -> None:
     assert "The “Who” filter was not understood" in owner.get("/audit-log?actor=somebody").text
     # Only this clinic's entries.
     assert "Other Clinic" not in everything
+
+
+def test_audit_log_reads_by_patient_study_and_actor_and_csv_export(
+    server: Server, clinic: ClinicFixture
+) -> None:
+    import csv
+    import html
+    import io
+
+    api = sdk(server.url, clinic.api_key)
+    owner = owner_client(server, clinic)
+    # MRN and patient id that a spreadsheet would run as formulas.
+    one = api.auto_scribe.studies.create(
+        severity="normal",
+        study_description="CT Head",
+        study_instance_uid=new_uid(),
+        report_metadata={"patient_name": "Ann One", "mrn": "=1+2"},
+        external_patient_id="@PID-1",
+    ).study_id
+    two = api.auto_scribe.studies.create(
+        severity="normal",
+        study_description="CT Knee",
+        study_instance_uid=new_uid(),
+        report_metadata={"patient_name": "Bob Two", "mrn": "MRN-TWO"},
+    ).study_id
+    api.auto_scribe.studies.retrieve(one)
+    api.auto_scribe.studies.retrieve(two)
+    assert owner.get(f"/worklist/studies/{one}").status_code == 200
+
+    def rows(page: str) -> list[str]:
+        """The audit table's rows, as text."""
+        return [
+            html.unescape(re.sub(r"<[^>]+>", " ", row)) for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)
+        ]
+
+    reads = owner.get("/audit-log", params={"action": "read."}).text
+    assert "Study viewed" in reads and "read.study" in reads and "Study created" not in reads
+    assert "Patient =1+2" in html.unescape(reads) and "Patient MRN-TWO" in reads
+
+    by_study = rows(owner.get("/audit-log", params={"study": one}).text)
+    assert len(by_study) == 1 + 3  # the header; created, read by the key, viewed by the owner
+    assert all("Bob Two" not in row and two not in row for row in by_study)
+    # The patient filter takes the MRN (recorded with each read) or the patient id (the
+    # patient's studies now): both find patient one's events, creation included.
+    for patient in ("=1+2", "@PID-1"):
+        by_patient = rows(owner.get("/audit-log", params={"patient": patient}).text)
+        assert len(by_patient) == 1 + 3, patient
+    only_two = rows(owner.get("/audit-log", params={"patient": "MRN-TWO", "action": "read."}).text)
+    assert len(only_two) == 2 and "API key “First API key”" in only_two[1]
+
+    by_key = rows(
+        owner.get("/audit-log", params={"actor": f"api_key:{clinic.api_key_id}", "action": "read."}).text
+    )
+    assert len(by_key) == 1 + 2 and all("Clinic Owner" not in row for row in by_key)
+    by_owner = rows(
+        owner.get("/audit-log", params={"actor": f"user:{clinic.owner_id}", "action": "read."}).text
+    )
+    assert len(by_owner) == 1 + 1 and "Study viewed" in by_owner[1] and "Clinic Owner" in by_owner[1]
+    assert "not a study id" in owner.get("/audit-log", params={"study": "stu_nope"}).text
+
+    # The page links to the CSV of what it shows; the CSV has a header row and every row, and
+    # cells a spreadsheet would run as formulas start with an apostrophe.
+    page = owner.get("/audit-log", params={"study": one}).text
+    assert f'href="/audit-log/export.csv?study={one}"' in page
+    export = owner.get("/audit-log/export.csv", params={"study": one})
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    assert export.headers["content-disposition"].startswith('attachment; filename="audit-log-')
+    table = list(csv.reader(io.StringIO(export.text)))
+    assert table[0] == [
+        "occurred_at",
+        "actor_type",
+        "actor_id",
+        "actor",
+        "action",
+        "what",
+        "target_type",
+        "target_id",
+        "patient",
+        "address",
+        "details",
+    ]
+    assert [(r[4], r[7]) for r in table[1:]] == [
+        ("read.study", one),
+        ("read.study", one),
+        ("study.created", one),
+    ]
+    viewed, read, _created = table[1:]
+    assert (viewed[0][-1], viewed[1], viewed[2], viewed[3]) == ("Z", "user", clinic.owner_id, "Clinic Owner")
+    assert (read[1], read[2], read[5]) == ("api_key", clinic.api_key_id, "Study viewed")
+    assert viewed[8] == read[8] == "'=1+2"  # neutralised; the details keep it as data
+    assert '"mrn": "=1+2"' in viewed[10] and '"patientId": "@PID-1"' in viewed[10]
+    assert viewed[9].startswith("127.")
+    # Exporting is itself audited (the file holds patient identifiers).
+    assert "Audit log exported" in owner.get("/audit-log").text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from autoscribe.archive import service
 from autoscribe.archive.schemas import (
@@ -12,6 +12,7 @@ from autoscribe.archive.schemas import (
     ExternalReportOut,
     ExternalStudyCreate,
 )
+from autoscribe.audit import service as audit
 from autoscribe.auth.context import ApiContextDep, SessionDep
 from autoscribe.ids import Prefix, brand
 from autoscribe.pagination import parse_limit
@@ -51,6 +52,7 @@ def create_external_report(
 
 @router.get("/reports", response_model=ExternalReportList)
 def list_external_reports(
+    request: Request,
     ctx: ApiContextDep,
     session: SessionDep,
     cursor: str | None = Query(None),
@@ -61,11 +63,23 @@ def list_external_reports(
         session, scope_for(ctx), study_id=study_id or None, cursor=cursor, limit=parse_limit(limit)
     )
     by_id = service.studies_by_id(session, [r.study_id for r in page.items])
-    return ExternalReportList(
+    out = ExternalReportList(
         reports=[service.to_list_item(r, by_id[r.study_id]) for r in page.items],
         has_more=page.has_more,
         cursor=page.cursor,
     )
+    # Limited to one study (studyId), the list is a read of that study.
+    one_study = next(iter(by_id.values())) if study_id and len(by_id) == 1 else None
+    audit.record_list(
+        session,
+        ctx.actor,
+        ctx.clinic_id,
+        "read.external_report_list",
+        query=request.query_params,
+        count=len(page.items),
+        study=one_study,
+    )
+    return out
 
 
 @router.get("/reports/{external_report_id}", response_model=ExternalReportOut)
@@ -73,4 +87,12 @@ def retrieve_external_report(
     external_report_id: str, ctx: ApiContextDep, session: SessionDep
 ) -> ExternalReportOut:
     report, study = service.get_external_report(session, scope_for(ctx), external_report_id)
-    return service.to_out(report, study)
+    out = service.to_out(report, study, issued_for=ctx.actor.ref)
+    audit.record_read(
+        session,
+        ctx.actor,
+        study,
+        "read.external_report",
+        details={"externalReportId": out.external_report_id},
+    )
+    return out

@@ -314,21 +314,24 @@ def studies_by_id(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Stu
     return {s.id: s for s in session.scalars(select(Study).where(Study.id.in_(ids)))}
 
 
-def file_url(report: ExternalReport) -> str | None:
+def file_url(report: ExternalReport, issued_for: str | None = None) -> str | None:
     if not report.file_key:
         return None
     return get_storage().presign(
-        report.file_key, download_name=report.file_name, content_type=report.file_content_type
+        report.file_key,
+        download_name=report.file_name,
+        content_type=report.file_content_type,
+        issued_for=issued_for,
     )
 
 
-def to_out(report: ExternalReport, study: Study) -> ExternalReportOut:
+def to_out(report: ExternalReport, study: Study, *, issued_for: str | None = None) -> ExternalReportOut:
     return ExternalReportOut(
         created_at=report.created_at,
         external_report_id=brand(Prefix.EXTERNAL_REPORT, report.id),
         study_id=brand(Prefix.STUDY, study.id),
         study_instance_uid=study.study_instance_uid,
-        presigned_url=file_url(report),
+        presigned_url=file_url(report, issued_for),
         reader_name=report.reader_name,
         report_text=report.report_text,
         signed_at=report.signed_at,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 
-from autoscribe.auth.context import ApiContextDep, SessionDep
+from autoscribe.audit import service as audit
+from autoscribe.auth.context import ApiContext, ApiContextDep, SessionDep
 from autoscribe.ids import Prefix
 from autoscribe.pagination import parse_bool, parse_choice, parse_id_filter, parse_limit
 from autoscribe.references import service
@@ -19,6 +21,19 @@ from autoscribe.references.schemas import (
 router = APIRouter(prefix="/v1/autoScribe/clinicalReferences", tags=["clinical references"])
 
 
+def _read(session: Session, ctx: ApiContext, out: ClinicalReferenceOut) -> ClinicalReferenceOut:
+    """Audit one reference handed out (references name no patient: no patient key)."""
+    audit.record_read_of(
+        session,
+        ctx.actor,
+        ctx.clinic_id,
+        "read.clinical_reference",
+        target_type="clinical_reference",
+        target_id=out.clinical_reference_id,
+    )
+    return out
+
+
 @router.post("", response_model=ClinicalReferenceOut)
 def create_reference(
     body: ClinicalReferenceCreate, ctx: ApiContextDep, session: SessionDep
@@ -28,6 +43,7 @@ def create_reference(
 
 @router.get("", response_model=ClinicalReferenceList)
 def list_references(
+    request: Request,
     ctx: ApiContextDep,
     session: SessionDep,
     cursor: str | None = Query(None),
@@ -51,25 +67,40 @@ def list_references(
         cursor=cursor,
         limit=parse_limit(limit),
     )
-    return ClinicalReferenceList(
+    out = ClinicalReferenceList(
         clinical_references=[service.to_out(r) for r in page.items],
         has_more=page.has_more,
         cursor=page.cursor,
     )
+    audit.record_list(
+        session,
+        ctx.actor,
+        ctx.clinic_id,
+        "read.clinical_reference_list",
+        query=request.query_params,
+        count=len(page.items),
+    )
+    return out
 
 
 @router.get("/byExternalReferenceId/{external_reference_id}", response_model=ClinicalReferenceOut)
 def retrieve_by_external_id(
     external_reference_id: str, ctx: ApiContextDep, session: SessionDep
 ) -> ClinicalReferenceOut:
-    return service.to_out(service.get_by_external_id(session, ctx.clinic_id, external_reference_id))
+    return _read(
+        session,
+        ctx,
+        service.to_out(service.get_by_external_id(session, ctx.clinic_id, external_reference_id)),
+    )
 
 
 @router.get("/{clinical_reference_id}", response_model=ClinicalReferenceOut)
 def retrieve_reference(
     clinical_reference_id: str, ctx: ApiContextDep, session: SessionDep
 ) -> ClinicalReferenceOut:
-    return service.to_out(service.get_reference(session, ctx.clinic_id, clinical_reference_id))
+    return _read(
+        session, ctx, service.to_out(service.get_reference(session, ctx.clinic_id, clinical_reference_id))
+    )
 
 
 @router.patch("/{clinical_reference_id}", response_model=ClinicalReferenceOut)

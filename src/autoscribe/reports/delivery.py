@@ -40,6 +40,9 @@ EVENT_TYPE = "report.delivered"
 # The task that signing enqueues: render the PDF, then enqueue report.delivered (reports.tasks).
 RENDER_TASK = "reports.render_pdf"
 RENDER_ATTEMPTS = 7
+# Whom the event's PDF links are for, as their downloads are audited (the refresher does not know
+# which of the receiving keys an attempt is for).
+LINK_HOLDER = "webhook:" + EVENT_TYPE
 
 
 def delivery_targets(session: Session, study: Study) -> list[ApiKey]:
@@ -103,7 +106,9 @@ def enqueue_report_delivered(session: Session, report: Report, study: Study) -> 
     if not targets:
         return []
     # A link computed now (no network, no rendering); the refresher replaces it per attempt.
-    url = get_storage().presign(pdf_key(report), download_name=download_name(report), content_type=PDF_TYPE)
+    url = get_storage().presign(
+        pdf_key(report), download_name=download_name(report), content_type=PDF_TYPE, issued_for=LINK_HOLDER
+    )
     data = event_data(report, study, url)
     return [
         outbox.enqueue(
@@ -124,7 +129,9 @@ def _stored_pdf_link(
     key = pdf_key_of(clinic_id, study_id, report_id)
     if status != "completed" or not storage.exists(key):
         return None
-    return storage.presign(key, download_name=download_name_of(report_id), content_type=PDF_TYPE)
+    return storage.presign(
+        key, download_name=download_name_of(report_id), content_type=PDF_TYPE, issued_for=LINK_HOLDER
+    )
 
 
 def refresh_report_delivered(session: Session, data: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +159,7 @@ def refresh_report_delivered(session: Session, data: dict[str, Any]) -> dict[str
     report = session.get(Report, report_id)
     if report is None:
         return data
-    return {**data, "presignedUrl": pdf_url(session, report)}  # renders it first
+    return {**data, "presignedUrl": pdf_url(session, report, issued_for=LINK_HOLDER)}  # renders it first
 
 
 def refresh_report_delivered_batch(

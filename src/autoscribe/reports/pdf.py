@@ -67,7 +67,10 @@ def ensure_pdf(session: Session, report: Report) -> str:
     return key
 
 
-def pdf_url(session: Session, report: Report) -> str:
-    """A presigned link to the PDF, valid for AUTOSCRIBE_DOWNLOAD_URL_TTL_SECONDS (one hour)."""
+def pdf_url(session: Session, report: Report, *, issued_for: str | None = None) -> str:
+    """A presigned link to the PDF, valid for AUTOSCRIBE_DOWNLOAD_URL_TTL_SECONDS (one hour);
+    `issued_for` names whom it is handed to (see Storage.presign)."""
     key = ensure_pdf(session, report)
-    return get_storage().presign(key, download_name=download_name(report), content_type=PDF_TYPE)
+    return get_storage().presign(
+        key, download_name=download_name(report), content_type=PDF_TYPE, issued_for=issued_for
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
+from autoscribe.audit import service as audit
 from autoscribe.auth.context import ApiContext, ApiContextDep, SessionDep
 from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.ids import Prefix, brand
@@ -87,6 +88,13 @@ def _single_selector(
     return report, study
 
 
+def _audit_read(session: Session, ctx: ApiContext, study: Study, action: str, reports: list[Report]) -> None:
+    """One audit row per call, naming the study and the reports it returned."""
+    audit.record_read(
+        session, ctx.actor, study, action, details={"reportIds": [service.rid(r) for r in reports]}
+    )
+
+
 @router.get("", response_model=ReportList)
 def list_reports(
     ctx: ApiContextDep,
@@ -95,11 +103,14 @@ def list_reports(
     study_instance_uid: str | None = Query(None, alias="studyInstanceUid"),
 ) -> ReportList:
     study = _study_from_query(session, ctx, study_id, study_instance_uid)
-    return ReportList(
-        reports=[report_out(r, study) for r in service.reports_of_study(session, study)],
+    reports = service.reports_of_study(session, study)
+    out = ReportList(
+        reports=[report_out(r, study) for r in reports],
         study_id=brand(Prefix.STUDY, study.id),
         study_instance_uid=study.study_instance_uid,
     )
+    _audit_read(session, ctx, study, "read.report_list", reports)
+    return out
 
 
 def _text_item(report: Report, study: Study) -> ReportTextItem:
@@ -123,21 +134,28 @@ def report_text(
     study_instance_uid: str | None = Query(None, alias="studyInstanceUid"),
 ) -> ReportTextItem | ReportTextList:
     if report_id:
-        return _text_item(*_single_selector(session, ctx, report_id, study_id, study_instance_uid))
+        report, study = _single_selector(session, ctx, report_id, study_id, study_instance_uid)
+        item = _text_item(report, study)
+        _audit_read(session, ctx, study, "read.report_text", [report])
+        return item
     if not study_id and not study_instance_uid:
         raise InvalidRequest("Give reportId, studyId or studyInstanceUid", param="reportId")
     study = _study_from_query(session, ctx, study_id, study_instance_uid)
-    return ReportTextList(
-        reports=[_text_item(r, study) for r in service.reports_of_study(session, study)],
+    reports = service.reports_of_study(session, study)
+    out = ReportTextList(
+        reports=[_text_item(r, study) for r in reports],
         study_id=brand(Prefix.STUDY, study.id),
         study_instance_uid=study.study_instance_uid,
     )
+    _audit_read(session, ctx, study, "read.report_text", reports)
+    return out
 
 
-def _pdf_item(session: Session, report: Report, study: Study) -> ReportPdfItem:
+def _pdf_item(session: Session, ctx: ApiContext, report: Report, study: Study) -> ReportPdfItem:
     return ReportPdfItem(
         is_critical=report.is_critical,
-        presigned_url=pdf_url(session, report),
+        # The link names the key it was issued for: its downloads are audited as that key's.
+        presigned_url=pdf_url(session, report, issued_for=ctx.actor.ref),
         report_id=service.rid(report),
         snapshot_metadata=service.snapshot_metadata(report, study),
         study_id=brand(Prefix.STUDY, study.id),
@@ -155,16 +173,20 @@ def report_pdf(
 ) -> ReportPdfItem | ReportPdfList:
     if report_id:
         report, study = _single_selector(session, ctx, report_id, study_id, study_instance_uid)
-        return _pdf_item(session, report, study)
+        item = _pdf_item(session, ctx, report, study)
+        _audit_read(session, ctx, study, "read.report_pdf", [report])
+        return item
     if not study_id and not study_instance_uid:
         raise InvalidRequest("Give reportId, studyId or studyInstanceUid", param="reportId")
     study = _study_from_query(session, ctx, study_id, study_instance_uid)
     signed = [r for r in service.reports_of_study(session, study) if r.status == "completed"]
-    return ReportPdfList(
-        reports=[_pdf_item(session, r, study) for r in signed],
+    out = ReportPdfList(
+        reports=[_pdf_item(session, ctx, r, study) for r in signed],
         study_id=brand(Prefix.STUDY, study.id),
         study_instance_uid=study.study_instance_uid,
     )
+    _audit_read(session, ctx, study, "read.report_pdf", signed)
+    return out
 
 
 @router.post("/{report_id}/addendum", response_model=Success)

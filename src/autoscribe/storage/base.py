@@ -49,5 +49,9 @@ class Storage(Protocol):
         expires_in: int | None = None,
         download_name: str | None = None,
         content_type: str | None = None,
+        issued_for: str | None = None,
     ) -> str:
-        """A URL anyone holding it can GET the object with until it expires (default one hour)."""
+        """A URL anyone holding it can GET the object with until it expires (default one hour).
+        `issued_for` ("api_key:<uuid>", "webhook:report.delivered") names whom the link was
+        handed to: the local backend signs it into the link and audits each download under
+        that name; a bucket serves downloads itself (its own access logs record them)."""

@@ -19,17 +19,23 @@ PURPOSE = "file-download"
 DOWNLOAD_PATH = "/files/"
 
 
-def _message(key: str, expires: int, download_name: str, content_type: str) -> bytes:
-    # Every parameter the link carries is signed: changing any of them invalidates it.
-    return "\n".join((key, str(expires), download_name, content_type)).encode("utf-8")
+def _message(key: str, expires: int, download_name: str, content_type: str, issued_for: str) -> bytes:
+    # Every parameter the link carries is signed: changing any of them invalidates it. Links
+    # issued for nobody in particular sign exactly what they signed before `issued_for` existed.
+    parts = (key, str(expires), download_name, content_type) + ((issued_for,) if issued_for else ())
+    return "\n".join(parts).encode("utf-8")
 
 
-def signature(key: str, expires: int, download_name: str = "", content_type: str = "") -> str:
-    return sign(_message(key, expires, download_name, content_type), PURPOSE)
+def signature(
+    key: str, expires: int, download_name: str = "", content_type: str = "", issued_for: str = ""
+) -> str:
+    return sign(_message(key, expires, download_name, content_type, issued_for), PURPOSE)
 
 
-def verify(key: str, expires: int, download_name: str, content_type: str, sig: str) -> bool:
-    expected = signature(key, expires, download_name, content_type)
+def verify(
+    key: str, expires: int, download_name: str, content_type: str, sig: str, issued_for: str = ""
+) -> bool:
+    expected = signature(key, expires, download_name, content_type, issued_for)
     return hmac.compare_digest(expected.encode("ascii"), sig.encode("ascii", "replace"))
 
 
@@ -81,17 +87,21 @@ class LocalStorage:
         expires_in: int | None = None,
         download_name: str | None = None,
         content_type: str | None = None,
+        issued_for: str | None = None,
     ) -> str:
         check_key(key)
         expires = int(time.time()) + (self.default_ttl if expires_in is None else expires_in)
         name = download_name or ""
         ctype = content_type or ""
+        holder = issued_for or ""
         query: dict[str, str | int] = {"expires": expires}
         if name:
             query["name"] = name
         if ctype:
             query["type"] = ctype
-        query["sig"] = signature(key, expires, name, ctype)
+        if holder:
+            query["for"] = holder
+        query["sig"] = signature(key, expires, name, ctype, holder)
         return f"{self.public_url}{DOWNLOAD_PATH}{quote(key)}?{urlencode(query)}"
 
 

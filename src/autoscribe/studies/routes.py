@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from autoscribe.audit import service as audit
 from autoscribe.auth.context import ApiContext, ApiContextDep, SessionDep
 from autoscribe.ids import Prefix
 from autoscribe.pagination import (
@@ -54,6 +55,7 @@ def create_study(body: StudyCreate, ctx: ApiContextDep, session: SessionDep) -> 
 
 @router.get("", response_model=StudyList)
 def list_studies(
+    request: Request,
     ctx: ApiContextDep,
     session: SessionDep,
     assigned_to: Annotated[
@@ -91,9 +93,18 @@ def list_studies(
         study_type=parse_choice(study_type, STUDY_TYPES, "studyType"),
     )
     page = service.list_studies(session, scope_for(ctx), filters, cursor=cursor, limit=parse_limit(limit))
-    return json_response(
-        StudyList(studies=[service.to_out(s) for s in page.items], has_more=page.has_more, cursor=page.cursor)
+    out = StudyList(
+        studies=[service.to_out(s) for s in page.items], has_more=page.has_more, cursor=page.cursor
     )
+    audit.record_list(
+        session,
+        ctx.actor,
+        ctx.clinic_id,
+        "read.study_list",
+        query=request.query_params,
+        count=len(page.items),
+    )
+    return json_response(out)
 
 
 @router.post("/cancel", response_model=Success)
@@ -133,7 +144,10 @@ def retrieve_study_by_uid(
     ),
 ) -> Response:
     uid = service.validate_uid_param(study_instance_uid)
-    return json_response(service.to_out(service.get_study_by_uid(session, scope_for(ctx), uid)))
+    study = service.get_study_by_uid(session, scope_for(ctx), uid)
+    out = service.to_out(study)
+    audit.record_read(session, ctx.actor, study, "read.study")
+    return json_response(out)
 
 
 STUDY_ID = Path(alias="studyId", json_schema_extra={"pattern": "^stu_[0-9a-f]{32}$"})
@@ -141,7 +155,10 @@ STUDY_ID = Path(alias="studyId", json_schema_extra={"pattern": "^stu_[0-9a-f]{32
 
 @router.get("/{studyId}", response_model=StudyOut)
 def retrieve_study(ctx: ApiContextDep, session: SessionDep, study_id: str = STUDY_ID) -> Response:
-    return json_response(service.to_out(service.get_study(session, scope_for(ctx), study_id)))
+    study = service.get_study(session, scope_for(ctx), study_id)
+    out = service.to_out(study)
+    audit.record_read(session, ctx.actor, study, "read.study")
+    return json_response(out)
 
 
 @router.patch("/{studyId}", response_model=StudyOut)

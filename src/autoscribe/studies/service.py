@@ -458,6 +458,21 @@ def _filter(stmt: S, filters: StudyFilters) -> S:
     return stmt
 
 
+def studies_of_patient(session: Session, clinic_id: uuid.UUID, patient: str, limit: int = 1000) -> list[str]:
+    """stu_ ids of the clinic's studies, removed ones included, whose MRN or externalPatientId is
+    `patient` now (the audit log's patient filter)."""
+    stmt = (
+        select(Study.id)
+        .where(
+            Study.clinic_id == clinic_id,
+            or_(Study.external_patient_id == patient, Study.report_metadata["mrn"].as_string() == patient),
+        )
+        .order_by(Study.id.desc())
+        .limit(limit)
+    )
+    return [brand(Prefix.STUDY, study_id) for study_id in session.scalars(stmt)]
+
+
 def list_studies(
     session: Session,
     scope: StudyScope,

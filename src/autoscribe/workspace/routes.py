@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from autoscribe.audit import service as audit
 from autoscribe.auth.context import ApiContextDep, SessionDep, client_address
 from autoscribe.config import get_settings
 from autoscribe.documents.render import report_css
@@ -212,11 +213,15 @@ def workspace_page(request: Request, study_id: str, session: SessionDep) -> Resp
         if status == 400:
             status, exc.message = 404, f"There is no study {study_id}."
         return _problem_page(request, status, _TITLES[status], exc.message)
-    if access.via == "dashboard":
-        service.record_dashboard_open(session, access, _address(request))
-    pane = service.pane(session, access, start=True)
     study = access.study
     assert study is not None
+    if access.via == "dashboard":
+        service.record_dashboard_open(session, access, _address(request))
+    else:
+        # Every load of a link session's page (the link itself was audited when it was spent).
+        details = {"mode": access.mode, "via": "link"}
+        audit.record_read(session, access.actor(_address(request)), study, "read.workspace", details=details)
+    pane = service.pane(session, access, start=True)
     context = {
         **_pane_context(pane, access, study_id),
         "study": study,
@@ -238,7 +243,12 @@ def workspace_images(request: Request, study_id: str, session: SessionDep) -> JS
 
 @pages.get("/workspace/{study_id}/report", response_model=PaneOut)
 def workspace_report(request: Request, study_id: str, session: SessionDep) -> PaneOut:
-    return _pane_out(session, request_access(request, session, study_id), study_id)
+    access = request_access(request, session, study_id)
+    out = _pane_out(session, access, study_id)
+    assert access.study is not None
+    actor, details = access.actor(_address(request)), {"mode": access.mode, "via": access.via}
+    audit.record_read(session, actor, access.study, "read.workspace_report", details=details)
+    return out
 
 
 @pages.put("/workspace/{study_id}/report/draft", response_model=DraftSaved, dependencies=[CsrfProtected])
@@ -293,6 +303,15 @@ def ephemeral_page(request: Request, link_id: str, session: SessionDep) -> Respo
     csrf.bind_session(request, access.web_session.id)
     link = access.link
     assert link is not None
+    audit.record_read_of(
+        session,
+        access.actor(_address(request)),
+        link.clinic_id,
+        "read.workspace",
+        target_type="ephemeral_session",
+        target_id=link.id.hex,
+        details={"mode": access.mode, "via": "link", "retrievalId": link.retrieval_id},
+    )
     context = {
         "images_url": f"/ephemeral/{link_id}/images",
         "retrieval_id": link.retrieval_id,

@@ -357,6 +357,7 @@ def open_link(
         target_type="study" if study else "ephemeral_session",
         target_id=stu(study) if study else link.id.hex,
         details=details,
+        patient=study,
     )
     session.commit()
     max_age = int(lifetime.total_seconds())
@@ -515,6 +516,7 @@ def record_dashboard_open(session: Session, access: Access, address: str | None)
         target_type="study",
         target_id=stu(access.study),
         details={"mode": access.mode, "via": "dashboard", "userId": brand(Prefix.USER, access.user.id)},
+        patient=access.study,
     )
     session.commit()
 

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from autoscribe.audit import service as audit
 from autoscribe.auth import permissions as perms
 from autoscribe.auth.context import SessionDep
 from autoscribe.errors import APIError, InvalidRequest
@@ -255,7 +256,14 @@ def worklist(request: Request, session: SessionDep, web_user: WorklistUser) -> R
     listing = _listing(session, scope, _read_query(request))
     context = _context(request, web_user, listing)
     context.update(_filter_options(session, web_user, scope), marker=marker or listing.fingerprint)
-    return render(request, "dashboard/worklist.html", context)
+    page = render(request, "dashboard/worklist.html", context)
+    # One audit row per worklist page (its filters), not per patient listed; the live refresh
+    # of an open page is not audited again.
+    actor, query = actor_of(request, web_user), listing.query.params()
+    audit.record_list(
+        session, actor, scope.clinic_id, "read.study_list", query=query, count=len(listing.studies)
+    )
+    return page
 
 
 @router.get("/worklist/live")
@@ -362,7 +370,12 @@ def _study_page(
 @router.get("/worklist/studies/{study_id}")
 def study_page(request: Request, session: SessionDep, web_user: WorklistUser, study_id: str) -> Response:
     study, _ = _study(session, web_user, study_id)
-    return _study_page(request, session, web_user, study)
+    page = _study_page(request, session, web_user, study)
+    # The page shows the signed report to those who may read reports: the row names it.
+    signed = [brand(Prefix.REPORT, r.id) for r in study.reports if r.status == "completed"]
+    shown = {"reportIds": signed} if signed and perms.can_read_reports(web_user.user) else None
+    audit.record_read(session, actor_of(request, web_user), study, "read.study", details=shown)
+    return page
 
 
 @router.post("/worklist/studies/{study_id}/assign", dependencies=[CsrfProtected])
@@ -529,7 +542,9 @@ def _values_of(study: Study) -> dict[str, str]:
 @router.get("/worklist/studies/{study_id}/edit")
 def edit_study_form(request: Request, session: SessionDep, web_user: StudyManager, study_id: str) -> Response:
     study, scope = _study(session, web_user, study_id)
-    return _form_page(request, session, web_user, scope, values=_values_of(study), errors={}, study=study)
+    page = _form_page(request, session, web_user, scope, values=_values_of(study), errors={}, study=study)
+    audit.record_read(session, actor_of(request, web_user), study, "read.study")
+    return page
 
 
 @router.post("/worklist/studies/{study_id}/edit", dependencies=[CsrfProtected])
