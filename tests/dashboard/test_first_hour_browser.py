@@ -235,7 +235,11 @@ def test_every_dashboard_page_fits_at_1366_and_1920(
         size = f"{width}x{height}"
         view = make_page(width, height, name=size)
         sign_in(view, server, clinic.owner_email, clinic.owner_password)
-        for path, heading in pages:
+        # Every page of the sidebar too, so that a page added later is held to the same rule.
+        sidebar = view.get_by_role("navigation", name="Main").get_by_role("link")
+        hrefs = sidebar.evaluate_all("(links) => links.map((a) => a.getAttribute('href'))")
+        listed = {path for path, _ in pages}
+        for path, heading in pages + [(href, None) for href in hrefs if href not in listed]:
             view.goto(server.url + path)
             if heading:
                 expect(view.get_by_role("heading", level=1)).to_have_text(heading)
