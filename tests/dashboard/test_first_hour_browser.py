@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.api.test_users import invite_kwargs
 from tests.browser.conftest import console_errors, snap
@@ -46,17 +46,25 @@ def test_edit_endpoints_warns_as_a_loopback_url_is_typed(
     assert console_errors(page) == []
 
 
-def test_inviting_a_radiologist_with_a_valid_npi_ticks_can_create_reports(
-    page: Page, server: Server, clinic: ClinicFixture
-) -> None:
+def invite_dialog(
+    page: Page, server: Server, clinic: ClinicFixture, first: str, last: str
+) -> tuple[Locator, str]:
+    """The owner's Invite user dialog, open, with a new email address and the name filled in."""
     sign_in(page, server, clinic.owner_email, clinic.owner_password)
     page.goto(server.url + "/users")
     page.get_by_role("link", name="Invite user").first.click()
     dialog = page.get_by_role("dialog", name="Invite user")
-    email = f"ines-{secrets.token_hex(3)}@example.test"
+    email = f"{first.lower()}-{secrets.token_hex(3)}@example.test"
     dialog.get_by_label("Email address").fill(email)
-    dialog.get_by_label("First name").fill("Ines")
-    dialog.get_by_label("Last name").fill("Ibarra")
+    dialog.get_by_label("First name").fill(first)
+    dialog.get_by_label("Last name").fill(last)
+    return dialog, email
+
+
+def test_inviting_a_radiologist_with_a_valid_npi_ticks_can_create_reports(
+    page: Page, server: Server, clinic: ClinicFixture
+) -> None:
+    dialog, email = invite_dialog(page, server, clinic, "Ines", "Ibarra")
     role = dialog.get_by_label("Role in the clinic")
     expect(role).to_have_value("Radiologist")
     reports = dialog.get_by_role("checkbox", name=re.compile("Can create reports"))
@@ -92,14 +100,7 @@ def test_inviting_a_radiologist_with_a_valid_npi_ticks_can_create_reports(
 
 
 def test_invite_message_says_only_what_is_true(page: Page, server: Server, clinic: ClinicFixture) -> None:
-    sign_in(page, server, clinic.owner_email, clinic.owner_password)
-    page.goto(server.url + "/users")
-    page.get_by_role("link", name="Invite user").first.click()
-    dialog = page.get_by_role("dialog", name="Invite user")
-    email = f"tom-{secrets.token_hex(3)}@example.test"
-    dialog.get_by_label("Email address").fill(email)
-    dialog.get_by_label("First name").fill("Tom")
-    dialog.get_by_label("Last name").fill("Tech")
+    dialog, email = invite_dialog(page, server, clinic, "Tom", "Tech")
     dialog.get_by_label("Role in the clinic").select_option("Imaging Technologist")
     reports = dialog.get_by_role("checkbox", name=re.compile("Can create reports"))
     # Not a radiologist: a valid NPI ticks nothing.
