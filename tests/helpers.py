@@ -9,6 +9,7 @@ import json
 import random
 import re
 import secrets
+import typing
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -149,6 +150,17 @@ def strict_event(body: bytes | str) -> Any:
     model = _sdk_event_models().get(kind)
     assert model is not None, f"the SDK has no webhook event of type {kind!r}"
     return model.model_validate_json(body, strict=True)
+
+
+def strict_call(method: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call an SDK method (e.g. `client.viewer.studies.create`) as the SDK does, then validate the
+    answer's body with the model the method returns (its return annotation: a response model, a
+    page of them, or a union), in pydantic's strict mode. Returns the validated model."""
+    from pydantic import TypeAdapter
+
+    raw = getattr(method.__self__.with_raw_response, method.__name__)(*args, **kwargs)
+    model = typing.get_type_hints(method)["return"]
+    return TypeAdapter(model).validate_json(raw.http_response.content, strict=True)
 
 
 def error_param(exc: Exception) -> object:

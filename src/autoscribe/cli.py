@@ -171,6 +171,7 @@ def _key_summary(key: Any) -> dict[str, Any]:
         "expressAccess": key.express_access,
         "studyWebhookUrl": key.study_webhook_url,
         "reportWebhookUrl": key.report_webhook_url,
+        "isViewerEnabled": key.is_viewer_enabled,
         "createdAt": key.created_at.isoformat(),
         "lastUsedAt": key.last_used_at.isoformat() if key.last_used_at else None,
         "revoked": key.revoked_at is not None,
@@ -185,6 +186,13 @@ def _key_summary(key: Any) -> dict[str, Any]:
 @click.option("--express-access", type=click.Choice(["none", "read", "write"]), required=True)
 @click.option("--study-webhook-url")
 @click.option("--report-webhook-url")
+@click.option(
+    "--viewer-enabled",
+    type=click.Choice(["true", "false"]),
+    default="true",
+    show_default=True,
+    help="The Viewer product (/v1/viewer, viewer-only-reroute-url) for this key",
+)
 @click.option("--json", "as_json", is_flag=True)
 def api_keys_create(
     clinic_id: str,
@@ -194,6 +202,7 @@ def api_keys_create(
     express_access: str,
     study_webhook_url: str | None,
     report_webhook_url: str | None,
+    viewer_enabled: str,
     as_json: bool,
 ) -> None:
     from autoscribe.auth.service import create_api_key
@@ -213,6 +222,7 @@ def api_keys_create(
             express_access=express_access,
             study_webhook_url=study_webhook_url,
             report_webhook_url=report_webhook_url,
+            is_viewer_enabled=viewer_enabled == "true",
             actor=CLI_ACTOR,
         )
         result = {
@@ -248,7 +258,8 @@ def api_keys_list(clinic_id: str | None, as_json: bool) -> None:
             state = "revoked" if k["revoked"] else "active"
             click.echo(
                 f"{k['apiKeyId']}  {k['keyPrefix']}…  {state:7}  scope={k['studyScope']} "
-                f"users={k['userAccess']} express={k['expressAccess']}  "
+                f"users={k['userAccess']} express={k['expressAccess']} "
+                f"viewer={'on' if k['isViewerEnabled'] else 'off'}  "
                 f"clinic={k['clinicId']}  {k['description']}"
             )
 
@@ -274,12 +285,21 @@ def api_keys_revoke(api_key_id: str, as_json: bool) -> None:
 @click.option("--api-key-id", required=True)
 @click.option("--study-webhook-url", help="Empty string removes the endpoint")
 @click.option("--report-webhook-url", help="Empty string removes the endpoint")
+@click.option(
+    "--viewer-enabled",
+    type=click.Choice(["true", "false"]),
+    help="Switch the Viewer product (/v1/viewer, viewer-only-reroute-url) on or off for this key",
+)
 @click.option("--json", "as_json", is_flag=True)
 def api_keys_update(
-    api_key_id: str, study_webhook_url: str | None, report_webhook_url: str | None, as_json: bool
+    api_key_id: str,
+    study_webhook_url: str | None,
+    report_webhook_url: str | None,
+    viewer_enabled: str | None,
+    as_json: bool,
 ) -> None:
-    """Edit Endpoints: change where this key's webhooks go."""
-    from autoscribe.auth.service import get_api_key, update_endpoints
+    """Edit Endpoints (where this key's webhooks go) and whether the Viewer is enabled."""
+    from autoscribe.auth.service import get_api_key, set_viewer_enabled, update_endpoints
     from autoscribe.db import session_scope
 
     changes: dict[str, Any] = {}
@@ -287,19 +307,22 @@ def api_keys_update(
         changes["study_webhook_url"] = study_webhook_url
     if report_webhook_url is not None:
         changes["report_webhook_url"] = report_webhook_url
-    if not changes:
-        raise click.UsageError("give --study-webhook-url and/or --report-webhook-url")
+    if not changes and viewer_enabled is None:
+        raise click.UsageError("give --study-webhook-url, --report-webhook-url and/or --viewer-enabled")
     with session_scope() as session:
-        key = update_endpoints(
-            session, get_api_key(session, _uuid(api_key_id, "--api-key-id")), actor=CLI_ACTOR, **changes
-        )
+        key = get_api_key(session, _uuid(api_key_id, "--api-key-id"))
+        if changes:
+            update_endpoints(session, key, actor=CLI_ACTOR, **changes)
+        if viewer_enabled is not None:
+            set_viewer_enabled(session, key, viewer_enabled == "true", actor=CLI_ACTOR)
         result = _key_summary(key)
     _emit(
         result,
         as_json,
         lambda: click.echo(
             f"study webhook: {result['studyWebhookUrl'] or '(none)'}\n"
-            f"report webhook: {result['reportWebhookUrl'] or '(none)'}"
+            f"report webhook: {result['reportWebhookUrl'] or '(none)'}\n"
+            f"viewer: {'enabled' if result['isViewerEnabled'] else 'disabled'}"
         ),
     )
 

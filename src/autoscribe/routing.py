@@ -16,6 +16,7 @@ from autoscribe.scribe.routes import router as scribe_router
 from autoscribe.storage.routes import router as files_router
 from autoscribe.studies.routes import router as studies_router
 from autoscribe.users.routes import router as users_router
+from autoscribe.viewer.routes import router as viewer_router
 from autoscribe.web import errors as web_errors
 from autoscribe.web.api_docs import router as api_docs_router
 from autoscribe.web.dashboard import router as dashboard_router
@@ -34,6 +35,7 @@ def include_routers(app: FastAPI) -> None:
     # Archive routes first: /studies/external/... must not be taken for /studies/{studyId}.
     app.include_router(archive_router, responses=API_ERRORS)
     app.include_router(studies_router, responses=API_ERRORS)
+    app.include_router(viewer_router, responses=API_ERRORS)
     app.include_router(reports_router, responses=API_ERRORS)
     app.include_router(references_router, responses=API_ERRORS)
     app.include_router(files_router, responses=API_ERRORS)

@@ -177,3 +177,46 @@ def test_api_keys_errors_are_one_line_without_traceback(server: Server) -> None:
     assert "--clinic-id" in bad.stderr
     no_change = run("api-keys", "update", "--api-key-id", "00000000-0000-4000-8000-000000000000", expect=2)
     assert "--study-webhook-url" in no_change.stderr
+
+
+def test_api_keys_viewer_enabled(server: Server) -> None:
+    """--viewer-enabled true|false on create and update: a key without the Viewer gets a clear
+    403 on /v1/viewer, and gets in once it is switched on."""
+    clinic = bootstrap()
+    made = run_json(
+        "api-keys",
+        "create",
+        "--clinic-id",
+        clinic["clinicId"],
+        "--description",
+        "Reporting only",
+        "--study-scope",
+        "all",
+        "--user-access",
+        "none",
+        "--express-access",
+        "none",
+        "--viewer-enabled",
+        "false",
+    )
+    key_id = made["apiKeyId"]
+    listed = {
+        k["apiKeyId"]: k for k in run_json("api-keys", "list", "--clinic-id", clinic["clinicId"])["apiKeys"]
+    }
+    assert listed[key_id]["isViewerEnabled"] is False
+    assert listed[clinic["apiKeyId"]]["isViewerEnabled"] is True  # the default
+    client = sdk(server.url, made["apiKey"])
+    with pytest.raises(avara.PermissionDeniedError) as refused:
+        client.viewer.studies.list()
+    assert "isViewerEnabled is false" in refused.value.body["error"]["message"]
+
+    assert run_json("api-keys", "update", "--api-key-id", key_id, "--viewer-enabled", "true")[
+        "isViewerEnabled"
+    ]
+    assert list(client.viewer.studies.list()) == []
+    off = run_json("api-keys", "update", "--api-key-id", key_id, "--viewer-enabled", "false")
+    assert off["isViewerEnabled"] is False
+    with pytest.raises(avara.PermissionDeniedError):
+        client.viewer.studies.list()
+    bad = run("api-keys", "update", "--api-key-id", key_id, "--viewer-enabled", "yes", expect=2)
+    assert "--viewer-enabled" in bad.stderr

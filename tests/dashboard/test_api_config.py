@@ -102,6 +102,36 @@ def test_create_key_shown_once_and_usable_with_the_sdk(server: Server, clinic: C
         assert owner_row is not None and owner_row.email == clinic.owner_email
 
 
+def test_the_viewer_is_switched_per_key(server: Server, clinic: ClinicFixture) -> None:
+    """Create API Key has "Viewer enabled" (on by default); each key's card shows it and a button
+    switches it; a key without it gets 403 from /v1/viewer."""
+    owner = owner_client(server, clinic)
+    assert re.search(r'id="isViewerEnabled"[^>]*checked', owner.get("/api-config/new").text)
+    plaintext, key_id = _new_key(owner, description="Reporting only")  # the box left unticked
+    client = sdk(server.url, plaintext)
+    with pytest.raises(avara.PermissionDeniedError) as refused:
+        client.viewer.studies.list()
+    assert "isViewerEnabled is false" in refused.value.body["error"]["message"]
+
+    def card() -> str:
+        listing = owner.get("/api-config").text
+        start = listing.index(f'id="key-{key_id}"')
+        return listing[start : listing.index("</li>", start)]
+
+    assert f'id="key-{key_id}-viewer">Disabled' in card() and "Enable Viewer" in card()
+    on = submit(owner, "/api-config", f"/api-config/keys/{key_id}/viewer", {"enabled": "on"})
+    assert "Viewer enabled" in flash_of(owner, on)
+    assert f'id="key-{key_id}-viewer">Enabled' in card() and "Disable Viewer" in card()
+    assert client.viewer.studies.list().studies == []
+    off = submit(owner, "/api-config", f"/api-config/keys/{key_id}/viewer", {})
+    assert "Viewer disabled" in flash_of(owner, off)
+    with pytest.raises(avara.PermissionDeniedError):
+        client.viewer.users.list()
+
+    ticked, _ = _new_key(owner, description="Viewer too", isViewerEnabled="on")
+    assert sdk(server.url, ticked).viewer.studies.list().studies == []
+
+
 def test_edit_endpoints_view_and_rotate_secret_revoke(
     server: Server, clinic: ClinicFixture, receivers: Callable[..., Receiver]
 ) -> None:

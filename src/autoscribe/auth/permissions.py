@@ -56,6 +56,21 @@ def _express_access(needed: str) -> Callable[[ApiContext], ApiContext]:
     return dependency
 
 
+def require_viewer(ctx: ApiContext, doing: str = "call the Viewer API (/v1/viewer)") -> None:
+    """The API key's "Viewer enabled" setting (isViewerEnabled) gates the Viewer product: every
+    /v1/viewer route and AutoScribe's viewer-only-reroute-url."""
+    if not ctx.api_key.is_viewer_enabled:
+        raise PermissionDenied(
+            f"The Viewer is not enabled for the API key '{ctx.api_key.description}' (isViewerEnabled is "
+            f"false), so it cannot {doing}; the clinic's owner can enable it in API Config"
+        )
+
+
+def viewer_enabled(ctx: ApiContextDep) -> ApiContext:
+    require_viewer(ctx)
+    return ctx
+
+
 UsersReader = Annotated[ApiContext, Depends(_user_access("read"))]
 UsersWriter = Annotated[ApiContext, Depends(_user_access("write"))]
 ExpressReader = Annotated[ApiContext, Depends(_express_access("read"))]
@@ -143,6 +158,12 @@ def sees_whole_worklist(user: User) -> bool:
 def can_open_workspace(user: User) -> bool:
     """The reading workspace (dictate, sign) is for radiologists: canCreateReports and a valid NPI."""
     return has_dashboard_access(user) and can_create_reports(user)
+
+
+def can_open_study(user: User, study_type: str) -> bool:
+    """Open a study the user sees on the worklist: a Viewer study's images (nothing to report)
+    for anyone with the dashboard; any other study in the reading workspace, for radiologists."""
+    return has_dashboard_access(user) if study_type == "viewer" else can_open_workspace(user)
 
 
 def can_read_reports(user: User) -> bool:

@@ -58,6 +58,7 @@ def create_api_key(
     express_access: str,
     study_webhook_url: str | None = None,
     report_webhook_url: str | None = None,
+    is_viewer_enabled: bool = True,
     actor: Actor,
     created_by_user_id: uuid.UUID | None = None,
 ) -> NewApiKey:
@@ -77,6 +78,7 @@ def create_api_key(
         study_webhook_url=validate_webhook_url(study_webhook_url, "studyWebhookUrl"),
         report_webhook_url=validate_webhook_url(report_webhook_url, "reportWebhookUrl"),
         webhook_secret_encrypted=crypto.encrypt(secret),
+        is_viewer_enabled=is_viewer_enabled,
         created_by_user_id=created_by_user_id,
     )
     session.add(key)
@@ -88,7 +90,7 @@ def create_api_key(
         action="api_key.created",
         target_type="api_key",
         target_id=str(key.id),
-        details={"description": description, "studyScope": study_scope},
+        details={"description": description, "studyScope": study_scope, "isViewerEnabled": is_viewer_enabled},
     )
     return NewApiKey(key, plaintext, secret)
 
@@ -164,6 +166,24 @@ def update_endpoints(
         details=changed,
     )
     session.flush()
+    return key
+
+
+def set_viewer_enabled(session: Session, key: ApiKey, enabled: bool, *, actor: Actor) -> ApiKey:
+    """Switch the Viewer product on or off for this key (isViewerEnabled): the /v1/viewer API and
+    viewer-only-reroute-url answer 403 to a key without it. Links it minted earlier keep working
+    until they expire (minutes)."""
+    if key.is_viewer_enabled != enabled:
+        key.is_viewer_enabled = enabled
+        record(
+            session,
+            clinic_id=key.clinic_id,
+            actor=actor,
+            action="api_key.viewer_enabled" if enabled else "api_key.viewer_disabled",
+            target_type="api_key",
+            target_id=str(key.id),
+        )
+        session.flush()
     return key
 
 

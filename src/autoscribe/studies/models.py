@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 # rank in step with `severity` whatever writes it, and lets an index serve that order.
 SEVERITY_RANK_SQL = "CASE severity WHEN 'stat' THEN 2 WHEN 'high' THEN 1 ELSE 0 END"
 
+# `study_type` says which product a study belongs to, and what kind of study it is:
+# AutoScribe's "standard" (read and reported here) and "external" (an archive study, kept as a
+# prior), and the Viewer's "viewer" (images only: no report, no dictation). Each product's API
+# sees its own types only (studies.service.StudyScope.study_types).
+AUTOSCRIBE_STUDY_TYPES: tuple[str, ...] = ("standard", "external")
+VIEWER = "viewer"
+
 LIST_FILTER_INDEXES = (
     ("status", "study_report_status"),
     ("assignee", "assigned_to_user_id"),

@@ -25,6 +25,7 @@ from autoscribe.pagination import (
 )
 from autoscribe.schemas import Success, UrlResponse, json_response
 from autoscribe.studies import service
+from autoscribe.studies.models import AUTOSCRIBE_STUDY_TYPES
 from autoscribe.studies.schemas import (
     REPORT_STATUSES,
     SEVERITIES,
@@ -44,7 +45,12 @@ router = APIRouter(prefix="/v1/autoScribe/studies", tags=["studies"])
 
 
 def scope_for(ctx: ApiContext) -> StudyScope:
-    return StudyScope(clinic_id=ctx.clinic_id, api_key_id=ctx.api_key.id if ctx.own_studies_only else None)
+    """The key's AutoScribe studies (Viewer studies are the Viewer API's: viewer.service.scope_for)."""
+    return StudyScope(
+        clinic_id=ctx.clinic_id,
+        api_key_id=ctx.api_key.id if ctx.own_studies_only else None,
+        study_types=AUTOSCRIBE_STUDY_TYPES,
+    )
 
 
 @router.post("", response_model=StudyOut)

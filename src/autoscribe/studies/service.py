@@ -26,7 +26,7 @@ from autoscribe.express.service import usable_customer
 from autoscribe.ids import Prefix, brand, brand_opt, new_id, parse
 from autoscribe.pagination import IdFilter, Page, paginate, paginate_ordered
 from autoscribe.reports.models import Report
-from autoscribe.studies.models import Study
+from autoscribe.studies.models import AUTOSCRIBE_STUDY_TYPES, VIEWER, Study
 from autoscribe.studies.schemas import (
     REPORT_STATUSES,
     ApiKeyReference,
@@ -53,6 +53,9 @@ class StudyScope:
     api_key_id: uuid.UUID | None = None
     express_customer_ids: frozenset[uuid.UUID] | None = None
     assigned_user_id: uuid.UUID | None = None
+    # The product's studies (models.AUTOSCRIBE_STUDY_TYPES, or (VIEWER,)); None: every study
+    # (the dashboard, which shows both products).
+    study_types: tuple[str, ...] | None = None
 
 
 def scope_for_user(session: Session, user: User) -> StudyScope:
@@ -136,6 +139,8 @@ def _within(stmt: S, scope: StudyScope) -> S:
         stmt = stmt.where(Study.express_customer_id.in_(scope.express_customer_ids))
     if scope.assigned_user_id is not None:
         stmt = stmt.where(Study.assigned_to_user_id == scope.assigned_user_id)
+    if scope.study_types is not None:
+        stmt = stmt.where(Study.study_type.in_(scope.study_types))
     return stmt
 
 
@@ -192,6 +197,31 @@ def _duplicate_uid(exc: IntegrityError) -> bool:
     return "uq_studies_clinic_uid_live" in text or "studies.study_instance_uid" in text
 
 
+def _duplicate_uid_conflict(session: Session, clinic_id: uuid.UUID, uid: str, study_type: str) -> Conflict:
+    """One live study per UID in a clinic, whatever the product: say which product holds it when
+    it is the other one (a Viewer study of an AutoScribe study is its viewer-only-reroute-url)."""
+    holder = session.scalars(
+        select(Study.study_type).where(
+            Study.clinic_id == clinic_id, Study.study_instance_uid == uid, Study.deleted_at.is_(None)
+        )
+    ).first()
+    message = f"A study with studyInstanceUid {uid} already exists in this clinic"
+    if holder == VIEWER and study_type != VIEWER:
+        message += " as a Viewer study (/v1/viewer/studies)"
+    elif holder in AUTOSCRIBE_STUDY_TYPES and study_type == VIEWER:
+        message += (
+            " as an AutoScribe study (/v1/autoScribe/studies); show it without reporting with "
+            "viewer-only-reroute-url"
+        )
+    return Conflict(message, param="studyInstanceUid")
+
+
+def reads_need_reports(study_type: str) -> bool:
+    """Whether whoever is assigned a study of this type reads it to report (AutoScribe), rather
+    than only to look at the images (Viewer)."""
+    return study_type != VIEWER
+
+
 def _prior_reports(items: Sequence[Any] | None) -> list[dict[str, Any]] | None:
     if items is None:
         return None
@@ -214,6 +244,7 @@ def create_study(
             body.assigned_to,
             "assignedTo",
             for_customer=customer.id if customer else None,
+            reports=reads_need_reports(study_type),
         )
         if body.assigned_to
         else None
@@ -257,10 +288,7 @@ def create_study(
         session.rollback()
         if not _duplicate_uid(exc):
             raise
-        raise Conflict(
-            f"A study with studyInstanceUid {body.study_instance_uid} already exists in this clinic",
-            param="studyInstanceUid",
-        ) from None
+        raise _duplicate_uid_conflict(session, scope.clinic_id, body.study_instance_uid, study_type) from None
     # The response shows these related rows; this session already holds them (the caller's API
     # key was loaded by authentication), so they are attached without another query and without
     # making the related objects part of the insert.
@@ -298,18 +326,20 @@ _PRE_READ = ("unassigned", "assigned")
 def _apply_assignment(
     session: Session, study: Study, assignee_id: str | None, param: str = "assignedTo"
 ) -> User | None:
+    reports = reads_need_reports(study.study_type)
     if assignee_id is None:
-        if study.study_report_status not in _PRE_READ:
+        if study.study_report_status not in _PRE_READ and reports:
             raise Conflict(
                 f"Study is {study.study_report_status}; it cannot be unassigned once reading has started",
                 param=param,
             )
         study.assigned_to_user_id = None
         set_committed_value(study, "assigned_to", None)
-        study.study_report_status = "unassigned"
+        if study.study_report_status in _PRE_READ:
+            study.study_report_status = "unassigned"
         return None
     user: User = assignable_radiologist(
-        session, study.clinic_id, assignee_id, param, for_customer=study.express_customer_id
+        session, study.clinic_id, assignee_id, param, for_customer=study.express_customer_id, reports=reports
     )
     study.assigned_to_user_id = user.id
     set_committed_value(study, "assigned_to", user)
@@ -341,10 +371,16 @@ def assign(
 
 
 def update_study(
-    session: Session, study: Study, body: StudyUpdate, actor: Actor, *, scope: StudyScope | None = None
+    session: Session,
+    study: Study,
+    body: StudyUpdate,
+    actor: Actor,
+    *,
+    scope: StudyScope | None = None,
+    viewer_status: str | None = None,
 ) -> Study:
     """`scope`: the caller's (dashboard users narrowed to Express customers may only move a study
-    between their own customers)."""
+    between their own customers). `viewer_status`: a Viewer study's studyViewerStatus."""
     sent = body.provided()
     if "express_customer_id" in sent:
         if body.express_customer_id is None:
@@ -381,6 +417,8 @@ def update_study(
         study.prior_reports = _prior_reports(body.prior_reports)
     if "metadata" in sent:
         study.custom_metadata = body.metadata
+    if viewer_status is not None:
+        set_viewer_status(study, viewer_status)
     for name in (
         "clinical_history",
         "clinical_indication",
@@ -399,7 +437,12 @@ def update_study(
         action="study.updated",
         target_type="study",
         target_id=brand(Prefix.STUDY, study.id),
-        details={"fields": sorted(body.model_dump(by_alias=True, include=sent).keys())},
+        details={
+            "fields": sorted(
+                [*body.model_dump(by_alias=True, include=sent).keys()]
+                + (["studyViewerStatus"] if viewer_status is not None else [])
+            )
+        },
     )
     session.commit()
     return study
@@ -529,7 +572,7 @@ def count_by_status(session: Session, scope: StudyScope, filters: StudyFilters) 
 def cancel_study(session: Session, study: Study, actor: Actor) -> None:
     if study.is_cancelled:
         raise Conflict("Study is already cancelled", param="studyId")
-    if study.study_report_status in ("completed", "addendum_active"):
+    if reads_need_reports(study.study_type) and study.study_report_status in ("completed", "addendum_active"):
         raise Conflict("Study has a signed report and cannot be cancelled", param="studyId")
     study.is_cancelled = True
     study.cancelled_at = utcnow()
@@ -562,6 +605,33 @@ def uncancel_study(session: Session, study: Study, actor: Actor) -> None:
     session.commit()
 
 
+# ---- Viewer studies --------------------------------------------------------------------------------
+#
+# A Viewer study keeps its reading state in study_report_status like any study, so that the
+# dashboard's status tabs and counts cover both products: "unassigned" / "assigned" while it is
+# incomplete, "completed" once the integrator marks it complete (studyViewerStatus).
+
+VIEWER_STATUSES: dict[str, tuple[str, ...]] = {
+    "incomplete": ("unassigned", "assigned"),
+    "complete": ("completed",),
+}
+
+
+def viewer_status(study: Study) -> str:
+    return "complete" if study.study_report_status == "completed" else "incomplete"
+
+
+def set_viewer_status(study: Study, status: str | None) -> None:
+    if study.study_type != VIEWER or status not in VIEWER_STATUSES:
+        raise InvalidRequest(
+            "studyViewerStatus is for Viewer studies: incomplete or complete", param="studyViewerStatus"
+        )
+    if status == "complete":
+        study.study_report_status = "completed"
+    else:
+        study.study_report_status = "assigned" if study.assigned_to_user_id else "unassigned"
+
+
 def validate_uid_param(uid: str, param: str = "studyInstanceUid") -> str:
     try:
         return check_dicom_uid(uid)
@@ -586,24 +656,22 @@ def user_reference(user: User | None) -> UserReference | None:
     )
 
 
-def to_out(study: Study) -> StudyOut:
+def common_fields(study: Study) -> dict[str, Any]:
+    """What a study shows in both products' APIs (AutoScribe's StudyOut, the Viewer's study)."""
     key = study.created_by_api_key
     customer = study.express_customer
-    return StudyOut(
-        study_id=brand(Prefix.STUDY, study.id),
-        study_instance_uid=study.study_instance_uid,
-        study_description=study.study_description,
-        severity=study.severity,  # type: ignore[arg-type]
-        study_report_status=study.study_report_status,  # type: ignore[arg-type]
-        study_type=study.study_type,  # type: ignore[arg-type]
-        is_cancelled=study.is_cancelled,
-        cancelled_at=study.cancelled_at,
-        created_at=study.created_at,
-        updated_at=study.updated_at,
-        report_metadata=study.report_metadata or {},
-        assigned_to=user_reference(study.assigned_to),
-        created_by_user=user_reference(study.created_by_user),
-        created_by_api_key=ApiKeyReference(
+    return {
+        "study_id": brand(Prefix.STUDY, study.id),
+        "study_instance_uid": study.study_instance_uid,
+        "study_description": study.study_description,
+        "severity": study.severity,
+        "is_cancelled": study.is_cancelled,
+        "cancelled_at": study.cancelled_at,
+        "created_at": study.created_at,
+        "updated_at": study.updated_at,
+        "assigned_to": user_reference(study.assigned_to),
+        "created_by_user": user_reference(study.created_by_user),
+        "created_by_api_key": ApiKeyReference(
             api_key_id=str(key.id),
             description=key.description,
             is_viewer_enabled=key.is_viewer_enabled,
@@ -611,11 +679,21 @@ def to_out(study: Study) -> StudyOut:
         )
         if key
         else None,
-        express_customer=ExpressCustomerReference(
+        "express_customer": ExpressCustomerReference(
             express_customer_id=brand(Prefix.CUSTOMER, customer.id), express_customer_name=customer.name
         )
         if customer
         else None,
+        "metadata": study.custom_metadata,
+    }
+
+
+def to_out(study: Study) -> StudyOut:
+    return StudyOut(
+        **common_fields(study),
+        study_report_status=study.study_report_status,  # type: ignore[arg-type]
+        study_type=study.study_type,  # type: ignore[arg-type]
+        report_metadata=study.report_metadata or {},
         clinical_history=study.clinical_history,
         clinical_indication=study.clinical_indication,
         external_patient_id=study.external_patient_id,
@@ -631,7 +709,6 @@ def to_out(study: Study) -> StudyOut:
             )
             for r in study.reports
         ],
-        metadata=study.custom_metadata,
         modality=study.modality,
         prior_reports=[PriorReportOut.model_validate(p) for p in study.prior_reports or []],
         technologist_notes=study.technologist_notes or [],

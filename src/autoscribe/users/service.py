@@ -107,13 +107,21 @@ def standing(session: Session, user: User) -> str:
 
 
 def assignable_radiologist(
-    session: Session, clinic_id: uuid.UUID, user_id: str, param: str, *, for_customer: uuid.UUID | None
+    session: Session,
+    clinic_id: uuid.UUID,
+    user_id: str,
+    param: str,
+    *,
+    for_customer: uuid.UUID | None,
+    reports: bool = True,
 ) -> User:
     """A study can be assigned to a user allowed to report, with a valid NPI, not revoked, who
     joined or whose invitation is still live (integrators invite radiologists through the API and
     send them studies before they ever sign in), and who would see it: `for_customer` is the
     study's Express customer (None: clinic-wide), and a user linked to other customers only sees
-    theirs (the same rule as `assignable_radiologists` and studies.service.scope_for_user)."""
+    theirs (the same rule as `assignable_radiologists` and studies.service.scope_for_user).
+    With `reports` false (Viewer studies: images only, nothing to sign) the reporting rules
+    (canCreateReports, NPI) do not apply."""
     from autoscribe.express.models import ExpressCustomerUser
 
     user = get_user(session, clinic_id, user_id, param)
@@ -126,9 +134,9 @@ def assignable_radiologist(
             "(rejected, revoked or expired): invite them again",
             param=param,
         )
-    if not user.can_create_reports:
+    if reports and not user.can_create_reports:
         raise Unprocessable(f"User {user_id} is not allowed to create reports", param=param)
-    if not perms.can_create_reports(user):
+    if reports and not perms.can_create_reports(user):
         raise Unprocessable(f"User {user_id} has no valid NPI number", param=param)
     linked = set(
         session.scalars(select(ExpressCustomerUser.customer_id).where(ExpressCustomerUser.user_id == user.id))

@@ -19,7 +19,8 @@ from autoscribe.db import Base, IdMixin, JSONType, UTCDateTime, utcnow
 DICTATE = "dictate"  # reroute-url: viewer + report editor, for the assigned radiologist
 VIEW = "view"  # viewer-only-reroute-url: images and the report, read-only
 EPHEMERAL = "ephemeral"  # ephemeral-sessions: images of an integrator retrievalId, no study, no user
-MODES: tuple[str, ...] = (DICTATE, VIEW, EPHEMERAL)
+IMAGES = "images"  # the Viewer product's reroute-url: a Viewer study's images, no report, no user
+MODES: tuple[str, ...] = (DICTATE, VIEW, EPHEMERAL, IMAGES)
 
 
 class AccessLink(IdMixin, Base):

@@ -30,7 +30,7 @@ from autoscribe.web.csrf import CsrfProtected
 from autoscribe.web.deps import LoginRequired, RestrictedAccess, login_path_for
 from autoscribe.web.templating import DEFAULT_CSP, redirect, render, templates
 from autoscribe.workspace import dictation, service
-from autoscribe.workspace.models import VIEW
+from autoscribe.workspace.models import IMAGES, VIEW
 from autoscribe.workspace.schemas import (
     DraftSave,
     DraftSaved,
@@ -221,6 +221,16 @@ def workspace_page(request: Request, study_id: str, session: SessionDep) -> Resp
         # Every load of a link session's page (the link itself was audited when it was spent).
         details = {"mode": access.mode, "via": "link"}
         audit.record_read(session, access.actor(_address(request)), study, "read.workspace", details=details)
+    if access.mode == IMAGES:
+        # A Viewer study: the images alone, no report pane, no dictation.
+        images: dict[str, Any] = {
+            "mode": IMAGES,
+            "study_id": study_id,
+            "subtitle": study.study_description,
+            "severity": study.severity,
+            "images_url": f"/workspace/{study_id}/images",
+        }
+        return render(request, "workspace/images.html", images, csp=workspace_csp())
     pane = service.pane(session, access, start=True)
     context = {
         **_pane_context(pane, access, study_id),
@@ -313,11 +323,12 @@ def ephemeral_page(request: Request, link_id: str, session: SessionDep) -> Respo
         details={"mode": access.mode, "via": "link", "retrievalId": link.retrieval_id},
     )
     context = {
+        "mode": access.mode,
         "images_url": f"/ephemeral/{link_id}/images",
-        "retrieval_id": link.retrieval_id,
+        "subtitle": link.retrieval_id,
         "hanging_protocol": link.hanging_protocol,
     }
-    return render(request, "workspace/ephemeral.html", context, csp=workspace_csp())
+    return render(request, "workspace/images.html", context, csp=workspace_csp())
 
 
 @pages.get("/ephemeral/{link_id}/images")

@@ -59,12 +59,13 @@ from autoscribe.reports import service as reports
 from autoscribe.reports.models import Report
 from autoscribe.reports.schemas import ReportContent
 from autoscribe.studies import service as studies
-from autoscribe.studies.models import Study
+from autoscribe.studies.models import VIEWER, Study
+from autoscribe.studies.schemas import StudySelector
 from autoscribe.studies.service import StudyScope
 from autoscribe.users import service as users
 from autoscribe.users.models import User
 from autoscribe.webhooks import sync
-from autoscribe.workspace.models import DICTATE, EPHEMERAL, VIEW, AccessLink
+from autoscribe.workspace.models import DICTATE, EPHEMERAL, IMAGES, VIEW, AccessLink
 from autoscribe.workspace.schemas import (
     EphemeralSessionCreate,
     RerouteUrlRequest,
@@ -193,11 +194,7 @@ def create_viewer_link(
     session: Session, ctx: ApiContext, scope: StudyScope, body: ViewerOnlyRerouteUrlRequest
 ) -> str:
     """viewer-only-reroute-url: images and the report, read-only; userId only names who for the audit."""
-    if not ctx.api_key.is_viewer_enabled:
-        raise PermissionDenied(
-            f"The viewer is not enabled for the API key '{ctx.api_key.description}' (isViewerEnabled is "
-            "false), so it cannot create viewer-only URLs"
-        )
+    perms.require_viewer(ctx, "create viewer-only URLs")
     study = studies.select_study(session, scope, body.study_id, body.study_instance_uid)
     _openable(study, dictate=False)
     user = None
@@ -207,6 +204,19 @@ def create_viewer_link(
             raise Unprocessable(f"User {body.user_id} has had their access revoked", param="userId")
     _, token = _mint(
         session, ctx, mode=VIEW, ttl_seconds=get_settings().reroute_token_ttl_seconds, user=user, study=study
+    )
+    url = f"{get_settings().public_url_base}/study/{stu(study)}?token={token}"
+    session.commit()
+    return url
+
+
+def create_images_link(session: Session, ctx: ApiContext, scope: StudyScope, body: StudySelector) -> str:
+    """The Viewer's reroute-url: a one-time link to the study's images alone (no report pane, no
+    dictation), for no one in particular (the Viewer's reroute-url names no user)."""
+    study = studies.select_study(session, scope, body.study_id, body.study_instance_uid)
+    _openable(study, dictate=False)
+    _, token = _mint(
+        session, ctx, mode=IMAGES, ttl_seconds=get_settings().reroute_token_ttl_seconds, study=study
     )
     url = f"{get_settings().public_url_base}/study/{stu(study)}?token={token}"
     session.commit()
@@ -485,6 +495,10 @@ def study_access(session: Session, study_id: str, cookies: Mapping[str, str]) ->
     if not perms.has_dashboard_access(user):
         raise NoDashboardAccess(user)
     study = _load_study(session, user.clinic_id, study_uuid, study_id)
+    if study.study_type == VIEWER:
+        # A Viewer study is images only: whoever sees it in the worklist may look at them.
+        studies.get_study(session, studies.scope_for_user(session, user), study_id)
+        return Access(IMAGES, "dashboard", row, user, study, None, None)
     problem = perms.report_permission_problem(user)
     if problem:
         raise PermissionDenied(f"{problem}, so studies cannot be opened for reading", param="studyId")
@@ -635,6 +649,8 @@ def pane(session: Session, access: Access, *, start: bool = False) -> Pane:
     is opened or resumed: the study goes assigned → in_progress."""
     study = access.study
     assert study is not None
+    if access.mode == IMAGES:
+        raise PermissionDenied("This is a Viewer session: it shows the study's images only, no report")
     problem = None
     if start and access.can_edit and study.study_report_status in ("assigned", "in_progress"):
         assert access.user is not None

@@ -22,6 +22,7 @@ from autoscribe.web.dashboard.common import (
     Form,
     Owner,
     actor_of,
+    checked,
     done,
     errors_from,
     not_found,
@@ -122,7 +123,7 @@ def _create_form(
     )
 
 
-_DEFAULTS = {"studyScope": "all", "userAccess": "none", "expressAccess": "none"}
+_DEFAULTS = {"studyScope": "all", "userAccess": "none", "expressAccess": "none", "isViewerEnabled": "on"}
 
 
 @router.get(BASE + "/new")
@@ -143,6 +144,7 @@ def create_key(request: Request, session: SessionDep, owner: Owner, form: Form) 
             "reportWebhookUrl",
         )
     }
+    values["isViewerEnabled"] = "on" if checked(form, "isViewerEnabled") else ""
     try:
         made = keys.create_api_key(
             session,
@@ -153,6 +155,7 @@ def create_key(request: Request, session: SessionDep, owner: Owner, form: Form) 
             express_access=values["expressAccess"],
             study_webhook_url=values["studyWebhookUrl"] or None,
             report_webhook_url=values["reportWebhookUrl"] or None,
+            is_viewer_enabled=bool(values["isViewerEnabled"]),
             actor=actor_of(request, owner),
             created_by_user_id=owner.user.id,
         )
@@ -166,6 +169,19 @@ def create_key(request: Request, session: SessionDep, owner: Owner, form: Form) 
         "dashboard/api_key_created.html",
         {"active": "api_config", "key": made.api_key, "plaintext": made.plaintext_key},
     )
+
+
+# ---- Viewer on / off ---------------------------------------------------------------------------------
+
+
+@router.post(BASE + "/keys/{key_id}/viewer", dependencies=[CsrfProtected])
+def set_viewer(request: Request, session: SessionDep, owner: Owner, key_id: str, form: Form) -> Response:
+    key = _active_key(session, owner, key_id)
+    enabled = checked(form, "enabled")
+    keys.set_viewer_enabled(session, key, enabled, actor=actor_of(request, owner))
+    session.commit()
+    state = "enabled: it can use the Viewer API" if enabled else "disabled: the Viewer API answers it 403"
+    return done(request, BASE, f"Viewer {state} (“{key.description}”).")
 
 
 # ---- Edit Endpoints ----------------------------------------------------------------------------------

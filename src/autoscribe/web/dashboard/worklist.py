@@ -356,7 +356,7 @@ def _study_page(
             "status_labels": STATUS_LABELS,
             "severity_labels": SEVERITY_LABELS,
             "can_manage": can_manage,
-            "can_read": perms.can_open_workspace(user) and not study.is_cancelled,
+            "can_read": perms.can_open_study(user, study.study_type) and not study.is_cancelled,
             "workspace_url": workspace_url(study),
             "assignees": assignees,
             "assign_error": assign_error,

@@ -1,0 +1,1 @@
+"""The Viewer product: its API over the study, user and link services."""
