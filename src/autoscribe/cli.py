@@ -581,8 +581,6 @@ def webhooks_enable_endpoints(api_key_id: str) -> None:
     click.echo(f"{count} endpoint(s) re-enabled")
 
 
-if __name__ == "__main__":
-    main()
 @main.group()
 def mail() -> None:
     """Outgoing mail."""
@@ -607,3 +605,18 @@ def mail_outbox(as_json: bool) -> None:
             click.echo(f"    {m['link'] or '(no link)'}")
 
     _emit({"outbox": str(get_settings().outbox_dir), "messages": messages}, as_json, human)
+
+
+def add_dicom_commands() -> None:
+    """`autoscribe dicom ...` (the DICOM listener) and `autoscribe clinics update` (AE titles)."""
+    from autoscribe.dicom.cli import clinics, dicom
+
+    main.add_command(dicom)
+    main.add_command(clinics)
+
+
+add_dicom_commands()
+
+
+if __name__ == "__main__":
+    main()

@@ -131,6 +131,14 @@ class Settings(BaseSettings):
     # Dictation audio is kept until the report is signed, then this many days.
     audio_retention_days: int = 30
 
+    # DICOM edge: a study received over DICOM is seeded (enrichment webhook, then the study) once
+    # no instance of it has arrived for this many seconds.
+    dicom_study_idle_seconds: float = 30.0
+    # Where modalities reach `autoscribe dicom serve` (its default port, and what the dashboard's
+    # DICOM page tells people to configure; the host defaults to AUTOSCRIBE_PUBLIC_URL's).
+    dicom_port: int = 11112
+    dicom_public_host: str | None = None
+
     @property
     def effective_storage_dir(self) -> Path:
         return self.storage_dir or (self.data_dir / "files")

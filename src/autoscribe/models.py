@@ -5,6 +5,7 @@ from autoscribe.audit.models import AuditEvent
 from autoscribe.auth.models import ApiKey, LoginAttempt, PasswordReset, WebSession
 from autoscribe.clinics.models import Clinic
 from autoscribe.db import Base
+from autoscribe.dicom.models import DicomInstance
 from autoscribe.express.models import ExpressCustomer, ExpressCustomerUser
 from autoscribe.queue.models import Task
 from autoscribe.references.models import ClinicalReference
@@ -22,6 +23,7 @@ __all__ = [
     "Base",
     "Clinic",
     "ClinicalReference",
+    "DicomInstance",
     "Dictation",
     "DisabledEndpoint",
     "ExpressCustomer",

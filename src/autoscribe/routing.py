@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from autoscribe.archive.routes import router as archive_router
+from autoscribe.dicom.routes import router as dicomweb_router
 from autoscribe.express.routes import router as express_router
 from autoscribe.references.routes import router as references_router
 from autoscribe.reports.routes import router as reports_router
@@ -43,6 +44,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(scribe_router, responses=API_ERRORS)
     app.include_router(users_router, responses=API_ERRORS)
     app.include_router(workspace_router, responses=API_ERRORS)
+    app.include_router(dicomweb_router, responses=API_ERRORS)
     app.include_router(workspace_pages)
     app.include_router(web_router)
     app.include_router(api_docs_router)

@@ -99,6 +99,7 @@ def test_sidebar() -> None:
     assert keys(user(level="owner")) == [
         "worklist",
         "api_config",
+        "dicom",
         "users",
         "express",
         "deliveries",

@@ -271,6 +271,7 @@ class NavEntry:
 _SIDEBAR: tuple[tuple[NavEntry, Callable[[User], bool]], ...] = (
     (NavEntry("worklist", "Worklist", "/worklist"), can_view_worklist),
     (NavEntry("api_config", "API Config", "/api-config"), can_manage_api_keys),
+    (NavEntry("dicom", "DICOM", "/dicom"), can_manage_api_keys),
     (NavEntry("users", "Users", "/users"), can_manage_users),
     (NavEntry("express", "Express customers", "/express-customers"), can_manage_express_customers),
     (NavEntry("deliveries", "Deliveries", "/deliveries"), can_view_deliveries),

@@ -8,6 +8,7 @@ from autoscribe.web.dashboard import (
     api_config,
     audit_pages,
     deliveries,
+    dicom_settings,
     express_pages,
     home,
     people,
@@ -26,3 +27,4 @@ router.include_router(express_pages.router)
 router.include_router(deliveries.router)
 router.include_router(audit_pages.router)
 router.include_router(templates_pages.router)
+router.include_router(dicom_settings.router)
