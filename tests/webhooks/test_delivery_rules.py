@@ -317,8 +317,14 @@ def test_report_delivered_batch_refresher_links_stored_pdfs_and_leaves_the_rest(
                     pdf_key_of(tenant.clinic_id, study.id, report.id), b"%PDF-1.4", content_type=PDF_TYPE
                 )
         session.commit()
-        items = [{"reportId": f"rep_{r.id.hex}", "presignedUrl": "stale"} for r in made]
-        items.append({"reportId": f"rep_{uuid.uuid4().hex}", "presignedUrl": "stale"})
+        # Events carry the study's UID (SDK 0.3.0); older ones are left to the per-attempt path.
+        items = [
+            {"reportId": f"rep_{r.id.hex}", "studyInstanceUid": "2.25.1", "presignedUrl": "stale"}
+            for r in made
+        ]
+        items.append(
+            {"reportId": f"rep_{uuid.uuid4().hex}", "studyInstanceUid": "2.25.1", "presignedUrl": "stale"}
+        )
         fresh = refresh_report_delivered_batch(session, items)
     assert fresh[0] is not None and fresh[0]["presignedUrl"] != "stale"
     assert f"rep_{made[0].id.hex}" in fresh[0]["presignedUrl"]
