@@ -100,6 +100,8 @@ def test_regions_come_from_the_study_description() -> None:
 
 def test_the_engine_biases_the_model_and_corrects_through_the_lexicon() -> None:
     engine = ScribeEngine(llm=None)
+    assert engine.biasing is False and engine.lexicon_correction is True  # the measured defaults
+    engine.biasing = True
     spine = StudyContext(procedure="MR LUMBAR SPINE WITHOUT CONTRAST")
     template = engine.template_for(spine)
     prompt = engine.prompt_for(template, spine)

@@ -65,8 +65,10 @@ class ScribeEngine:
         # llm=True: from settings (off unless AUTOSCRIBE_LLM_BASE_URL is set); None/False: rules only.
         self.llm = LlmConfig.from_settings() if llm is True else (llm or None)
         # Contextual biasing: the speech model's prompt and hotwords carry the radiology terms of the
-        # study's body regions (data/radiology_lexicon.txt); off: the template's prompt only.
-        self.biasing = True
+        # study's body regions (data/radiology_lexicon.txt); off: the template's prompt only. Off by
+        # default: on the bench's dev set it did not lower WER (prompt terms: +-1 point, noise; hotwords
+        # raised noisy WER by 2 points), see README "Scribe engine".
+        self.biasing = False
         # The phonetic radiology correction pass after the spelling correction (lexicon.py).
         self.lexicon_correction = True
 

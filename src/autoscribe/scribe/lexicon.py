@@ -170,6 +170,9 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
     if len(differ) != 1:
         return False
     h, t = differ[0]
+    stem = next((k for k, (x, y) in enumerate(zip(h, t, strict=False)) if x != y), min(len(h), len(t)))
+    if stem >= min(5, len(t) - 1):
+        return False  # another form of the same word ("bruises", "arterial"): heard right
     a, b = phonetic_key(h), phonetic_key(t)
     return len(a) >= 2 and _distance(a, b, 1) <= 1 and h not in _KEEP
 
