@@ -80,13 +80,13 @@ def test_overview_numbers(server: Server, clinic: ClinicFixture, other_clinic: C
 
 def test_more_than_five_modalities_share_other(server: Server, clinic: ClinicFixture) -> None:
     api = sdk(server.url, clinic.api_key)
-    for modality, count in (("CT", 4), ("MR", 3), ("US", 3), ("CR", 2), ("DX", 2), ("MG", 1), ("NM", 1)):
+    for modality, count in (("CT", 4), ("MR", 3), ("US", 3), ("CR", 2), ("DX", 1), ("MG", 1), ("NM", 1)):
         for _ in range(count):
             create_study(api, None, modality=modality)
     create_study(api, None)  # no modality given
     seen = _overview(clinic)
     assert seen.modalities == ["CT", "MR", "US", "CR", "Other"]
-    assert sum(seen.volume["Other"]) == 5  # DX x2, MG, NM and the one without a modality
+    assert sum(seen.volume["Other"]) == 4  # DX, MG, NM and the one without a modality
     assert dict(seen.legend)["Other"] == "s5"
 
 
