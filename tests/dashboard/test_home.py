@@ -80,7 +80,7 @@ def test_overview_numbers(server: Server, clinic: ClinicFixture, other_clinic: C
 
 def test_more_than_five_modalities_share_other(server: Server, clinic: ClinicFixture) -> None:
     api = sdk(server.url, clinic.api_key)
-    for modality, count in (("CT", 4), ("MR", 3), ("US", 3), ("CR", 2), ("DX", 1), ("MG", 1), ("NM", 1)):
+    for modality, count in (("CT", 5), ("MR", 4), ("US", 3), ("CR", 2), ("DX", 1), ("MG", 1), ("NM", 1)):
         for _ in range(count):
             create_study(api, None, modality=modality)
     create_study(api, None)  # no modality given
