@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from autoscribe.private_files import create_private, fsync_dir, private_dir
@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     db_pool_size: int = 20
     db_max_overflow: int = 10
     log_level: str = "info"
+    # "json": one JSON object per log line, with the request id (see README "Observability").
+    log_format: Literal["text", "json"] = "text"
+    # Bearer token that /metrics requires; unset, /metrics is off (403).
+    metrics_token: SecretStr | None = None
+    # /readyz gives each check (database, migrations, storage) this long.
+    readyz_timeout_seconds: float = 2.0
 
     # Where report PDFs and other files live: "local" (a directory under data_dir) or "s3".
     storage_backend: Literal["local", "s3"] = "local"
