@@ -220,3 +220,6 @@ class Receiver:
 
     def stop(self) -> None:
         self.httpd.shutdown()
+        # Closed, not just stopped: an open listening socket accepts connections nobody answers,
+        # and the platform's retries to this endpoint would each hang for the whole timeout.
+        self.httpd.server_close()

@@ -52,6 +52,7 @@ def file_host() -> Iterator[FileHost]:
     host = FileHost()
     yield host
     host.httpd.shutdown()
+    host.httpd.server_close()
 
 
 def _create(client: avara.Avara, **fields: object) -> avara.types.auto_scribe.studies.ExternalCreateResponse:

@@ -117,6 +117,7 @@ def capture() -> Iterator[Capture]:
     endpoint = Capture()
     yield endpoint
     endpoint.httpd.shutdown()
+    endpoint.httpd.server_close()
 
 
 @pytest.fixture

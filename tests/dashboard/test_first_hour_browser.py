@@ -207,7 +207,10 @@ def test_every_dashboard_page_fits_at_1366_and_1920(
     owner = owner_client(server, clinic)
     test_page = f"/api-config/keys/{key.api_key_id}/test"
     post_form(owner, test_page, test_page, {"event": "report.delivered"})
-    wait_for(lambda: len(receiver.requests) >= 2, "the report and the test event delivered")
+    try:
+        wait_for(lambda: len(receiver.requests) >= 2, "the report and the test event delivered")
+    except AssertionError as exc:  # say why: the server's own account of the render and delivery
+        raise AssertionError(f"{exc}; server log (end):\n{server.log()[-4000:]}") from None
     delivery = re.search(r'data-event-id="([^"]+)"', owner.get("/deliveries").text)
     assert delivery
 
