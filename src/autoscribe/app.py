@@ -21,13 +21,17 @@ from autoscribe import worker
 from autoscribe.config import get_settings
 from autoscribe.errors import APIError, PayloadTooLarge
 from autoscribe.logs import configure_logging, escape_controls
+from autoscribe.observability import http as observability
 from autoscribe.routing import include_routers
 
 log = logging.getLogger("autoscribe")
 
 # What runs beside the API for the process's life, in order: each returns its stop function (or
 # None when configured off). Listed here, not registered by the packages that provide them.
-LIFESPAN: tuple[Callable[[FastAPI], Callable[[], None] | None], ...] = (worker.lifespan_hook,)
+LIFESPAN: tuple[Callable[[FastAPI], Callable[[], None] | None], ...] = (
+    observability.lifespan_hook,
+    worker.lifespan_hook,
+)
 
 
 def _error_response(error: APIError) -> JSONResponse:
@@ -255,10 +259,12 @@ def create_app() -> FastAPI:
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)
+    app.add_middleware(observability.RequestObservability)  # outermost: the request id for every line
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(observability.router)  # /readyz, /metrics
     include_routers(app)
     return app

@@ -8,8 +8,10 @@ must not start a fake log line, move the cursor or recolour a terminal.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from autoscribe.config import get_settings
@@ -80,6 +82,37 @@ class EscapeControlCharacters(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """AUTOSCRIBE_LOG_FORMAT=json: one JSON object per line, with the request id when the line was
+    written on behalf of a request (or a task or delivery it caused). Non-ASCII characters are
+    written as \\u escapes, so U+2028 and friends cannot break a line either; the message itself
+    was already escaped by EscapeControlCharacters."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from autoscribe.observability import requestid
+
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        rid = getattr(record, "request_id", None) or requestid.get()
+        if rid:
+            entry["requestId"] = rid
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=True, default=str)
+
+
+def json_logs() -> bool:
+    return get_settings().log_format == "json"
+
+
 def install_escaping(handler: logging.Handler) -> None:
     if not any(isinstance(f, EscapeControlCharacters) for f in handler.filters):
         handler.addFilter(EscapeControlCharacters())
@@ -101,15 +134,22 @@ def uvicorn_log_config() -> dict[str, Any]:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["escape_controls"] = {"()": "autoscribe.logs.EscapeControlCharacters"}
+    if json_logs():
+        for name in config.get("formatters", {}):
+            config["formatters"][name] = {"()": "autoscribe.logs.JsonFormatter"}
     for handler in config.get("handlers", {}).values():
         handler["filters"] = [*handler.get("filters", []), "escape_controls"]
     return config
 
 
 def configure_logging() -> None:
-    logging.basicConfig(
-        level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    level = get_settings().log_level.upper()
+    if json_logs():
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=level, handlers=[handler])
+    else:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # httpx logs every request's full URL at INFO: presigned links and integrators' query
     # strings are secrets, so only its warnings are kept.
     for noisy in ("httpx", "httpcore"):

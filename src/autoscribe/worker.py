@@ -92,6 +92,9 @@ class Worker:
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)
+        from autoscribe.observability.http import start as start_observability
+
+        start_observability()  # this process's metrics join the host's /metrics
         self.start()
         while not stop.wait(1.0):
             pass

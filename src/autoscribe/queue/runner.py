@@ -37,6 +37,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from autoscribe.db import get_sessionmaker, utcnow
+from autoscribe.observability import metrics, requestid
 from autoscribe.queue.models import DONE, FAILED, QUEUED, RUNNING, Task
 from autoscribe.webhooks import outbox
 
@@ -96,6 +97,10 @@ def enqueue(
         )
         if pending is not None:
             return None
+    rid = requestid.get()
+    if rid is not None and requestid.PAYLOAD_KEY not in payload:
+        # The request that caused the task: the runner logs under it (see observability.requestid).
+        payload = {**payload, requestid.PAYLOAD_KEY: rid}
     task = Task(
         clinic_id=clinic_id,
         queue=queue_of(kind),
@@ -199,21 +204,32 @@ class TaskRunner:
             if task is None:  # deleted under us
                 return True
             spec = self.specs.get(task.kind)
-            try:
-                if spec is None:
-                    raise LookupError(f"no handler for task kind {task.kind!r}")
-                spec.run(session, task)
-                task.status = DONE
-                task.finished_at = utcnow()
-                task.locked_until = None
-                task.last_error = None
-                session.commit()
-            except Exception as exc:
-                session.rollback()
-                self._failed(session, task_id, spec, exc)
+            kind = task.kind
+            rid = task.payload.get(requestid.PAYLOAD_KEY) if isinstance(task.payload, dict) else None
+            started = time.perf_counter()
+            with requestid.bound(rid if isinstance(rid, str) else None):
+                try:
+                    if spec is None:
+                        raise LookupError(f"no handler for task kind {task.kind!r}")
+                    spec.run(session, task)
+                    task.status = DONE
+                    task.finished_at = utcnow()
+                    task.locked_until = None
+                    task.last_error = None
+                    session.commit()
+                except Exception as exc:
+                    session.rollback()
+                    outcome = self._failed(session, task_id, spec, exc)
+                else:
+                    outcome = "done"
+                    log.info(
+                        "task %s (%s) done in %.0f ms", task_id, kind, (time.perf_counter() - started) * 1000
+                    )
+                metrics.task_run(kind, outcome, time.perf_counter() - started)
         return True
 
-    def _failed(self, session: Session, task_id: uuid.UUID, spec: TaskSpec | None, exc: Exception) -> None:
+    def _failed(self, session: Session, task_id: uuid.UUID, spec: TaskSpec | None, exc: Exception) -> str:
+        """Record a failed run; returns "failed" (no attempts left) or "retry"."""
         task = session.get(Task, task_id)
         assert task is not None
         # The message names the error type and text; handlers never put patient data in errors.
@@ -232,7 +248,9 @@ class TaskRunner:
             task.status = QUEUED
             backoff = spec.backoff_seconds
             task.run_after = utcnow() + timedelta(seconds=backoff[min(task.attempts - 1, len(backoff) - 1)])
+        outcome = task.status
         session.commit()
+        return "retry" if outcome == QUEUED else "failed"
 
     def run_pending(self, max_tasks: int | None = None) -> int:
         """Run due tasks until none is left (or max_tasks ran). Returns how many ran."""

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from autoscribe.documents.render import render_pdf
 from autoscribe.errors import Conflict
 from autoscribe.ids import Prefix, brand
+from autoscribe.observability import metrics
 from autoscribe.reports.models import Report
 from autoscribe.reports.service import rid, signed_document
 from autoscribe.storage import get_storage
@@ -55,6 +56,7 @@ def ensure_pdf(session: Session, report: Report) -> str:
     started = time.perf_counter()
     data = render_pdf(signed_document(session, report))
     rendered = time.perf_counter()
+    metrics.pdf_render(rendered - started)
     # Two processes may race here; both write the same document under the same key.
     storage.put(key, data, content_type=PDF_TYPE)
     log.info(

@@ -25,6 +25,7 @@ from autoscribe.errors import (
     UpstreamFailed,
 )
 from autoscribe.ids import Prefix, brand, parse
+from autoscribe.observability import metrics
 from autoscribe.queue import runner as queue
 from autoscribe.queue.models import Task
 from autoscribe.scribe.engine import ScribeEngine
@@ -499,6 +500,7 @@ def run_final(session: Session, job: Task) -> None:
     )
     session.commit()
     transcript = engine.transcribe(audio, template)
+    metrics.transcription(transcript.duration, transcript.processing_seconds)
     result = engine.from_text(transcript.text, context, template=template, transcript=transcript)
     session.refresh(row)
     row.final_text = transcript.text

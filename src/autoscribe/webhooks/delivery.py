@@ -163,6 +163,25 @@ def post_event(
     )
 
 
+def outcome_label(done: Attempted) -> str:
+    """The metrics label of an attempt: succeeded, http_4xx, http_5xx, http_3xx, gone, timeout,
+    connection_error, refused (an address the safety rules refuse) or not_sent (no request was
+    made: revoked key, no endpoint, endpoint disabled, payload could not be prepared)."""
+    outcome = done.outcome
+    if outcome.succeeded:
+        return "succeeded"
+    if outcome.status_code is not None:
+        return "gone" if outcome.gone else f"http_{outcome.status_code // 100}xx"
+    if outcome.timed_out:
+        return "timeout"
+    error = outcome.error or ""
+    if error.startswith("refused:"):
+        return "refused"
+    if outcome.url is None or done.permanent or error.startswith("could not prepare"):
+        return "not_sent"
+    return "connection_error"
+
+
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
@@ -198,6 +217,7 @@ class Claimed:
     schedule_index: int
     lock_token: str
     refreshed: bool = False  # `data` was already refreshed with the claim (batch refresher)
+    request_id: str | None = None  # the API request that caused the event (for the logs)
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from autoscribe.config import Settings, get_settings
 from autoscribe.db import get_sessionmaker, utcnow
+from autoscribe.ids import Prefix, brand
+from autoscribe.observability import metrics, requestid
 from autoscribe.webhooks import outbox, safety
-from autoscribe.webhooks.delivery import Attempted, Claimed, EndpointInfo, attempt, load_endpoints, record
+from autoscribe.webhooks.delivery import (
+    Attempted,
+    Claimed,
+    EndpointInfo,
+    attempt,
+    load_endpoints,
+    outcome_label,
+    record,
+)
 from autoscribe.webhooks.models import KIND_ASYNC, PENDING, WebhookEvent
 
 log = logging.getLogger("autoscribe.webhooks")
@@ -238,11 +248,22 @@ class Dispatcher:
                     WebhookEvent.data,
                     WebhookEvent.attempt_count,
                     WebhookEvent.schedule_index,
+                    WebhookEvent.request_id,
                 )
                 .execution_options(synchronize_session=False)
             )
             rows = [
-                Claimed(row[0], row[1], row[2], row[3], row[4], row[5], row[6], lock_token=token)
+                Claimed(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5],
+                    row[6],
+                    lock_token=token,
+                    request_id=row[7],
+                )
                 for row in result
             ]
             endpoints = load_endpoints(session, {row.api_key_id for row in rows})
@@ -258,8 +279,8 @@ class Dispatcher:
     def _deliver(self, event: Claimed, info: EndpointInfo | None) -> None:
         try:
             refresher = self.refreshers.get(event.event_type)
-            self._done.put(
-                attempt(
+            with requestid.bound(event.request_id):
+                done = attempt(
                     self.maker,
                     event,
                     info,
@@ -267,7 +288,8 @@ class Dispatcher:
                     settings=self.settings,
                     refresher=refresher.each if refresher is not None else None,
                 )
-            )
+                _observe(done)
+            self._done.put(done)
         except Exception:
             # The lease expires and the event is tried again; a dispatcher never dies of one event.
             log.exception("webhook dispatcher %s: delivering an event failed", self.name)
@@ -304,6 +326,25 @@ class Dispatcher:
                         "webhook dispatcher %s: recording %d attempts failed", self.name, len(batch)
                     )
                     time.sleep(0.2 * (attempt_try + 1))
+
+
+def _observe(done: Attempted) -> None:
+    """One log line and the metrics of an attempt (the event id and type, never its data)."""
+    outcome = done.outcome
+    label = outcome_label(done)
+    sent = label != "not_sent"
+    metrics.webhook_attempt(done.event.event_type, label, outcome.duration_ms / 1000 if sent else None)
+    log.log(
+        logging.INFO if outcome.succeeded else logging.WARNING,
+        "webhook %s (%s) attempt %d: %s%s in %d ms",
+        brand(Prefix.WEBHOOK_EVENT, done.event.id),
+        done.event.event_type,
+        done.event.attempt_count + 1,
+        label,
+        f" (HTTP {outcome.status_code})" if outcome.status_code is not None else "",
+        outcome.duration_ms,
+    )
+
 
 def _refresh_batch(
     session: Session, rows: list[Claimed], refreshers: Mapping[str, outbox.EventRefresher]

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from autoscribe.db import Base, IdMixin, JSONType, TimestampMixin, UTCDateTime, utcnow
+from autoscribe.observability import requestid
 
 # Event status: pending (waiting for its next attempt, or being attempted), succeeded, failed
 # (retries exhausted, endpoint gone, or a synchronous call that failed).
@@ -57,6 +58,9 @@ class WebhookEvent(IdMixin, TimestampMixin, Base):
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The API request that caused the event (directly, or through a task it queued), for the logs:
+    # the dispatcher logs each attempt under it. Never sent to the receiver.
+    request_id: Mapped[str | None] = mapped_column(String(64), default=requestid.get)
 
 
 class WebhookAttempt(IdMixin, Base):
