@@ -173,10 +173,32 @@ class Settings(BaseSettings):
         return self.effective_database_url.startswith("sqlite")
 
     @property
+    def is_scale_out(self) -> bool:
+        """PostgreSQL and a bucket: the shape whose processes may run on several machines, so
+        nothing one process needs may live on another's disk (README "Reference deployment")."""
+        return not self.is_sqlite and self.storage_backend == "s3"
+
+    @property
     def effective_secret_key(self) -> str:
         if self.secret_key:
             return self.secret_key
+        if self.is_scale_out:
+            # A key file per machine would encrypt webhook secrets and sign links with keys the
+            # other machines do not have: refuse rather than write one.
+            raise MissingSecretKey(MISSING_SECRET_KEY)
         return _secret_key_file(self.data_dir)
+
+
+MISSING_SECRET_KEY = (
+    "AUTOSCRIBE_SECRET_KEY is not set. On PostgreSQL with S3 storage every process (autoscribe serve, "
+    "autoscribe worker, the CLI) must share one key, so none is generated on a local disk: set the "
+    "same AUTOSCRIBE_SECRET_KEY everywhere (make one with: "
+    "python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+)
+
+
+class MissingSecretKey(RuntimeError):
+    """AUTOSCRIBE_SECRET_KEY unset where a per-machine key file would split the deployment."""
 
 
 def _read_key(path: Path, wait: float = 0.0) -> str | None:
