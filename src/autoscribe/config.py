@@ -185,11 +185,11 @@ class Settings(BaseSettings):
         if self.is_scale_out:
             # A key file per machine would encrypt webhook secrets and sign links with keys the
             # other machines do not have: refuse rather than write one.
-            raise MissingSecretKey(MISSING_SECRET_KEY)
+            raise MissingSecretKey(SHARED_KEY_REQUIRED)
         return _secret_key_file(self.data_dir)
 
 
-MISSING_SECRET_KEY = (
+SHARED_KEY_REQUIRED = (
     "AUTOSCRIBE_SECRET_KEY is not set. On PostgreSQL with S3 storage every process (autoscribe serve, "
     "autoscribe worker, the CLI) must share one key, so none is generated on a local disk: set the "
     "same AUTOSCRIBE_SECRET_KEY everywhere (make one with: "
