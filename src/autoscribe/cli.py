@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from autoscribe.audit.service import Actor
-from autoscribe.config import get_settings
+from autoscribe.config import MissingSecretKey, get_settings
 from autoscribe.errors import APIError
 from autoscribe.private_files import private_dir, restrict_umask
 
@@ -44,6 +44,9 @@ class _Group(click.Group):
             where = f" ({exc.param})" if exc.param else ""
             click.echo(f"error{where}: {exc.message}", err=True)
             sys.exit(1)
+        except MissingSecretKey as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group)
@@ -53,6 +56,16 @@ def main() -> None:
     # stored files, sockets, whatever a library writes) is readable by its own user only.
     # Files the platform creates on purpose are private whatever the umask (private_files).
     restrict_umask()
+
+
+def _require_shared_secret_key() -> None:
+    """On PostgreSQL + S3 (processes on several machines) refuse to start without
+    AUTOSCRIBE_SECRET_KEY, rather than fail at the first webhook secret or download link."""
+    from autoscribe.config import SHARED_KEY_REQUIRED
+
+    settings = get_settings()
+    if settings.is_scale_out and not settings.secret_key:
+        raise click.ClickException(SHARED_KEY_REQUIRED)
 
 
 @main.command()
@@ -74,6 +87,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from autoscribe.logs import uvicorn_log_config
 
+    _require_shared_secret_key()
     data_dir = private_dir(get_settings().data_dir)
     if data_dir.stat().st_mode & 0o077:
         click.echo(
@@ -429,6 +443,7 @@ def worker(queues: str | None, concurrency: int | None, once: bool) -> None:
     from autoscribe.logs import configure_logging
     from autoscribe.worker import Worker, parse_queues
 
+    _require_shared_secret_key()
     configure_logging()
     try:
         wanted = parse_queues(get_settings().worker_queues if queues is None else queues)
