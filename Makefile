@@ -40,7 +40,9 @@ viewer-check: $(VIEWER)/node_modules/.installed
 # `make run PORT=8123` serves on another port; links the server hands out follow it. Local
 # webhook receivers (http://127.0.0.1:...) are allowed: AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=0 to refuse
 # them as a production server does.
+# `make run SAMPLE=0` leaves out the sample study (a demo radiologist and a CT to read) and its link.
 PORT ?= 8000
+SAMPLE ?= 1
 run: export AUTOSCRIBE_PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 run: export AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE ?= 1
 run: $(VENV)/.installed
@@ -50,6 +52,7 @@ run: $(VENV)/.installed
 	@if [ "$$AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE" = 1 ]; then \
 		echo "Local mode: webhooks may call loopback and private addresses (AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1)," \
 		     "so receivers on this machine work; production servers leave it unset."; fi
+	@if [ "$(SAMPLE)" != 0 ]; then $(BIN)/autoscribe sample; fi
 	@echo "Serving $$AUTOSCRIBE_PUBLIC_URL (API reference: $$AUTOSCRIBE_PUBLIC_URL/docs); Ctrl-C stops it."
 	$(BIN)/autoscribe serve --port $(PORT)
 

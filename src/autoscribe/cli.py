@@ -169,6 +169,51 @@ def bootstrap(
     _emit(result, as_json, human)
 
 
+@main.command()
+@click.option("--clinic-id", help="The clinic (default: the only clinic, or the oldest one)")
+@click.option("--json", "as_json", is_flag=True)
+def sample(clinic_id: str | None, as_json: bool) -> None:
+    """Create the sample study once (a demo radiologist and a synthetic chest CT in the clinic's
+    DICOM archive) and print a fresh one-time link to read it. Run it again for a new link."""
+    from sqlalchemy import select
+
+    from autoscribe.clinics import sample as samples
+    from autoscribe.clinics.models import Clinic
+    from autoscribe.db import session_scope
+
+    with session_scope() as session:
+        if clinic_id is not None:
+            chosen = _uuid(clinic_id, "--clinic-id")
+        else:
+            oldest = session.scalars(select(Clinic.id).order_by(Clinic.created_at).limit(1)).first()
+            if oldest is None:
+                raise click.ClickException("no clinic yet: run `autoscribe bootstrap` first")
+            chosen = oldest
+        made = samples.ensure_sample(session, chosen)
+        link = samples.reading_link(session, chosen, made)
+    ttl = int(get_settings().reroute_token_ttl_seconds)
+    result = {
+        "clinicId": str(chosen),
+        "studyId": made.study_id,
+        "studyInstanceUid": made.study_instance_uid,
+        "radiologistId": made.radiologist_id,
+        "created": made.created,
+        "readingUrl": link,
+        "expiresInSeconds": ttl,
+    }
+
+    def human() -> None:
+        if made.created:
+            click.echo(
+                f"Sample study created: a chest CT in this clinic's DICOM archive ({made.study_id}), "
+                f"assigned to the demo radiologist {made.radiologist_email} (NPI {samples.TEST_NPI})."
+            )
+        click.echo(f"Read the sample study (one-time link, valid {ttl // 60} min): {link}")
+        click.echo("A new link any time: .venv/bin/autoscribe sample")
+
+    _emit(result, as_json, human)
+
+
 @main.group("api-keys")
 def api_keys() -> None:
     """Create, list, update and revoke API keys."""

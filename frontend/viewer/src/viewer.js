@@ -489,7 +489,9 @@ export class Viewer {
     let error = null;
     try {
       const resp = await fetch(job.url, {
-        credentials: "omit",
+        // Cookies go to our own archive (/workspace/<study>/archive/...), never to an integrator's
+        // URLs on other origins.
+        credentials: "same-origin",
         mode: "cors",
         cache: job.bypassCache ? "reload" : "default",
         signal: ctrl.signal,

@@ -78,7 +78,16 @@ def instance_rows(
         stmt = stmt.where(DicomInstance.series_instance_uid == series_uid)
     if sop_uid is not None:
         stmt = stmt.where(DicomInstance.sop_instance_uid == sop_uid)
-    stmt = stmt.order_by(
+    rows = list(session.scalars(in_viewing_order(stmt)))
+    if not rows:
+        what = sop_uid or series_uid or study_uid
+        raise NotFound(f"No instances of {what} here")
+    return rows
+
+
+def in_viewing_order(stmt: SelectT) -> SelectT:
+    """Series by number, then instances by number (unnumbered last), UIDs breaking ties."""
+    return stmt.order_by(
         DicomInstance.series_number.is_(None),
         DicomInstance.series_number,
         DicomInstance.series_instance_uid,
@@ -86,11 +95,6 @@ def instance_rows(
         DicomInstance.instance_number,
         DicomInstance.sop_instance_uid,
     )
-    rows = list(session.scalars(stmt))
-    if not rows:
-        what = sop_uid or series_uid or study_uid
-        raise NotFound(f"No instances of {what} here")
-    return rows
 
 
 # ---- QIDO-RS -------------------------------------------------------------------------------------
@@ -390,7 +394,11 @@ def study_manifest(session: Session, scope: StudyScope, study_uid: str) -> dict[
     """The archived study in the shape of the reference's StudyAccessRequestedManifest
     (studyInstanceUID, series[], sops[] with geometry), from the index alone: what the workspace
     viewer needs to load the study progressively from WADO-RS. NotFound when nothing is visible."""
-    rows = instance_rows(session, scope, study_uid)
+    return manifest_of(instance_rows(session, scope, study_uid), study_uid)
+
+
+def manifest_of(rows: list[DicomInstance], study_uid: str) -> dict[str, Any]:
+    """The manifest of these instances (in series then instance order, as instance_rows gives)."""
     series: OrderedDict[str, dict[str, Any]] = OrderedDict()
     for row in rows:
         attrs = row.attributes

@@ -10,6 +10,7 @@ can show the message.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from hashlib import sha256
 from typing import Any
@@ -21,7 +22,7 @@ from autoscribe.audit import service as audit
 from autoscribe.auth.context import ApiContextDep, SessionDep, client_address
 from autoscribe.config import get_settings
 from autoscribe.documents.render import report_css
-from autoscribe.errors import APIError
+from autoscribe.errors import APIError, InvalidRequest
 from autoscribe.ids import Prefix, parse
 from autoscribe.reports import service as reports
 from autoscribe.schemas import UrlResponse
@@ -92,6 +93,8 @@ def request_access(request: Request, session: SessionDep, study_id: str) -> Acce
     csrf.bind_session(request, access.web_session.id)
     return access
 
+
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 
 _TITLES = {
     400: "This study cannot be opened",
@@ -249,6 +252,20 @@ def workspace_page(request: Request, study_id: str, session: SessionDep) -> Resp
 def workspace_images(request: Request, study_id: str, session: SessionDep) -> JSONResponse:
     access = request_access(request, session, study_id)
     return JSONResponse(service.study_images(session, access), headers={"Cache-Control": "no-store"})
+
+
+@pages.get("/workspace/{study_id}/archive/{sop_instance_uid}")
+def workspace_archived_image(
+    request: Request, study_id: str, sop_instance_uid: str, session: SessionDep
+) -> Response:
+    """One archived image of the open study, decodable by the viewer (compressed ones transcoded)."""
+    if len(sop_instance_uid) > 64 or not _UID.fullmatch(sop_instance_uid):
+        raise InvalidRequest("sopInstanceUid is not a DICOM UID", param="sopInstanceUid")
+    access = request_access(request, session, study_id)
+    data = service.archived_instance(session, access, sop_instance_uid)
+    # Private: the bytes are patient data; the browser may keep them while the study is open.
+    headers = {"Cache-Control": "private, max-age=600"}
+    return Response(data, media_type="application/dicom", headers=headers)
 
 
 @pages.get("/workspace/{study_id}/report", response_model=PaneOut)

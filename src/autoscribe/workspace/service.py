@@ -44,6 +44,7 @@ from autoscribe.auth.sessions import (
 )
 from autoscribe.config import get_settings
 from autoscribe.db import utcnow
+from autoscribe.dicom import viewing
 from autoscribe.documents.model import Header, ReportDocument
 from autoscribe.documents.render import render_fragment
 from autoscribe.errors import (
@@ -574,12 +575,26 @@ def study_images(session: Session, access: Access) -> dict[str, Any]:
     mediaUrls?, error?}. Upstream failures raise (422/502/504) with a message for the reader."""
     study = access.study
     assert study is not None
-    key = _image_key(session, access)
+    archived = viewing.archived_images(session, study, f"{study_path(stu(study))}/archive")
+    try:
+        key = _image_key(session, access)
+    except WebhookNotConfigured:
+        if archived is None:
+            raise
+        return viewing.archive_only_answer(archived)
     data = {"studyId": stu(study), "studyInstanceUid": study.study_instance_uid}
     # Nothing uncommitted may be held while the integrator answers (SQLite: one writer).
     session.commit()
-    answer = sync.study_access(session, key, data)
-    return answer.model_dump(by_alias=True, exclude_none=True)
+    answer = sync.study_access(session, key, data).model_dump(by_alias=True, exclude_none=True)
+    if archived is None or not answer.get("authorized"):
+        return answer
+    return viewing.merge_answer(archived, answer)
+
+
+def archived_instance(session: Session, access: Access, sop_instance_uid: str) -> bytes:
+    """An archived image of the study the reader has open (the viewer's URLs from study_images)."""
+    assert access.study is not None
+    return viewing.viewer_instance(session, access.study, sop_instance_uid)
 
 
 def ephemeral_images(session: Session, access: Access) -> dict[str, Any]:
