@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     storage_dir: Path | None = None  # default: data_dir / "files"
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None  # S3-compatible services (MinIO, Ceph, ...); None = AWS
+    # Where presigned download links point, when the holders reach the bucket by another name than
+    # the servers do (http://minio:9000 inside, https://files.example.org outside); default: the above.
+    s3_public_endpoint_url: str | None = None
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = Field(default=None, repr=False)

@@ -99,3 +99,33 @@ def test_settings_choose_the_backend(moto: MotoS3, tmp_path: Path) -> None:
     assert s3.get("probe.txt") == b"hello"
     with pytest.raises(RuntimeError, match="AUTOSCRIBE_S3_BUCKET"):
         make_storage(Settings(data_dir=tmp_path, storage_backend="s3"))
+
+
+def test_links_can_name_the_bucket_by_its_public_address(moto: MotoS3, tmp_path: Path) -> None:
+    """Servers reach the bucket at one address, link holders at another (AUTOSCRIBE_S3_PUBLIC_
+    ENDPOINT_URL): links name the public one and are signed for it."""
+    from autoscribe.config import Settings
+    from autoscribe.storage import make_storage
+
+    public = moto.endpoint_url.replace("127.0.0.1", "localhost")
+    s3 = make_storage(
+        Settings(
+            data_dir=tmp_path,
+            storage_backend="s3",
+            s3_bucket="autoscribe-test",
+            s3_endpoint_url=moto.endpoint_url,
+            s3_public_endpoint_url=public,
+            s3_region="us-east-1",
+            s3_access_key_id="testing",
+            s3_secret_access_key="testing",
+            s3_addressing_style="path",
+        )
+    )
+    s3.put("public/probe.pdf", b"%PDF-public", content_type="application/pdf")
+    url = s3.presign("public/probe.pdf", content_type="application/pdf")
+    assert url.startswith(public + "/autoscribe-test/public/probe.pdf?")
+    download = httpx.get(url)
+    assert download.status_code == 200 and download.content == b"%PDF-public"
+    # Reads and writes still go to the servers' address (moto does not check signatures, so the
+    # host a link is signed for is S3's business: boto3 signs for the endpoint it is given).
+    assert s3.client.meta.endpoint_url == moto.endpoint_url

@@ -15,6 +15,7 @@ class S3Storage:
         *,
         bucket: str,
         endpoint_url: str | None = None,
+        public_endpoint_url: str | None = None,
         region: str | None = None,
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
@@ -28,19 +29,30 @@ class S3Storage:
         self.bucket = bucket
         self.prefix = prefix
         self.default_ttl = default_ttl
-        self.client: Any = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=Config(
-                signature_version="s3v4",
-                s3={"addressing_style": addressing_style},
-                retries={"max_attempts": 3, "mode": "standard"},
-                connect_timeout=5,
-                read_timeout=30,
-            ),
+        config = Config(
+            signature_version="s3v4",
+            s3={"addressing_style": addressing_style},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=30,
+        )
+
+        def client(endpoint: str | None) -> Any:
+            return boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                config=config,
+            )
+
+        self.client: Any = client(endpoint_url)
+        # A signature covers the host: links for another name than ours are signed for that name.
+        self.link_client: Any = (
+            client(public_endpoint_url)
+            if public_endpoint_url and public_endpoint_url != endpoint_url
+            else self.client
         )
 
     def _key(self, key: str) -> str:
@@ -106,7 +118,7 @@ class S3Storage:
             params["ResponseContentType"] = content_type
         # Signing is local computation: no request reaches the bucket here.
         return str(
-            self.client.generate_presigned_url(
+            self.link_client.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=self.default_ttl if expires_in is None else expires_in
             )
         )
