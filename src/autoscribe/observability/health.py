@@ -110,11 +110,35 @@ def check_database() -> tuple[str, str]:
                 return OK, "no schema: run autoscribe migrate"
     except Exception as exc:
         return f"unreachable ({_describe(exc)})", "not checked: the database is unreachable"
-    current = frozenset(str(row[0]) for row in rows)
+    return OK, migration_status(frozenset(str(row[0]) for row in rows))
+
+
+def migration_status(current: frozenset[str]) -> str:
+    """OK when the database is at this code's migration heads, or ahead of them: in a rolling
+    upgrade the next release's `autoscribe migrate` runs while this release's processes still
+    serve (its migrations only expand the schema: README "Upgrades"), and they must stay in
+    rotation until replaced. A revision this code does not know is a newer release's; one it
+    knows that is not a head, or a head missing, means the database is behind."""
     expected = code_heads()
     if current == expected:
-        return OK, OK
-    return OK, (
+        return OK
+    from alembic.script import ScriptDirectory
+
+    from autoscribe.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    unknown = set()
+    for revision in current:
+        try:
+            known = scripts.get_revision(revision) is not None
+        except Exception:
+            known = False
+        if not known:
+            unknown.add(revision)
+    behind = (current - unknown) - expected
+    if current and not behind and (unknown or expected <= current):
+        return OK
+    return (
         f"database at {', '.join(sorted(current)) or 'no revision'}, code expects "
         f"{', '.join(sorted(expected))}: run autoscribe migrate"
     )
