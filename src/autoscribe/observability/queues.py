@@ -1,6 +1,7 @@
 """Queue depth and age, read from the database when /metrics is scraped.
 
-Two small aggregate queries, under a statement timeout on PostgreSQL: the task table by kind
+Two small aggregate queries, on the readiness probe's connections (health.probe_engine) and under
+a statement timeout on PostgreSQL: the task table by kind
 (queued and running tasks, and how long the longest-waiting due task has waited), and the
 webhook outbox by event type (pending events, and how late the most overdue one is). A task or
 event waiting for its retry back-off is queued but not late, so it counts in the depth and not in
@@ -16,8 +17,10 @@ from datetime import UTC, datetime
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import Session
 
-from autoscribe.db import get_sessionmaker, utcnow
+from autoscribe.db import utcnow
+from autoscribe.observability.health import probe_engine
 from autoscribe.queue.models import QUEUED, RUNNING, Task
 from autoscribe.webhooks.models import KIND_ASYNC, PENDING, WebhookEvent
 
@@ -70,7 +73,8 @@ class QueueCollector(Collector):
         event_ages: dict[str, float] = dict.fromkeys(tasks.WEBHOOK_REFRESHERS, 0.0)
         try:
             now = utcnow()
-            with get_sessionmaker()() as session:
+            # The readiness probe's connections: a scrape never waits for, or takes, the API's.
+            with Session(bind=probe_engine()) as session:
                 if session.get_bind().dialect.name == "postgresql":
                     session.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
                 due = case((Task.run_after <= now, Task.run_after))
