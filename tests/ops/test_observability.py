@@ -470,3 +470,23 @@ def test_metrics_need_the_token(stack: Stack, server: Server) -> None:
     off = httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer anything"})
     assert off.status_code == 403
     assert "AUTOSCRIBE_METRICS_TOKEN" in off.json()["error"]["message"]
+
+
+def test_a_dead_process_no_longer_counts_in_the_pool_gauges(stack: Stack) -> None:
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+
+    before = value(parse_metrics(stack.scrape()), "autoscribe_db_pool_max_connections")
+    # A process of this host that is gone, its live gauge file left behind (as after a SIGKILL) ...
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    name = "autoscribe_db_pool_max_connections"
+    path = stack.data_dir / "metrics" / f"gauge_livesum_{gone.pid}.db"
+    left = MmapedDict(str(path))
+    left.write_value(mmap_key(name, name, [], [], "left behind"), 1000.0, 0.0)
+    left.close()
+    # ... is forgotten at the next scrape, as prometheus-client's mark_process_dead does it.
+    after = value(parse_metrics(stack.scrape()), name)
+    assert after == before and after < 1000
+    assert not path.exists()
+    # Its counters stay: totals never go backwards when a process exits.
+    assert list((stack.data_dir / "metrics").glob("counter_*.db"))
