@@ -481,9 +481,10 @@ def test_a_dead_process_no_longer_counts_in_the_pool_gauges(stack: Stack) -> Non
     gone.wait()
     name = "autoscribe_db_pool_max_connections"
     path = stack.data_dir / "metrics" / f"gauge_livesum_{gone.pid}.db"
-    left = MmapedDict(str(path))
-    left.write_value(mmap_key(name, name, [], [], "left behind"), 1000.0, 0.0)
-    left.close()
+    left: Any = MmapedDict  # the library's file format, untyped
+    file = left(str(path))
+    file.write_value(mmap_key(name, name, [], [], "left behind"), 1000.0, 0.0)
+    file.close()
     # ... is forgotten at the next scrape, as prometheus-client's mark_process_dead does it.
     after = value(parse_metrics(stack.scrape()), name)
     assert after == before and after < 1000
