@@ -15,6 +15,9 @@ browser's navigation timing, shown separately).
     .venv/bin/python bench/viewer.py [--runs 7] [--slices 300] [--size 512] [--concurrency 6]
     .venv/bin/python bench/viewer.py --harness     # the viewer alone, on the tests' harness page
     .venv/bin/python bench/viewer.py --url URL     # a reusable page of your own
+    .venv/bin/python bench/viewer.py --archive [--compression jpeg-ls|none]
+        # the study in the platform's own DICOM archive (STOW-RS, seeded), no integrator; JPEG-LS
+        # slices are transcoded to uncompressed on the server as the viewer fetches them
 
 Target: first image under 1.5 s for the 300-slice CT on loopback.
 """
@@ -35,6 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -160,9 +164,12 @@ def report(runs: list[Run]) -> None:
 
 
 @contextmanager
-def workspace_server(pacs_webhook_url: str) -> Iterator[tuple[str, dict[str, str]]]:
+def workspace_server(
+    pacs_webhook_url: str | None, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
     """A fresh `autoscribe serve` (SQLite in a temporary directory) with one clinic whose API key
-    sends study.access_requested to the fake PACS. Yields (server URL, bootstrap answer)."""
+    sends study.access_requested to the fake PACS (None: no study webhook, the images come from
+    the platform's own archive). Yields (server URL, the key's answer, the environment)."""
     data_dir = Path(tempfile.mkdtemp(prefix="autoscribe-bench-"))
     port = _free_port()
     env = dict(
@@ -171,6 +178,7 @@ def workspace_server(pacs_webhook_url: str) -> Iterator[tuple[str, dict[str, str
         AUTOSCRIBE_PUBLIC_URL=f"http://127.0.0.1:{port}",
         AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE="1",
         AUTOSCRIBE_LOG_LEVEL="warning",
+        **(extra_env or {}),
     )
     env.pop("AUTOSCRIBE_DATABASE_URL", None)
     cli = [sys.executable, "-m", "autoscribe.cli"]
@@ -211,8 +219,7 @@ def workspace_server(pacs_webhook_url: str) -> Iterator[tuple[str, dict[str, str
                     "write",
                     "--express-access",
                     "none",
-                    "--study-webhook-url",
-                    pacs_webhook_url,
+                    *(["--study-webhook-url", pacs_webhook_url] if pacs_webhook_url else []),
                     "--json",
                 ],
                 env=env,
@@ -236,7 +243,7 @@ def workspace_server(pacs_webhook_url: str) -> Iterator[tuple[str, dict[str, str
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError((data_dir / "server.log").read_text())
             time.sleep(0.1)
-        yield url, key
+        yield url, key, env
     finally:
         if proc is not None:
             proc.terminate()
@@ -259,20 +266,10 @@ def bench_workspace(args: argparse.Namespace) -> None:
     study = pacs.add_study(series=[ct_series(args.slices, args.size)], manifest=not args.no_manifest)
     megabytes = sum(len(i.data) for _, i in study.instances()) / 1e6
     try:
-        with workspace_server(pacs.webhook_url) as (url, key):
+        with workspace_server(pacs.webhook_url) as (url, key, _env):
             pacs.secret = key["webhookSecret"]
             client = Avara(api_key=key["apiKey"], base_url=url, max_retries=0)
-            radiologist = client.auto_scribe.users.invite(
-                can_create_reports=True,
-                can_manage_studies=False,
-                clinic_role="Radiologist",
-                email="reader@bench.test",
-                first_name="Bench",
-                last_name="Reader",
-                has_dashboard_access=False,
-                level="member",
-                npi_number="1234567893",
-            ).user_id
+            radiologist = invite_reader(client)
             study_id = client.auto_scribe.studies.create(
                 severity="normal",
                 study_description="CT Chest",
@@ -294,6 +291,70 @@ def bench_workspace(args: argparse.Namespace) -> None:
             report(measure(fresh_url, args.runs))
     finally:
         pacs.stop()
+
+
+def invite_reader(client: Any) -> str:
+    return str(
+        client.auto_scribe.users.invite(
+            can_create_reports=True,
+            can_manage_studies=False,
+            clinic_role="Radiologist",
+            email="reader@bench.test",
+            first_name="Bench",
+            last_name="Reader",
+            has_dashboard_access=False,
+            level="member",
+            npi_number="1234567893",
+        ).user_id
+    )
+
+
+def bench_archive(args: argparse.Namespace) -> None:
+    """The study in the platform's own DICOM archive (stored over STOW-RS, seeded), no integrator:
+    the viewer loads /workspace/<study>/archive/<SOP UID>, transcoded from JPEG-LS on the server."""
+    from avara import Avara
+    from pydicom.uid import generate_uid
+
+    from autoscribe.dicom.phantom import chest_ct
+    from autoscribe.dicom.web import multipart
+
+    started = time.perf_counter()
+    study_uid = generate_uid()
+    every = 1 if args.compression == "jpeg-ls" else 0
+    instances = list(chest_ct(study_uid, slices=args.slices, size=args.size, compress_every=every))
+    megabytes = sum(map(len, instances)) / 1e6
+    with workspace_server(None, {"AUTOSCRIBE_DICOM_STUDY_IDLE_SECONDS": "0"}) as (url, key, env):
+        auth = {"Authorization": f"Bearer {key['apiKey']}"}
+        batch = max(1, (4 * 1024 * 1024) // max(len(instances[0]), 1))
+        for start in range(0, len(instances), batch):
+            body, boundary = multipart([("application/dicom", i) for i in instances[start : start + batch]])
+            stored = httpx.post(
+                f"{url}/dicomweb/studies",
+                content=body,
+                headers={
+                    **auth,
+                    "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}',
+                },
+            )
+            if stored.status_code >= 300:
+                raise RuntimeError(f"STOW-RS answered {stored.status_code}: {stored.text[:500]}")
+        cli = [sys.executable, "-m", "autoscribe.cli"]
+        subprocess.run([*cli, "dicom", "seed-idle"], env=env, check=True, capture_output=True)
+        client = Avara(api_key=key["apiKey"], base_url=url, max_retries=0)
+        radiologist = invite_reader(client)
+        study_id = client.auto_scribe.studies.retrieve_by_uid(study_uid).study_id
+        print(
+            f"study: {args.slices} slices {args.size}x{args.size} 12-bit CT in the archive "
+            f"({args.compression}, {megabytes:.0f} MB stored), no study webhook; server {url} "
+            f"(SQLite); set up in {time.perf_counter() - started:.1f} s"
+        )
+
+        def fresh_url() -> str:
+            return client.auto_scribe.studies.reroute_url(
+                assigned_to_user_id=radiologist, study_id=study_id
+            ).url
+
+        report(measure(fresh_url, args.runs))
 
 
 def bench_harness(args: argparse.Namespace) -> None:
@@ -331,12 +392,23 @@ def main() -> None:
     parser.add_argument("--no-manifest", action="store_true", help="answer the webhook without a manifest")
     parser.add_argument("--harness", action="store_true", help="the viewer alone on the test harness page")
     parser.add_argument("--url", help="measure this page instead")
+    parser.add_argument(
+        "--archive", action="store_true", help="the study in the platform's DICOM archive, no integrator"
+    )
+    parser.add_argument(
+        "--compression",
+        choices=("jpeg-ls", "none"),
+        default="jpeg-ls",
+        help="--archive: how the slices are stored (default JPEG-LS lossless, transcoded when served)",
+    )
     args = parser.parse_args()
 
     if args.url:
         report(measure(args.url, args.runs))
     elif args.harness:
         bench_harness(args)
+    elif args.archive:
+        bench_archive(args)
     else:
         bench_workspace(args)
 

@@ -88,11 +88,11 @@ def chest_ct(
     """The series' Part 10 objects, apex first (every `compress_every`th one JPEG-LS lossless)."""
     header = header or PatientHeader()
     rng = np.random.default_rng(seed)
-    series_uid = generate_uid()
+    series_uid, frame_of_reference = generate_uid(), generate_uid()
     for index in range(slices):
         hu = slice_hu(index, slices, size, rng)
         stored = np.clip(np.round(hu) + 1024, 0, 4095).astype(np.uint16)
-        ds = _dataset(study_uid, series_uid, index, size, header, study_date)
+        ds = _dataset(study_uid, series_uid, frame_of_reference, index, size, header, study_date)
         ds.PixelData = stored.tobytes()
         if compress_every and index % compress_every == 0:
             ds.compress(JPEGLSLossless, generate_instance_uid=False)
@@ -102,7 +102,13 @@ def chest_ct(
 
 
 def _dataset(
-    study_uid: str, series_uid: str, index: int, size: int, header: PatientHeader, study_date: str
+    study_uid: str,
+    series_uid: str,
+    frame_of_reference: str,
+    index: int,
+    size: int,
+    header: PatientHeader,
+    study_date: str,
 ) -> Dataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
@@ -115,7 +121,7 @@ def _dataset(
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID = study_uid
     ds.SeriesInstanceUID = series_uid
-    ds.FrameOfReferenceUID = study_uid + ".1"
+    ds.FrameOfReferenceUID = frame_of_reference
     ds.Modality = "CT"
     ds.Manufacturer = "AutoScribe sample"
     ds.PatientName = header.name
