@@ -653,18 +653,18 @@ def mail_outbox(as_json: bool) -> None:
 
     For local development: the links (invitations, password resets) are credentials, which is
     why the server log never shows them."""
-    from autoscribe.mail.sender import outbox_messages
+    from autoscribe.mail.sender import outbox_location, outbox_messages
 
     messages = outbox_messages()
 
     def human() -> None:
         if not messages:
-            click.echo(f"no messages in {get_settings().outbox_dir}")
+            click.echo(f"no messages in {outbox_location()}")
         for m in messages:
             click.echo(f"{m['time'] or '-'}  to {m['to']}  {m['subject']}")
             click.echo(f"    {m['link'] or '(no link)'}")
 
-    _emit({"outbox": str(get_settings().outbox_dir), "messages": messages}, as_json, human)
+    _emit({"outbox": outbox_location(), "messages": messages}, as_json, human)
 
 
 def add_dicom_commands() -> None:

@@ -6,7 +6,8 @@ What one process does, the others see: a reading session opened through one API 
 on the other; dictation audio uploaded to one is transcribed by the worker and read through the
 other; a report signed through one is rendered and delivered by the worker (the API processes
 run no worker of their own) and its PDF is downloaded through the other, by the API and the
-dashboard. Afterwards no process has written a file to its data directory. Without
+dashboard; mail one writes (no SMTP server) is listed by the CLI on another machine. Afterwards
+no process has written a file to its data directory. Without
 AUTOSCRIBE_SECRET_KEY, `serve`, `worker` and the CLI refuse to run on PostgreSQL + S3 rather than
 each generate a key of their own.
 
@@ -319,6 +320,31 @@ def test_dictation_uploaded_to_one_process_is_transcribed_by_the_worker_and_read
         Bucket="autoscribe-test", Prefix="tenant-files/dictations/"
     ).get("Contents", []) if k["Size"] > 0]  # fmt: skip
     assert len(chunks) >= 3
+
+
+def test_mail_written_by_one_process_is_listed_on_any_machine(cluster: Cluster) -> None:
+    """Without AUTOSCRIBE_SMTP_URL the outbox is the bucket's: `autoscribe mail outbox` on another
+    machine lists an invitation that API process 1 wrote, and its link works on process 2."""
+    first, second = cluster.api
+    email = f"invitee-{secrets.token_hex(3)}@scale.test"
+    sdk(first.url, cluster.api_key).auto_scribe.users.invite(
+        email=email,
+        first_name="Ina",
+        last_name="Invited",
+        clinic_role="Radiologist",
+        level="member",
+        can_create_reports=False,
+        can_manage_studies=False,
+        has_dashboard_access=True,
+    )
+    listed = cluster.run_cli("mail", "outbox", "--json")
+    assert listed.returncode == 0, listed.stderr
+    outbox = json.loads(listed.stdout)
+    assert outbox["outbox"] == "s3://autoscribe-test/tenant-files/outbox/"
+    (message,) = [m for m in outbox["messages"] if m["to"] == email]
+    assert message["link"] and message["link"].startswith(first.url + "/invitations/accept?token=")
+    page = web_client(second.url).get(message["link"].removeprefix(first.url))
+    assert page.status_code == 200 and "Ina" in page.text
 
 
 def test_no_process_wrote_to_its_local_disk(cluster: Cluster) -> None:

@@ -129,3 +129,11 @@ def test_links_can_name_the_bucket_by_its_public_address(moto: MotoS3, tmp_path:
     # Reads and writes still go to the servers' address (moto does not check signatures, so the
     # host a link is signed for is S3's business: boto3 signs for the endpoint it is given).
     assert s3.client.meta.endpoint_url == moto.endpoint_url
+
+
+def test_both_backends_list_the_keys_under_a_folder(moto: MotoS3, tmp_path: Path) -> None:
+    for storage in (LocalStorage(tmp_path, "https://scribe.example.org"), moto.storage()):
+        for key in ("outbox/b.eml", "outbox/a.eml", "outboxes/c.eml", "reports/x.pdf"):
+            storage.put(key, b"x", content_type="message/rfc822")
+        assert storage.list_keys("outbox/") == ["outbox/a.eml", "outbox/b.eml"], storage.name
+        assert storage.list_keys("nothing/") == []

@@ -10,10 +10,12 @@ User name and password are percent-decoded. Certificates are verified against th
 trust store (OpenSSL's SSL_CERT_FILE / SSL_CERT_DIR are honoured).
 
 Without it, each message is written as an .eml file to ``<data_dir>/outbox/`` (directory 0700,
-files 0600), so that a local install works with no mail server. The log line names the file and
-the recipient's domain only: the link a message carries (a password reset, an invitation) is a
-credential, and logs are read by more people than mailboxes. ``autoscribe mail outbox`` lists the
-messages with their links; the link is kept in an ``X-AutoScribe-Link`` header of the file.
+files 0600), so that a local install works with no mail server; with S3 storage (processes on
+several machines) to the bucket's ``outbox/`` instead, so that every machine lists every message.
+The log line names the file and the recipient's domain only: the link a message carries (a
+password reset, an invitation) is a credential, and logs are read by more people than mailboxes.
+``autoscribe mail outbox`` lists the messages with their links; the link is kept in an
+``X-AutoScribe-Link`` header of the file.
 """
 
 from __future__ import annotations
@@ -141,14 +143,42 @@ def _send_smtp(target: SmtpTarget, message: EmailMessage, timeout: float) -> Non
 LINK_HEADER = "X-AutoScribe-Link"
 
 
+# The outbox in the storage backend (S3 storage): keys outbox/<time>-<random>.eml.
+OUTBOX_PREFIX = "outbox/"
+
+
+def _outbox_in_bucket() -> bool:
+    return get_settings().storage_backend == "s3"
+
+
+def outbox_location() -> str:
+    """Where `autoscribe mail outbox` reads: the data directory's outbox, or the bucket's."""
+    settings = get_settings()
+    if _outbox_in_bucket():
+        return f"s3://{settings.s3_bucket}/{settings.s3_prefix}{OUTBOX_PREFIX}"
+    return str(settings.outbox_dir)
+
+
+def _outbox_name() -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{secrets.token_hex(4)}.eml"
+
+
 def _write_outbox(message: EmailMessage, outbox: Path) -> Path:
     private_dir(outbox)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = outbox / f"{stamp}-{secrets.token_hex(4)}.eml"
+    path = outbox / _outbox_name()
     # O_EXCL: never overwrite another process's message; 0600 from the start.
     with os.fdopen(create_private(path), "wb") as fh:
         fh.write(message.as_bytes())
     return path
+
+
+def _write_bucket_outbox(message: EmailMessage) -> str:
+    from autoscribe.storage import get_storage
+
+    name = _outbox_name()
+    get_storage().put(OUTBOX_PREFIX + name, message.as_bytes(), content_type="message/rfc822")
+    return name
 
 
 def _domain(address: str) -> str:
@@ -173,13 +203,16 @@ def send_mail(mail: OutgoingMail) -> None:
         return
     if mail.link:
         message[LINK_HEADER] = mail.link
-    path = _write_outbox(message, settings.outbox_dir)
+    if _outbox_in_bucket():
+        name = _write_bucket_outbox(message)
+    else:
+        name = _write_outbox(message, settings.outbox_dir).name
     # The file name and the recipient's domain, never the link (a reset or invitation token).
     log.info(
         "no AUTOSCRIBE_SMTP_URL: mail to a recipient at %s written to the outbox as %s "
         "(`autoscribe mail outbox` lists messages and their links)",
         _domain(mail.to),
-        path.name,
+        name,
     )
 
 
@@ -187,14 +220,24 @@ _BODY_LINK = re.compile(r"https?://\S+[?&]token=[\w-]+")
 
 
 def outbox_messages(outbox: Path | None = None) -> list[dict[str, str | None]]:
-    """The local outbox, oldest first: file, time, to, subject and the link each message carries
+    """The outbox (the data directory's, or the bucket's with S3 storage), oldest first: file, time,
+    to, subject and the link each message carries
     (for `autoscribe mail outbox`; files written before the link header existed: the first
     tokenised link of the text)."""
-    directory = outbox or get_settings().outbox_dir
+    files: list[tuple[str, bytes]]
+    if outbox is None and _outbox_in_bucket():
+        from autoscribe.storage import get_storage
+
+        storage = get_storage()
+        keys = [k for k in storage.list_keys(OUTBOX_PREFIX) if k.endswith(".eml")]
+        files = [(key.rsplit("/", 1)[-1], storage.get(key)) for key in keys]
+    else:
+        directory = outbox or get_settings().outbox_dir
+        paths = sorted(directory.glob("*.eml")) if directory.is_dir() else []
+        files = [(path.name, path.read_bytes()) for path in paths]
     found: list[dict[str, str | None]] = []
-    for path in sorted(directory.glob("*.eml")) if directory.is_dir() else []:
-        with path.open("rb") as fh:
-            message = BytesParser(policy=email.policy.default).parse(fh)
+    for name, data in files:
+        message = BytesParser(policy=email.policy.default).parsebytes(data)
         link = message.get(LINK_HEADER)
         if link is None:
             body = message.get_body(("plain",))
@@ -203,7 +246,7 @@ def outbox_messages(outbox: Path | None = None) -> list[dict[str, str | None]]:
         sent = getattr(message.get("Date"), "datetime", None)
         found.append(
             {
-                "file": path.name,
+                "file": name,
                 "time": sent.astimezone(UTC).isoformat() if sent is not None else None,
                 "to": str(message.get("To", "")),
                 "subject": str(message.get("Subject", "")),

@@ -42,6 +42,9 @@ class Storage(Protocol):
     def delete(self, key: str) -> None:
         """Remove an object; deleting a missing key is not an error."""
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys that start with `prefix` (a folder such as "outbox/"), sorted."""
+
     def presign(
         self,
         key: str,

@@ -102,6 +102,20 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"could not delete {key}: {exc}") from exc
 
+    def list_keys(self, prefix: str) -> list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        keys: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix + prefix
+            )
+            for page in pages:
+                keys += [str(item["Key"])[len(self.prefix) :] for item in page.get("Contents", [])]
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"could not list {prefix}: {exc}") from exc
+        return sorted(keys)
+
     def presign(
         self,
         key: str,
