@@ -354,6 +354,7 @@ def test_a_valid_request_id_is_kept_and_anything_else_replaced(stack: Stack) -> 
 
 def test_metrics_show_what_both_processes_did(stack: Stack, signed: Signed, dictated: dict[str, Any]) -> None:
     assert httpx.get(f"{stack.api.url}/no-such-endpoint").status_code == 404
+    assert httpx.request("PROPFIND", f"{stack.api.url}/healthz").status_code == 405  # a method we do not list
     samples = parse_metrics(stack.scrape())
 
     # HTTP: route templates, never ids; statuses; a latency histogram per route.
@@ -362,12 +363,15 @@ def test_metrics_show_what_both_processes_did(stack: Stack, signed: Signed, dict
     assert {SIGN_ROUTE, "/workspace/{study_id}/report/draft", "/v1/autoScribe/studies", "unmatched"} <= routes
     for labels, _ in requests:
         assert not re.search(r"[0-9a-f]{32}|stu_|rep_|usr_", labels["route"]), labels
-        assert re.fullmatch(r"[1-5]\d\d", labels["status"]) and labels["method"].isupper(), labels
+        assert re.fullmatch(r"[1-5]\d\d", labels["status"]), labels
     assert (
         value(samples, "autoscribe_http_requests_total", route=SIGN_ROUTE, method="POST", status="200") == 1
     )
     assert value(samples, "autoscribe_http_requests_total", route="/v1/autoScribe/studies", status="200") >= 2
     assert value(samples, "autoscribe_http_requests_total", route="unmatched", status="404") >= 1
+    made_up = value(samples, "autoscribe_http_requests_total", route="/healthz", method="other", status="405")
+    assert made_up == 1
+    assert {labels["method"] for labels, _ in requests} <= {"GET", "POST", "PUT", "other"}
     assert (
         value(samples, "autoscribe_http_request_duration_seconds_count", route=SIGN_ROUTE, method="POST") == 1
     )

@@ -20,6 +20,8 @@ from autoscribe.observability import health, metrics, requestid
 router = APIRouter(include_in_schema=False)
 
 _HEADER = requestid.HEADER.lower().encode("latin-1")
+# Any other method a client makes up is counted as "other": labels must stay a bounded set.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(scope: Scope, status: int) -> str:
@@ -70,9 +72,8 @@ class RequestObservability:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            metrics.http_request(
-                scope["method"], route_template(scope, status), status, time.perf_counter() - started
-            )
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            metrics.http_request(method, route_template(scope, status), status, time.perf_counter() - started)
 
 
 @router.get("/readyz")
