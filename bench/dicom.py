@@ -12,6 +12,10 @@ the time includes storescu's start; both DCMTK tools run with TCP_NODELAY=1, see
 Figures: instances/s and MB/s of DICOM data sent (file sizes), median of the runs, and the best.
 
     .venv/bin/python bench/dicom.py [--slices 300] [--size 512] [--runs 3] [--jpeg-ls]
+    .venv/bin/python bench/dicom.py --first-image [--slices 300] [--size 512] [--runs 5]
+
+--first-image: the other figure of the DICOM edge, time to the first image drawn in Chromium for
+an archived JPEG-LS CT opened from a reading link (bench/viewer.py --archive does the work).
 """
 
 from __future__ import annotations
@@ -203,7 +207,17 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jpeg-ls", action="store_true", help="every second slice JPEG-LS lossless")
+    parser.add_argument(
+        "--first-image", action="store_true", help="first image of an archived JPEG-LS CT in the browser"
+    )
     args = parser.parse_args()
+    if args.first_image:
+        from bench.viewer import bench_archive
+
+        bench_archive(
+            argparse.Namespace(slices=args.slices, size=args.size, runs=args.runs, compression="jpeg-ls")
+        )
+        return
     for tool in ("storescu", "storescp", "dcmcjpls"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} missing: apt-get install dcmtk")

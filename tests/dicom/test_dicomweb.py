@@ -20,6 +20,7 @@ from tests.conftest import ClinicFixture, Server, _bootstrap
 from tests.dicom.conftest import ListenerProcess, configure, run_tool, wait_until
 from tests.dicom.data import Series, ct_series, transfer_syntax
 from tests.helpers import KeyFixture, make_key, sdk
+from tests.security.test_read_audit import events_after, last_event_id
 from tests.webhooks.conftest import Receiver
 
 
@@ -252,6 +253,22 @@ def test_dicomweb_is_scoped_like_the_rest_api(
     # No key, no archive.
     no_key = httpx.get(f"{server.url}/dicomweb/studies")
     assert no_key.status_code == 401
+
+
+def test_dicomweb_reads_are_audited(server: Server, archived: Archived) -> None:
+    """A search is one row (what was asked, how many matched); a retrieve names the study and
+    its patient, like every read of patient data."""
+    web = client(server, archived.clinic.api_key)
+    before = last_event_id(archived.clinic.clinic_id)
+    uid = archived.series.study_uid
+    assert len(web.search_for_studies(search_filters={"PatientID": "PID-WEB"})) == 1
+    web.retrieve_instance(uid, archived.series.series_uid, archived.series.sop_uids[1])
+    rows = events_after(before, archived.clinic.clinic_id)
+    search, retrieve = [r for r in rows if r.action in ("read.dicom_search", "read.dicom")]
+    assert search.action == "read.dicom_search" and search.details["returned"] == 1
+    assert search.details["query"]["PatientID"] == "PID-WEB" and search.details["query"]["level"] == "study"
+    assert retrieve.action == "read.dicom" and retrieve.target_id == archived.study_id
+    assert retrieve.patient_key and retrieve.actor_type == "api_key"
 
 
 # ---- STOW-RS -------------------------------------------------------------------------------------

@@ -73,7 +73,18 @@ def _search(
     series: str | None = None,
 ) -> Response:
     query = web.parse_search(level, list(request.query_params.multi_items()), study, series)
-    return _json(web.search(session, scope_for(ctx), query, base_url()))
+    found = web.search(session, scope_for(ctx), query, base_url())
+    # One row per search (what was asked, how many matched), like the REST API's lists.
+    asked = {"level": level, **({"study": study} if study else {}), **({"series": series} if series else {})}
+    audit.record_list(
+        session,
+        ctx.actor,
+        ctx.clinic_id,
+        "read.dicom_search",
+        query={**asked, **request.query_params},
+        count=len(found),
+    )
+    return _json(found)
 
 
 @router.get("/studies")
