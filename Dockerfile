@@ -30,9 +30,11 @@ RUN apt-get update \
         libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
-# A user of its own, no login shell, owner of the data directory only.
+# A user of its own, no login shell, owning only the data directory, which is also its home (where
+# fontconfig keeps its cache); the code in /opt/autoscribe stays root's, read-only to it.
 RUN groupadd --system --gid 10001 autoscribe \
-    && useradd --system --uid 10001 --gid autoscribe --no-create-home --shell /usr/sbin/nologin autoscribe \
+    && useradd --system --uid 10001 --gid autoscribe --home-dir /var/lib/autoscribe --no-create-home \
+        --shell /usr/sbin/nologin autoscribe \
     && install -d -o autoscribe -g autoscribe -m 0700 /var/lib/autoscribe
 
 COPY --from=build /opt/autoscribe /opt/autoscribe
