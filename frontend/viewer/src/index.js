@@ -10,7 +10,8 @@ export { PRESETS, Viewer, decodeDicom, describeTransferSyntax };
  * options: { source } — a same-origin URL (or async function) answering
  *            {authorized, urls, manifest?, manifests?, mediaUrls?, error?};
  *          or the same fields directly: { urls, manifest, mediaUrls, authorized, error };
- *          plus onError, onFirstImage, onProgress, onLoaded, concurrency, timeoutMs, sourceTimeoutMs, autofocus.
+ *          plus onError, onFirstImage, onProgress, onLoaded, concurrency, timeoutMs, sourceTimeoutMs, autofocus;
+ *          keyImageUrl (+ csrfToken): show "Save key image" (K), which POSTs the viewport as drawn there.
  */
 export function mount(element, options = {}) {
   if (typeof element === "string") element = document.querySelector(element);
@@ -27,6 +28,12 @@ export function autoMount(root = document) {
     if (node.dataset.concurrency) opts.concurrency = Number(node.dataset.concurrency);
     if (node.dataset.timeoutMs) opts.timeoutMs = Number(node.dataset.timeoutMs);
     if (node.hasAttribute("data-autofocus")) opts.autofocus = true;
+    if (node.dataset.keyImageUrl) {
+      // "Save key image" posts there with the page's CSRF token (workspace pages carry it in a meta tag).
+      opts.keyImageUrl = node.dataset.keyImageUrl;
+      const meta = document.querySelector('meta[name="csrf-token"]');
+      opts.csrfToken = node.dataset.csrfToken || (meta ? meta.content : undefined);
+    }
     viewers.push(new Viewer(node, opts));
   }
   return viewers;

@@ -63,6 +63,24 @@ function stripQuery(url) {
   return i < 0 ? url : url.slice(0, i);
 }
 
+/** Pixels as base64, gzipped when the browser can (CompressionStream): {pixelData, compression?}. */
+async function packPixels(pixels) {
+  let blob = new Blob([pixels]);
+  let compression;
+  if (typeof CompressionStream !== "undefined") {
+    blob = await new Response(blob.stream().pipeThrough(new CompressionStream("gzip"))).blob();
+    compression = "gzip";
+  }
+  const url = await new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+  const pixelData = String(url).slice(String(url).indexOf(",") + 1);
+  return compression ? { pixelData, compression } : { pixelData };
+}
+
 export class Viewer {
   constructor(element, options = {}) {
     if (!element) throw new Error("AutoScribeViewer.mount needs an element");
@@ -129,6 +147,19 @@ export class Viewer {
     this.invertBtn = el("button", { type: "button", className: "asv-btn", "aria-pressed": "false", title: "Invert grey scale (I)", text: "Invert" });
     this.resetBtn = el("button", { type: "button", className: "asv-btn", title: "Reset window, zoom and pan (R)", text: "Reset" });
     toolbar.append(this.zoomOutBtn, this.zoomInBtn, this.invertBtn, this.resetBtn);
+    // "Save key image": only where the page gives a place to save to (the reading radiologist's workspace).
+    this.keyImageBtn = null;
+    this.keyImageStatus = null;
+    if (this.options.keyImageUrl) {
+      this.keyImageBtn = el("button", {
+        type: "button",
+        className: "asv-btn asv-key-image",
+        title: "Save the image as displayed as a key image in the study (K)",
+        text: "Save key image",
+      });
+      this.keyImageStatus = el("span", { className: "asv-key-image-status", role: "status", "aria-live": "polite" });
+      toolbar.append(this.keyImageBtn, this.keyImageStatus);
+    }
 
     this.seriesList = el("ul", { className: "asv-series-list" });
     this.mediaList = el("ul", { className: "asv-media-list" });
@@ -149,7 +180,8 @@ export class Viewer {
       text:
         "Arrow keys or mouse wheel: previous/next slice. Page Up/Down: jump. Home/End: first/last slice. " +
         "Drag: window/level (or the selected tool). Plus/minus: zoom. I: invert. R: reset. " +
-        "Number keys 1 to 9: window presets. [ and ]: previous/next series.",
+        "Number keys 1 to 9: window presets. [ and ]: previous/next series." +
+        (this.options.keyImageUrl ? " K: save the image as displayed as a key image." : ""),
     });
     this.overlay = {
       tl: el("div", { className: "asv-ov asv-ov-tl" }),
@@ -215,6 +247,7 @@ export class Viewer {
     on(this.zoomOutBtn, "click", () => this.zoomBy(0.8));
     on(this.invertBtn, "click", () => this.toggleInvert());
     on(this.resetBtn, "click", () => this.reset());
+    if (this.keyImageBtn) on(this.keyImageBtn, "click", () => this.saveKeyImage());
     on(this.retryBtn, "click", () => this.retry());
     on(this.failRetryBtn, "click", () => this.retry());
     on(this.slider, "input", () => {
@@ -880,6 +913,14 @@ export class Viewer {
       case "[":
         this.stepSeries(-1);
         break;
+      case "k":
+      case "K":
+        if (!this.keyImageBtn) {
+          handled = false;
+          break;
+        }
+        this.saveKeyImage();
+        break;
       case "]":
         this.stepSeries(1);
         break;
@@ -1196,6 +1237,117 @@ export class Viewer {
     this.mediaBox.hidden = !this.mediaList.children.length;
   }
 
+  // ---- key images -----------------------------------------------------------------------------
+
+  /** The viewport as drawn: its 8-bit pixels (device pixels), grey when every pixel is grey. */
+  captureViewport() {
+    if (this.drawPending) {
+      this.drawPending = false;
+      this.draw();
+    }
+    const slot = this.current;
+    if (!slot || !slot.image || this.fatal) return null;
+    const columns = this.canvas.width;
+    const rows = this.canvas.height;
+    const rgba = this.ctx.getImageData(0, 0, columns, rows).data;
+    const n = columns * rows;
+    let grey = true;
+    for (let j = 0; j < rgba.length; j += 4) {
+      if (rgba[j] !== rgba[j + 1] || rgba[j] !== rgba[j + 2]) {
+        grey = false;
+        break;
+      }
+    }
+    let pixels;
+    if (grey) {
+      pixels = new Uint8Array(n);
+      for (let i = 0, j = 0; i < n; i++, j += 4) pixels[i] = rgba[j];
+    } else {
+      pixels = new Uint8Array(n * 3);
+      for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
+        pixels[k] = rgba[j];
+        pixels[k + 1] = rgba[j + 1];
+        pixels[k + 2] = rgba[j + 2];
+      }
+    }
+    const win = this.currentWindow();
+    return {
+      columns,
+      rows,
+      photometricInterpretation: grey ? "MONOCHROME2" : "RGB",
+      pixels,
+      sourceSopInstanceUid: slot.image.sopInstanceUID || slot.sopInstanceUID || null,
+      sourceSopClassUid: slot.image.sopClassUID || null,
+      sourceSeriesInstanceUid: slot.series && !String(slot.series.uid).startsWith("unknown-") ? slot.series.uid : null,
+      windowCenter: win ? win.center : null,
+      windowWidth: win ? win.width : null,
+      zoom: this.view.zoom,
+      inverted: this.view.invert,
+    };
+  }
+
+  setKeyImageState(state, text) {
+    if (!this.keyImageStatus) return;
+    this.keyImageStatus.dataset.state = state;
+    this.keyImageStatus.textContent = text;
+    this.keyImageStatus.classList.toggle("asv-key-image-error", state === "error" || state === "refused");
+  }
+
+  /** Send the viewport to the page's key-image endpoint, which stores it as a DICOM Secondary Capture. */
+  async saveKeyImage() {
+    if (!this.options.keyImageUrl || this.keyImageSaving) return;
+    const shot = this.captureViewport();
+    if (!shot) {
+      this.setKeyImageState("error", "There is no image on screen to save.");
+      return;
+    }
+    this.keyImageSaving = true;
+    this.keyImageBtn.disabled = true;
+    this.setKeyImageState("saving", "Saving key image…");
+    let detail;
+    try {
+      const { pixels, ...fields } = shot;
+      const packed = await packPixels(pixels);
+      const headers = { "Content-Type": "application/json", Accept: "application/json" };
+      if (this.options.csrfToken) headers["X-CSRF-Token"] = this.options.csrfToken;
+      const resp = await fetch(this.options.keyImageUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers,
+        body: JSON.stringify({ ...fields, ...packed }),
+      });
+      let json = null;
+      try {
+        json = await resp.json();
+      } catch {
+        json = null;
+      }
+      if (!resp.ok) {
+        const e = json && json.error;
+        const text = typeof e === "string" ? e : e && e.message;
+        detail = { state: "error", message: `Key image not saved: ${text || `the server answered HTTP ${resp.status}.`}`, status: resp.status };
+      } else if (!json || json.saved !== true) {
+        const text = json && typeof json.error === "string" && json.error.trim() ? json.error.trim() : "the archive did not accept it.";
+        detail = { state: "refused", message: `Key image not saved: ${text}` };
+      } else {
+        const n = json.uploads;
+        detail = {
+          state: "saved",
+          message: `Key image saved to the study's archive${n > 1 ? ` (${n} destinations)` : ""}.`,
+          seriesInstanceUID: json.seriesInstanceUid,
+          sopInstanceUID: json.sopInstanceUid,
+        };
+      }
+    } catch {
+      detail = { state: "error", message: "Key image not saved: could not reach the server (network error)." };
+    } finally {
+      this.keyImageSaving = false;
+      this.keyImageBtn.disabled = false;
+    }
+    this.setKeyImageState(detail.state, detail.message);
+    this.emit("key-image", detail);
+  }
+
   /** A snapshot for pages, tests and benchmarks. */
   state() {
     const series = this.currentSeries;
@@ -1235,6 +1387,8 @@ export class Viewer {
       pan: { x: this.view.panX, y: this.view.panY },
       invert: this.view.invert,
       imageRect: this.imageRect,
+      canvas: { width: this.canvas.width, height: this.canvas.height },
+      keyImage: this.keyImageStatus ? { state: this.keyImageStatus.dataset.state || null, message: this.keyImageStatus.textContent } : null,
     };
   }
 }

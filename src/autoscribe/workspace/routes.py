@@ -30,7 +30,7 @@ from autoscribe.web import csrf
 from autoscribe.web.csrf import CsrfProtected
 from autoscribe.web.deps import LoginRequired, RestrictedAccess, login_path_for
 from autoscribe.web.templating import DEFAULT_CSP, redirect, render, templates
-from autoscribe.workspace import dictation, service
+from autoscribe.workspace import capture, dictation, service
 from autoscribe.workspace.models import IMAGES, VIEW
 from autoscribe.workspace.schemas import (
     DraftSave,
@@ -316,6 +316,17 @@ def cancel_addendum(request: Request, study_id: str, body: ReportSelector, sessi
     access = request_access(request, session, study_id)
     service.cancel_addendum(session, access, body.report_id, _address(request))
     return _pane_out(session, access, study_id)
+
+
+@pages.post(
+    "/workspace/{study_id}/key-images", response_model=capture.KeyImageResult, dependencies=[CsrfProtected]
+)
+def save_key_image(
+    request: Request, study_id: str, body: capture.KeyImageRequest, session: SessionDep
+) -> capture.KeyImageResult:
+    """The viewer's "Save key image": a Secondary Capture object for the integrator (capture.py)."""
+    access = request_access(request, session, study_id)
+    return capture.save_key_image(session, access, body, _address(request))
 
 
 # ---- ephemeral sessions -----------------------------------------------------------------------------
