@@ -231,6 +231,7 @@ def _key_summary(key: Any) -> dict[str, Any]:
         "studyWebhookUrl": key.study_webhook_url,
         "reportWebhookUrl": key.report_webhook_url,
         "isViewerEnabled": key.is_viewer_enabled,
+        "isClinicalContextEnrichmentEnabled": key.is_clinical_context_enrichment_enabled,
         "createdAt": key.created_at.isoformat(),
         "lastUsedAt": key.last_used_at.isoformat() if key.last_used_at else None,
         "revoked": key.revoked_at is not None,
@@ -252,6 +253,13 @@ def _key_summary(key: Any) -> dict[str, Any]:
     show_default=True,
     help="The Viewer product (/v1/viewer, viewer-only-reroute-url) for this key",
 )
+@click.option(
+    "--clinical-context-enrichment",
+    type=click.Choice(["true", "false"]),
+    default="false",
+    show_default=True,
+    help="Send clinical_context.enrichment_requested when a study of this key is first opened for reading",
+)
 @click.option("--json", "as_json", is_flag=True)
 def api_keys_create(
     clinic_id: str,
@@ -262,6 +270,7 @@ def api_keys_create(
     study_webhook_url: str | None,
     report_webhook_url: str | None,
     viewer_enabled: str,
+    clinical_context_enrichment: str,
     as_json: bool,
 ) -> None:
     from autoscribe.auth.service import create_api_key
@@ -282,6 +291,7 @@ def api_keys_create(
             study_webhook_url=study_webhook_url,
             report_webhook_url=report_webhook_url,
             is_viewer_enabled=viewer_enabled == "true",
+            is_clinical_context_enrichment_enabled=clinical_context_enrichment == "true",
             actor=CLI_ACTOR,
         )
         result = {
@@ -318,7 +328,8 @@ def api_keys_list(clinic_id: str | None, as_json: bool) -> None:
             click.echo(
                 f"{k['apiKeyId']}  {k['keyPrefix']}…  {state:7}  scope={k['studyScope']} "
                 f"users={k['userAccess']} express={k['expressAccess']} "
-                f"viewer={'on' if k['isViewerEnabled'] else 'off'}  "
+                f"viewer={'on' if k['isViewerEnabled'] else 'off'} "
+                f"context={'on' if k['isClinicalContextEnrichmentEnabled'] else 'off'}  "
                 f"clinic={k['clinicId']}  {k['description']}"
             )
 
@@ -349,16 +360,28 @@ def api_keys_revoke(api_key_id: str, as_json: bool) -> None:
     type=click.Choice(["true", "false"]),
     help="Switch the Viewer product (/v1/viewer, viewer-only-reroute-url) on or off for this key",
 )
+@click.option(
+    "--clinical-context-enrichment",
+    type=click.Choice(["true", "false"]),
+    help="Switch clinical_context.enrichment_requested (on a study's first read) on or off for this key",
+)
 @click.option("--json", "as_json", is_flag=True)
 def api_keys_update(
     api_key_id: str,
     study_webhook_url: str | None,
     report_webhook_url: str | None,
     viewer_enabled: str | None,
+    clinical_context_enrichment: str | None,
     as_json: bool,
 ) -> None:
-    """Edit Endpoints (where this key's webhooks go) and whether the Viewer is enabled."""
-    from autoscribe.auth.service import get_api_key, set_viewer_enabled, update_endpoints
+    """Edit Endpoints (where this key's webhooks go), whether the Viewer is enabled, and whether
+    clinical-context enrichment is."""
+    from autoscribe.auth.service import (
+        get_api_key,
+        set_clinical_context_enrichment,
+        set_viewer_enabled,
+        update_endpoints,
+    )
     from autoscribe.db import session_scope
 
     changes: dict[str, Any] = {}
@@ -366,14 +389,20 @@ def api_keys_update(
         changes["study_webhook_url"] = study_webhook_url
     if report_webhook_url is not None:
         changes["report_webhook_url"] = report_webhook_url
-    if not changes and viewer_enabled is None:
-        raise click.UsageError("give --study-webhook-url, --report-webhook-url and/or --viewer-enabled")
+    if not changes and viewer_enabled is None and clinical_context_enrichment is None:
+        raise click.UsageError(
+            "give --study-webhook-url, --report-webhook-url, --viewer-enabled and/or "
+            "--clinical-context-enrichment"
+        )
     with session_scope() as session:
         key = get_api_key(session, _uuid(api_key_id, "--api-key-id"))
         if changes:
             update_endpoints(session, key, actor=CLI_ACTOR, **changes)
         if viewer_enabled is not None:
             set_viewer_enabled(session, key, viewer_enabled == "true", actor=CLI_ACTOR)
+        if clinical_context_enrichment is not None:
+            enabled = clinical_context_enrichment == "true"
+            set_clinical_context_enrichment(session, key, enabled, actor=CLI_ACTOR)
         result = _key_summary(key)
     _emit(
         result,
@@ -381,7 +410,9 @@ def api_keys_update(
         lambda: click.echo(
             f"study webhook: {result['studyWebhookUrl'] or '(none)'}\n"
             f"report webhook: {result['reportWebhookUrl'] or '(none)'}\n"
-            f"viewer: {'enabled' if result['isViewerEnabled'] else 'disabled'}"
+            f"viewer: {'enabled' if result['isViewerEnabled'] else 'disabled'}\n"
+            "clinical-context enrichment: "
+            f"{'enabled' if result['isClinicalContextEnrichmentEnabled'] else 'disabled'}"
         ),
     )
 

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     webhook_timeout: float = 15.0
     # Synchronous events (study.access_requested, ...): the caller waits this long at most.
     webhook_sync_timeout: float = 10.0
+    # clinical_context.enrichment_requested (soft): the first open of a study waits this long at most.
+    clinical_context_timeout_seconds: float = 5.0
     # Delay before each attempt, in seconds, comma-separated; its length is the number of attempts.
     webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
     # Each delay is multiplied by a random factor in [1 - jitter, 1 + jitter].

@@ -4,6 +4,7 @@ from autoscribe.archive.models import ExternalReport
 from autoscribe.audit.models import AuditEvent
 from autoscribe.auth.models import ApiKey, LoginAttempt, PasswordReset, WebSession
 from autoscribe.clinics.models import Clinic
+from autoscribe.context.models import ClinicalContext
 from autoscribe.db import Base
 from autoscribe.dicom.models import DicomInstance
 from autoscribe.express.models import ExpressCustomer, ExpressCustomerUser
@@ -22,6 +23,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Clinic",
+    "ClinicalContext",
     "ClinicalReference",
     "DicomInstance",
     "Dictation",

@@ -30,6 +30,8 @@ class ApiKey(TimestampMixin, Base):
     # Viewable any time, so it cannot be hashed: encrypted with the deployment's secret key.
     webhook_secret_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
     is_viewer_enabled: Mapped[bool] = mapped_column(default=True, nullable=False)
+    # clinical_context.enrichment_requested is sent when a study this key created is first read.
+    is_clinical_context_enrichment_enabled: Mapped[bool] = mapped_column(default=False, nullable=False)
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

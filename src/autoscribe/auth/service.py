@@ -59,6 +59,7 @@ def create_api_key(
     study_webhook_url: str | None = None,
     report_webhook_url: str | None = None,
     is_viewer_enabled: bool = True,
+    is_clinical_context_enrichment_enabled: bool = False,
     actor: Actor,
     created_by_user_id: uuid.UUID | None = None,
 ) -> NewApiKey:
@@ -79,6 +80,7 @@ def create_api_key(
         report_webhook_url=validate_webhook_url(report_webhook_url, "reportWebhookUrl"),
         webhook_secret_encrypted=crypto.encrypt(secret),
         is_viewer_enabled=is_viewer_enabled,
+        is_clinical_context_enrichment_enabled=is_clinical_context_enrichment_enabled,
         created_by_user_id=created_by_user_id,
     )
     session.add(key)
@@ -90,7 +92,12 @@ def create_api_key(
         action="api_key.created",
         target_type="api_key",
         target_id=str(key.id),
-        details={"description": description, "studyScope": study_scope, "isViewerEnabled": is_viewer_enabled},
+        details={
+            "description": description,
+            "studyScope": study_scope,
+            "isViewerEnabled": is_viewer_enabled,
+            "isClinicalContextEnrichmentEnabled": is_clinical_context_enrichment_enabled,
+        },
     )
     return NewApiKey(key, plaintext, secret)
 
@@ -180,6 +187,24 @@ def set_viewer_enabled(session: Session, key: ApiKey, enabled: bool, *, actor: A
             clinic_id=key.clinic_id,
             actor=actor,
             action="api_key.viewer_enabled" if enabled else "api_key.viewer_disabled",
+            target_type="api_key",
+            target_id=str(key.id),
+        )
+        session.flush()
+    return key
+
+
+def set_clinical_context_enrichment(session: Session, key: ApiKey, enabled: bool, *, actor: Actor) -> ApiKey:
+    """Switch clinical-context enrichment on or off for this key
+    (isClinicalContextEnrichmentEnabled): with it, the first time a study the key created is
+    opened for reading, clinical_context.enrichment_requested goes to its study data endpoint."""
+    if key.is_clinical_context_enrichment_enabled != enabled:
+        key.is_clinical_context_enrichment_enabled = enabled
+        record(
+            session,
+            clinic_id=key.clinic_id,
+            actor=actor,
+            action="api_key.clinical_context_enabled" if enabled else "api_key.clinical_context_disabled",
             target_type="api_key",
             target_id=str(key.id),
         )

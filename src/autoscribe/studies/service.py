@@ -115,7 +115,9 @@ def _response_relations() -> tuple[ORMOption, ...]:
     return (
         joinedload(Study.assigned_to).load_only(*_USER_REFERENCE),
         joinedload(Study.created_by_user).load_only(*_USER_REFERENCE),
-        joinedload(Study.created_by_api_key).load_only(ApiKey.description, ApiKey.is_viewer_enabled),
+        joinedload(Study.created_by_api_key).load_only(
+            ApiKey.description, ApiKey.is_viewer_enabled, ApiKey.is_clinical_context_enrichment_enabled
+        ),
         joinedload(Study.express_customer).load_only(ExpressCustomer.name),
         # externalReportId rides along in the same query (one-to-one); reportIds take one
         # extra query per page, for all of its studies at once.
@@ -675,7 +677,7 @@ def common_fields(study: Study) -> dict[str, Any]:
             api_key_id=str(key.id),
             description=key.description,
             is_viewer_enabled=key.is_viewer_enabled,
-            is_clinical_context_enrichment_enabled=False,
+            is_clinical_context_enrichment_enabled=key.is_clinical_context_enrichment_enabled,
         )
         if key
         else None,

@@ -43,6 +43,7 @@ from autoscribe.auth.sessions import (
     resolve_session,
 )
 from autoscribe.config import get_settings
+from autoscribe.context import service as enrichment
 from autoscribe.db import utcnow
 from autoscribe.dicom import viewing
 from autoscribe.documents.model import Header, ReportDocument
@@ -649,6 +650,8 @@ class Pane:
     signer_npi: str | None
     problem: str | None = None  # why editing is not possible (study state)
     checks_at_signing: list[SignedChecks] = field(default_factory=list)
+    # What clinical-context enrichment brought (the page only: notes, priors, documents).
+    clinical_context: enrichment.PageContext | None = None
 
     @property
     def report_id(self) -> str | None:
@@ -673,6 +676,9 @@ def pane(session: Session, access: Access, *, start: bool = False) -> Pane:
             reports.start_report(session, study, access.user, actor=access.actor(None))
         except (Conflict, PermissionDenied) as exc:
             problem = exc.message
+        else:
+            # The first read asks the integrator's EHR for the clinical context (soft, once).
+            enrichment.enrich_on_first_read(session, study, access.user)
     session.refresh(study)
     doc = reports.study_document(session, study)
     draft = reports.current_draft(session, study) if access.can_edit else None
@@ -696,6 +702,9 @@ def pane(session: Session, access: Access, *, start: bool = False) -> Pane:
         signer_npi=user.npi_number if user else None,
         problem=problem,
         checks_at_signing=signed_checks(session, study),
+        clinical_context=enrichment.page_context(session, study, issued_for=access.actor(None).ref)
+        if start
+        else None,
     )
 
 

@@ -123,7 +123,13 @@ def _create_form(
     )
 
 
-_DEFAULTS = {"studyScope": "all", "userAccess": "none", "expressAccess": "none", "isViewerEnabled": "on"}
+_DEFAULTS = {
+    "studyScope": "all",
+    "userAccess": "none",
+    "expressAccess": "none",
+    "isViewerEnabled": "on",
+    "isClinicalContextEnrichmentEnabled": "",
+}
 
 
 @router.get(BASE + "/new")
@@ -145,6 +151,9 @@ def create_key(request: Request, session: SessionDep, owner: Owner, form: Form) 
         )
     }
     values["isViewerEnabled"] = "on" if checked(form, "isViewerEnabled") else ""
+    values["isClinicalContextEnrichmentEnabled"] = (
+        "on" if checked(form, "isClinicalContextEnrichmentEnabled") else ""
+    )
     try:
         made = keys.create_api_key(
             session,
@@ -156,6 +165,7 @@ def create_key(request: Request, session: SessionDep, owner: Owner, form: Form) 
             study_webhook_url=values["studyWebhookUrl"] or None,
             report_webhook_url=values["reportWebhookUrl"] or None,
             is_viewer_enabled=bool(values["isViewerEnabled"]),
+            is_clinical_context_enrichment_enabled=bool(values["isClinicalContextEnrichmentEnabled"]),
             actor=actor_of(request, owner),
             created_by_user_id=owner.user.id,
         )
@@ -182,6 +192,25 @@ def set_viewer(request: Request, session: SessionDep, owner: Owner, key_id: str,
     session.commit()
     state = "enabled: it can use the Viewer API" if enabled else "disabled: the Viewer API answers it 403"
     return done(request, BASE, f"Viewer {state} (“{key.description}”).")
+
+
+# ---- Clinical-context enrichment on / off ----------------------------------------------------------
+
+
+@router.post(BASE + "/keys/{key_id}/clinical-context", dependencies=[CsrfProtected])
+def set_clinical_context(
+    request: Request, session: SessionDep, owner: Owner, key_id: str, form: Form
+) -> Response:
+    key = _active_key(session, owner, key_id)
+    enabled = checked(form, "enabled")
+    keys.set_clinical_context_enrichment(session, key, enabled, actor=actor_of(request, owner))
+    session.commit()
+    state = (
+        "enabled: the first read of each of its studies asks its study data endpoint for the clinical context"
+        if enabled
+        else "disabled"
+    )
+    return done(request, BASE, f"Clinical-context enrichment {state} (“{key.description}”).")
 
 
 # ---- Edit Endpoints ----------------------------------------------------------------------------------
