@@ -246,6 +246,22 @@ def test_refusal_and_a_failed_upload_are_shown_and_nothing_is_stored(
         "workspace.key_image_failed",
     ]
 
+    # Pixels that do not match the size they claim: a 400 naming the field, nothing sent.
+    status_code, error = page.evaluate(
+        """async (studyId) => {
+          const csrf = document.querySelector('meta[name="csrf-token"]').content;
+          const r = await fetch(`/workspace/${studyId}/key-images`, {method: 'POST',
+            headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+            body: JSON.stringify({columns: 4, rows: 4, photometricInterpretation: 'MONOCHROME2',
+                                  pixelData: btoa('\\x00\\x40\\x80')})});
+          return [r.status, (await r.json()).error];
+        }""",
+        study_id,
+    )
+    assert status_code == 400 and error["param"] == "pixelData"
+    assert "3 bytes" in error["message"] and "16 bytes" in error["message"]
+    assert len(capture_events(integration)) == 2
+
 
 def test_view_only_links_cannot_save_key_images(
     integration: Integration, series: list[Series], ws_page: PagePlease, uploads: UploadReceiver
