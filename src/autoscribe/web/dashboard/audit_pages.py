@@ -100,6 +100,8 @@ ACTION_LABELS = {
     "api_key.secret_viewed": "JWT secret viewed",
     "api_key.secret_rotated": "JWT secret rotated",
     "api_key.revoked": "API key revoked",
+    "api_key.clinical_context_enabled": "Clinical-context enrichment enabled",
+    "api_key.clinical_context_disabled": "Clinical-context enrichment disabled",
     "express_customer.created": "Express customer created",
     "express_customer.updated": "Express customer changed",
     "express_customer.deactivated": "Express customer deactivated",
