@@ -30,7 +30,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
@@ -77,9 +77,15 @@ class PriorReportAnswer(_Answer):
     study_description: str | None = Field(default=None, max_length=1000)
 
 
+# Inline text kept per document and per note (an answer is at most
+# AUTOSCRIBE_WEBHOOK_SYNC_MAX_RESPONSE_BYTES in all).
+DocumentChunk = Annotated[str, Field(max_length=200_000)]
+Note = Annotated[str, Field(max_length=5000)]
+
+
 class DocumentAnswer(_Answer):
     file_name: str = Field(min_length=1, max_length=255)
-    content: list[str] = Field(default_factory=list, max_length=1000)
+    content: list[DocumentChunk] = Field(default_factory=list, max_length=1000)
 
 
 class DocumentUrlAnswer(_Answer):
@@ -99,7 +105,7 @@ class ClinicalContextAnswer(_Answer):
 
     clinical_indication: str | None = Field(default=None, max_length=50000)
     technologist_technique: str | None = Field(default=None, max_length=50000)
-    technologist_notes: list[str] = Field(default_factory=list, max_length=100)
+    technologist_notes: list[Note] = Field(default_factory=list, max_length=100)
     prior_reports: list[PriorReportAnswer] = Field(default_factory=list, max_length=50)
     documents: list[DocumentAnswer] = Field(default_factory=list, max_length=50)
     document_urls: list[DocumentUrlAnswer] = Field(default_factory=list, max_length=50)
