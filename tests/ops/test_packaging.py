@@ -257,7 +257,19 @@ def test_compose_dockerfile_and_readme_commands_are_real_cli_commands() -> None:
     commands.append(yaml.safe_load(cmd))  # the JSON (exec) form
     readme = _readme_commands()
     assert len(readme) >= 4
-    for argv in commands + readme:
+    # The header's instructions: `docker compose run --rm <service> autoscribe ...`.
+    header = "\n".join(
+        line.lstrip("#")[1:]
+        for line in (REPO / "compose.yaml").read_text().splitlines()
+        if line.startswith("#")
+    )
+    shown = [
+        shlex.split("autoscribe " + line.split(" autoscribe ", 1)[1])
+        for line in _logical_lines(header)
+        if line.lstrip().startswith("docker compose run") and " autoscribe " in line
+    ]
+    assert shown, "the compose file's header shows no autoscribe command"
+    for argv in commands + readme + shown:
         check_command(argv)
 
 
