@@ -84,6 +84,12 @@ def _files_under(directories: list[Path]) -> list[str]:
     ]
 
 
+def _nothing_on_local_disks(cluster: Cluster) -> None:
+    """After a test's work: the worker still runs, and no process wrote a file to its data dir."""
+    assert cluster.worker.poll() is None, cluster.worker_log.read_text()
+    assert _files_under(cluster.data_dirs) == []
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     import psycopg
@@ -125,10 +131,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         start_server({**env, "AUTOSCRIBE_DATA_DIR": data_dir(f"api-{n}")}, name=f"api-{n}") for n in (1, 2)
     ]
     worker_log = _DATA_DIR / f"worker-{name}.log"
+    log_file = worker_log.open("wb")
     worker = subprocess.Popen(
         [sys.executable, "-m", "autoscribe.cli", "worker", "--queues", "webhooks,reports,dictation"],
         env={**env, "AUTOSCRIBE_DATA_DIR": data_dir("worker")},
-        stdout=worker_log.open("wb"),
+        stdout=log_file,
         stderr=subprocess.STDOUT,
     )
     engine = make_engine(url)
@@ -151,6 +158,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         worker.wait(timeout=15)
     except subprocess.TimeoutExpired:
         worker.kill()
+    log_file.close()
     engine.dispose()
     moto.server.stop()
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -277,6 +285,7 @@ def test_a_report_signed_through_one_process_is_delivered_by_the_worker_and_read
     pdf = owner.get(f"{second.url}/worklist/studies/{study_id}/reports/{report_id}/pdf")
     assert pdf.status_code == 200, pdf.text
     assert pdf.content == delivered.content
+    _nothing_on_local_disks(cluster)
 
 
 def test_dictation_uploaded_to_one_process_is_transcribed_by_the_worker_and_read_through_another(
@@ -320,6 +329,7 @@ def test_dictation_uploaded_to_one_process_is_transcribed_by_the_worker_and_read
         Bucket="autoscribe-test", Prefix="tenant-files/dictations/"
     ).get("Contents", []) if k["Size"] > 0]  # fmt: skip
     assert len(chunks) >= 3
+    _nothing_on_local_disks(cluster)
 
 
 def test_mail_written_by_one_process_is_listed_on_any_machine(cluster: Cluster) -> None:
@@ -345,12 +355,7 @@ def test_mail_written_by_one_process_is_listed_on_any_machine(cluster: Cluster) 
     assert message["link"] and message["link"].startswith(first.url + "/invitations/accept?token=")
     page = web_client(second.url).get(message["link"].removeprefix(first.url))
     assert page.status_code == 200 and "Ina" in page.text
-
-
-def test_no_process_wrote_to_its_local_disk(cluster: Cluster) -> None:
-    # Runs after the others in this module (file order): every process has done its work by now.
-    assert cluster.worker.poll() is None, cluster.worker_log.read_text()
-    assert _files_under(cluster.data_dirs) == []
+    _nothing_on_local_disks(cluster)
 
 
 @pytest.mark.parametrize("command", ["serve", "worker", "api-keys create"])
