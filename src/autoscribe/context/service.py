@@ -30,6 +30,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -57,6 +58,8 @@ from autoscribe.webhooks.models import KIND_SYNC
 log = logging.getLogger("autoscribe.context")
 
 EVENT_TYPE = "clinical_context.enrichment_requested"
+# A claim still "requested" after this long was abandoned (its process died during the call).
+ABANDONED_AFTER = timedelta(minutes=10)
 # documentUrls fetched per study at most (the rest are listed as not fetched).
 MAX_DOCUMENT_URLS = 10
 DOCUMENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain")
@@ -159,19 +162,11 @@ def enrich_on_first_read(session: Session, study: Study, reader: User) -> bool:
     key = enrichment_key(session, study)
     if key is None:
         return False
-    if session.scalar(select(ClinicalContext.id).where(ClinicalContext.study_id == study.id)) is not None:
-        return False
     study_id, clinic_id = study.id, study.clinic_id
     data = event_data(study)
-    # The claim: one row per study, whoever inserts it sends the event.
-    row = ClinicalContext(clinic_id=clinic_id, study_id=study_id, api_key_id=key.id, status=REQUESTED)
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
+    row_id = _claim(session, study_id, clinic_id, key.id)
+    if row_id is None:
         return False
-    row_id = row.id
     try:
         result = sync.perform(
             session,
@@ -213,6 +208,52 @@ def enrich_on_first_read(session: Session, study: Study, reader: User) -> bool:
     )
     fill_draft(session, study_id, reader, answer)
     return True
+
+
+def _claim(
+    session: Session, study_id: uuid.UUID, clinic_id: uuid.UUID, key_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The right to send the event for this study (committed), or None when it was sent already
+    or is being sent. One row per study: whoever inserts it sends; a claim left "requested" for
+    longer than ABANDONED_AFTER (its process died mid-call) is taken over by one conditional UPDATE."""
+    found = session.execute(
+        select(ClinicalContext.id, ClinicalContext.status, ClinicalContext.requested_at).where(
+            ClinicalContext.study_id == study_id
+        )
+    ).first()
+    now = utcnow()
+    if found is not None:
+        row_id, status, requested_at = found
+        if status != REQUESTED or requested_at > now - ABANDONED_AFTER:
+            session.commit()
+            return None
+        taken = session.execute(
+            update(ClinicalContext)
+            .where(
+                ClinicalContext.id == row_id,
+                ClinicalContext.status == REQUESTED,
+                ClinicalContext.requested_at == requested_at,
+            )
+            .values(requested_at=now, api_key_id=key_id)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            return None
+        session.commit()
+        return row_id
+    row = ClinicalContext(
+        clinic_id=clinic_id, study_id=study_id, api_key_id=key_id, status=REQUESTED, requested_at=now
+    )
+    session.add(row)
+    try:
+        session.flush()
+        claimed = row.id
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return claimed
 
 
 def _text(value: str | None) -> str | None:
