@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,8 +133,10 @@ def test_links_can_name_the_bucket_by_its_public_address(moto: MotoS3, tmp_path:
 
 
 def test_both_backends_list_the_keys_under_a_folder(moto: MotoS3, tmp_path: Path) -> None:
+    # A folder of this test's own: moto keeps one bucket state per process, shared with other tests.
+    top = f"listing-{secrets.token_hex(4)}"
     for storage in (LocalStorage(tmp_path, "https://scribe.example.org"), moto.storage()):
-        for key in ("outbox/b.eml", "outbox/a.eml", "outboxes/c.eml", "reports/x.pdf"):
-            storage.put(key, b"x", content_type="message/rfc822")
-        assert storage.list_keys("outbox/") == ["outbox/a.eml", "outbox/b.eml"], storage.name
-        assert storage.list_keys("nothing/") == []
+        for key in ("box/b.eml", "box/a.eml", "boxes/c.eml", "other/x.pdf"):
+            storage.put(f"{top}/{key}", b"x", content_type="message/rfc822")
+        assert storage.list_keys(f"{top}/box/") == [f"{top}/box/a.eml", f"{top}/box/b.eml"], storage.name
+        assert storage.list_keys(f"{top}/nothing/") == []
