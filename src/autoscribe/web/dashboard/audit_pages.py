@@ -60,6 +60,8 @@ ACTION_GROUPS = (
     ("express_customer.", "Express customers"),
     ("clinical_reference.", "Clinical references"),
     ("webhook_event.", "Webhooks"),
+    ("scribe_", "Dictation templates and macros"),
+    ("clinic.", "Clinic settings"),
 )
 ACTION_LABELS = {
     "auth.login": "Signed in",
@@ -102,6 +104,15 @@ ACTION_LABELS = {
     "api_key.revoked": "API key revoked",
     "api_key.clinical_context_enabled": "Clinical-context enrichment enabled",
     "api_key.clinical_context_disabled": "Clinical-context enrichment disabled",
+    "api_key.viewer_enabled": "Viewer API enabled",
+    "api_key.viewer_disabled": "Viewer API disabled",
+    "clinic.dicom_updated": "DICOM settings changed",
+    "scribe_template.created": "Dictation template created",
+    "scribe_template.updated": "Dictation template changed",
+    "scribe_template.deleted": "Dictation template deleted",
+    "scribe_macro.created": "Dictation macro created",
+    "scribe_macro.updated": "Dictation macro changed",
+    "scribe_macro.deleted": "Dictation macro deleted",
     "express_customer.created": "Express customer created",
     "express_customer.updated": "Express customer changed",
     "express_customer.deactivated": "Express customer deactivated",
@@ -126,6 +137,8 @@ ACTION_LABELS = {
     "read.file": "File downloaded",
     "read.workspace": "Workspace page viewed",
     "read.workspace_report": "Report viewed in the workspace",
+    "read.dicom": "Images retrieved (DICOMweb)",
+    "read.dicom_search": "Images searched (DICOMweb)",
 }
 TARGET_LINKS = {
     "study": "/worklist/studies/{}",
