@@ -406,3 +406,34 @@ def test_live_refresh_tells_a_member_nothing_about_studies_they_cannot_see(
     api.auto_scribe.studies.update(theirs, assigned_to=other)
     after = poll(new_marker.group(1))
     assert after.status_code == 200 and _row_ids(after.text) == [mine]
+
+
+def test_a_viewer_study_can_be_assigned_to_someone_who_does_not_report(
+    server: Server, clinic: ClinicFixture
+) -> None:
+    """A Viewer study only shows images: the dashboard offers every active user, as the API's
+    assignedTo allows, not only radiologists with an NPI; an AutoScribe study still offers those."""
+    owner = owner_client(server, clinic)
+    api = sdk(server.url, clinic.api_key)
+    rita = make_user(clinic.clinic_id, first_name="Rita", last_name="Reader", npi="1245319599")
+    clerk = make_user(
+        clinic.clinic_id, first_name="Cleo", last_name="Clerk", npi=None, can_create_reports=False
+    )
+    make_user(clinic.clinic_id, first_name="Revoked", last_name="Person", revoked=True, npi=None)
+    viewer = api.viewer.studies.create(
+        severity="normal", study_description="MR Knee", study_instance_uid=new_uid()
+    ).study_id
+    page = f"/worklist/studies/{viewer}"
+    offered = set(re.findall(r'<option value="(usr_[0-9a-f]{32})"', owner.get(page).text))
+    assert {rita, clerk} <= offered and all(user.startswith("usr_") for user in offered)
+    assert (
+        flash_of(owner, submit(owner, page, page + "/assign", {"assignedTo": clerk}))
+        == "Assigned to Cleo Clerk."
+    )
+    assert api.viewer.studies.retrieve(viewer).assigned_to.user_id == clerk  # type: ignore[union-attr]
+
+    reported = _study(api, study_description="CT head")
+    offered = set(
+        re.findall(r'<option value="(usr_[0-9a-f]{32})"', owner.get(f"/worklist/studies/{reported}").text)
+    )
+    assert rita in offered and clerk not in offered

@@ -152,9 +152,14 @@ _ANY_STUDY: object = object()
 
 
 def assignable_radiologists(
-    session: Session, clinic_id: uuid.UUID, *, for_customer: uuid.UUID | object | None = _ANY_STUDY
+    session: Session,
+    clinic_id: uuid.UUID,
+    *,
+    for_customer: uuid.UUID | object | None = _ANY_STUDY,
+    reports: bool = True,
 ) -> list[User]:
     """Everyone `assignable_radiologist` accepts, by name: what the dashboard offers when assigning.
+    With `reports` false (a Viewer study) the reporting rules (canCreateReports, NPI) do not apply.
 
     With `for_customer` (the study's Express customer id, or None for a clinic-wide study) only
     those who would see the study: users linked to that customer, and platform users (linked to
@@ -167,10 +172,10 @@ def assignable_radiologists(
     stmt = select(User).where(
         User.clinic_id == clinic_id,
         User.revoked_at.is_(None),
-        User.can_create_reports.is_(True),
-        User.npi_number.is_not(None),
         or_(User.joined.is_(True), live),
     )
+    if reports:
+        stmt = stmt.where(User.can_create_reports.is_(True), User.npi_number.is_not(None))
     if for_customer is not _ANY_STUDY:
         linked = select(ExpressCustomerUser.user_id)
         visible: ColumnElement[bool] = User.id.not_in(linked)
@@ -178,7 +183,7 @@ def assignable_radiologists(
             visible = or_(visible, User.id.in_(linked.where(ExpressCustomerUser.customer_id == for_customer)))
         stmt = stmt.where(visible)
     users = session.scalars(stmt.order_by(User.last_name, User.first_name, User.id))
-    return [user for user in users if perms.can_create_reports(user)]
+    return [user for user in users if not reports or perms.can_create_reports(user)]
 
 
 def find_users_by_email(session: Session, email: str) -> list[User]:

@@ -29,7 +29,7 @@ from autoscribe.pagination import IdFilter
 from autoscribe.studies import service as studies
 from autoscribe.studies.models import Study
 from autoscribe.studies.schemas import REPORT_STATUSES, SEVERITIES, StudyCreate, StudyUpdate
-from autoscribe.studies.service import Creator, StudyFilters, StudyScope
+from autoscribe.studies.service import Creator, StudyFilters, StudyScope, reads_need_reports
 from autoscribe.users import service as users
 from autoscribe.web.csrf import CsrfProtected
 from autoscribe.web.dashboard.common import (
@@ -340,7 +340,12 @@ def _study_page(
     user = web_user.user
     can_manage = perms.can_manage_studies(user)
     assignees = (
-        users.assignable_radiologists(session, user.clinic_id, for_customer=study.express_customer_id)
+        users.assignable_radiologists(
+            session,
+            user.clinic_id,
+            for_customer=study.express_customer_id,
+            reports=reads_need_reports(study.study_type),
+        )
         if can_manage
         else []
     )
