@@ -20,7 +20,7 @@ log = logging.getLogger("autoscribe.worker")
 
 
 def parse_queues(text: str | None) -> set[str]:
-    """"webhooks,reports" → {"webhooks", "reports"}; empty: every queue. Unknown names are an error
+    """ "webhooks,reports" → {"webhooks", "reports"}; empty: every queue. Unknown names are an error
     that names them (a typo would otherwise leave a queue without a worker)."""
     names = {part.strip() for part in (text or "").split(",") if part.strip()}
     if not names:
@@ -109,4 +109,3 @@ def lifespan_hook(_app: Any) -> Callable[[], None] | None:
     worker = Worker(parse_queues(settings.worker_queues), settings=settings).start()
     log.info("in-process worker running: %s", worker.describe())
     return worker.stop
-

@@ -238,7 +238,9 @@ def test_edit_endpoints_warns_about_urls_the_server_would_refuse(
     check = owner.get("/api-config/endpoint-check", params={"studyWebhookUrl": loopback})
     assert "This server will refuse to call this URL" in check.text and "127.0.0.1" in check.text
     assert "AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1" in check.text
-    public = owner.get("/api-config/endpoint-check", params={"reportWebhookUrl": "https://93.184.215.14/hook"})
+    public = owner.get(
+        "/api-config/endpoint-check", params={"reportWebhookUrl": "https://93.184.215.14/hook"}
+    )
     assert public.status_code == 200 and public.text == ""
     # Saving is allowed (the setting may be about to change), and says what will happen.
     saved = submit(owner, page, page, {"studyWebhookUrl": loopback, "reportWebhookUrl": private})

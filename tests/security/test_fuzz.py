@@ -27,7 +27,7 @@ HOSTILE = st.one_of(
             "a\u202ereversed\u200b",
             "Zoë Ångström 山田 太郎",
             "%0a%0dInjected: header",
-            "=HYPERLINK(\"http://127.0.0.1:9\")",
+            '=HYPERLINK("http://127.0.0.1:9")',
         ]
     ),
     # Any code point but lone surrogates (which JSON text cannot carry as UTF-8).
@@ -92,9 +92,10 @@ def test_hostile_text_in_studies_is_kept_exactly_or_refused_by_field(
         )
         assert changed.status_code < 500, changed.text
         if changed.status_code == 200:
-            assert api.get(f"/v1/autoScribe/studies/{body['studyId']}").json()["reportMetadata"][
-                "patientName"
-            ] == mrn
+            assert (
+                api.get(f"/v1/autoScribe/studies/{body['studyId']}").json()["reportMetadata"]["patientName"]
+                == mrn
+            )
         else:
             _refusal_names_a_field(changed)
 

@@ -37,6 +37,8 @@ PROMPT_CLOSING = "Impression colon. No acute abnormality period."
 DICTATION_STYLE_NORMAL = (
     "The study is unremarkable. No acute abnormality. The lesion measures six millimeters."
 )
+
+
 def _data_lines(name: str) -> tuple[str, ...]:
     """A word list under data/: one entry per line; blank lines and # comments are skipped."""
     text = (_DATA / name).read_text(encoding="utf-8")

@@ -261,7 +261,8 @@ def next_steps(session: Session, user: User) -> list[Step]:
                 "Invite a radiologist",
                 "/users/invite",
                 bool(radiologists),
-                f"{len(radiologists)} can be assigned studies." if radiologists
+                f"{len(radiologists)} can be assigned studies."
+                if radiologists
                 else "Role Radiologist, “Can create reports” and a valid NPI: then studies can be assigned.",
             )
         )
@@ -297,4 +298,3 @@ def home(request: Request, session: SessionDep, web_user: DashboardUser) -> Resp
             days=DAYS,
         )
     return render(request, "home.html", context)
-
