@@ -357,11 +357,12 @@ def test_mail_written_by_one_process_is_listed_on_any_machine(cluster: Cluster) 
     _nothing_on_local_disks(cluster)
 
 
-@pytest.mark.parametrize("command", ["serve", "worker", "api-keys create"])
+@pytest.mark.parametrize("command", ["serve", "worker", "dicom serve", "api-keys create"])
 def test_without_a_shared_secret_key_processes_refuse_to_start(cluster: Cluster, command: str) -> None:
     args = {
         "serve": ["serve", "--port", "0"],
         "worker": ["worker"],
+        "dicom serve": ["dicom", "serve", "--port", "0"],
         # A command that encrypts a webhook secret: with a key of its own, no worker could read it.
         "api-keys create": [
             *("api-keys", "create", "--clinic-id", cluster.clinic_id, "--description", "x"),

@@ -42,7 +42,12 @@ def dicom_serve(host: str, port: int | None) -> None:
     from autoscribe.logs import configure_logging
 
     configure_logging()
-    port = get_settings().dicom_port if port is None else port
+    settings = get_settings()
+    if settings.is_scale_out and not settings.secret_key:  # as `serve` and `worker` refuse
+        from autoscribe.config import SHARED_KEY_REQUIRED
+
+        raise click.ClickException(SHARED_KEY_REQUIRED)
+    port = settings.dicom_port if port is None else port
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)
     listener = Listener(host, port).start()
     stop = threading.Event()
