@@ -6,14 +6,14 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, JPEGLSLossless, RLELossless
 
@@ -64,25 +64,6 @@ def receive(clinic: ClinicFixture, tmp_path: Path, count: int = 8) -> Received:
     return Received(brand(Prefix.STUDY, seeded.study_id), series)
 
 
-@pytest.fixture
-def reader(browser: Browser) -> Iterator[Callable[[], Page]]:
-    contexts = []
-
-    def factory() -> Page:
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.page_errors = errors  # type: ignore[attr-defined]
-        return page
-
-    yield factory
-    for context in contexts:
-        context.close()
-
-
 def _pixels(body: bytes) -> np.ndarray:
     ds = dcmread(io.BytesIO(body))
     assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian  # what the viewer decodes
@@ -90,14 +71,14 @@ def _pixels(body: bytes) -> np.ndarray:
 
 
 def test_a_reading_link_draws_archived_jpeg_ls_jpeg_2000_and_rle_images(
-    server: Server, clinic: ClinicFixture, tmp_path: Path, reader: Callable[[], Page]
+    server: Server, clinic: ClinicFixture, tmp_path: Path, ws_page: Callable[..., Page]
 ) -> None:
     received = receive(clinic, tmp_path)
     api = sdk(server.url, clinic.api_key)  # no study webhook: the platform is the archive
     rad = make_user(clinic.clinic_id)
     url = api.auto_scribe.studies.reroute_url(study_id=received.study_id, assigned_to_user_id=rad).url
 
-    page = reader()
+    page = ws_page()
     page.goto(url)
     wait_all_loaded(page)
     seen = state(page)
@@ -132,7 +113,7 @@ def test_archived_images_need_the_readers_session_and_stay_in_the_study(
     clinic: ClinicFixture,
     other_clinic: ClinicFixture,
     tmp_path: Path,
-    reader: Callable[[], Page],
+    ws_page: Callable[..., Page],
 ) -> None:
     received = receive(clinic, tmp_path / "ours", count=3)
     theirs = receive(other_clinic, tmp_path / "theirs", count=3)
@@ -143,7 +124,7 @@ def test_archived_images_need_the_readers_session_and_stay_in_the_study(
 
     api = sdk(server.url, clinic.api_key)
     rad = make_user(clinic.clinic_id)
-    page = reader()
+    page = ws_page()
     page.goto(api.auto_scribe.studies.reroute_url(study_id=received.study_id, assigned_to_user_id=rad).url)
     wait_all_loaded(page)
     base = f"{server.url}/workspace/{received.study_id}/archive"
@@ -158,7 +139,7 @@ def test_archived_images_need_the_readers_session_and_stay_in_the_study(
 
 
 def test_the_integrators_answer_still_decides_and_its_urls_are_shown_too(
-    server: Server, clinic: ClinicFixture, tmp_path: Path, reader: Callable[[], Page]
+    server: Server, clinic: ClinicFixture, tmp_path: Path, ws_page: Callable[..., Page]
 ) -> None:
     received = receive(clinic, tmp_path, count=3)
     hook = Receiver.on_free_port()
@@ -176,7 +157,7 @@ def test_the_integrators_answer_still_decides_and_its_urls_are_shown_too(
         rad = make_user(clinic.clinic_id)
         for expected in ("refused", "merged"):
             mode[0] = expected
-            page = reader()
+            page = ws_page()
             page.goto(
                 api.auto_scribe.studies.reroute_url(study_id=received.study_id, assigned_to_user_id=rad).url
             )

@@ -44,9 +44,10 @@ from autoscribe.auth.models import ApiKey
 from autoscribe.config import get_settings
 from autoscribe.context.models import FAILED, RECEIVED, REQUESTED, ClinicalContext
 from autoscribe.db import utcnow
-from autoscribe.errors import InvalidRequest
+from autoscribe.errors import Conflict, InvalidRequest
 from autoscribe.ids import Prefix, brand
-from autoscribe.reports.models import Report, ReportRevision
+from autoscribe.reports import service as reports
+from autoscribe.reports.models import Report
 from autoscribe.reports.schemas import ReportContent
 from autoscribe.reports.service import Prior
 from autoscribe.storage import get_storage
@@ -291,27 +292,11 @@ def fill_draft(session: Session, study_id: uuid.UUID, reader: User, answer: Clin
         changed = True
     if not changed:
         return
-    stored, base, now = content.stored(), draft.version, utcnow()
-    moved = session.execute(
-        update(Report)
-        .where(Report.id == draft.id, Report.version == base, Report.status == "in_progress")
-        .values(content=stored, version=base + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+    try:
+        reports.save_draft(session, draft, reader, content, draft.version)
+    except Conflict:
+        session.rollback()  # someone saved in between: their text stands
         return
-    session.add(
-        ReportRevision(
-            clinic_id=draft.clinic_id,
-            report_id=draft.id,
-            version=base + 1,
-            content=stored,
-            saved_by_user_id=reader.id,
-            saved_at=now,
-        )
-    )
-    session.commit()
     session.expire_all()
 
 

@@ -11,6 +11,7 @@ received after the study was created show as soon as they are stored.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,11 @@ from autoscribe.studies.models import Study
 
 # What the viewer's own decoder reads (frontend/viewer/src/dicom.js).
 VIEWER_SYNTAXES = frozenset({ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian})
+
+
+# UIDs a URL names (presigned keys and WADO-URI links usually carry the SOP Instance UID), as
+# whole tokens: "1.2.3.4" is not named by ".../1.2.3.45.dcm".
+_UID_IN_URL = re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+)+(?!\.?[0-9])")
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,8 @@ def archived_images(session: Session, study: Study, base_path: str) -> ArchivedI
 def merge_answer(archived: ArchivedImages, answer: dict[str, Any]) -> dict[str, Any]:
     """The integrator's study.access_requested answer with the archive's images added: archived
     instances first; the integrator's URLs for instances the archive already serves are dropped."""
-    theirs = [
-        url for url in answer.get("urls") or [] if not any(uid in url for uid in archived.sop_instance_uids)
-    ]
+    served = archived.sop_instance_uids
+    theirs = [url for url in answer.get("urls") or [] if served.isdisjoint(_UID_IN_URL.findall(url))]
     merged = dict(answer)
     merged["urls"] = archived.urls + theirs
     manifests = [archived.manifest]
