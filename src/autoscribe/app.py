@@ -21,8 +21,10 @@ from autoscribe import worker
 from autoscribe.config import get_settings
 from autoscribe.errors import APIError, PayloadTooLarge
 from autoscribe.logs import configure_logging, escape_controls
+from autoscribe.mail import check_configuration
 from autoscribe.observability import http as observability
 from autoscribe.routing import include_routers
+from autoscribe.web import errors as web_errors
 
 log = logging.getLogger("autoscribe")
 
@@ -183,7 +185,6 @@ class AccessLog:
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    from autoscribe.mail import check_configuration
 
     # A malformed AUTOSCRIBE_SMTP_URL stops the server at start, not at the first invitation.
     check_configuration()
@@ -229,8 +230,6 @@ def create_app() -> FastAPI:
         if param:
             body["error"]["param"] = param
         return JSONResponse(body, status_code=400)
-
-    from autoscribe.web import errors as web_errors
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -14,7 +14,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from uvicorn.config import LOGGING_CONFIG
+
 from autoscribe.config import get_settings
+from autoscribe.observability import requestid
 
 # C0 controls, DEL, C1 controls and the Unicode line/paragraph separators.
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -89,8 +92,6 @@ class JsonFormatter(logging.Formatter):
     was already escaped by EscapeControlCharacters."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from autoscribe.observability import requestid
-
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -130,7 +131,6 @@ def install_escaping_everywhere() -> None:
 def uvicorn_log_config() -> dict[str, Any]:
     """uvicorn's own logging configuration with the filter on each of its handlers (it applies
     it in the server process and in every worker process before the app exists)."""
-    from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["escape_controls"] = {"()": "autoscribe.logs.EscapeControlCharacters"}

@@ -14,6 +14,8 @@ import contextlib
 import os
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 UMASK = 0o077
@@ -70,8 +72,6 @@ def fsync_dir(directory: Path) -> None:
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL (None for in-memory and URI-style databases)."""
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     if not parsed.drivername.startswith("sqlite"):
         return None

@@ -13,6 +13,7 @@ from typing import Any
 from autoscribe import tasks
 from autoscribe.config import Settings, get_settings
 from autoscribe.documents.render import warm_up
+from autoscribe.observability.http import start as start_observability
 from autoscribe.queue.runner import TaskRunner
 from autoscribe.webhooks.dispatcher import Dispatcher
 
@@ -92,7 +93,6 @@ class Worker:
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)
-        from autoscribe.observability.http import start as start_observability
 
         start_observability()  # this process's metrics join the host's /metrics
         self.start()
