@@ -7,14 +7,13 @@ the account and lifts the sign-in throttle on it.
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from autoscribe.audit.service import Actor, record
-from autoscribe.auth import crypto, throttle
+from autoscribe.auth import throttle, tokens
 from autoscribe.auth.models import PasswordReset
 from autoscribe.auth.passwords import hash_password
 from autoscribe.auth.sessions import end_user_sessions
@@ -60,7 +59,7 @@ def request_reset(session: Session, email: str, *, address: str | None) -> int:
             )
         )
         clinic = session.get(Clinic, user.clinic_id)
-        token = secrets.token_urlsafe(32)
+        token, token_hash = tokens.new_token()
         expires_at = now + ttl
         try:
             send_mail(
@@ -79,7 +78,7 @@ def request_reset(session: Session, email: str, *, address: str | None) -> int:
             PasswordReset(
                 clinic_id=user.clinic_id,
                 user_id=user.id,
-                token_hash=crypto.hash_token(token),
+                token_hash=token_hash,
                 created_at=now,
                 expires_at=expires_at,
                 address=address,
@@ -99,16 +98,12 @@ def request_reset(session: Session, email: str, *, address: str | None) -> int:
 
 
 def reset_by_token(session: Session, token: str | None) -> tuple[PasswordReset, User] | None:
-    if not token or len(token) > 200:
+    reset = tokens.find(session, PasswordReset, token)
+    if reset is None:
         return None
-    found = session.execute(
-        select(PasswordReset, User)
-        .join(User, User.id == PasswordReset.user_id)
-        .where(PasswordReset.token_hash == crypto.hash_token(token))
-    ).first()
-    if found is None or not crypto.tokens_match(token, found[0].token_hash):
-        return None
-    return found[0], found[1]
+    user = session.get(User, reset.user_id)
+    assert user is not None  # user_id is a non-null foreign key
+    return reset, user
 
 
 def why_unusable(reset: PasswordReset, user: User) -> str | None:

@@ -16,7 +16,6 @@ Who appears where:
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,8 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from autoscribe.audit.service import Actor, record
-from autoscribe.auth import crypto
 from autoscribe.auth import permissions as perms
+from autoscribe.auth import tokens
 from autoscribe.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from autoscribe.auth.sessions import end_user_sessions
 from autoscribe.clinics.models import Clinic
@@ -386,7 +385,7 @@ def invite_user(
             )
     clinic = clinic_name(session, clinic_id)
     now = utcnow()
-    token = secrets.token_urlsafe(32)
+    token, token_hash = tokens.new_token()
     expires_at = _expiry(now)
     _send_invitation_email(
         to=body.email,
@@ -434,7 +433,7 @@ def invite_user(
         invited_source=inviter.source,
         inviter_user_id=inviter.user.id if inviter.user else None,
         invited_by_api_key_id=inviter.api_key_id,
-        token_hash=crypto.hash_token(token),
+        token_hash=token_hash,
         expires_at=expires_at,
         email_sent_at=now,
     )
@@ -673,7 +672,7 @@ def resend_invitation(session: Session, invitation: Invitation, inviter: Inviter
             f"User {brand(Prefix.USER, user.id)} has had their access revoked", param="invitationId"
         )
     now = utcnow()
-    token = secrets.token_urlsafe(32)
+    token, token_hash = tokens.new_token()
     expires_at = _expiry(now)
     _send_invitation_email(
         to=invitation.email,
@@ -683,7 +682,7 @@ def resend_invitation(session: Session, invitation: Invitation, inviter: Inviter
         token=token,
         expires_at=expires_at,
     )
-    invitation.token_hash = crypto.hash_token(token)
+    invitation.token_hash = token_hash
     invitation.expires_at = expires_at
     invitation.email_sent_at = now
     record(
@@ -798,16 +797,12 @@ def check_new_password(password: str, confirm: str, *, email: str) -> None:
 
 
 def invitation_by_token(session: Session, token: str | None) -> tuple[Invitation, User] | None:
-    if not token or len(token) > 200:
+    invitation = tokens.find(session, Invitation, token)
+    if invitation is None:
         return None
-    found = session.execute(
-        select(Invitation, User)
-        .join(User, User.id == Invitation.user_id)
-        .where(Invitation.token_hash == crypto.hash_token(token))
-    ).first()
-    if found is None or not crypto.tokens_match(token, found[0].token_hash):
-        return None
-    return found[0], found[1]
+    user = session.get(User, invitation.user_id)
+    assert user is not None  # user_id is a non-null foreign key
+    return invitation, user
 
 
 def why_unusable(invitation: Invitation, user: User) -> str | None:
