@@ -1,6 +1,6 @@
 """Downloading an archive report file from an integrator's reportFileUrl, safely.
 
-The address rules are the webhooks' (autoscribe.webhooks.safety: the host is resolved once,
+The address rules are the outbound guard's (`autoscribe.outbound.guard`: the host is resolved once,
 every address must be public unless AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1, and the connection goes
 to the vetted address, so DNS rebinding cannot redirect it; no proxies, no redirects, a total
 deadline, a size cap). On top of them, for files:
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from autoscribe.config import get_settings
 from autoscribe.errors import InvalidRequest, Unprocessable
-from autoscribe.webhooks import safety
+from autoscribe.outbound import guard
 
 PARAM = "reportFileUrl"
 
@@ -78,12 +78,12 @@ def check_url(url: str, *, allow_private: bool, param: str = PARAM) -> None:
         raise InvalidRequest(f"{param} must not carry credentials", param=param)
 
 
-def check_target(url: str, *, allow_private: bool, param: str = PARAM) -> safety.Target:
+def check_target(url: str, *, allow_private: bool, param: str = PARAM) -> guard.Target:
     """check_url, then the shared address rules (resolves the host)."""
     check_url(url, allow_private=allow_private, param=param)
     try:
-        return safety.check_target(url, allow_private=allow_private)
-    except safety.TargetRefused as exc:
+        return guard.check_target(url, allow_private=allow_private)
+    except guard.TargetRefused as exc:
         raise InvalidRequest(f"{param}: {exc}", param=param) from None
 
 
@@ -94,7 +94,7 @@ def fetch_file(url: str, file_name: str) -> FetchedFile:
     check_url(url, allow_private=settings.webhook_allow_private)
     cap = settings.external_file_max_bytes
     try:
-        result = safety.fetch_checked(
+        result = guard.fetch_checked(
             url,
             headers={"Accept": ", ".join(sorted(set(FILE_TYPES.values())))},
             timeout=settings.external_file_timeout_seconds,
@@ -102,17 +102,17 @@ def fetch_file(url: str, file_name: str) -> FetchedFile:
             max_redirects=0,
             allow_private=settings.webhook_allow_private,
         )
-    except safety.TargetRefused as exc:
+    except guard.TargetRefused as exc:
         raise InvalidRequest(f"{PARAM}: {exc}", param=PARAM) from None
     # The URL is the client's input: a host that cannot be reached or does not answer in time is
     # the client's to fix (422, x-should-retry: false), not our failure to retry (502).
-    except safety.FetchTimeout:
+    except guard.FetchTimeout:
         raise Unprocessable(
             f"{PARAM} could not be fetched: its host did not answer within "
             f"{settings.external_file_timeout_seconds:g} s",
             param=PARAM,
         ) from None
-    except safety.FetchFailed as exc:
+    except guard.FetchFailed as exc:
         raise Unprocessable(f"{PARAM} could not be fetched ({exc})", param=PARAM) from None
     if 300 <= result.status_code < 400:
         raise Unprocessable(f"{PARAM} answered with a redirect; give the file's final URL", param=PARAM)

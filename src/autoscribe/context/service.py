@@ -15,7 +15,7 @@ invalid answer is logged and treated as an empty answer, so reading is never blo
 What the answer brings: the draft's clinical indication and technique where they are empty (a
 new draft version), and, kept on the study's `clinical_contexts` row, the technologist notes,
 the prior reports (the workspace's priors panel) and the documents. `documentUrls` are fetched
-over https through the outbound guard (webhooks.safety: public addresses only, no redirects, a
+over https through the outbound guard (`outbound.guard`: public addresses only, no redirects, a
 size cap and one deadline for all of them) and stored in the storage backend; the workspace
 lists them with download links.
 
@@ -46,6 +46,7 @@ from autoscribe.context.models import FAILED, RECEIVED, REQUESTED, ClinicalConte
 from autoscribe.db import utcnow
 from autoscribe.errors import Conflict, InvalidRequest
 from autoscribe.ids import Prefix, brand
+from autoscribe.outbound import guard
 from autoscribe.reports import service as reports
 from autoscribe.reports.models import Report
 from autoscribe.reports.schemas import ReportContent
@@ -53,7 +54,7 @@ from autoscribe.reports.service import Prior
 from autoscribe.storage import get_storage
 from autoscribe.studies.models import Study
 from autoscribe.users.models import User
-from autoscribe.webhooks import safety, sync
+from autoscribe.webhooks import sync
 from autoscribe.webhooks.models import KIND_SYNC
 
 log = logging.getLogger("autoscribe.context")
@@ -324,7 +325,7 @@ def fetch_documents(
     out: list[dict[str, Any]] = []
     for n, item in enumerate(urls):
         name = item.file_name or _name_from_url(item.url)
-        entry: dict[str, Any] = {"fileName": name, "url": safety.redact(item.url)}
+        entry: dict[str, Any] = {"fileName": name, "url": guard.redact(item.url)}
         if n >= MAX_DOCUMENT_URLS:
             entry["error"] = f"not fetched: at most {MAX_DOCUMENT_URLS} documentUrls are fetched per study"
         else:
@@ -367,7 +368,7 @@ def _fetch_one(
         raise _DocumentRefused(exc.message) from None
     cap = settings.external_file_max_bytes
     try:
-        result = safety.fetch_checked(
+        result = guard.fetch_checked(
             url,
             headers={"Accept": ", ".join(DOCUMENT_TYPES)},
             timeout=timeout,
@@ -375,11 +376,11 @@ def _fetch_one(
             max_redirects=0,
             allow_private=settings.webhook_allow_private,
         )
-    except safety.TargetRefused as exc:
+    except guard.TargetRefused as exc:
         raise _DocumentRefused(f"refused: {exc}") from None
-    except safety.FetchTimeout:
+    except guard.FetchTimeout:
         raise _DocumentRefused("its host did not answer in time") from None
-    except safety.FetchFailed as exc:
+    except guard.FetchFailed as exc:
         raise _DocumentRefused(f"could not be fetched ({exc})") from None
     if result.status_code != 200:
         raise _DocumentRefused(f"answered HTTP {result.status_code}")

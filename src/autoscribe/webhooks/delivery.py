@@ -31,7 +31,7 @@ from autoscribe.auth.models import ApiKey
 from autoscribe.config import Settings
 from autoscribe.db import utcnow
 from autoscribe.ids import Prefix, brand, new_id
-from autoscribe.webhooks import safety, transport
+from autoscribe.outbound import guard, transport
 from autoscribe.webhooks.models import (
     FAILED,
     PENDING,
@@ -120,7 +120,7 @@ def post_event(
     headers = signed_headers(secret, event_id, body)
     started = time.monotonic()
     try:
-        result = safety.fetch_checked(
+        result = guard.fetch_checked(
             url,
             method="POST",
             headers=headers,
@@ -131,20 +131,20 @@ def post_event(
             allow_private=allow_private,
             replayable=True,  # at-least-once: receivers drop a duplicate webhook-id
         )
-    except safety.TargetRefused as exc:
-        return Outcome(False, None, _ms(started), b"", f"refused: {exc}", url=safety.redact(url))
-    except safety.FetchTimeout as exc:
+    except guard.TargetRefused as exc:
+        return Outcome(False, None, _ms(started), b"", f"refused: {exc}", url=guard.redact(url))
+    except guard.FetchTimeout as exc:
         return Outcome(
             False,
             None,
             _ms(started),
             b"",
             f"{exc} after {timeout:g} s",
-            url=safety.redact(url),
+            url=guard.redact(url),
             timed_out=True,
         )
-    except safety.FetchFailed as exc:
-        return Outcome(False, None, _ms(started), b"", str(exc), url=safety.redact(url))
+    except guard.FetchFailed as exc:
+        return Outcome(False, None, _ms(started), b"", str(exc), url=guard.redact(url))
     ok = 200 <= result.status_code < 300
     error = None
     if not ok:
@@ -158,14 +158,14 @@ def post_event(
         body=result.body,
         error=error,
         retry_after=parse_retry_after(result.headers.get("retry-after")),
-        url=safety.redact(url),
+        url=guard.redact(url),
         truncated=result.truncated,
     )
 
 
 def outcome_label(done: Attempted) -> str:
     """The metrics label of an attempt: succeeded, http_4xx, http_5xx, http_3xx, gone, timeout,
-    connection_error, refused (an address the safety rules refuse) or not_sent (no request was
+    connection_error, refused (an address the outbound guard refuses) or not_sent (no request was
     made: revoked key, no endpoint, endpoint disabled, payload could not be prepared)."""
     outcome = done.outcome
     if outcome.succeeded:
@@ -299,7 +299,7 @@ def attempt(
     started_at = utcnow()
 
     def fail(message: str, url: str | None, permanent: bool) -> Attempted:
-        outcome = Outcome(False, None, 0, b"", message, url=safety.redact(url) if url else None)
+        outcome = Outcome(False, None, 0, b"", message, url=guard.redact(url) if url else None)
         return Attempted(event, outcome, started_at, permanent)
 
     if info is None or info.revoked:

@@ -42,7 +42,8 @@ from autoscribe.config import Settings, get_settings
 from autoscribe.db import get_sessionmaker, utcnow
 from autoscribe.ids import Prefix, brand
 from autoscribe.observability import metrics, requestid
-from autoscribe.webhooks import outbox, safety
+from autoscribe.outbound import guard
+from autoscribe.webhooks import outbox
 from autoscribe.webhooks.delivery import (
     Attempted,
     Claimed,
@@ -90,7 +91,7 @@ class Dispatcher:
         self._per_key: Counter[uuid.UUID] = Counter()
         self._threads: list[threading.Thread] = []
         self._pool: ThreadPoolExecutor | None = None
-        self._client = safety.make_client(max_idle_per_destination=self.concurrency * 2)
+        self._client = guard.make_client(max_idle_per_destination=self.concurrency * 2)
         # Attempts are recorded in batches by one thread: a transaction per batch rather than per
         # attempt. An attempt made but not yet recorded when the process dies is simply made again
         # once its lease expires (at least once).

@@ -18,7 +18,7 @@ The server then
 2. asks the integrator with `secondary_capture.access_requested` (synchronous, signed, to the
    study data webhook of the key that serves the study's images), with the new UIDs;
 3. on `authorized: true` PUTs the object (Content-Type application/dicom) to every `uploadUrls`
-   entry through the outbound guard (webhooks.safety: private and loopback targets only with
+   entry through the outbound guard (`outbound.guard`: private and loopback targets only with
    AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE=1), each within UPLOAD_TIMEOUT_SECONDS;
 4. audits the outcome (workspace.key_image_saved / _refused / _failed).
 
@@ -53,11 +53,11 @@ from autoscribe.audit.service import record
 from autoscribe.dicom.header import TAGS, json_value
 from autoscribe.dicom.models import DicomInstance
 from autoscribe.errors import APIError, InvalidRequest, PermissionDenied, UpstreamFailed
+from autoscribe.outbound.guard import FetchFailed, FetchTimeout, TargetRefused, fetch_checked, redact
 from autoscribe.schemas import ApiModel, ApiResponse
 from autoscribe.studies.models import Study
 from autoscribe.studies.schemas import DicomUid
 from autoscribe.webhooks import sync
-from autoscribe.webhooks.safety import FetchFailed, FetchTimeout, TargetRefused, fetch_checked, redact
 from autoscribe.webhooks.schemas import SecondaryCaptureAnswer
 from autoscribe.workspace.service import Access, _image_key, stu
 

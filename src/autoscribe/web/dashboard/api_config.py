@@ -16,6 +16,7 @@ from autoscribe.auth import service as keys
 from autoscribe.auth.context import SessionDep
 from autoscribe.auth.models import ApiKey
 from autoscribe.errors import APIError
+from autoscribe.outbound import guard
 from autoscribe.users.models import User
 from autoscribe.web.csrf import CsrfProtected
 from autoscribe.web.dashboard.common import (
@@ -30,7 +31,7 @@ from autoscribe.web.dashboard.common import (
     text,
 )
 from autoscribe.web.templating import render
-from autoscribe.webhooks import safety, samples
+from autoscribe.webhooks import samples
 from autoscribe.webhooks import service as webhooks
 from autoscribe.webhooks.delivery import endpoint_for
 
@@ -222,15 +223,15 @@ ENDPOINT_CHECK_SECONDS = 2.0
 
 def endpoint_warning(url: str) -> str | None:
     """Why this server would refuse to call `url`, or None: the webhook guard's own check
-    (safety.check_target), so a private or loopback address is refused exactly when deliveries
+    (guard.check_target), so a private or loopback address is refused exactly when deliveries
     would be (AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE off). Malformed URLs are the form's errors."""
     if not url.startswith(("http://", "https://")):
         return None
     try:
-        safety.check_target(url, deadline=time.monotonic() + ENDPOINT_CHECK_SECONDS)
-    except safety.TargetRefused as exc:
+        guard.check_target(url, deadline=time.monotonic() + ENDPOINT_CHECK_SECONDS)
+    except guard.TargetRefused as exc:
         return f"This server will refuse to call this URL: {exc}."
-    except safety.FetchTimeout:
+    except guard.FetchTimeout:
         return None
     return None
 

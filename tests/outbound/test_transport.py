@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from autoscribe.webhooks import delivery, safety, transport
+from autoscribe.outbound import guard, transport
+from autoscribe.webhooks import delivery
 from tests.webhooks.conftest import tls_contexts, wait_until
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -112,13 +113,13 @@ def make_server() -> Iterator[Callable[[Callable[[socket.socket, int], None]], R
 
 @pytest.fixture
 def pool() -> Iterator[transport.Pool]:
-    pool = safety.make_client()
+    pool = guard.make_client()
     yield pool
     pool.close()
 
 
-def fetch(pool: transport.Pool, url: str, **kwargs: object) -> safety.FetchResult:
-    return safety.fetch_checked(url, client=pool, allow_private=True, **kwargs)  # type: ignore[arg-type]
+def fetch(pool: transport.Pool, url: str, **kwargs: object) -> guard.FetchResult:
+    return guard.fetch_checked(url, client=pool, allow_private=True, **kwargs)  # type: ignore[arg-type]
 
 
 def test_kept_connections_are_reused(make_server: Callable[..., RawServer], pool: transport.Pool) -> None:
@@ -143,7 +144,7 @@ def test_a_server_dripping_its_answer_cannot_hold_a_request_past_the_deadline(
             time.sleep(0.1)
 
     server = make_server(serve)
-    with pytest.raises(safety.FetchTimeout, match="reading the answer"):
+    with pytest.raises(guard.FetchTimeout, match="reading the answer"):
         fetch(pool, server.url(), timeout=1.0)
 
 
@@ -155,7 +156,7 @@ def test_a_silent_server_times_out_waiting_for_the_answer(
         time.sleep(5)
 
     server = make_server(serve)
-    with pytest.raises(safety.FetchTimeout, match="waiting for the answer"):
+    with pytest.raises(guard.FetchTimeout, match="waiting for the answer"):
         fetch(pool, server.url(), timeout=0.5)
 
 
@@ -163,7 +164,7 @@ def test_a_silent_tls_server_times_out_in_the_handshake(
     make_server: Callable[..., RawServer], pool: transport.Pool
 ) -> None:
     server = make_server(lambda conn, number: time.sleep(5))
-    with pytest.raises(safety.FetchTimeout, match="negotiating TLS"):
+    with pytest.raises(guard.FetchTimeout, match="negotiating TLS"):
         fetch(pool, f"https://127.0.0.1:{server.port}/hook", timeout=0.5)
 
 
@@ -205,7 +206,7 @@ def test_a_post_dropped_on_a_kept_connection_is_not_sent_twice_unless_replayable
     box.append(make_server(_drops_second_request(box)))
     server = box[0]
     assert fetch(pool, server.url(), method="POST", content=b"1").status_code == 200
-    with pytest.raises(safety.FetchFailed, match="without answering"):
+    with pytest.raises(guard.FetchFailed, match="without answering"):
         fetch(pool, server.url(), method="POST", content=b"2")
     assert len(server.requests) == 2  # the dropped POST reached the server once, and only once
 
@@ -229,7 +230,7 @@ def test_a_new_connection_closed_without_an_answer_is_a_failure_not_a_resend(
         server.read_request(conn)
 
     server = make_server(serve)
-    with pytest.raises(safety.FetchFailed, match="without answering"):
+    with pytest.raises(guard.FetchFailed, match="without answering"):
         fetch(pool, server.url(), method="POST", content=b"1", replayable=True)
     assert len(server.requests) == 1
 
@@ -246,9 +247,9 @@ def test_a_header_that_would_split_the_request_is_refused(
     make_server: Callable[..., RawServer], pool: transport.Pool
 ) -> None:
     server = make_server()
-    with pytest.raises(safety.FetchFailed, match="invalid request"):
+    with pytest.raises(guard.FetchFailed, match="invalid request"):
         fetch(pool, server.url(), headers={"X-Note": "a\r\nX-Injected: 1"})
-    with pytest.raises(safety.FetchFailed, match="invalid request"):
+    with pytest.raises(guard.FetchFailed, match="invalid request"):
         fetch(pool, server.url(), headers={"X-Note": "Grüße"})
     assert fetch(pool, server.url(), headers={"X-Note": "fine"}).status_code == 200
     assert len(server.requests) == 1 and b"X-Injected" not in server.requests[0]  # nothing else was sent
@@ -286,7 +287,7 @@ def test_an_answer_that_is_not_http_is_a_clear_failure(
         conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
 
     server = make_server(serve)
-    with pytest.raises(safety.FetchFailed, match="not valid HTTP"):
+    with pytest.raises(guard.FetchFailed, match="not valid HTTP"):
         fetch(pool, server.url())
 
 
@@ -294,7 +295,7 @@ def test_a_refused_connection_names_the_destination(pool: transport.Pool) -> Non
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(safety.FetchFailed, match=f"could not connect to 127.0.0.1:{port}"):
+    with pytest.raises(guard.FetchFailed, match=f"could not connect to 127.0.0.1:{port}"):
         fetch(pool, f"http://127.0.0.1:{port}/hook")
 
 
@@ -371,7 +372,7 @@ def test_a_protocol_switch_is_refused_not_waited_on(
         time.sleep(3)
 
     server = make_server(serve)
-    with pytest.raises(safety.FetchFailed, match="unexpected answer"):
+    with pytest.raises(guard.FetchFailed, match="unexpected answer"):
         fetch(pool, server.url(), headers={"Upgrade": "websocket", "Connection": "Upgrade"}, timeout=10)
 
 
@@ -393,7 +394,7 @@ def test_tls_connections_are_kept_and_one_closed_while_idle_is_replaced(
         # ...or (even numbers) a plain TCP close
 
     server = make_server(serve, server_ctx)
-    pool = safety.make_client(ssl_context=client_ctx)
+    pool = guard.make_client(ssl_context=client_ctx)
     url = f"https://localhost:{server.port}/hook"
     try:
         for _ in range(3):
@@ -466,7 +467,7 @@ def test_a_slow_name_lookup_counts_against_the_deadline(
         return real(host, port, *args, **kw)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    with pytest.raises(safety.FetchTimeout, match=r"resolving slow\.dns\.test"):
+    with pytest.raises(guard.FetchTimeout, match=r"resolving slow\.dns\.test"):
         fetch(pool, f"http://slow.dns.test:{server.port}/hook", timeout=0.5)
     result = fetch(pool, f"http://fast.dns.test:{server.port}/hook", timeout=5)
     assert result.status_code == 200 and server.requests[0].split(b"\r\n")[0] == b"GET /hook HTTP/1.1"

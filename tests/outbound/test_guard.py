@@ -1,4 +1,4 @@
-"""Outbound safety: scheme and address checks, connecting to the checked address, size caps."""
+"""The outbound guard: scheme and address checks, connecting to the checked address, size caps."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from autoscribe.webhooks import safety
-from autoscribe.webhooks.signing import envelope_bytes, normalize_data
+from autoscribe.outbound import guard
 from tests.webhooks.conftest import Receiver, tls_contexts
 
 
@@ -33,8 +32,8 @@ from tests.webhooks.conftest import Receiver, tls_contexts
     ],
 )
 def test_private_and_special_addresses_are_refused(url: str) -> None:
-    with pytest.raises(safety.TargetRefused) as err:
-        safety.check_target(url, allow_private=False)
+    with pytest.raises(guard.TargetRefused) as err:
+        guard.check_target(url, allow_private=False)
     assert "AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE" in str(err.value)
 
 
@@ -42,18 +41,18 @@ def test_private_and_special_addresses_are_refused(url: str) -> None:
     "url", ["ftp://example.test/x", "file:///etc/passwd", "gopher://x/", "http:///nohost", "nonsense"]
 )
 def test_only_http_urls_with_a_host(url: str) -> None:
-    with pytest.raises(safety.TargetRefused):
-        safety.check_target(url, allow_private=True)
+    with pytest.raises(guard.TargetRefused):
+        guard.check_target(url, allow_private=True)
 
 
 def test_public_addresses_pass_and_loopback_passes_when_allowed() -> None:
-    target = safety.check_target("https://93.184.216.34:8443/hook?x=1", allow_private=False)
+    target = guard.check_target("https://93.184.216.34:8443/hook?x=1", allow_private=False)
     assert (target.address, target.port, target.host_header()) == (
         "93.184.216.34",
         8443,
         "93.184.216.34:8443",
     )
-    assert safety.check_target("http://127.0.0.1:9/x", allow_private=True).address == "127.0.0.1"
+    assert guard.check_target("http://127.0.0.1:9/x", allow_private=True).address == "127.0.0.1"
 
 
 def test_a_name_resolving_to_public_and_private_addresses_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,8 +63,8 @@ def test_a_name_resolving_to_public_and_private_addresses_is_refused(monkeypatch
         ]
 
     monkeypatch.setattr(socket, "getaddrinfo", fake)
-    with pytest.raises(safety.TargetRefused) as err:
-        safety.check_target("https://mixed.example.test/hook", allow_private=False)
+    with pytest.raises(guard.TargetRefused) as err:
+        guard.check_target("https://mixed.example.test/hook", allow_private=False)
     assert "10.0.0.5" in str(err.value)
 
 
@@ -85,7 +84,7 @@ def test_fetch_connects_to_the_checked_address_and_keeps_the_host_name(
         return real(host, port, *args, **kw)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve_once)
-    result = safety.fetch_checked(
+    result = guard.fetch_checked(
         f"http://hooks.rebind.test:{receiver.port}/path?q=1", max_bytes=1000, allow_private=True
     )
     assert result.status_code == 200 and result.truncated and len(result.body) == 1000
@@ -98,34 +97,17 @@ def test_fetch_follows_redirects_only_when_asked_and_checks_each_hop(
 ) -> None:
     final = receivers(lambda _r: (200, {}, b"pdf"))
     hop = receivers(lambda _r: (302, {"Location": final.url}, b""))
-    assert safety.fetch_checked(hop.url, allow_private=True).status_code == 302
-    assert safety.fetch_checked(hop.url, allow_private=True, max_redirects=2).body == b"pdf"
+    assert guard.fetch_checked(hop.url, allow_private=True).status_code == 302
+    assert guard.fetch_checked(hop.url, allow_private=True, max_redirects=2).body == b"pdf"
 
     # A redirect towards the cloud metadata address is refused at that hop. (Our receivers are on
     # loopback, so for this test loopback counts as public; the checks above are the real ones.)
-    real = safety.is_forbidden_address
-    monkeypatch.setattr(safety, "is_forbidden_address", lambda a: str(a) != "127.0.0.1" and real(a))
+    real = guard.is_forbidden_address
+    monkeypatch.setattr(guard, "is_forbidden_address", lambda a: str(a) != "127.0.0.1" and real(a))
     to_metadata = receivers(lambda _r: (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""))
-    with pytest.raises(safety.TargetRefused) as err:
-        safety.fetch_checked(to_metadata.url, allow_private=False, max_redirects=1)
+    with pytest.raises(guard.TargetRefused) as err:
+        guard.fetch_checked(to_metadata.url, allow_private=False, max_redirects=1)
     assert "169.254.169.254" in str(err.value) and len(to_metadata.requests) == 1
-
-
-def test_body_is_compact_utf8_with_integral_floats_as_integers() -> None:
-    body = envelope_bytes(
-        "whe_" + "1" * 32, "report.delivered", {"b": 1.0, "a": [2.5, {"z": "Zoë"}], "c": None}
-    )
-    assert (
-        body
-        == (
-            '{"id":"whe_' + "1" * 32 + '","type":"report.delivered","data":'
-            '{"b":1,"a":[2.5,{"z":"Zoë"}],"c":null}}'
-        ).encode()
-    )
-    with pytest.raises(ValueError):
-        normalize_data({"x": float("nan")})
-    with pytest.raises(TypeError):
-        normalize_data({"x": object()})
 
 
 def _tls_server(tmp_path: Any, name: str) -> tuple[int, Any, Any]:
@@ -164,14 +146,14 @@ def test_https_connects_to_the_checked_address_and_verifies_the_name(
         return real(host, p, *args, **kw)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    client = safety.make_client(ssl_context=client_ctx)
+    client = guard.make_client(ssl_context=client_ctx)
     try:
         # The connection goes to 127.0.0.1, yet TLS sends and verifies the name (SNI + certificate).
-        result = safety.fetch_checked(f"https://hooks.tls.test:{port}/x", client=client, allow_private=True)
+        result = guard.fetch_checked(f"https://hooks.tls.test:{port}/x", client=client, allow_private=True)
         assert result.status_code == 200 and result.body == f"host=hooks.tls.test:{port}".encode()
         # A name the certificate does not carry fails verification, even though the address is the same.
-        with pytest.raises(safety.FetchFailed):
-            safety.fetch_checked(f"https://other.tls.test:{port}/x", client=client, allow_private=True)
+        with pytest.raises(guard.FetchFailed):
+            guard.fetch_checked(f"https://other.tls.test:{port}/x", client=client, allow_private=True)
     finally:
         client.close()
         server.shutdown()

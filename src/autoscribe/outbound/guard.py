@@ -24,8 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from autoscribe.config import get_settings
-from autoscribe.webhooks import transport
-from autoscribe.webhooks.transport import FetchFailed, FetchTimeout
+from autoscribe.outbound import transport
+from autoscribe.outbound.transport import FetchFailed, FetchTimeout
 
 __all__ = ["FetchFailed", "FetchTimeout", "TargetRefused", "check_target", "fetch_checked"]
 
