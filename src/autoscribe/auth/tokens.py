@@ -13,8 +13,8 @@ import hmac
 import secrets
 from typing import Protocol, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Mapped, Session
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from autoscribe.auth import crypto
 
@@ -23,7 +23,7 @@ MAX_LENGTH = 200
 
 
 class _Hashed(Protocol):
-    token_hash: Mapped[str]
+    token_hash: str
 
 
 Row = TypeVar("Row", bound=_Hashed)
@@ -40,7 +40,8 @@ def find(session: Session, model: type[Row], token: str | None) -> Row | None:
     if not token or len(token) > MAX_LENGTH:
         return None
     digest = crypto.hash_token(token)
-    row = session.scalars(select(model).where(model.token_hash == digest)).first()
+    column = inspect(model).columns["token_hash"]
+    row = session.scalars(select(model).where(column == digest)).first()
     if row is None or not hmac.compare_digest(digest, row.token_hash):
         return None
     return row
