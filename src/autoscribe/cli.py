@@ -495,7 +495,7 @@ def scribe() -> None:
 def scribe_purge_audio(as_json: bool) -> None:
     """Delete dictation audio of reports signed more than AUTOSCRIBE_AUDIO_RETENTION_DAYS ago."""
     from autoscribe.db import session_scope
-    from autoscribe.scribe.service import purge_expired_audio
+    from autoscribe.dictation.service import purge_expired_audio
 
     with session_scope() as session:
         count = purge_expired_audio(session)

@@ -7,11 +7,11 @@ from autoscribe.clinics.models import Clinic
 from autoscribe.context.models import ClinicalContext
 from autoscribe.db import Base
 from autoscribe.dicom.models import DicomInstance
+from autoscribe.dictation.models import Dictation, ScribeMacro, ScribeTemplate
 from autoscribe.express.models import ExpressCustomer, ExpressCustomerUser
 from autoscribe.queue.models import Task
 from autoscribe.references.models import ClinicalReference
 from autoscribe.reports.models import Report, ReportRevision
-from autoscribe.scribe.models import Dictation, ScribeMacro, ScribeTemplate
 from autoscribe.studies.models import Study
 from autoscribe.users.models import Invitation, User
 from autoscribe.webhooks.models import DisabledEndpoint, WebhookAttempt, WebhookEvent

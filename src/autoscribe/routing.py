@@ -9,11 +9,11 @@ from fastapi.staticfiles import StaticFiles
 
 from autoscribe.archive.routes import router as archive_router
 from autoscribe.dicom.routes import router as dicomweb_router
+from autoscribe.dictation.routes import router as scribe_router
 from autoscribe.express.routes import router as express_router
 from autoscribe.references.routes import router as references_router
 from autoscribe.reports.routes import router as reports_router
 from autoscribe.schemas import ErrorBody
-from autoscribe.scribe.routes import router as scribe_router
 from autoscribe.storage.routes import router as files_router
 from autoscribe.studies.routes import router as studies_router
 from autoscribe.users.routes import router as users_router

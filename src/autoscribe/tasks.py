@@ -7,9 +7,9 @@ own `tasks.py` and gathered here explicitly: nothing is registered by importing 
 
 from __future__ import annotations
 
+from autoscribe.dictation import tasks as dictation_tasks
 from autoscribe.queue.runner import Periodic, TaskSpec
 from autoscribe.reports import tasks as reports_tasks
-from autoscribe.scribe import tasks as dictation_tasks
 from autoscribe.webhooks.outbox import EventRefresher
 
 WEBHOOKS_QUEUE = "webhooks"

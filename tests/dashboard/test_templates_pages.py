@@ -13,7 +13,7 @@ from tests.helpers import csrf_from
 
 def _clinic_templates(clinic: ClinicFixture, include_inactive: bool = False) -> dict[str, object]:
     from autoscribe.db import session_scope
-    from autoscribe.scribe import service
+    from autoscribe.dictation import service
 
     with session_scope() as session:
         if include_inactive:
@@ -191,7 +191,7 @@ def test_macros(server: Server, clinic: ClinicFixture) -> None:
     response = submit(owner, page, page, {"name": "knee normal", "text": "Intact menisci."})
     assert flash_of(owner, response) == "Macro “knee normal” saved."
     from autoscribe.db import session_scope
-    from autoscribe.scribe import service
+    from autoscribe.dictation import service
 
     with session_scope() as session:
         assert service.clinic_macros(session, uuid.UUID(clinic.clinic_id)) == {

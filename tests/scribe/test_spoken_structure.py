@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from autoscribe.dictation.schemas import DictationCreate
 from autoscribe.reports.schemas import ReportContent
 from autoscribe.scribe import Draft, ScribeEngine, StudyContext, build_draft, builtin_template
 from autoscribe.scribe.normalize import normalize
-from autoscribe.scribe.schemas import DictationCreate
 
 CHEST = StudyContext(procedure="XR CHEST 2 VIEWS", modality="CR")
 SPOKEN = (

@@ -120,7 +120,7 @@ def test_an_uploaded_recording_fills_the_draft_and_its_spoken_impression_is_kept
     from sqlalchemy import select
 
     from autoscribe.db import session_scope
-    from autoscribe.scribe.models import Dictation
+    from autoscribe.dictation.models import Dictation
 
     with session_scope() as session:
         row = session.scalars(select(Dictation).where(Dictation.study_id == uuid_of(study_id))).one()

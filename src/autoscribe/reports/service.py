@@ -364,7 +364,7 @@ def sign_report(
         },
     )
     # The dictations of this report: their audio's retention clock starts now.
-    from autoscribe.scribe.service import mark_study_signed
+    from autoscribe.dictation.service import mark_study_signed
 
     mark_study_signed(session, report.clinic_id, study.id, now, report_id=report.id)
     session.flush()

@@ -108,7 +108,7 @@ def check_content(
 
     The critical-finding suggestion is left out once the report itself is marked critical.
     """
-    from autoscribe.scribe.service import study_context  # the service imports the job machinery
+    from autoscribe.dictation.service import study_context  # the service imports the job machinery
 
     context = study_context(session, clinic_id, study_id)
     if content.is_critical:

@@ -12,9 +12,9 @@ from fastapi import Request
 
 from autoscribe.auth.sessions import SESSION_COOKIE
 from autoscribe.db import get_sessionmaker
+from autoscribe.dictation import routes as scribe_routes
+from autoscribe.dictation.routes import DictationContext
 from autoscribe.errors import AuthenticationFailed, InvalidRequest, PermissionDenied
-from autoscribe.scribe import routes as scribe_routes
-from autoscribe.scribe.routes import DictationContext
 from autoscribe.workspace import service
 
 STUDY_HEADER = "X-Workspace-Study"

@@ -14,10 +14,10 @@ from starlette.datastructures import FormData, UploadFile
 
 from autoscribe.auth import permissions as perms
 from autoscribe.auth.context import SessionDep
+from autoscribe.dictation import service as scribe
+from autoscribe.dictation.models import ScribeMacro, ScribeTemplate
 from autoscribe.errors import APIError
 from autoscribe.ids import Prefix, brand
-from autoscribe.scribe import service as scribe
-from autoscribe.scribe.models import ScribeMacro, ScribeTemplate
 from autoscribe.scribe.templates import BUILTIN_MACROS, BUILTIN_TEMPLATES, builtin_template
 from autoscribe.scribe.types import (
     FINDINGS,

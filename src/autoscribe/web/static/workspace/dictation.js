@@ -42,7 +42,7 @@
   const FINISH_POLL_LIMIT = 900; // 15 minutes of polling: then the page says the job is stuck
   const UPLOAD_ATTEMPTS = 4;
   const UPLOAD_CHUNK_BYTES = 2 * 1024 * 1024; // an uploaded file goes in pieces of this size
-  const MAX_UPLOAD_BYTES = 200 * 1024 * 1024; // scribe.service.MAX_DICTATION_BYTES
+  const MAX_UPLOAD_BYTES = 200 * 1024 * 1024; // dictation.service.MAX_DICTATION_BYTES
   // Uploaded files: extension → the type the server stores it under (browsers name some files
   // oddly: .webm is "video/webm", .m4a "audio/x-m4a", and some give no type at all).
   const UPLOAD_TYPES = {

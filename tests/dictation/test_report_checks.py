@@ -13,15 +13,15 @@ from sqlalchemy import select
 
 from autoscribe.audit.models import AuditEvent
 from autoscribe.db import session_scope
+from autoscribe.dictation import service as scribe
+from autoscribe.dictation.models import Dictation
+from autoscribe.dictation.routes import DictationContext, dictation_context
 from autoscribe.reports.schemas import ReportContent
-from autoscribe.scribe import service as scribe
-from autoscribe.scribe.models import Dictation
 from autoscribe.scribe.report_checks import check_content
-from autoscribe.scribe.routes import DictationContext, dictation_context
 from tests.conftest import ClinicFixture
+from tests.dictation.test_service import make_study
 from tests.helpers import make_user
 from tests.reporting import report_row, save, sign, start
-from tests.scribe.test_service import make_study
 
 RIGHT_CHEST = "XR CHEST RIGHT DECUBITUS"
 

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from autoscribe.audit.service import Actor, record
 from autoscribe.db import utcnow
+from autoscribe.dictation.models import Dictation, ScribeMacro, ScribeTemplate
+from autoscribe.dictation.storage import audio_key, audio_store
 from autoscribe.errors import (
     Conflict,
     InvalidRequest,
@@ -29,8 +31,6 @@ from autoscribe.observability import metrics
 from autoscribe.queue import runner as queue
 from autoscribe.queue.models import Task
 from autoscribe.scribe.engine import ScribeEngine
-from autoscribe.scribe.models import Dictation, ScribeMacro, ScribeTemplate
-from autoscribe.scribe.storage import audio_key, audio_store
 from autoscribe.scribe.templates import BUILTIN_TEMPLATES, builtin_template, from_mrrt, to_mrrt
 from autoscribe.scribe.transcribe import Transcriber, WhisperTranscriber
 from autoscribe.scribe.types import FINDINGS, IMPRESSION, StudyContext, Template, Transcript

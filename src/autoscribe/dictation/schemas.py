@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from autoscribe.dictation.models import Dictation
+from autoscribe.dictation.storage import is_audio_type
 from autoscribe.ids import Prefix, brand
 from autoscribe.schemas import ApiModel, ApiResponse
-from autoscribe.scribe.models import Dictation
-from autoscribe.scribe.storage import is_audio_type
 from autoscribe.scribe.types import Template
 
 

@@ -16,12 +16,13 @@ from autoscribe import tasks
 from autoscribe.audit.models import AuditEvent
 from autoscribe.audit.service import Actor
 from autoscribe.db import session_scope, utcnow
+from autoscribe.dictation import service
+from autoscribe.dictation.models import Dictation
+from autoscribe.dictation.storage import audio_store
 from autoscribe.errors import Conflict, InvalidRequest, NotFound
 from autoscribe.queue.models import Task
 from autoscribe.queue.runner import TaskRunner
-from autoscribe.scribe import FakeTranscriber, builtin_template, service
-from autoscribe.scribe.models import Dictation
-from autoscribe.scribe.storage import audio_store
+from autoscribe.scribe import FakeTranscriber, builtin_template
 from tests.conftest import ClinicFixture
 from tests.helpers import new_uid
 

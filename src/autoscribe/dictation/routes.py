@@ -18,9 +18,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from autoscribe.auth.context import SessionDep
-from autoscribe.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge
-from autoscribe.scribe import report_checks, service
-from autoscribe.scribe.schemas import (
+from autoscribe.dictation import service
+from autoscribe.dictation.schemas import (
     DictationCreate,
     DictationFinish,
     DictationOut,
@@ -30,6 +29,8 @@ from autoscribe.scribe.schemas import (
     TemplateList,
     TemplateSummary,
 )
+from autoscribe.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge
+from autoscribe.scribe import report_checks
 
 router = APIRouter(prefix="/workspace/api", tags=["workspace dictation"], include_in_schema=False)
 

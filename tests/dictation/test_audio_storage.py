@@ -14,16 +14,16 @@ import pytest
 from autoscribe import tasks
 from autoscribe.config import get_settings
 from autoscribe.db import session_scope, utcnow
+from autoscribe.dictation import service
+from autoscribe.dictation.models import Dictation
+from autoscribe.dictation.storage import AudioStore, audio_store
 from autoscribe.queue.runner import TaskRunner
-from autoscribe.scribe import service
-from autoscribe.scribe.models import Dictation
-from autoscribe.scribe.storage import AudioStore, audio_store
 from autoscribe.storage import get_storage
 from tests.conftest import ClinicFixture
+from tests.dictation.test_service import make_study
 from tests.helpers import make_user
 from tests.reporting import save, sign, start
 from tests.s3 import MotoS3, start_moto
-from tests.scribe.test_service import make_study
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def storage(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     if request.param == "local":
         return get_storage()
     bucket = request.getfixturevalue("moto").storage()
-    monkeypatch.setattr("autoscribe.scribe.storage.get_storage", lambda: bucket)
+    monkeypatch.setattr("autoscribe.dictation.storage.get_storage", lambda: bucket)
     return bucket
 
 

@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from autoscribe.config import get_settings
-from autoscribe.scribe.routes import DictationContext, dictation_context
+from autoscribe.dictation.routes import DictationContext, dictation_context
 from tests.conftest import ClinicFixture
-from tests.scribe.test_service import make_study
+from tests.dictation.test_service import make_study
 
 EXPECTED = ("pleural", "effusion", "pneumothorax")
 

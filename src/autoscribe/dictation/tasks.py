@@ -3,8 +3,8 @@ on the "dictation" queue, never on a request thread; audio past retention is pur
 
 from __future__ import annotations
 
+from autoscribe.dictation import service
 from autoscribe.queue.runner import Periodic, TaskSpec
-from autoscribe.scribe import service
 
 TASKS = (
     TaskSpec(service.PARTIAL_JOB, service.run_partial),
