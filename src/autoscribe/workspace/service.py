@@ -19,7 +19,6 @@ is revoked.
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -31,8 +30,8 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from autoscribe.audit.service import Actor, record
-from autoscribe.auth import crypto
 from autoscribe.auth import permissions as perms
+from autoscribe.auth import tokens
 from autoscribe.auth.context import ApiContext
 from autoscribe.auth.models import ApiKey, WebSession
 from autoscribe.auth.sessions import (
@@ -127,9 +126,9 @@ def _mint(
             ~exists().where(WebSession.access_link_id == AccessLink.id),
         )
     )
-    token = secrets.token_urlsafe(32)
+    token, token_hash = tokens.new_token()
     link = AccessLink(
-        token_hash=crypto.hash_token(token),
+        token_hash=token_hash,
         clinic_id=ctx.clinic_id,
         mode=mode,
         api_key_id=ctx.api_key.id,
@@ -287,12 +286,8 @@ def open_link(
 ) -> Opened:
     """Spend a link token (once) for a workspace session. study_id is the study named in the
     address (/study/<studyId>), None for /ephemeral."""
-    if not token or len(token) > 200:
-        raise _invalid()
-    link = session.scalars(
-        select(AccessLink).where(AccessLink.token_hash == crypto.hash_token(token))
-    ).first()
-    if link is None or not crypto.tokens_match(token, link.token_hash):
+    link = tokens.find(session, AccessLink, token)
+    if link is None:
         raise _invalid()
     if study_id is None:
         if link.mode != EPHEMERAL:
