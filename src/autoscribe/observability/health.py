@@ -23,10 +23,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from autoscribe.config import get_settings
+from autoscribe.migrate import alembic_config
+from autoscribe.storage.s3 import s3_client
 
 log = logging.getLogger("autoscribe.health")
 
@@ -59,10 +62,6 @@ class Readiness:
 @lru_cache(maxsize=1)
 def code_heads() -> frozenset[str]:
     """The migration heads this code expects (read once: the scripts do not change under us)."""
-    from alembic.script import ScriptDirectory
-
-    from autoscribe.migrate import alembic_config
-
     return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
@@ -122,10 +121,6 @@ def migration_status(current: frozenset[str]) -> str:
     expected = code_heads()
     if current == expected:
         return OK
-    from alembic.script import ScriptDirectory
-
-    from autoscribe.migrate import alembic_config
-
     scripts = ScriptDirectory.from_config(alembic_config())
     unknown = set()
     for revision in current:
@@ -146,24 +141,15 @@ def migration_status(current: frozenset[str]) -> str:
 
 @lru_cache(maxsize=1)
 def _s3_probe() -> Any:
-    import boto3
-    from botocore.config import Config
-
     settings = get_settings()
-    timeout = settings.readyz_timeout_seconds
-    return boto3.client(
-        "s3",
+    return s3_client(
         endpoint_url=settings.s3_endpoint_url,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key_id,
-        aws_secret_access_key=settings.s3_secret_access_key,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": settings.s3_addressing_style},
-            retries={"max_attempts": 1, "mode": "standard"},
-            connect_timeout=timeout,
-            read_timeout=timeout,
-        ),
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=settings.s3_secret_access_key,
+        addressing_style=settings.s3_addressing_style,
+        timeout=settings.readyz_timeout_seconds,
+        attempts=1,
     )
 
 

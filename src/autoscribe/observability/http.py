@@ -10,12 +10,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from autoscribe.config import get_settings
+from autoscribe.db import get_engine
 from autoscribe.errors import AuthenticationFailed, PermissionDenied
 from autoscribe.observability import health, metrics, requestid
+from autoscribe.observability.queues import QueueCollector
 
 router = APIRouter(include_in_schema=False)
 
@@ -99,10 +103,20 @@ def _check_token(request: Request) -> None:
         )
 
 
+def exposition() -> tuple[bytes, str]:
+    """The text format of every process's metrics plus the queue collector's."""
+    path = metrics.enable()
+    metrics.forget_dead_processes(path)
+    registry = CollectorRegistry(auto_describe=False)
+    MultiProcessCollector(registry, str(path))  # type: ignore[no-untyped-call]
+    registry.register(QueueCollector())
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
 @router.get("/metrics")
 def metrics_endpoint(request: Request) -> Response:
     _check_token(request)
-    body, content_type = metrics.exposition()
+    body, content_type = exposition()
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
 
@@ -114,7 +128,5 @@ def lifespan_hook(_app: Any) -> Callable[[], None] | None:
 
 def start() -> None:
     """For `autoscribe serve` and `autoscribe worker` processes."""
-    from autoscribe.db import get_engine
-
     metrics.enable()
     metrics.watch_pool(get_engine())

@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import Counter, Gauge, Histogram, multiprocess, values
+from sqlalchemy import event
+
 from autoscribe.config import Settings, get_settings
 from autoscribe.private_files import private_dir
 
 if TYPE_CHECKING:
-    from prometheus_client import Counter, Gauge, Histogram
     from sqlalchemy import Engine
 
 log = logging.getLogger("autoscribe.metrics")
@@ -77,8 +79,6 @@ def enable(settings: Settings | None = None) -> Path:
         path = private_dir(metrics_dir(settings))
         # The library reads the variable when it is imported and when it opens this process's files.
         os.environ[ENV] = str(path)
-        from prometheus_client import values
-
         if not getattr(values.ValueClass, "_multiprocess", False):
             # Imported before the variable was set (not by us): switch it now, before any value exists.
             values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
@@ -89,8 +89,6 @@ def enable(settings: Settings | None = None) -> Path:
 
 
 def _build() -> _Metrics:
-    from prometheus_client import Counter, Gauge, Histogram
-
     return _Metrics(
         http_requests=Counter(
             "autoscribe_http_requests",
@@ -190,8 +188,6 @@ def _pid_alive(pid: int) -> bool:
 def forget_dead_processes(path: Path) -> list[int]:
     """mark_process_dead for every process with files here that is no longer running: its live
     gauges (pool connections) stop counting. Returns those pids."""
-    from prometheus_client import multiprocess
-
     dead: set[int] = set()
     for file in path.glob("*.db"):
         tail = file.stem.rsplit("_", 1)[-1]
@@ -247,8 +243,6 @@ def pdf_render(seconds: float) -> None:
 
 def watch_pool(engine: Engine) -> None:
     """Keep the pool gauges of this process current: updated on every checkout and checkin."""
-    from sqlalchemy import event
-
     pool: Any = engine.pool
     if getattr(pool, "_autoscribe_watched", False):
         return
@@ -269,21 +263,3 @@ def watch_pool(engine: Engine) -> None:
     update()
     event.listen(pool, "checkout", update)
     event.listen(pool, "checkin", update)
-
-
-# ---- exposition -----------------------------------------------------------------------------------
-
-
-def exposition() -> tuple[bytes, str]:
-    """The text format of every process's metrics plus the queue collector's."""
-    path = enable()
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-    from prometheus_client.multiprocess import MultiProcessCollector
-
-    from autoscribe.observability.queues import QueueCollector
-
-    forget_dead_processes(path)
-    registry = CollectorRegistry(auto_describe=False)
-    MultiProcessCollector(registry, str(path))  # type: ignore[no-untyped-call]
-    registry.register(QueueCollector())
-    return generate_latest(registry), CONTENT_TYPE_LATEST

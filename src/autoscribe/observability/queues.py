@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
+from autoscribe import tasks
 from autoscribe.db import utcnow
 from autoscribe.observability.health import probe_engine
 from autoscribe.queue.models import QUEUED, RUNNING, Task
@@ -44,8 +45,6 @@ class QueueCollector(Collector):
         return []  # nothing to check at registration (and no query)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from autoscribe import tasks
-
         depth = GaugeMetricFamily(
             "autoscribe_tasks", "Background tasks waiting or running, by kind", labels=["kind", "state"]
         )

@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from autoscribe.config import Settings, get_settings
 from autoscribe.storage.base import ObjectNotFound, Storage, StorageError, check_key
+from autoscribe.storage.local import LocalStorage
+from autoscribe.storage.s3 import S3Storage
 
 __all__ = ["ObjectNotFound", "Storage", "StorageError", "check_key", "get_storage", "make_storage"]
 
@@ -18,8 +20,6 @@ def make_storage(settings: Settings) -> Storage:
     if settings.storage_backend == "s3":
         if not settings.s3_bucket:
             raise RuntimeError("AUTOSCRIBE_STORAGE_BACKEND=s3 needs AUTOSCRIBE_S3_BUCKET")
-        from autoscribe.storage.s3 import S3Storage
-
         return S3Storage(
             bucket=settings.s3_bucket,
             endpoint_url=settings.s3_endpoint_url,
@@ -31,8 +31,6 @@ def make_storage(settings: Settings) -> Storage:
             addressing_style=settings.s3_addressing_style,
             default_ttl=settings.download_url_ttl_seconds,
         )
-    from autoscribe.storage.local import LocalStorage
-
     return LocalStorage(
         settings.effective_storage_dir, settings.public_url, settings.download_url_ttl_seconds
     )

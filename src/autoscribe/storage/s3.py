@@ -4,7 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
 from autoscribe.storage.base import ObjectNotFound, StorageError, check_key
+
+
+def s3_client(
+    *,
+    endpoint_url: str | None,
+    region: str | None,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+    addressing_style: str = "auto",
+    timeout: float | None = None,
+    attempts: int = 3,
+) -> Any:
+    """A boto3 S3 client; `timeout` bounds connect and each read (30 s reads by default)."""
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": addressing_style},
+        retries={"max_attempts": attempts, "mode": "standard"},
+        connect_timeout=timeout or 5,
+        read_timeout=timeout or 30,
+    )
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        config=config,
+    )
 
 
 class S3Storage:
@@ -23,34 +55,19 @@ class S3Storage:
         addressing_style: str = "auto",
         default_ttl: int = 3600,
     ) -> None:
-        import boto3
-        from botocore.config import Config
-
         self.bucket = bucket
         self.prefix = prefix
         self.default_ttl = default_ttl
-        config = Config(
-            signature_version="s3v4",
-            s3={"addressing_style": addressing_style},
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=30,
-        )
-
-        def client(endpoint: str | None) -> Any:
-            return boto3.client(
-                "s3",
-                endpoint_url=endpoint,
-                region_name=region,
-                aws_access_key_id=access_key_id,
-                aws_secret_access_key=secret_access_key,
-                config=config,
-            )
-
-        self.client: Any = client(endpoint_url)
+        options: dict[str, Any] = {
+            "region": region,
+            "access_key_id": access_key_id,
+            "secret_access_key": secret_access_key,
+            "addressing_style": addressing_style,
+        }
+        self.client: Any = s3_client(endpoint_url=endpoint_url, **options)
         # A signature covers the host: links for another name than ours are signed for that name.
         self.link_client: Any = (
-            client(public_endpoint_url)
+            s3_client(endpoint_url=public_endpoint_url, **options)
             if public_endpoint_url and public_endpoint_url != endpoint_url
             else self.client
         )
@@ -59,8 +76,6 @@ class S3Storage:
         return self.prefix + check_key(key)
 
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
@@ -69,8 +84,6 @@ class S3Storage:
             raise StorageError(f"could not store {key}: {exc}") from exc
 
     def get(self, key: str) -> bytes:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             return bytes(answer["Body"].read())
@@ -82,8 +95,6 @@ class S3Storage:
             raise StorageError(f"could not read {key}: {exc}") from exc
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(key))
             return True
@@ -95,16 +106,12 @@ class S3Storage:
             raise StorageError(f"could not check {key}: {exc}") from exc
 
     def delete(self, key: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"could not delete {key}: {exc}") from exc
 
     def list_keys(self, prefix: str) -> list[str]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         keys: list[str] = []
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
