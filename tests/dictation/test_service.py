@@ -166,7 +166,7 @@ def test_dictation_chunks_partial_final_and_retention(
         assert key is not None
         # Unsigned: kept whatever its age. Signed long ago: purged. Text and draft stay.
         assert service.purge_expired_audio(session, now=utcnow() + timedelta(days=400)) == 0 or True
-        service.mark_study_signed(session, cid, study_id, utcnow() - timedelta(days=31))
+        row.signed_at = utcnow() - timedelta(days=31)  # its report signed a month ago
         session.commit()
         assert service.purge_expired_audio(session, retention_days=60) == 0
         assert service.purge_expired_audio(session, retention_days=30) == 1
@@ -190,6 +190,30 @@ def test_unsigned_audio_is_kept(
         service.purge_expired_audio(session, now=utcnow() + timedelta(days=1000), retention_days=1)
         session.commit()
         assert row.audio_key is not None and audio_store().read(row.audio_key, 1) == b"audio"
+
+
+def test_the_final_transcription_is_biased_by_the_study_not_only_the_template(
+    clinic: ClinicFixture, fake_transcriber: FakeTranscriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With contextual biasing on, the model hears the whole recording with the terms of the body
+    regions the study covers: a chest template on a chest-abdomen-pelvis CT gets abdominal terms."""
+    engine_for_clinic = service.engine_for_clinic
+
+    def biased(*args: Any, **kwargs: Any) -> Any:
+        engine = engine_for_clinic(*args, **kwargs)
+        engine.biasing = True
+        return engine
+
+    monkeypatch.setattr(service, "engine_for_clinic", biased)
+    cid = uuid.UUID(clinic.clinic_id)
+    study_id = make_study(clinic.clinic_id, "CT CHEST ABDOMEN PELVIS WITH CONTRAST")
+    with session_scope() as session:
+        row = service.create_dictation(session, clinic_id=cid, study_id=study_id, user_id=None)
+        service.append_chunk(session, row, 0, b"audio")
+        service.finish_dictation(session, row, template_id="ct-chest")
+    run_dictation_tasks()
+    final_prompt = fake_transcriber.prompts[-1] or ""
+    assert "pneumoperitoneum" in final_prompt and "pulmonary nodule" in final_prompt
 
 
 def test_a_failing_transcription_marks_the_dictation_failed(

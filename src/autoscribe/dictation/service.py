@@ -499,7 +499,7 @@ def run_final(session: Session, job: Task) -> None:
         else engine.template_for(context)
     )
     session.commit()
-    transcript = engine.transcribe(audio, template)
+    transcript = engine.transcribe(audio, template, context)
     metrics.transcription(transcript.duration, transcript.processing_seconds)
     result = engine.from_text(transcript.text, context, template=template, transcript=transcript)
     session.refresh(row)
