@@ -1,0 +1,61 @@
+"""Dictation text → report text: spoken punctuation and commands, numbers, units, spine levels, dates.
+
+Works on raw speech-to-text output, which mixes spoken forms ("two point three by one point one
+centimeters period") with what the model already formatted ("2.3-by-1.1 centimeter."). The rule
+is never to change meaning: negations are never touched, a number word becomes digits only where
+it is clearly a quantity (a measurement, a unit, a compound number, a spine level, a date), so
+"no one" and "the left one" stay words, and "colon" stays the organ unless it ends a heading.
+
+The output keeps one command as a line of its own: `NEXT_SECTION_MARK` ("next section"), for
+the section mapper. Headings become "Impression:" at the start of a line: a heading word followed
+by "colon" ("impression colon", "liver colon"), and a report section named on its own, as
+radiologists say it and speech models write it ("Findings." "IMPRESSION" "Impression, no ...",
+"Findings are as follows."), but not a sentence about them ("Findings are consistent with ...").
+
+The passes, one module each: `tokens` (splitting and joining), `commands` (spoken commands and
+punctuation) with `headings` (spoken section names), then `quantities` (numbers and units) with
+`numbers` (number words), `spine` (spine levels) and `dates`.
+"""
+
+from __future__ import annotations
+
+from autoscribe.scribe.normalize.commands import dedupe_punct, spoken_commands
+from autoscribe.scribe.normalize.numbers import NUMBER_WORDS
+from autoscribe.scribe.normalize.quantities import numbers_and_units
+from autoscribe.scribe.normalize.tokens import NEXT_SECTION_MARK, OPEN_WORDS, Tok, join, tokenize
+
+__all__ = ["NEXT_SECTION_MARK", "OPEN_WORDS", "normalize"]
+
+
+def _collapse_repeats(toks: list[Tok]) -> list[Tok]:
+    """ "the the liver", "lesion, lesion, lesion": a stutter, or a speech model stuck in a loop, says a
+    word or phrase (up to four words, within a sentence) again right after itself; once is meant.
+    Number words are kept ("point one one" is 0.11); the commas the model puts between repeats go."""
+    out: list[Tok] = []
+    words: list[int] = []  # indices in `out` of the tokens compared: all but commas
+    for tok in toks:
+        out.append(tok)
+        if tok.kind == "punct" and tok.text == ",":
+            continue
+        words.append(len(out) - 1)
+        if tok.kind != "word":
+            continue
+        for n in range(1, 5):
+            if len(words) < 2 * n or any(out[k].kind != "word" for k in words[-2 * n :]):
+                continue
+            tail = [out[k].low for k in words[-n:]]
+            if tail == [out[k].low for k in words[-2 * n : -n]] and not set(tail) & NUMBER_WORDS:
+                cut = words[-n]
+                del out[cut:]  # drop the repeat and the commas before it
+                del words[-n:]
+                break
+    return out
+
+
+def normalize(text: str) -> str:
+    """Turn dictated text into report text (see the module docstring)."""
+    toks = tokenize(text.replace("\r\n", "\n"))
+    toks = _collapse_repeats(spoken_commands(toks))  # after the commands: "scratch that" twice means twice
+    toks = numbers_and_units(toks)
+    toks = dedupe_punct(toks)
+    return join(toks)

@@ -1,0 +1,178 @@
+"""Pass 1: spoken commands ("new paragraph", "scratch that") and punctuation ("period", "comma")."""
+
+from __future__ import annotations
+
+from autoscribe.scribe.normalize.headings import (
+    break_before_section_heading,
+    emit_heading,
+    heading_before,
+    section_heading_tail,
+    spoken_heading,
+)
+from autoscribe.scribe.normalize.tokens import (
+    CLAUSE_PUNCT,
+    NEXT_SECTION_MARK,
+    OPEN_WORDS,
+    SENTENCE_END,
+    Tok,
+    period_is_word,
+    sentence_start,
+    words_at,
+)
+
+
+def spoken_commands(toks: list[Tok]) -> list[Tok]:
+    out: list[Tok] = []
+    # A radiologist who dictates punctuation says every comma they want: the commas the model adds
+    # on its own ("a small right, pleural effusion") are then noise.
+    dictates_punctuation = any(t.kind == "word" and t.low in ("period", "comma") for t in toks)
+    # A transcript without a single sentence end: section words are its only structure.
+    unpunctuated = not any(
+        (t.kind == "punct" and t.text in SENTENCE_END) or (t.kind == "word" and t.low in ("period", "stop"))
+        for t in toks
+    )
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        if dictates_punctuation and tok.kind == "punct" and tok.text == ",":
+            i += 1
+            continue
+        two = words_at(toks, i, 2)
+        if two in (("new", "paragraph"), ("next", "paragraph")):
+            out.append(Tok("\n\n", kind="para"))
+            i += 2
+            continue
+        if two in (("new", "line"), ("next", "line")) and not _is_text_line(out):
+            out.append(Tok("\n", kind="line"))
+            i += 2
+            continue
+        if two == ("next", "section"):
+            out.append(Tok(NEXT_SECTION_MARK, kind="next"))
+            i += 2
+            continue
+        scratch = _scratch_command(toks, i)
+        if scratch:
+            _scratch(out)
+            i += scratch
+            # The model often punctuates the command itself ("Scratch that.").
+            while i < len(toks) and (
+                (toks[i].kind == "punct" and toks[i].text in CLAUSE_PUNCT)
+                or toks[i].low in ("period", "comma")
+            ):
+                i += 1
+            continue
+        if two == ("full", "stop"):
+            out.append(Tok(".", False, "punct", spoken=True))
+            i += 2
+            continue
+        if two == ("question", "mark"):
+            out.append(Tok("?", False, "punct", spoken=True))
+            i += 2
+            continue
+        if two in (("semi", "colon"),):
+            out.append(Tok(";", False, "punct", spoken=True))
+            i += 2
+            continue
+        if two in (("open", "parenthesis"), ("open", "paren")):
+            out.append(Tok("(", True, "punct", spoken=True))
+            i += 2
+            continue
+        if two in (("close", "parenthesis"), ("close", "paren")):
+            out.append(Tok(")", False, "punct", spoken=True))
+            i += 2
+            continue
+        heading = spoken_heading(toks, i, out, unpunctuated)
+        if heading is not None:
+            words, i = heading
+            emit_heading(out, words)
+            continue
+        low = tok.low if tok.kind == "word" else ""
+        if (
+            low == "the"
+            and i + 1 < len(toks)
+            and toks[i + 1].low == "period"
+            and not period_is_word(toks, i + 1, True)
+        ):
+            # "the period": a filler the model puts before a dictated full stop.
+            out.append(Tok(".", False, "punct", spoken=True))
+            i += 2
+            continue
+        nxt_low = toks[i + 1].low if i + 1 < len(toks) else ""
+        if low == "the" and nxt_low == "period" and not period_is_word(toks, i + 1, after_the=True):
+            i += 1  # "the period": a filler the model puts before a dictated full stop
+            continue
+        if low == "period" and not period_is_word(toks, i):
+            out.append(Tok(".", False, "punct", spoken=True))
+        elif low == "comma":
+            out.append(Tok(",", False, "punct", spoken=True))
+        elif low == "semicolon":
+            out.append(Tok(";", False, "punct", spoken=True))
+        elif low == "colon" and section_heading_tail(out):
+            break_before_section_heading(out)
+            start = heading_before(out)
+            assert start is not None
+            out[start].heading = True
+            out.append(Tok(":", False, "punct", spoken=True))
+        elif low == "colon" and heading_before(out) is not None:
+            start = heading_before(out)
+            assert start is not None
+            out[start].heading = True
+            out.append(Tok(":", False, "punct", spoken=True))
+        elif tok.kind == "punct" and tok.text == ":" and heading_before(out) is not None:
+            start = heading_before(out)
+            assert start is not None
+            out[start].heading = True
+            out.append(tok)
+        else:
+            out.append(tok)
+        i += 1
+    return dedupe_punct(out)
+
+
+def _scratch_command(toks: list[Tok], i: int) -> int:
+    """How many words "scratch that" / "delete (the) last sentence" takes at i (0: not a command)."""
+    if words_at(toks, i, 2) in (("scratch", "that"), ("strike", "that"), ("delete", "that")):
+        return 2
+    words = words_at(toks, i, 4)
+    if words[:1] and words[0] in ("delete", "scratch", "strike", "remove", "erase"):
+        rest = words[2:] if words[1:2] == ("the",) else words[1:]
+        if rest[:2] == ("last", "sentence") or rest[:2] == ("previous", "sentence"):
+            return len(words) - len(rest) + 2
+    return 0
+
+
+def _is_text_line(out: list[Tok]) -> bool:
+    """ "a new line", "no new line": the words describe a line (a catheter), not the command."""
+    return bool(out) and out[-1].kind == "word" and out[-1].low in OPEN_WORDS | {"any", "is", "are"}
+
+
+def _scratch(out: list[Tok]) -> None:
+    """Delete the sentence being dictated; if none is open, the last finished sentence."""
+    while out and out[-1].kind in ("para", "line"):
+        out.pop()
+    start = sentence_start(out, len(out))
+    if start == len(out) and out:
+        # Nothing open: remove the previous sentence, including its full stop.
+        end_punct = out.pop()
+        if end_punct.kind == "next":
+            return
+        start = sentence_start(out, len(out))
+    del out[start:]
+
+
+def dedupe_punct(toks: list[Tok]) -> list[Tok]:
+    """ "lesion period." → one full stop: the dictated mark wins over the model's own."""
+    out: list[Tok] = []
+    for tok in toks:
+        if tok.kind == "punct" and tok.text in CLAUSE_PUNCT and out:
+            prev = out[-1]
+            if prev.kind == "punct" and prev.text in CLAUSE_PUNCT:
+                if tok.spoken and not prev.spoken:
+                    out[-1] = tok
+                continue
+            if prev.kind in ("para", "line", "next") or (prev.kind == "punct" and prev.text == "("):
+                continue  # punctuation at the start of a line means nothing
+        out.append(tok)
+    while out and out[0].kind == "punct" and out[0].text in CLAUSE_PUNCT:
+        out.pop(0)
+    return out

@@ -1,0 +1,107 @@
+"""Spoken dates: "January fifth twenty twenty four" → "January 5, 2024"."""
+
+from __future__ import annotations
+
+from autoscribe.scribe.normalize.numbers import TENS, parse_number
+from autoscribe.scribe.normalize.tokens import Tok, words_at
+
+_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "thirtieth": 30,
+}
+
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
+        1,
+    )
+}
+
+
+_MONTH_NAMES = {v: k.capitalize() for k, v in _MONTHS.items()}
+
+
+def date_at(toks: list[Tok], i: int) -> tuple[str, int] | None:
+    """ "January fifth twenty twenty four" → "January 5, 2024"; the year is optional."""
+    if (
+        toks[i].kind != "word"
+        or toks[i].low not in _MONTHS
+        or (toks[i].low == "may" and not toks[i].text[0].isupper())
+    ):
+        return None
+    month = _MONTHS[toks[i].low]
+    j = i + 1
+    if j < len(toks) and toks[j].low == "the":
+        j += 1
+    day: int | None = None
+    if j < len(toks) and toks[j].kind == "word" and toks[j].low in _ORDINALS:
+        day = _ORDINALS[toks[j].low]
+        j += 1
+    elif j + 1 < len(toks) and toks[j].low in TENS and toks[j + 1].low in _ORDINALS:
+        day = TENS[toks[j].low] + _ORDINALS[toks[j + 1].low]
+        j += 2
+    elif j < len(toks) and toks[j].kind == "num" and toks[j].text.isdigit() and 1 <= int(toks[j].text) <= 31:
+        day = int(toks[j].text)
+        j += 1
+        if j < len(toks) and toks[j].low in ("st", "nd", "rd", "th"):
+            j += 1
+    if day is None or not 1 <= day <= 31:
+        return None
+    if j < len(toks) and toks[j].text == ",":
+        j += 1
+    year, k = _year(toks, j)
+    text = f"{_MONTH_NAMES[month]} {day}"
+    if year is not None:
+        return f"{text}, {year}", k
+    return text, j if toks[j - 1].text != "," else j - 1
+
+
+def _year(toks: list[Tok], j: int) -> tuple[int | None, int]:
+    if j < len(toks) and toks[j].kind == "num" and len(toks[j].text) == 4:
+        return int(toks[j].text), j + 1
+    words = words_at(toks, j, 4)
+    # "twenty twenty four", "nineteen ninety nine": two two-digit halves.
+    if len(words) >= 2 and words[0] in ("twenty", "nineteen"):
+        century = 20 if words[0] == "twenty" else 19
+        rest = parse_number(toks, j + 1)
+        if rest is not None and "." not in rest[0] and int(rest[0]) < 100:
+            return century * 100 + int(rest[0]), rest[1]
+    # "two thousand twenty four"
+    parsed = parse_number(toks, j)
+    if parsed is not None and "." not in parsed[0] and 1900 <= int(parsed[0]) <= 2100:
+        return int(parsed[0]), parsed[1]
+    return None, j

@@ -1,0 +1,193 @@
+"""Pass 2: quantities. Number words become digits where they are clearly a quantity (a
+measurement chain, a unit, a compound number, a number after "series" or "grade"), with the unit's
+abbreviation; spine levels and dates are written the way a report writes them."""
+
+from __future__ import annotations
+
+from autoscribe.scribe.normalize.dates import date_at
+from autoscribe.scribe.normalize.numbers import SMALL, TENS, parse_number, parse_point_number
+from autoscribe.scribe.normalize.spine import spine_level
+from autoscribe.scribe.normalize.tokens import Tok, words_at
+
+# Unit words → the abbreviation a report uses. Multi-word units first.
+_UNITS: list[tuple[tuple[str, ...], str]] = [
+    (("hounsfield", "units"), "HU"),
+    (("hounsfield", "unit"), "HU"),
+    (("cubic", "centimeters"), "mL"),
+    (("centimeters",), "cm"),
+    (("centimeter",), "cm"),
+    (("centimetres",), "cm"),
+    (("centimetre",), "cm"),
+    (("cm",), "cm"),
+    (("cms",), "cm"),
+    (("millimeters",), "mm"),
+    (("millimeter",), "mm"),
+    (("millimetres",), "mm"),
+    (("millimetre",), "mm"),
+    (("mm",), "mm"),
+    (("milliliters",), "mL"),
+    (("milliliter",), "mL"),
+    (("ml",), "mL"),
+    (("cc",), "mL"),
+    (("ccs",), "mL"),
+    (("meters",), "m"),
+    (("meter",), "m"),
+    (("hu",), "HU"),
+    (("percent",), "%"),
+    (("milligrams",), "mg"),
+    (("milligram",), "mg"),
+    (("degrees",), "degrees"),
+    (("degree",), "degrees"),
+]
+
+
+# A quantity follows these words even without a unit ("series 3 image 42", "BI-RADS category 2").
+_NUMBER_CONTEXT = {
+    "series",
+    "image",
+    "images",
+    "level",
+    "grade",
+    "category",
+    "measuring",
+    "measures",
+    "measured",
+    "segment",
+    "bi-rads",
+    "birads",
+    "ti-rads",
+    "tirads",
+    "bosniak",
+    "lirads",
+    "li-rads",
+    "size",
+    "age",
+    "score",
+    "type",
+    "number",
+    "slice",
+    "rib",
+    "ribs",
+    "approximately",
+    "about",
+    "x",
+}
+
+
+def _unit_at(toks: list[Tok], i: int) -> tuple[str, int] | None:
+    j = i
+    if j < len(toks) and toks[j].text == "-" and j + 1 < len(toks):
+        j += 1  # "1.1-centimeter"
+    for words, abbrev in _UNITS:
+        got = words_at(toks, j, len(words))
+        if got == words:
+            return abbrev, j + len(words)
+    return None
+
+
+def _is_by(toks: list[Tok], i: int) -> int | None:
+    """Index after "by"/"x"/"times" (with optional hyphens) if it sits at i, else None."""
+    j = i
+    if j < len(toks) and toks[j].text == "-":
+        j += 1
+    if j < len(toks) and toks[j].low in ("by", "x", "times", "\u00d7"):
+        j += 1
+        if j < len(toks) and toks[j].text == "-":
+            j += 1
+        return j
+    return None
+
+
+_FOUR_BEFORE = {"a", "an", "measuring", "measures", "measured", "measure", "approximately"}
+
+
+_NOT_FOUR_AFTER = {"the", "a", "an", "this", "that", "these", "those", "evaluation", "comparison", "further"}
+
+
+def _homophones(toks: list[Tok]) -> None:
+    """ "a for millimeter nodule", "measuring for centimeters": speech models write the number four as
+    "for"; after an article or a measuring verb "for" cannot be the preposition."""
+    for i in range(1, len(toks) - 1):
+        tok = toks[i]
+        if tok.kind == "word" and tok.low == "for" and toks[i - 1].low in _FOUR_BEFORE:
+            nxt = toks[i + 1]
+            if nxt.kind in ("word", "num") and nxt.low not in _NOT_FOUR_AFTER:
+                tok.text = "four"
+
+
+_UNIT_WORDS = {word for words, _ in _UNITS for word in words[:1]}
+
+
+def _unit_split_off(toks: list[Tok]) -> list[Tok]:
+    """ "measures 11. Centimeters": the model heard a pause between a number and its unit as a full
+    stop. No sentence starts with a unit, so a full stop the radiologist did not dictate goes."""
+    return [
+        tok
+        for i, tok in enumerate(toks)
+        if not (
+            tok.text == "."
+            and not tok.spoken
+            and 0 < i < len(toks) - 1
+            and (toks[i - 1].kind == "num" or toks[i - 1].low in SMALL or toks[i - 1].low in TENS)
+            and toks[i + 1].low in _UNIT_WORDS
+        )
+    ]
+
+
+def numbers_and_units(toks: list[Tok]) -> list[Tok]:
+    toks = _unit_split_off(toks)
+    _homophones(toks)
+    out: list[Tok] = []
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        spine = spine_level(toks, i)
+        if spine is not None:
+            text, i = spine
+            out.append(Tok(text, tok.space, "num", heading=tok.heading))
+            continue
+        date = date_at(toks, i)
+        if date is not None:
+            text, i = date
+            out.append(Tok(text, tok.space, "word", heading=tok.heading))
+            continue
+        parsed = parse_number(toks, i) or parse_point_number(toks, i)
+        if parsed is None:
+            out.append(tok)
+            i += 1
+            continue
+        value, j, nwords = parsed
+        chain = [value]
+        k = j
+        # Measurement chains: "2.3 by 1.1 by 0.9".
+        while True:
+            after_by = _is_by(toks, k)
+            if after_by is None:
+                break
+            nxt = parse_number(toks, after_by) or parse_point_number(toks, after_by)
+            if nxt is None:
+                break
+            chain.append(nxt[0])
+            k = nxt[1]
+        unit = _unit_at(toks, k)
+        prev = out[-1].low if out and out[-1].kind == "word" else ""
+        is_words = tok.kind == "word"
+        convert = (
+            not is_words
+            or len(chain) > 1
+            or unit is not None
+            or "." in value
+            or nwords > 1
+            or int(value) >= 10
+            or prev in _NUMBER_CONTEXT
+        )
+        if not convert:
+            out.append(tok)
+            i += 1
+            continue
+        out.append(Tok(" x ".join(chain), tok.space, "num", heading=tok.heading))
+        if unit is not None:
+            abbrev, k = unit
+            out.append(Tok(abbrev, abbrev != "%", "unit"))
+        i = k
+    return out

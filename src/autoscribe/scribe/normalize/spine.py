@@ -1,0 +1,60 @@
+"""Spine levels: "L four five" → L4-L5, "L5 S1" → L5-S1."""
+
+from __future__ import annotations
+
+from autoscribe.scribe.normalize.numbers import parse_number
+from autoscribe.scribe.normalize.tokens import Tok
+
+_SPINE_MAX = {"c": 7, "t": 12, "l": 5, "s": 5}
+
+
+def _spine_digit(toks: list[Tok], i: int) -> tuple[int, int] | None:
+    if i >= len(toks):
+        return None
+    tok = toks[i]
+    if tok.kind == "num" and tok.text.isdigit():
+        return int(tok.text), i + 1
+    parsed = parse_number(toks, i)
+    if parsed and "." not in parsed[0] and parsed[2] <= 2 and tok.kind == "word":
+        return int(parsed[0]), parsed[1]
+    return None
+
+
+def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
+    """ "L four five" → L4-L5, "L5 S1" → L5-S1, "C5-6" → C5-C6, "T twelve" → T12."""
+    tok = toks[i]
+    letter = tok.low
+    if tok.kind != "word" or letter not in _SPINE_MAX:
+        return None
+    # Letters as words only count as a spine level when written capital or followed by a number.
+    first = _spine_digit(toks, i + 1)
+    if first is None:
+        return None
+    n1, j = first
+    if toks[i + 1].kind == "num" and len(toks[i + 1].text) == 2 and n1 > _SPINE_MAX[letter]:
+        # "L45" / "C56": two adjacent levels written together.
+        a, b = divmod(n1, 10)
+        if 1 <= a <= _SPINE_MAX[letter] and b == a + 1:
+            return f"{letter.upper()}{a}-{letter.upper()}{b}", j
+        return None
+    if not 1 <= n1 <= _SPINE_MAX[letter]:
+        return None
+    if tok.text.islower() and toks[i + 1].kind == "word" and not _spine_context(toks, i):
+        return None  # "a t one" is not a spine level; lowercase single letters need context
+    k = j
+    if k < len(toks) and (toks[k].text == "-" or toks[k].low == "dash"):  # "T12 to L1" is a range: kept
+        k += 1
+    # Second level: another letter ("L5 S1", "T12 L1") or just a number ("L4 5").
+    if k < len(toks) and toks[k].kind == "word" and toks[k].low in _SPINE_MAX:
+        second = _spine_digit(toks, k + 1)
+        if second is not None and 1 <= second[0] <= _SPINE_MAX[toks[k].low]:
+            return f"{letter.upper()}{n1}-{toks[k].low.upper()}{second[0]}", second[1]
+    second = _spine_digit(toks, k)
+    if second is not None and second[0] == n1 + 1 and second[0] <= _SPINE_MAX[letter]:
+        return f"{letter.upper()}{n1}-{letter.upper()}{second[0]}", second[1]
+    return f"{letter.upper()}{n1}", j
+
+
+def _spine_context(toks: list[Tok], i: int) -> bool:
+    window = {t.low for t in toks[max(0, i - 4) : i]}
+    return bool(window & {"at", "level", "levels", "from", "and", "vertebral", "vertebra", "disc"})

@@ -1,0 +1,141 @@
+"""Tokens of a dictation: splitting the text, reading words, and joining the tokens (the last pass)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NEXT_SECTION_MARK = "[next section]"
+
+
+# Words no sentence ends with: a "period" right after one is not the dictated full stop.
+OPEN_WORDS = frozenset({"no", "not", "without", "a", "an", "the", "of", "with", "and", "or"})
+
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[A-Za-z]+(?:['\u2019][A-Za-z]+)*|\n|[^\sA-Za-z\d]")
+
+
+SENTENCE_END = {".", "?", "!"}
+
+
+CLAUSE_PUNCT = {".", ",", ":", ";", "?", "!"}
+
+
+@dataclass
+class Tok:
+    text: str
+    space: bool = True  # whitespace before this token in the output
+    kind: str = "word"  # word | num | punct | para | line | next | unit
+    spoken: bool = False  # punctuation that was dictated as a word
+    heading: bool = False  # first word of a heading: starts a new line
+
+    @property
+    def low(self) -> str:
+        return self.text.lower()
+
+
+def tokenize(text: str) -> list[Tok]:
+    out: list[Tok] = []
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        raw = match.group()
+        space = (
+            match.start() > pos and bool(text[pos : match.start()].strip(" \t") == "") and match.start() > 0
+        )
+        space = space or (match.start() > pos)
+        pos = match.end()
+        if raw == "\n":
+            out.append(Tok("\n", kind="line"))
+        elif raw[0].isdigit():
+            out.append(Tok(raw, space, "num"))
+        elif raw[0].isalpha():
+            out.append(Tok(raw, space, "word"))
+        else:
+            out.append(Tok(raw, space, "punct"))
+    if out:
+        out[0].space = False
+    return out
+
+
+def words_at(toks: list[Tok], i: int, n: int) -> tuple[str, ...]:
+    out = []
+    for tok in toks[i : i + n]:
+        if tok.kind != "word":
+            break
+        out.append(tok.low)
+    return tuple(out)
+
+
+def sentence_start(toks: list[Tok], i: int) -> int:
+    """Index of the first token of the sentence that contains position i."""
+    j = i
+    while j > 0:
+        prev = toks[j - 1]
+        if prev.kind in ("para", "line", "next") or prev.text in SENTENCE_END or prev.text == ":":
+            break
+        j -= 1
+    return j
+
+
+def period_is_word(toks: list[Tok], i: int, after_the: bool = False) -> bool:
+    """ "a period of two weeks", "the postoperative period": period the noun, not the full stop.
+
+    With `after_the`, only what follows decides ("... absent the period impression colon")."""
+    nxt = toks[i + 1].low if i + 1 < len(toks) and toks[i + 1].kind == "word" else ""
+    if nxt in ("of", "since", "between", "after", "before", "during"):
+        return True
+    if after_the:
+        return False
+    prev = toks[i - 1].low if i > 0 and toks[i - 1].kind == "word" else ""
+    return prev in OPEN_WORDS or prev in ("this", "that", "postoperative", "interval", "time")
+
+
+def join(toks: list[Tok]) -> str:
+    parts: list[str] = []
+    capitalize = True
+    for idx, tok in enumerate(toks):
+        if tok.kind == "para":
+            parts.append("\n\n")
+            capitalize = True
+            continue
+        if tok.kind in ("line",):
+            parts.append("\n")
+            capitalize = True
+            continue
+        if tok.kind == "next":
+            parts.append(f"\n{NEXT_SECTION_MARK}\n")
+            capitalize = True
+            continue
+        text = tok.text
+        if tok.heading:
+            if parts and not parts[-1].endswith("\n"):
+                parts.append("\n")
+            capitalize = True
+        if capitalize and text[:1].isalpha():
+            text = text[0].upper() + text[1:]
+            capitalize = False
+        elif capitalize and tok.kind == "num":
+            capitalize = False
+        if tok.kind == "punct" and tok.text in CLAUSE_PUNCT | {")"}:
+            parts.append(text)
+        elif tok.kind == "punct" and tok.text in ("-", "/"):
+            parts.append((" " if tok.space else "") + text)
+        elif (
+            (parts and parts[-1].endswith("("))
+            or (idx > 0 and toks[idx - 1].text in ("-", "/") and not tok.space)
+            or not parts
+            or parts[-1].endswith("\n")
+        ):
+            parts.append(text)
+        else:
+            glue = tok.kind == "unit" and text == "%"
+            parts.append(
+                (" " if not glue and (tok.space or tok.kind in ("num", "unit", "word")) else "") + text
+            )
+        if tok.kind == "punct" and tok.text in SENTENCE_END | {":"}:
+            capitalize = True
+    text = "".join(parts)
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
