@@ -10,7 +10,7 @@ import pytest
 from autoscribe.audit.service import Actor
 from autoscribe.db import session_scope
 from autoscribe.errors import PermissionDenied
-from autoscribe.users import service
+from autoscribe.users import invitations, service
 from autoscribe.users.models import User
 from autoscribe.users.schemas import ProfileUpdate, UserInvite
 from tests.conftest import ClinicFixture
@@ -60,15 +60,15 @@ def test_dashboard_actors_follow_the_rules(clinic: ClinicFixture) -> None:
             }
         )  # fmt: skip
         with pytest.raises(PermissionDenied):
-            service.invite_user(
+            invitations.invite_user(
                 session,
                 admin.clinic_id,
                 invite,
-                service.Inviter(actor=Actor("user", member_id), source="dashboard", user=member),
+                invitations.Inviter(actor=Actor("user", member_id), source="dashboard", user=member),
             )
-        made, invitation = service.invite_user(
-            session, admin.clinic_id, invite, service.Inviter(actor=actor, source="dashboard", user=admin)
+        made, invitation = invitations.invite_user(
+            session, admin.clinic_id, invite, invitations.Inviter(actor=actor, source="dashboard", user=admin)
         )
         assert made.invited_source == "dashboard" and invitation.inviter_user_id == admin.id
-        out = service.invitations_out(session, [invitation])[0]
+        out = invitations.invitations_out(session, [invitation])[0]
         assert out.inviter_id == admin_id and out.invited_by_api_key_id is None

@@ -220,7 +220,7 @@ def test_resend_replaces_the_link(mail: MailSetup, clinic: ClinicFixture) -> Non
     """The dashboard's "resend": a new email with a new link; the old link stops working."""
     from autoscribe.audit.service import Actor
     from autoscribe.db import session_scope
-    from autoscribe.users import service
+    from autoscribe.users import invitations
     from autoscribe.users.models import Invitation
 
     user_id, first = invite(mail, clinic)
@@ -229,7 +229,9 @@ def test_resend_replaces_the_link(mail: MailSetup, clinic: ClinicFixture) -> Non
         invitation = session.scalars(
             select(Invitation).where(Invitation.user_id == uuid.UUID(user_id.removeprefix("usr_")))
         ).one()
-        service.resend_invitation(session, invitation, service.Inviter(actor=Actor.system(), source="api"))
+        invitations.resend_invitation(
+            session, invitation, invitations.Inviter(actor=Actor.system(), source="api")
+        )
     person = sdk(mail.server.url, clinic.api_key).auto_scribe.users.retrieve(user_id)
     # Resent from the pytest process, which has no SMTP configured: the mail is in the outbox.
     new_link = latest_outbox_link(person.email, "/invitations/accept")

@@ -15,6 +15,7 @@ from autoscribe.auth import crypto
 from autoscribe.auth.models import ApiKey
 from autoscribe.db import utcnow
 from autoscribe.errors import AuthenticationFailed, InvalidRequest, NotFound
+from autoscribe.webhooks.delivery import clear_disabled_endpoints
 
 STUDY_SCOPES = ("self", "all")
 ACCESS_LEVELS = ("none", "read", "write")
@@ -160,8 +161,6 @@ def update_endpoints(
         key.report_webhook_url = validate_webhook_url(report_webhook_url, "reportWebhookUrl")  # type: ignore[arg-type]
         changed["reportWebhookUrl"] = key.report_webhook_url
     # Editing the endpoints re-enables any the webhook engine disabled after a 410 Gone.
-    from autoscribe.webhooks.delivery import clear_disabled_endpoints
-
     clear_disabled_endpoints(session, key.id)
     record(
         session,

@@ -16,7 +16,7 @@ from autoscribe.errors import InvalidRequest
 from autoscribe.ids import Prefix, brand, parse
 from autoscribe.pagination import parse_bool, parse_choice, parse_choice_list, parse_limit
 from autoscribe.schemas import Success
-from autoscribe.users import service
+from autoscribe.users import invitations, schemas, service
 from autoscribe.users.models import INVITATION_STATUSES, INVITED_SOURCES, LEVELS
 from autoscribe.users.schemas import (
     InvitationList,
@@ -65,16 +65,18 @@ def list_invitations(
     if start and end and start > end:
         raise InvalidRequest("startDate is after endDate", param="startDate")
     expired_choice = parse_choice(expired, EXPIRED_FILTERS, "expired")
-    filters = service.InvitationFilters(
+    filters = invitations.InvitationFilters(
         statuses=parse_choice_list(status, INVITATION_STATUSES, "status"),
         expired=None if expired_choice == "all" else expired_choice,
         start_date=start,
         end_date=end,
         user_id=parse(Prefix.USER, user_id, "userId") if user_id else None,
     )
-    page = service.list_invitations(session, ctx.clinic_id, filters, cursor=cursor, limit=parse_limit(limit))
+    page = invitations.list_invitations(
+        session, ctx.clinic_id, filters, cursor=cursor, limit=parse_limit(limit)
+    )
     return InvitationList(
-        invitations=service.invitations_out(session, list(page.items)),
+        invitations=invitations.invitations_out(session, list(page.items)),
         has_more=page.has_more,
         cursor=page.cursor,
     )
@@ -82,7 +84,7 @@ def list_invitations(
 
 @router.post("/invitations/revoke", response_model=Success)
 def revoke_invitation(body: InvitationRevokeBody, ctx: UsersWriter, session: SessionDep) -> Success:
-    invitation = service.revoke_invitation(
+    invitation = invitations.revoke_invitation(
         session, ctx.clinic_id, invitation_id=body.invitation_id, user_id=body.user_id, actor=ctx.actor
     )
     return Success(message=f"Invitation {brand(Prefix.INVITATION, invitation.id)} revoked")
@@ -90,17 +92,17 @@ def revoke_invitation(body: InvitationRevokeBody, ctx: UsersWriter, session: Ses
 
 @router.get("/invitations/{invitation_id}", response_model=InvitationOut)
 def retrieve_invitation(invitation_id: str, ctx: UsersReader, session: SessionDep) -> InvitationOut:
-    invitation = service.get_invitation(session, ctx.clinic_id, invitation_id)
-    return service.invitations_out(session, [invitation])[0]
+    invitation = invitations.get_invitation(session, ctx.clinic_id, invitation_id)
+    return invitations.invitations_out(session, [invitation])[0]
 
 
 @router.patch("/invitations/{invitation_id}", response_model=InvitationOut)
 def update_invitation(
     invitation_id: str, body: ProfileUpdate, ctx: UsersWriter, session: SessionDep
 ) -> InvitationOut:
-    invitation = service.get_invitation(session, ctx.clinic_id, invitation_id)
-    service.update_invitation(session, invitation, body, actor=ctx.actor)
-    return service.invitations_out(session, [invitation])[0]
+    invitation = invitations.get_invitation(session, ctx.clinic_id, invitation_id)
+    invitations.update_invitation(session, invitation, body, actor=ctx.actor)
+    return invitations.invitations_out(session, [invitation])[0]
 
 
 @router.get("", response_model=UserList)
@@ -126,15 +128,15 @@ def list_users(
     )
     page = service.list_users(session, ctx.clinic_id, filters, cursor=cursor, limit=parse_limit(limit))
     return UserList(
-        users=[service.user_out(u) for u in page.items], has_more=page.has_more, cursor=page.cursor
+        users=[schemas.user_out(u) for u in page.items], has_more=page.has_more, cursor=page.cursor
     )
 
 
 @router.post("", response_model=UserOut)
 def invite_user(body: UserInvite, ctx: UsersWriter, session: SessionDep) -> UserOut:
-    inviter = service.Inviter(actor=ctx.actor, source="api", api_key_id=ctx.api_key.id)
-    user, _invitation = service.invite_user(session, ctx.clinic_id, body, inviter)
-    return service.user_out(user)
+    inviter = invitations.Inviter(actor=ctx.actor, source="api", api_key_id=ctx.api_key.id)
+    user, _invitation = invitations.invite_user(session, ctx.clinic_id, body, inviter)
+    return schemas.user_out(user)
 
 
 @router.post("/reactivate", response_model=Success)
@@ -151,10 +153,10 @@ def revoke_access(body: UserIdBody, ctx: UsersWriter, session: SessionDep) -> Su
 
 @router.get("/{user_id}", response_model=UserOut)
 def retrieve_user(user_id: str, ctx: UsersReader, session: SessionDep) -> UserOut:
-    return service.user_out(service.get_user(session, ctx.clinic_id, user_id))
+    return schemas.user_out(service.get_user(session, ctx.clinic_id, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserOut)
 def update_user(user_id: str, body: ProfileUpdate, ctx: UsersWriter, session: SessionDep) -> UserOut:
     user = service.get_user(session, ctx.clinic_id, user_id)
-    return service.user_out(service.update_user(session, user, body, actor=ctx.actor))
+    return schemas.user_out(service.update_user(session, user, body, actor=ctx.actor))

@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, field_validator
 
+from autoscribe.ids import Prefix, brand
 from autoscribe.schemas import ApiModel, ApiResponse, Timestamp
+from autoscribe.users.models import Invitation, User
 
 CLINIC_ROLES: tuple[str, ...] = (
     "Doctor", "Physician", "Surgeon", "Radiologist", "Cardiologist", "Neurologist", "Urologist",
@@ -175,7 +177,7 @@ class InvitationOut(ApiResponse):
     has_dashboard_access: bool
     invitation_id: str
     invited_source: InvitedSource
-    # A usr_ id, never null (the SDK types it as a string): see users.service.inviter_ids.
+    # A usr_ id, never null (the SDK types it as a string): see users.invitations.inviter_ids.
     inviter_id: str
     last_name: str
     level: UserLevel
@@ -194,3 +196,60 @@ class InvitationList(ApiResponse):
     invitations: list[InvitationOut]
     has_more: bool
     cursor: str | None = None
+
+
+# ---- from rows ------------------------------------------------------------------------------------
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        can_create_reports=user.can_create_reports,
+        can_manage_studies=user.can_manage_studies,
+        clinic_role=user.clinic_role,
+        created_at=user.created_at,
+        email=user.email,
+        first_name=user.first_name,
+        has_dashboard_access=user.has_dashboard_access,
+        invited_source=user.invited_source,  # type: ignore[arg-type]
+        last_login_at=user.last_login_at,
+        last_name=user.last_name,
+        level=user.level,  # type: ignore[arg-type]
+        user_id=brand(Prefix.USER, user.id),
+        middle_name=user.middle_name,
+        npi_number=user.npi_number,
+        phone_number=user.phone_number,
+        suffix1=user.suffix1,
+        suffix2=user.suffix2,
+    )
+
+
+def invitation_out(invitation: Invitation, user: User, inviter_id: str) -> InvitationOut:
+    """Profile fields come from the invited user's row (the one source of truth); `inviter_id`
+    from `users.invitations.inviter_ids`."""
+    return InvitationOut(
+        can_create_reports=user.can_create_reports,
+        can_manage_studies=user.can_manage_studies,
+        clinic_id=str(invitation.clinic_id),
+        clinic_role=user.clinic_role,
+        created_at=invitation.created_at,
+        email=invitation.email,
+        expiry=invitation.expires_at,
+        first_name=user.first_name,
+        has_dashboard_access=user.has_dashboard_access,
+        invitation_id=brand(Prefix.INVITATION, invitation.id),
+        invited_source=invitation.invited_source,  # type: ignore[arg-type]
+        inviter_id=inviter_id,
+        last_name=user.last_name,
+        level=user.level,  # type: ignore[arg-type]
+        status=invitation.status,  # type: ignore[arg-type]
+        updated_at=invitation.updated_at,
+        user_id=brand(Prefix.USER, user.id),
+        invited_by_api_key_id=str(invitation.invited_by_api_key_id)
+        if invitation.invited_by_api_key_id
+        else None,
+        middle_name=user.middle_name,
+        npi_number=user.npi_number,
+        phone_number=user.phone_number,
+        suffix1=user.suffix1,
+        suffix2=user.suffix2,
+    )

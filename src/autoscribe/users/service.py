@@ -1,4 +1,5 @@
-"""Users and invitations: the rules of inviting, changing, revoking and reactivating people.
+"""Users: the rules of changing, revoking and reactivating people, who may be assigned studies,
+and who is listed. Invitations (how people arrive) are users.invitations'.
 
 An invitation creates the User row at once (no password, `joined` false) so that its usr_ id is
 usable immediately and never changes. The profile and permissions live on the User row; the
@@ -15,42 +16,28 @@ Who appears where:
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from autoscribe.audit.service import Actor, record
 from autoscribe.auth import permissions as perms
-from autoscribe.auth import tokens
-from autoscribe.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from autoscribe.auth.passwords import MIN_PASSWORD_LENGTH
 from autoscribe.auth.sessions import end_user_sessions
 from autoscribe.clinics.models import Clinic
-from autoscribe.config import get_settings
 from autoscribe.db import ulower, utcnow
-from autoscribe.errors import (
-    Conflict,
-    InvalidRequest,
-    NotFound,
-    PermissionDenied,
-    Unprocessable,
-    UpstreamFailed,
-)
-from autoscribe.ids import Prefix, brand, brand_opt, new_id, parse
-from autoscribe.mail import MailError, send_mail
-from autoscribe.mail.messages import invitation_mail
+from autoscribe.errors import InvalidRequest, NotFound, PermissionDenied, Unprocessable
+from autoscribe.express.models import ExpressCustomerUser
+from autoscribe.ids import Prefix, brand, parse
 from autoscribe.pagination import Page, paginate
 from autoscribe.users.models import Invitation, User
-from autoscribe.users.schemas import InvitationOut, ProfileUpdate, UserInvite, UserOut
+from autoscribe.users.schemas import ProfileUpdate
 
 MAX_PASSWORD_LENGTH = 1024
-
-log = logging.getLogger("autoscribe.users")
 
 
 # ---- lookups -------------------------------------------------------------------------------------
@@ -63,16 +50,7 @@ def get_user(session: Session, clinic_id: uuid.UUID, user_id: str, param: str = 
     return user
 
 
-def get_invitation(
-    session: Session, clinic_id: uuid.UUID, invitation_id: str, param: str = "invitationId"
-) -> Invitation:
-    invitation = session.get(Invitation, parse(Prefix.INVITATION, invitation_id, param))
-    if invitation is None or invitation.clinic_id != clinic_id:
-        raise NotFound(f"No invitation {invitation_id} in this clinic", param=param)
-    return invitation
-
-
-def _live_invitation_clause(now: datetime) -> ColumnElement[bool]:
+def live_invitation_clause(now: datetime) -> ColumnElement[bool]:
     return and_(
         Invitation.status == "sent",
         or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
@@ -83,15 +61,9 @@ def live_invitation(session: Session, user: User) -> Invitation | None:
     """The user's invitation that can still be accepted, if any (at most one is live)."""
     return session.scalars(
         select(Invitation)
-        .where(Invitation.user_id == user.id, _live_invitation_clause(utcnow()))
+        .where(Invitation.user_id == user.id, live_invitation_clause(utcnow()))
         .order_by(Invitation.id.desc())
         .limit(1)
-    ).first()
-
-
-def latest_invitation(session: Session, user: User) -> Invitation | None:
-    return session.scalars(
-        select(Invitation).where(Invitation.user_id == user.id).order_by(Invitation.id.desc()).limit(1)
     ).first()
 
 
@@ -121,8 +93,6 @@ def assignable_radiologist(
     theirs (the same rule as `assignable_radiologists` and studies.service.scope_for_user).
     With `reports` false (Viewer studies: images only, nothing to sign) the reporting rules
     (canCreateReports, NPI) do not apply."""
-    from autoscribe.express.models import ExpressCustomerUser
-
     user = get_user(session, clinic_id, user_id, param)
     state = standing(session, user)
     if state == "revoked":
@@ -164,10 +134,8 @@ def assignable_radiologists(
     those who would see the study: users linked to that customer, and platform users (linked to
     no customer). A user linked to other customers would be handed a study they cannot open.
     """
-    from autoscribe.express.models import ExpressCustomerUser
-
     now = utcnow()
-    live = exists().where(Invitation.user_id == User.id, _live_invitation_clause(now))
+    live = exists().where(Invitation.user_id == User.id, live_invitation_clause(now))
     stmt = select(User).where(
         User.clinic_id == clinic_id,
         User.revoked_at.is_(None),
@@ -192,263 +160,9 @@ def find_users_by_email(session: Session, email: str) -> list[User]:
     )
 
 
-# ---- serialization ---------------------------------------------------------------------------------
-
-
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        can_create_reports=user.can_create_reports,
-        can_manage_studies=user.can_manage_studies,
-        clinic_role=user.clinic_role,
-        created_at=user.created_at,
-        email=user.email,
-        first_name=user.first_name,
-        has_dashboard_access=user.has_dashboard_access,
-        invited_source=user.invited_source,  # type: ignore[arg-type]
-        last_login_at=user.last_login_at,
-        last_name=user.last_name,
-        level=user.level,  # type: ignore[arg-type]
-        user_id=brand(Prefix.USER, user.id),
-        middle_name=user.middle_name,
-        npi_number=user.npi_number,
-        phone_number=user.phone_number,
-        suffix1=user.suffix1,
-        suffix2=user.suffix2,
-    )
-
-
-def invitation_out(invitation: Invitation, user: User, inviter_id: str) -> InvitationOut:
-    """Profile fields come from the invited user's row (the one source of truth); `inviter_id`
-    from `inviter_ids`."""
-    return InvitationOut(
-        can_create_reports=user.can_create_reports,
-        can_manage_studies=user.can_manage_studies,
-        clinic_id=str(invitation.clinic_id),
-        clinic_role=user.clinic_role,
-        created_at=invitation.created_at,
-        email=invitation.email,
-        expiry=invitation.expires_at,
-        first_name=user.first_name,
-        has_dashboard_access=user.has_dashboard_access,
-        invitation_id=brand(Prefix.INVITATION, invitation.id),
-        invited_source=invitation.invited_source,  # type: ignore[arg-type]
-        inviter_id=inviter_id,
-        last_name=user.last_name,
-        level=user.level,  # type: ignore[arg-type]
-        status=invitation.status,  # type: ignore[arg-type]
-        updated_at=invitation.updated_at,
-        user_id=brand(Prefix.USER, user.id),
-        invited_by_api_key_id=str(invitation.invited_by_api_key_id)
-        if invitation.invited_by_api_key_id
-        else None,
-        middle_name=user.middle_name,
-        npi_number=user.npi_number,
-        phone_number=user.phone_number,
-        suffix1=user.suffix1,
-        suffix2=user.suffix2,
-    )
-
-
-def inviter_ids(session: Session, invitations: list[Invitation]) -> dict[uuid.UUID, str]:
-    """inviterId of each invitation (the SDK types it as a usr_ string, never null): the person
-    who sent it from the dashboard; for an invitation sent through the API, the person
-    answerable for that API key: the user who created the key in API Config, else (keys made
-    with the CLI) the clinic's owner. invitedByApiKeyId names the key itself. Two queries at
-    most, whatever the number of invitations."""
-    out = {inv.id: brand(Prefix.USER, inv.inviter_user_id) for inv in invitations if inv.inviter_user_id}
-    rest = [inv for inv in invitations if inv.id not in out]
-    if not rest:
-        return out
-    from autoscribe.auth.models import ApiKey
-
-    key_ids = {inv.invited_by_api_key_id for inv in rest if inv.invited_by_api_key_id}
-    creators: dict[uuid.UUID, uuid.UUID] = {}
-    if key_ids:
-        creators.update(
-            session.execute(
-                select(ApiKey.id, User.id)
-                .join(User, User.id == ApiKey.created_by_user_id)
-                .where(ApiKey.id.in_(key_ids), User.clinic_id == ApiKey.clinic_id)
-            )
-            .tuples()
-            .all()
-        )
-    by_key = {
-        inv.id: creators[inv.invited_by_api_key_id] for inv in rest if inv.invited_by_api_key_id in creators
-    }
-    clinics = {inv.clinic_id for inv in rest if inv.id not in by_key}
-    owners: dict[uuid.UUID, uuid.UUID] = {}
-    if clinics:
-        for clinic_id, owner_id in session.execute(
-            select(User.clinic_id, User.id)
-            .where(User.clinic_id.in_(clinics), User.level == "owner")
-            .order_by(User.id.desc())
-        ).tuples():
-            owners[clinic_id] = owner_id  # the oldest owner wins (ids are time-ordered)
-    for inv in rest:
-        # Every clinic has an owner (bootstrap makes one; the API cannot change it).
-        out[inv.id] = brand_opt(Prefix.USER, by_key.get(inv.id) or owners.get(inv.clinic_id)) or ""
-    return out
-
-
-def invitations_out(session: Session, invitations: list[Invitation]) -> list[InvitationOut]:
-    ids = {inv.user_id for inv in invitations}
-    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
-    inviters = inviter_ids(session, invitations)
-    return [invitation_out(inv, users[inv.user_id], inviters[inv.id]) for inv in invitations]
-
-
-# ---- inviting ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Inviter:
-    """Who sends an invitation: an API key (source "api") or a dashboard user (source "dashboard")."""
-
-    actor: Actor
-    source: str
-    api_key_id: uuid.UUID | None = None
-    user: User | None = None
-
-
-def invitation_link(token: str) -> str:
-    return f"{get_settings().public_url_base}/invitations/accept?token={token}"
-
-
-def _expiry(now: datetime) -> datetime | None:
-    hours = get_settings().invitation_ttl_hours
-    return now + timedelta(hours=hours) if hours > 0 else None
-
-
-def _send_invitation_email(
-    *, to: str, first_name: str, clinic_name: str, inviter: Inviter, token: str, expires_at: datetime | None
-) -> None:
-    mail = invitation_mail(
-        to=to,
-        first_name=first_name,
-        clinic_name=clinic_name,
-        inviter_name=inviter.user.display_name if inviter.user else None,
-        link=invitation_link(token),
-        expires_at=expires_at,
-    )
-    try:
-        send_mail(mail)
-    except MailError as exc:
-        # The details (mail server, its answer) are for the operator's log, not the API client.
-        log.error("invitation email not sent: %s", exc)
-        raise UpstreamFailed(
-            "The invitation email could not be sent (the mail server did not take it); nothing was saved, "
-            "try again",
-            param="email",
-        ) from exc
-
-
 def clinic_name(session: Session, clinic_id: uuid.UUID) -> str:
     clinic = session.get(Clinic, clinic_id)
     return clinic.name if clinic else "your clinic"
-
-
-def invite_user(
-    session: Session, clinic_id: uuid.UUID, body: UserInvite, inviter: Inviter
-) -> tuple[User, Invitation]:
-    """Create (or, for someone who never joined, reuse) the user, create the invitation, send the
-    email, commit. The email goes out before anything is written, so that a mail failure saves
-    nothing and the caller can simply retry, and SQLite's write lock is not held during SMTP."""
-    if inviter.user is not None and not perms.can_manage_users(inviter.user):
-        raise PermissionDenied("You are not allowed to invite users", param="email")
-    level = perms.check_assignable_level(body.level)
-    perms.check_profile(
-        level=level,
-        has_dashboard_access=body.has_dashboard_access,
-        can_create_reports=body.can_create_reports,
-        npi=body.npi_number,
-    )
-    existing = session.scalars(
-        select(User).where(User.clinic_id == clinic_id, func.lower(User.email) == body.email.lower())
-    ).first()
-    if existing is not None:
-        state = standing(session, existing)
-        ref = brand(Prefix.USER, existing.id)
-        if state == "active":
-            raise Conflict(
-                f"A user with email {body.email} already exists in this clinic ({ref})", param="email"
-            )
-        if state == "invited":
-            raise Conflict(
-                f"{body.email} already has a pending invitation ({ref}); update or revoke it instead",
-                param="email",
-            )
-        if state == "revoked":
-            raise Conflict(
-                f"A user with email {body.email} exists with access revoked ({ref}); reactivate them instead",
-                param="email",
-            )
-    clinic = clinic_name(session, clinic_id)
-    now = utcnow()
-    token, token_hash = tokens.new_token()
-    expires_at = _expiry(now)
-    _send_invitation_email(
-        to=body.email,
-        first_name=body.first_name,
-        clinic_name=clinic,
-        inviter=inviter,
-        token=token,
-        expires_at=expires_at,
-    )
-    user = existing
-    if user is None:
-        user = User(id=new_id(), clinic_id=clinic_id)
-        session.add(user)
-    user.email = body.email
-    user.joined = False
-    user.password_hash = None
-    user.first_name = body.first_name
-    user.last_name = body.last_name
-    user.middle_name = body.middle_name
-    user.suffix1 = body.suffix1
-    user.suffix2 = body.suffix2
-    user.phone_number = body.phone_number
-    user.npi_number = body.npi_number
-    user.clinic_role = body.clinic_role
-    user.level = level
-    user.can_create_reports = body.can_create_reports
-    user.can_manage_studies = body.can_manage_studies
-    user.has_dashboard_access = body.has_dashboard_access
-    user.invited_source = inviter.source
-    try:
-        # The user row first: without relationship() the unit of work does not order the inserts.
-        session.flush()
-    except IntegrityError:
-        # Two invitations for one address raced; the unique email index let one through.
-        session.rollback()
-        raise Conflict(
-            f"A user with email {body.email} already exists in this clinic", param="email"
-        ) from None
-    invitation = Invitation(
-        id=new_id(),
-        clinic_id=clinic_id,
-        user_id=user.id,
-        email=body.email,
-        status="sent",
-        invited_source=inviter.source,
-        inviter_user_id=inviter.user.id if inviter.user else None,
-        invited_by_api_key_id=inviter.api_key_id,
-        token_hash=token_hash,
-        expires_at=expires_at,
-        email_sent_at=now,
-    )
-    session.add(invitation)
-    record(
-        session,
-        clinic_id=clinic_id,
-        actor=inviter.actor,
-        action="invitation.sent",
-        target_type="invitation",
-        target_id=brand(Prefix.INVITATION, invitation.id),
-        details={"userId": brand(Prefix.USER, user.id), "email": body.email, "level": level},
-    )
-    session.commit()
-    return user, invitation
 
 
 # ---- changing people -----------------------------------------------------------------------------
@@ -531,39 +245,6 @@ def update_user(
     return user
 
 
-def update_invitation(session: Session, invitation: Invitation, body: ProfileUpdate, *, actor: Actor) -> User:
-    """Edit a pending invitation: the invited user's profile and permissions."""
-    _ensure_pending(invitation, "changed")
-    user = session.get(User, invitation.user_id)
-    assert user is not None
-    changed = apply_profile_update(user, body)
-    if changed:
-        invitation.updated_at = utcnow()
-        record(
-            session,
-            clinic_id=invitation.clinic_id,
-            actor=actor,
-            action="invitation.updated",
-            target_type="invitation",
-            target_id=brand(Prefix.INVITATION, invitation.id),
-            details={"changed": changed},
-        )
-    session.commit()
-    return user
-
-
-def _ensure_pending(invitation: Invitation, verb: str) -> None:
-    ref = brand(Prefix.INVITATION, invitation.id)
-    if invitation.status != "sent":
-        raise Unprocessable(
-            f"Invitation {ref} was {invitation.status} and can no longer be {verb}", param="invitationId"
-        )
-    if invitation.is_expired(utcnow()):
-        raise Unprocessable(
-            f"Invitation {ref} has expired and can no longer be {verb}; send a new one", param="invitationId"
-        )
-
-
 def revoke_access(session: Session, user: User, *, actor: Actor, by: User | None = None) -> str:
     """Block sign-in, reporting and study access at once (open sessions end); keep all data."""
     _ensure_may(by, user, perms.can_change_access)
@@ -604,99 +285,6 @@ def reactivate(session: Session, user: User, *, actor: Actor, by: User | None = 
     return f"Access restored for user {ref}"
 
 
-def revoke_invitation(
-    session: Session, clinic_id: uuid.UUID, *, invitation_id: str | None, user_id: str | None, actor: Actor
-) -> Invitation:
-    if invitation_id is None and user_id is None:
-        raise InvalidRequest(
-            "Give invitationId or userId (the user whose pending invitation to revoke)", param="invitationId"
-        )
-    if invitation_id is not None:
-        invitation = get_invitation(session, clinic_id, invitation_id)
-        if user_id is not None and get_user(session, clinic_id, user_id).id != invitation.user_id:
-            raise InvalidRequest(
-                f"Invitation {invitation_id} is not the invitation of user {user_id}", param="userId"
-            )
-    else:
-        assert user_id is not None
-        user = get_user(session, clinic_id, user_id)
-        found = session.scalars(
-            select(Invitation)
-            .where(Invitation.user_id == user.id, Invitation.status == "sent")
-            .order_by(Invitation.id.desc())
-            .limit(1)
-        ).first()
-        if found is None:
-            raise Unprocessable(f"User {user_id} has no pending invitation", param="userId")
-        invitation = found
-    ref = brand(Prefix.INVITATION, invitation.id)
-    if invitation.status != "sent":
-        raise Unprocessable(f"Invitation {ref} was already {invitation.status}", param="invitationId")
-    now = utcnow()
-    # Conditional update: an acceptance racing with the revocation wins or loses as a whole.
-    result = session.execute(
-        update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.status == "sent")
-        .values(status="revoked", processed_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
-        session.rollback()
-        raise Unprocessable(f"Invitation {ref} was processed meanwhile", param="invitationId")
-    record(
-        session,
-        clinic_id=clinic_id,
-        actor=actor,
-        action="invitation.revoked",
-        target_type="invitation",
-        target_id=ref,
-        details={"userId": brand(Prefix.USER, invitation.user_id)},
-    )
-    session.commit()
-    session.refresh(invitation)
-    return invitation
-
-
-def resend_invitation(session: Session, invitation: Invitation, inviter: Inviter) -> Invitation:
-    """A new link (the old one stops working) with a fresh expiry, for an invitation not yet
-    accepted, rejected or revoked (expired ones included)."""
-    ref = brand(Prefix.INVITATION, invitation.id)
-    if invitation.status != "sent":
-        raise Unprocessable(
-            f"Invitation {ref} was {invitation.status}; invite the person again", param="invitationId"
-        )
-    user = session.get(User, invitation.user_id)
-    assert user is not None
-    if not user.is_active:
-        raise Unprocessable(
-            f"User {brand(Prefix.USER, user.id)} has had their access revoked", param="invitationId"
-        )
-    now = utcnow()
-    token, token_hash = tokens.new_token()
-    expires_at = _expiry(now)
-    _send_invitation_email(
-        to=invitation.email,
-        first_name=user.first_name,
-        clinic_name=clinic_name(session, invitation.clinic_id),
-        inviter=inviter,
-        token=token,
-        expires_at=expires_at,
-    )
-    invitation.token_hash = token_hash
-    invitation.expires_at = expires_at
-    invitation.email_sent_at = now
-    record(
-        session,
-        clinic_id=invitation.clinic_id,
-        actor=inviter.actor,
-        action="invitation.resent",
-        target_type="invitation",
-        target_id=ref,
-    )
-    session.commit()
-    return invitation
-
-
 # ---- lists ---------------------------------------------------------------------------------------------
 
 
@@ -716,7 +304,7 @@ def list_users(
     session: Session, clinic_id: uuid.UUID, filters: UserFilters, *, cursor: str | None, limit: int
 ) -> Page[User]:
     now = utcnow()
-    live = exists().where(Invitation.user_id == User.id, _live_invitation_clause(now))
+    live = exists().where(Invitation.user_id == User.id, live_invitation_clause(now))
     stmt = select(User).where(User.clinic_id == clinic_id, or_(User.joined.is_(True), live))
     if filters.can_create_reports is not None:
         stmt = stmt.where(User.can_create_reports.is_(filters.can_create_reports))
@@ -743,42 +331,7 @@ def list_users(
     return paginate(session, stmt, User.id, cursor=cursor, limit=limit)
 
 
-@dataclass(frozen=True)
-class InvitationFilters:
-    statuses: list[str] | None = None
-    expired: str | None = None  # all | expired | not-expired
-    start_date: date | None = None
-    end_date: date | None = None
-    user_id: uuid.UUID | None = None
-
-
-def _day_start(day: date) -> datetime:
-    from datetime import UTC
-
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def list_invitations(
-    session: Session, clinic_id: uuid.UUID, filters: InvitationFilters, *, cursor: str | None, limit: int
-) -> Page[Invitation]:
-    now = utcnow()
-    stmt = select(Invitation).where(Invitation.clinic_id == clinic_id)
-    if filters.statuses:
-        stmt = stmt.where(Invitation.status.in_(filters.statuses))
-    if filters.expired == "expired":
-        stmt = stmt.where(Invitation.expires_at.is_not(None), Invitation.expires_at <= now)
-    elif filters.expired == "not-expired":
-        stmt = stmt.where(or_(Invitation.expires_at.is_(None), Invitation.expires_at > now))
-    if filters.start_date is not None:
-        stmt = stmt.where(Invitation.created_at >= _day_start(filters.start_date))
-    if filters.end_date is not None:
-        stmt = stmt.where(Invitation.created_at < _day_start(filters.end_date + timedelta(days=1)))
-    if filters.user_id is not None:
-        stmt = stmt.where(Invitation.user_id == filters.user_id)
-    return paginate(session, stmt, Invitation.id, cursor=cursor, limit=limit)
-
-
-# ---- the invitation link -------------------------------------------------------------------------------
+# ---- passwords -----------------------------------------------------------------------------------------
 
 
 def check_new_password(password: str, confirm: str, *, email: str) -> None:
@@ -794,89 +347,3 @@ def check_new_password(password: str, confirm: str, *, email: str) -> None:
         raise InvalidRequest("Your password cannot be your email address", param="password")
     if password != confirm:
         raise InvalidRequest("The two passwords do not match", param="passwordConfirm")
-
-
-def invitation_by_token(session: Session, token: str | None) -> tuple[Invitation, User] | None:
-    invitation = tokens.find(session, Invitation, token)
-    if invitation is None:
-        return None
-    user = session.get(User, invitation.user_id)
-    assert user is not None  # user_id is a non-null foreign key
-    return invitation, user
-
-
-def why_unusable(invitation: Invitation, user: User) -> str | None:
-    """None when the link can be used; otherwise one of accepted, rejected, revoked, expired,
-    access_revoked (for the page that explains it)."""
-    if invitation.status != "sent":
-        return invitation.status
-    if invitation.is_expired(utcnow()):
-        return "expired"
-    if not user.is_active:
-        return "access_revoked"
-    return None
-
-
-def _close_invitation(session: Session, invitation: Invitation, status: str) -> bool:
-    now = utcnow()
-    result = session.execute(
-        update(Invitation)
-        .where(
-            Invitation.id == invitation.id,
-            Invitation.status == "sent",
-            or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
-        )
-        .values(status=status, processed_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return getattr(result, "rowcount", 0) == 1
-
-
-class InvitationUnusable(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def accept_invitation(
-    session: Session, invitation: Invitation, user: User, *, password: str, confirm: str, address: str | None
-) -> User:
-    reason = why_unusable(invitation, user)
-    if reason:
-        raise InvitationUnusable(reason)
-    check_new_password(password, confirm, email=user.email)
-    password_hash = hash_password(password)  # slow on purpose: before any write
-    if not _close_invitation(session, invitation, "accepted"):
-        session.rollback()
-        raise InvitationUnusable("accepted")
-    user.password_hash = password_hash
-    user.joined = True
-    ref = brand(Prefix.USER, user.id)
-    record(
-        session,
-        clinic_id=user.clinic_id,
-        actor=Actor("user", ref, address),
-        action="invitation.accepted",
-        target_type="invitation",
-        target_id=brand(Prefix.INVITATION, invitation.id),
-    )
-    session.commit()
-    return user
-
-
-def reject_invitation(session: Session, invitation: Invitation, user: User, *, address: str | None) -> None:
-    reason = why_unusable(invitation, user)
-    if reason and reason != "access_revoked":
-        raise InvitationUnusable(reason)
-    if not _close_invitation(session, invitation, "rejected"):
-        session.rollback()
-        raise InvitationUnusable("accepted")
-    record(
-        session,
-        clinic_id=user.clinic_id,
-        actor=Actor("user", brand(Prefix.USER, user.id), address),
-        action="invitation.rejected",
-        target_type="invitation",
-        target_id=brand(Prefix.INVITATION, invitation.id),
-    )
-    session.commit()

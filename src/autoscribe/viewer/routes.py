@@ -35,9 +35,11 @@ from autoscribe.studies import service as studies
 from autoscribe.studies.routes import STUDY_ID
 from autoscribe.studies.schemas import SEVERITIES, UID_PATTERN, StudySelector
 from autoscribe.studies.service import StudyFilters
+from autoscribe.users import invitations
 from autoscribe.users import routes as autoscribe_users
 from autoscribe.users import service as users
 from autoscribe.users.schemas import InvitationRevokeBody, UserIdBody
+from autoscribe.viewer import schemas as viewer_schemas
 from autoscribe.viewer import service
 from autoscribe.viewer.schemas import (
     VIEWER_STATUSES,
@@ -209,7 +211,7 @@ def viewer_list_invitations(
         user_id=user_id,
     )
     return ViewerInvitationList(
-        invitations=[service.as_viewer_invitation(i) for i in page.invitations],
+        invitations=[viewer_schemas.as_viewer_invitation(i) for i in page.invitations],
         has_more=page.has_more,
         cursor=page.cursor,
     )
@@ -222,7 +224,7 @@ def viewer_revoke_invitation(body: InvitationRevokeBody, ctx: UsersWriter, sessi
 
 @router.get("/users/invitations/{invitation_id}", response_model=ViewerInvitationOut)
 def viewer_retrieve_invitation(invitation_id: str, ctx: UsersReader, session: SessionDep) -> Any:
-    invitation = users.get_invitation(session, ctx.clinic_id, invitation_id)
+    invitation = invitations.get_invitation(session, ctx.clinic_id, invitation_id)
     return service.invitations_out(session, [invitation])[0]
 
 
@@ -230,8 +232,8 @@ def viewer_retrieve_invitation(invitation_id: str, ctx: UsersReader, session: Se
 def viewer_update_invitation(
     invitation_id: str, body: ViewerProfileUpdate, ctx: UsersWriter, session: SessionDep
 ) -> Any:
-    invitation = users.get_invitation(session, ctx.clinic_id, invitation_id)
-    users.update_invitation(session, invitation, service.profile_update(body), actor=ctx.actor)
+    invitation = invitations.get_invitation(session, ctx.clinic_id, invitation_id)
+    invitations.update_invitation(session, invitation, service.profile_update(body), actor=ctx.actor)
     return service.invitations_out(session, [invitation])[0]
 
 
@@ -260,15 +262,17 @@ def viewer_list_users(
         limit=limit,
     )
     return ViewerUserList(
-        users=[service.as_viewer_user(u) for u in page.users], has_more=page.has_more, cursor=page.cursor
+        users=[viewer_schemas.as_viewer_user(u) for u in page.users],
+        has_more=page.has_more,
+        cursor=page.cursor,
     )
 
 
 @router.post("/users", response_model=ViewerUserOut)
 def viewer_invite_user(body: ViewerUserInvite, ctx: UsersWriter, session: SessionDep) -> Any:
-    inviter = users.Inviter(actor=ctx.actor, source="api", api_key_id=ctx.api_key.id)
-    user, _invitation = users.invite_user(session, ctx.clinic_id, service.invite(body), inviter)
-    return service.user_out(user)
+    inviter = invitations.Inviter(actor=ctx.actor, source="api", api_key_id=ctx.api_key.id)
+    user, _invitation = invitations.invite_user(session, ctx.clinic_id, service.invite(body), inviter)
+    return viewer_schemas.user_out(user)
 
 
 @router.post("/users/reactivate", response_model=Success)
@@ -283,10 +287,12 @@ def viewer_revoke_access(body: UserIdBody, ctx: UsersWriter, session: SessionDep
 
 @router.get("/users/{user_id}", response_model=ViewerUserOut)
 def viewer_retrieve_user(user_id: str, ctx: UsersReader, session: SessionDep) -> Any:
-    return service.user_out(users.get_user(session, ctx.clinic_id, user_id))
+    return viewer_schemas.user_out(users.get_user(session, ctx.clinic_id, user_id))
 
 
 @router.patch("/users/{user_id}", response_model=ViewerUserOut)
 def viewer_update_user(user_id: str, body: ViewerProfileUpdate, ctx: UsersWriter, session: SessionDep) -> Any:
     user = users.get_user(session, ctx.clinic_id, user_id)
-    return service.user_out(users.update_user(session, user, service.profile_update(body), actor=ctx.actor))
+    return viewer_schemas.user_out(
+        users.update_user(session, user, service.profile_update(body), actor=ctx.actor)
+    )

@@ -23,6 +23,8 @@ from autoscribe.studies.schemas import (
     StudyDescription,
     UserReference,
 )
+from autoscribe.users import schemas as users_schemas
+from autoscribe.users.models import User
 from autoscribe.users.schemas import InvitationOut, ProfileUpdate, UserInvite, UserOut
 
 StudyViewerStatus = Literal["incomplete", "complete"]
@@ -132,3 +134,15 @@ ViewerInvitationList: Any = create_model(
     has_more=(bool, ...),
     cursor=(str | None, None),
 )
+
+
+def as_viewer_user(out: UserOut) -> Any:
+    return ViewerUserOut.model_validate(out.model_dump(exclude=set(REPORTING_FIELDS)))
+
+
+def as_viewer_invitation(out: InvitationOut) -> Any:
+    return ViewerInvitationOut.model_validate(out.model_dump(exclude=set(REPORTING_FIELDS)))
+
+
+def user_out(user: User) -> Any:
+    return as_viewer_user(users_schemas.user_out(user))

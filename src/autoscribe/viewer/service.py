@@ -18,16 +18,14 @@ from autoscribe.studies import service as studies
 from autoscribe.studies.models import VIEWER, Study
 from autoscribe.studies.schemas import ReportMetadataIn, StudyCreate, StudyUpdate
 from autoscribe.studies.service import Creator, StudyScope
-from autoscribe.users import service as users
-from autoscribe.users.models import Invitation, User
-from autoscribe.users.schemas import InvitationOut, ProfileUpdate, UserInvite, UserOut
+from autoscribe.users import invitations as users_invitations
+from autoscribe.users.models import Invitation
+from autoscribe.users.schemas import ProfileUpdate, UserInvite
 from autoscribe.viewer.schemas import (
-    REPORTING_FIELDS,
-    ViewerInvitationOut,
     ViewerStudyCreate,
     ViewerStudyOut,
     ViewerStudyUpdate,
-    ViewerUserOut,
+    as_viewer_invitation,
 )
 
 
@@ -87,17 +85,5 @@ def profile_update(body: Any) -> ProfileUpdate:
     return ProfileUpdate.model_validate(body.model_dump(exclude_unset=True))
 
 
-def as_viewer_user(out: UserOut) -> Any:
-    return ViewerUserOut.model_validate(out.model_dump(exclude=set(REPORTING_FIELDS)))
-
-
-def as_viewer_invitation(out: InvitationOut) -> Any:
-    return ViewerInvitationOut.model_validate(out.model_dump(exclude=set(REPORTING_FIELDS)))
-
-
-def user_out(user: User) -> Any:
-    return as_viewer_user(users.user_out(user))
-
-
 def invitations_out(session: Session, invitations: list[Invitation]) -> list[Any]:
-    return [as_viewer_invitation(out) for out in users.invitations_out(session, invitations)]
+    return [as_viewer_invitation(out) for out in users_invitations.invitations_out(session, invitations)]

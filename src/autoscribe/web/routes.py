@@ -17,7 +17,7 @@ from autoscribe.auth.signin import open_dashboard_session, sign_in, sign_out
 from autoscribe.config import get_settings
 from autoscribe.db import utcnow
 from autoscribe.errors import InvalidRequest
-from autoscribe.users import password_reset
+from autoscribe.users import invitations, password_reset
 from autoscribe.users import service as users
 from autoscribe.web import csrf
 from autoscribe.web.csrf import CsrfProtected
@@ -212,11 +212,11 @@ def _invitation_problem(request: Request, reason: str) -> Response:
 def invitation_page(
     request: Request, session: SessionDep, token: str | None = Query(None, max_length=200)
 ) -> Response:
-    found = users.invitation_by_token(session, token)
+    found = invitations.invitation_by_token(session, token)
     if found is None:
         return _invitation_problem(request, "invalid")
     invitation, person = found
-    reason = users.why_unusable(invitation, person)
+    reason = invitations.why_unusable(invitation, person)
     if reason:
         return _invitation_problem(request, reason)
     return render(
@@ -239,12 +239,12 @@ def invitation_accept(
     password: Password = "",
     password_confirm: Password = "",
 ) -> Response:
-    found = users.invitation_by_token(session, token)
+    found = invitations.invitation_by_token(session, token)
     if found is None:
         return _invitation_problem(request, "invalid")
     invitation, person = found
     try:
-        users.accept_invitation(
+        invitations.accept_invitation(
             session,
             invitation,
             person,
@@ -252,7 +252,7 @@ def invitation_accept(
             confirm=password_confirm,
             address=_address(request),
         )
-    except users.InvitationUnusable as exc:
+    except invitations.InvitationUnusable as exc:
         return _invitation_problem(request, exc.reason)
     except InvalidRequest as exc:
         return render(
@@ -284,13 +284,13 @@ def invitation_accept(
 
 @router.post("/invitations/reject", dependencies=[CsrfProtected])
 def invitation_reject(request: Request, session: SessionDep, token: FormStr = "") -> Response:
-    found = users.invitation_by_token(session, token)
+    found = invitations.invitation_by_token(session, token)
     if found is None:
         return _invitation_problem(request, "invalid")
     invitation, person = found
     try:
-        users.reject_invitation(session, invitation, person, address=_address(request))
-    except users.InvitationUnusable as exc:
+        invitations.reject_invitation(session, invitation, person, address=_address(request))
+    except invitations.InvitationUnusable as exc:
         return _invitation_problem(request, exc.reason)
     return render(request, "invitation_done.html", {"person": person, "accepted": False})
 

@@ -16,11 +16,13 @@ from autoscribe.auth.context import SessionDep
 from autoscribe.db import utcnow
 from autoscribe.errors import APIError, InvalidRequest
 from autoscribe.ids import Prefix, brand
+from autoscribe.users import invitations
 from autoscribe.users import service as users
+from autoscribe.users.invitations import InvitationFilters, Inviter
 from autoscribe.users.models import ASSIGNABLE_LEVELS, INVITATION_STATUSES, Invitation, User
 from autoscribe.users.npi import is_valid_npi
 from autoscribe.users.schemas import CLINIC_ROLES, ProfileUpdate, UserInvite
-from autoscribe.users.service import InvitationFilters, Inviter, UserFilters
+from autoscribe.users.service import UserFilters
 from autoscribe.web.csrf import CsrfProtected
 from autoscribe.web.dashboard.common import (
     Form,
@@ -175,7 +177,7 @@ def invite(request: Request, session: SessionDep, manager: UserManager, form: Fo
     try:
         invite_body = UserInvite.model_validate(body)
         inviter = Inviter(actor=actor_of(request, manager), source="dashboard", user=manager.user)
-        person, _invitation = users.invite_user(session, manager.user.clinic_id, invite_body, inviter)
+        person, _invitation = invitations.invite_user(session, manager.user.clinic_id, invite_body, inviter)
     except (ValidationError, APIError) as exc:
         session.rollback()
         return _invite_page(request, values, errors_from(exc), status=400)
@@ -224,7 +226,7 @@ def _user_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    invitation = users.latest_invitation(session, person)
+    invitation = invitations.latest_invitation(session, person)
     return render(
         request,
         "dashboard/user.html",
@@ -355,14 +357,16 @@ def invitations_page(request: Request, session: SessionDep, manager: UserManager
     cursor = qp.get("cursor", "")[:500] or None
     filters = InvitationFilters(statuses=[status] if status else None)
     try:
-        page = users.list_invitations(
+        page = invitations.list_invitations(
             session, manager.user.clinic_id, filters, cursor=cursor, limit=PAGE_SIZE
         )
     except InvalidRequest:
         cursor = None
-        page = users.list_invitations(session, manager.user.clinic_id, filters, cursor=None, limit=PAGE_SIZE)
-    invitations = list(page.items)
-    people = {p.id: p for p in _people(session, invitations)}
+        page = invitations.list_invitations(
+            session, manager.user.clinic_id, filters, cursor=None, limit=PAGE_SIZE
+        )
+    listed = list(page.items)
+    people = invitations.invited_people(session, listed)
     now = utcnow()
     rows = [
         {
@@ -372,7 +376,7 @@ def invitations_page(request: Request, session: SessionDep, manager: UserManager
             "expired": inv.status == "sent" and inv.is_expired(now),
             "pending": inv.is_pending(now),
         }
-        for inv in invitations
+        for inv in listed
     ]
     return render(
         request,
@@ -390,16 +394,9 @@ def invitations_page(request: Request, session: SessionDep, manager: UserManager
     )
 
 
-def _people(session: SessionDep, invitations: list[Invitation]) -> list[User]:
-    from sqlalchemy import select
-
-    ids = {inv.user_id for inv in invitations}
-    return list(session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
-
-
 def _invitation(session: SessionDep, manager: WebUser, invitation_id: str) -> Invitation:
     try:
-        return users.get_invitation(session, manager.user.clinic_id, invitation_id)
+        return invitations.get_invitation(session, manager.user.clinic_id, invitation_id)
     except APIError:
         raise not_found("Invitation") from None
 
@@ -415,7 +412,7 @@ def revoke_invitation(
 ) -> Response:
     invitation = _invitation(session, manager, invitation_id)
     try:
-        users.revoke_invitation(
+        invitations.revoke_invitation(
             session,
             manager.user.clinic_id,
             invitation_id=brand(Prefix.INVITATION, invitation.id),
@@ -437,7 +434,7 @@ def resend_invitation(
     invitation = _invitation(session, manager, invitation_id)
     inviter = Inviter(actor=actor_of(request, manager), source="dashboard", user=manager.user)
     try:
-        users.resend_invitation(session, invitation, inviter)
+        invitations.resend_invitation(session, invitation, inviter)
     except APIError as exc:
         session.rollback()
         return done(request, _back(request), f"Not sent: {exc.message}.")
