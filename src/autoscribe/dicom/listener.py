@@ -35,6 +35,7 @@ from autoscribe.dicom.syntaxes import (
     UNCOMPRESSED,
     VERIFICATION,
 )
+from autoscribe.dicom.worklist import query_worklist
 from autoscribe.errors import APIError
 from autoscribe.storage import StorageError
 
@@ -148,7 +149,6 @@ def on_store(event: evt.Event) -> int | Dataset:
 
 
 def on_find(event: evt.Event) -> Any:
-    from autoscribe.dicom.worklist import query_worklist
 
     peer = _peer(event)
     if peer is None:

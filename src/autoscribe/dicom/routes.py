@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from autoscribe.audit import service as audit
@@ -17,12 +18,13 @@ from autoscribe.auth.context import ApiContext, ApiContextDep, SessionDep, api_c
 from autoscribe.config import get_settings
 from autoscribe.db import get_sessionmaker
 from autoscribe.dicom import web
+from autoscribe.dicom.header import parse_part10
 from autoscribe.dicom.models import SOURCE_STOW, DicomInstance
 from autoscribe.dicom.service import store_instance
-from autoscribe.errors import APIError, InvalidRequest
+from autoscribe.errors import APIError, InvalidRequest, NotFound
 from autoscribe.studies.models import Study
 from autoscribe.studies.schemas import UID_PATTERN
-from autoscribe.studies.service import StudyScope
+from autoscribe.studies.service import StudyScope, get_study_by_uid
 
 # DICOMweb is its own standard (PS3.18), not part of the Avara REST API: kept out of /openapi.json.
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"], include_in_schema=False)
@@ -259,7 +261,6 @@ _FAILURE_OUT_OF_RESOURCES = 0xA700
 
 
 def _stow(parts: list[tuple[str, bytes]], ctx: ApiContext, study: str | None) -> tuple[int, dict[str, Any]]:
-    from autoscribe.dicom.header import parse_part10
 
     base = base_url()
     scope = scope_for(ctx)
@@ -330,10 +331,6 @@ def _failed(sop_class: str, sop_uid: str, reason: int) -> dict[str, Any]:
 
 def _may_store_into(session: Any, scope: StudyScope, study_uid: str) -> bool:
     """A key may add instances to a study it can see, or to a study that does not exist yet."""
-    from sqlalchemy import select
-
-    from autoscribe.errors import NotFound
-    from autoscribe.studies.service import get_study_by_uid
 
     exists = session.scalar(
         select(Study.id).where(

@@ -39,6 +39,7 @@ from autoscribe.storage import get_storage
 from autoscribe.studies import service as studies
 from autoscribe.studies.models import Study
 from autoscribe.studies.schemas import SEVERITIES, ReportMetadataIn, StudyCreate, StudyUpdate
+from autoscribe.webhooks.sync import call_sync
 
 log = logging.getLogger("autoscribe.dicom")
 
@@ -395,7 +396,6 @@ def request_enrichment(
     endpoint, a timeout, an error or an invalid body is an empty answer (logged)."""
     if key is None or not key.study_webhook_url:
         return {}
-    from autoscribe.webhooks.sync import call_sync
 
     data: dict[str, Any] = {"clinicId": str(clinic_id), "studyInstanceUid": study_uid}
     if accession:

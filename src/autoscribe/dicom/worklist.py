@@ -25,6 +25,7 @@ from autoscribe.clinics.models import Clinic
 from autoscribe.dicom.schemas import WorklistAnswer
 from autoscribe.dicom.service import dicom_api_key
 from autoscribe.errors import APIError, UpstreamTimeout
+from autoscribe.webhooks.sync import call_sync
 
 log = logging.getLogger("autoscribe.dicom")
 
@@ -118,7 +119,6 @@ def query_worklist(
         return WorklistOutcome(failure=(STATUS_UPSTREAM_FAILED, "No worklist configured for this AE title"))
     data = request_data(clinic, query, calling_ae, address, today or date.today())
     session.rollback()
-    from autoscribe.webhooks.sync import call_sync
 
     try:
         answer = call_sync(session, key, WORKLIST_EVENT, data, answer_model=WorklistAnswer)
