@@ -103,7 +103,7 @@ def main() -> None:
 
     # ---- warm render, in this process ----
     from autoscribe.documents.model import Header, Part, ReportDocument, Sections, Signature, Subsection
-    from autoscribe.documents.render import render_pdf
+    from autoscribe.documents.pdf import render_pdf
 
     doc = ReportDocument(
         Header.from_study(

@@ -12,7 +12,7 @@ from typing import Any
 
 from autoscribe import tasks
 from autoscribe.config import Settings, get_settings
-from autoscribe.documents.render import warm_up
+from autoscribe.documents.pdf import warm_up
 from autoscribe.observability.http import start as start_observability
 from autoscribe.queue.runner import TaskRunner
 from autoscribe.webhooks.dispatcher import Dispatcher

@@ -118,7 +118,7 @@ def document(**header: str) -> object:
 def test_hostile_patient_values_fetch_nothing(
     field: str, listener: Listener, secret_image: tuple[Path, list[str]]
 ) -> None:
-    from autoscribe.documents.render import render_pdf
+    from autoscribe.documents.pdf import render_pdf
 
     image, opened = secret_image
     for value in hostile_values(listener.url, image):
@@ -160,7 +160,7 @@ def test_the_renderer_refuses_direct_references(
     listener: Listener, secret_image: tuple[Path, list[str]]
 ) -> None:
     """Even a template that named an outside resource would fetch nothing."""
-    from autoscribe.documents.render import html_to_pdf
+    from autoscribe.documents.pdf import html_to_pdf
 
     image, opened = secret_image
     url = listener.url
@@ -184,7 +184,7 @@ def test_the_renderer_refuses_direct_references(
 def test_fetcher_serves_bundled_assets_only(tmp_path: Path, listener: Listener) -> None:
     from PIL import Image
 
-    from autoscribe.documents.render import ASSET_SCHEME, FetchRefused, asset_fetcher, html_to_pdf
+    from autoscribe.documents.pdf import ASSET_SCHEME, FetchRefused, asset_fetcher, html_to_pdf
 
     assets = tmp_path / "assets"
     assets.mkdir()

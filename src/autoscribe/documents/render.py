@@ -1,5 +1,5 @@
-"""Report rendering: one Jinja2 template for the screen and the PDF, WeasyPrint for the PDF,
-and the plain text that the API and the report.delivered webhook carry.
+"""Report rendering: one Jinja2 template for the screen and the PDF (documents/pdf.py turns it
+into a PDF), and the plain text that the API and the report.delivered webhook carry.
 
 Patient and study values come from integrators' API keys: they are escaped for the context they
 land in (HTML text, or the CSS string of the PDF footer), and WeasyPrint gets a URL fetcher that
@@ -9,27 +9,18 @@ nothing (no network, no file on the server)."""
 from __future__ import annotations
 
 import logging
-import mimetypes
 import re
-import threading
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
-from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from autoscribe.documents.model import Header, Part, ReportDocument, Sections, Signature
+from autoscribe.documents.model import Part, ReportDocument, Sections, Signature
 
 log = logging.getLogger("autoscribe.documents")
-
-# URLs of bundled assets (fonts, a logo: files in autoscribe/documents/assets/) in templates:
-# `autoscribe-asset:logo.png`. The renderer fetches nothing else.
-ASSET_SCHEME = "autoscribe-asset"
-_ASSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*")
 
 
 def format_when(value: datetime) -> str:
@@ -110,67 +101,6 @@ def render_html(doc: ReportDocument, *, page_size: str = "Letter") -> str:
     return template.render(doc=doc, css=css, page_size=page_size, footer_left=footer)
 
 
-class FetchRefused(ValueError):
-    """The PDF renderer was asked for a resource that is not one of the bundled assets."""
-
-
-@lru_cache(maxsize=1)
-def _fetcher_class() -> type:
-    # WeasyPrint is imported on first use: it loads Pango and fonts, which `autoscribe` commands
-    # that never render do not need.
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class BundledAssetFetcher(URLFetcher):  # type: ignore[misc]
-        """WeasyPrint's URL fetcher for reports: `autoscribe-asset:<name>` from the assets
-        directory, and nothing else. Every other URL (http, https, file, data, ftp, a name with
-        a path in it, a missing asset) raises FetchRefused before any I/O: WeasyPrint then leaves
-        that image, font or stylesheet out and goes on rendering."""
-
-        def __init__(self, root: Traversable | Path) -> None:
-            super().__init__(allowed_protocols=(ASSET_SCHEME,), allow_redirects=False)
-            self.root = root
-
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            scheme, _, name = url.partition(":")
-            if scheme.lower() != ASSET_SCHEME or not _ASSET_NAME.fullmatch(name):
-                raise FetchRefused(f"the report renderer fetches bundled assets only, not {url[:80]!r}")
-            resource = self.root / name
-            if not resource.is_file():
-                raise FetchRefused(f"no bundled asset named {name!r}")
-            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            return URLFetcherResponse(url, resource.read_bytes(), {"Content-Type": content_type})
-
-        def open(self, url: Any, data: Any = None, timeout: Any = None) -> Any:
-            return self.fetch(url.full_url if hasattr(url, "full_url") else str(url))
-
-    return BundledAssetFetcher
-
-
-def asset_fetcher(root: Traversable | Path | None = None) -> Any:
-    """A WeasyPrint URL fetcher serving only the bundled assets under `root` (default: the
-    package's autoscribe/documents/assets/)."""
-    if root is None:
-        return _default_fetcher()
-    return _fetcher_class()(root)
-
-
-@lru_cache(maxsize=1)
-def _default_fetcher() -> Any:
-    return _fetcher_class()(resources.files("autoscribe.documents") / "assets")
-
-
-def html_to_pdf(html: str, *, url_fetcher: Any = None) -> bytes:
-    """A PDF from an HTML string, with nothing fetched from outside the bundled assets."""
-    from weasyprint import HTML
-
-    fetcher = url_fetcher if url_fetcher is not None else asset_fetcher()
-    return bytes(HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf())
-
-
-def render_pdf(doc: ReportDocument) -> bytes:
-    return html_to_pdf(render_html(doc))
-
-
 def _section_lines(sections: Sections) -> list[str]:
     lines: list[str] = []
     for title, text in (
@@ -212,26 +142,3 @@ def part_text(part: Part) -> str:
     if part.signature is not None:
         lines.append(signature_line(part.signature))
     return "\n".join(lines).strip() + "\n"
-
-
-def document_text(doc: ReportDocument) -> str:
-    return "\n".join(part_text(p) for p in doc.parts)
-
-
-_warm = threading.Event()
-
-
-def warm_up() -> None:
-    """Load WeasyPrint, fonts and the template once, so the first real render is a warm one."""
-    if _warm.is_set():
-        return
-    try:
-        render_pdf(
-            ReportDocument(
-                header=Header(clinic_name="Warm-up", patient_name="Warm Up"),
-                parts=(Part("rep_warmup", False, Sections(findings="Warm-up."), False, None),),
-            )
-        )
-        _warm.set()
-    except Exception:  # a broken PDF stack must not stop the server; signing reports the error
-        log.exception("PDF renderer warm-up failed")

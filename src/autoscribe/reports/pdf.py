@@ -14,7 +14,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from autoscribe.documents.render import render_pdf
+from autoscribe.documents.pdf import render_pdf
 from autoscribe.errors import Conflict
 from autoscribe.ids import Prefix, brand
 from autoscribe.observability import metrics
