@@ -1,5 +1,5 @@
 """CLI glue for the DICOM edge: `autoscribe dicom ...` and `autoscribe clinics update`.
-Registered on the main command by autoscribe.cli.add_dicom_commands."""
+Registered on the main command by autoscribe.cli.add_domain_commands."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from typing import Any
 
 import click
 
-from autoscribe.audit.service import Actor
-
-CLI_ACTOR = Actor("system", "cli")
+from autoscribe.clitools import CLI_ACTOR
 
 
 def _emit(data: dict[str, Any], as_json: bool, lines: list[str]) -> None:
