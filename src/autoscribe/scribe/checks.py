@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from autoscribe.scribe.findings import Analysis, Mention, analyze, concepts_match, sides_compatible
 from autoscribe.scribe.types import FINDINGS, IMPRESSION, PLACEHOLDER, CheckResult, Draft, StudyContext
+from autoscribe.scribe.wordlists import data_rows, data_sections
 
 CHECK_CODES = (
     "laterality_mismatch",
@@ -32,16 +33,15 @@ CHECK_CODES = (
     "critical_finding",
 )
 
-_FEMALE_ONLY = re.compile(
-    r"\b(uterus|uterine|ovary|ovaries|ovarian|endometrium|endometrial|cervix|fallopian|vagina|vaginal|"
-    r"intrauterine|gestational sac|adnexa|adnexal)\b",
-    re.I,
-)
-_MALE_ONLY = re.compile(
-    r"\b(prostate|prostatic|seminal vesicles?|testis|testes|testicles?|testicular|scrotum|scrotal|"
-    r"epididymis|epididymal|penis|penile)\b",
-    re.I,
-)
+
+def _words_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
+
+
+# Anatomy of one sex only, and the largest plausible size of a finding: data a radiologist reviews.
+_SEX_SPECIFIC = data_sections("sex_specific_anatomy.txt")
+_FEMALE_ONLY = _words_regex(_SEX_SPECIFIC["female"])
+_MALE_ONLY = _words_regex(_SEX_SPECIFIC["male"])
 _SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
 _DESCRIPTION_SIDE = re.compile(r"\b(right|left|rt|lt|bilateral|bilat|both)\b", re.I)
 _UNIT = r"(?:cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?)"
@@ -76,15 +76,7 @@ _DIAGNOSIS = re.compile(
     r"likely representing|representing|concerning for|suspicious for)\b",
     re.I,
 )
-_LESION_MAX_CM = {
-    "nodule": 10.0,
-    "stone": 10.0,
-    "gallstones": 6.0,
-    "granuloma": 3.0,
-    "cyst": 40.0,
-    "lesion": 40.0,
-    "mass": 50.0,
-}
+_LESION_MAX_CM = {concept: float(cm) for concept, cm in data_rows("lesion_max_size.tsv", 2)}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from autoscribe.scribe.impression import LlmConfig, impression_with_source
 from autoscribe.scribe.lexicon import correct_radiology_terms, hint_terms, regions_for_study
 from autoscribe.scribe.mapper import build_draft, expand_macros, set_impression
 from autoscribe.scribe.normalize import normalize
-from autoscribe.scribe.templates import choose_template, vocabulary_prompt
+from autoscribe.scribe.templates import BUILTIN_TEMPLATES, choose_template, vocabulary_prompt
 from autoscribe.scribe.transcribe import AudioInput, Transcriber, default_transcriber
 from autoscribe.scribe.types import CheckResult, Draft, StudyContext, Template, Transcript
 from autoscribe.scribe.vocabulary import correct_terms
@@ -57,13 +57,14 @@ class ScribeEngine:
         *,
         templates: Sequence[Template] = (),
         macros: Mapping[str, str] | None = None,
-        llm: LlmConfig | bool | None = True,
+        llm: LlmConfig | None = None,
     ) -> None:
         self._transcriber = transcriber
         self.templates = list(templates)
         self.macros = dict(macros or {})
-        # llm=True: from settings (off unless AUTOSCRIBE_LLM_BASE_URL is set); None/False: rules only.
-        self.llm = LlmConfig.from_settings() if llm is True else (llm or None)
+        # None: rule-based impressions. The app passes `LlmConfig.from_settings(get_settings())`, which
+        # is None unless AUTOSCRIBE_LLM_BASE_URL is set: the engine does not read the app's settings.
+        self.llm = llm
         # Contextual biasing: the speech model's prompt and hotwords carry the radiology terms of the
         # study's body regions (data/radiology_lexicon.txt); off: the template's prompt only. Off by
         # default: on the bench's dev set it did not lower WER (prompt terms: +-1 point, noise; hotwords
@@ -80,8 +81,6 @@ class ScribeEngine:
 
     def template_for(self, context: StudyContext, template_id: str | None = None) -> Template:
         if template_id:
-            from autoscribe.scribe.templates import BUILTIN_TEMPLATES
-
             for template in (*self.templates, *BUILTIN_TEMPLATES):
                 if template.id == template_id:
                     return template

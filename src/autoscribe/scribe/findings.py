@@ -9,413 +9,29 @@ both read sentences through `analyze`.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-# (phrase, concept, weight, critical). Concepts group synonyms; weight orders the impression.
-_LEXICON: list[tuple[str, str, int, bool]] = []
+from autoscribe.scribe.variants import critical_variants
+from autoscribe.scribe.wordlists import data_sections, findings_lexicon
 
 
-def _add(concept: str, weight: int, critical: bool, *phrases: str) -> None:
-    for phrase in phrases:
-        _LEXICON.append((phrase, concept, weight, critical))
+def _words_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
 
 
-# Critical findings: call the referrer, suggest isCritical.
-_add("pneumothorax", 100, True, "pneumothorax", "pneumothoraces", "tension pneumothorax")
-_add(
-    "intracranial hemorrhage",
-    100,
-    True,
-    "intracranial hemorrhage",
-    "intraparenchymal hemorrhage",
-    "intraventricular hemorrhage",
-    "parenchymal hemorrhage",
-    "hemorrhage",
-    "hemorrhages",
-    "bleed",
-    "hemorrhagic transformation",
-)
-_add("subdural hematoma", 100, True, "subdural hematoma", "subdural hemorrhage", "subdural collection")
-_add("epidural hematoma", 100, True, "epidural hematoma")
-_add("subarachnoid hemorrhage", 100, True, "subarachnoid hemorrhage")
-_add(
-    "pulmonary embolism",
-    100,
-    True,
-    "pulmonary embolism",
-    "pulmonary emboli",
-    "pulmonary embolus",
-    "saddle embolus",
-    "embolus",
-    "emboli",
-    "embolism",
-    "filling defect",
-    "filling defects",
-)
-_add("aortic dissection", 100, True, "aortic dissection", "dissection", "intimal flap", "intramural hematoma")
-_add(
-    "free air",
-    100,
-    True,
-    "free air",
-    "free intraperitoneal air",
-    "pneumoperitoneum",
-    "extraluminal air",
-    "extraluminal gas",
-)
-_add("midline shift", 95, True, "midline shift")
-_add(
-    "herniation",
-    95,
-    True,
-    "uncal herniation",
-    "subfalcine herniation",
-    "tonsillar herniation",
-    "transtentorial herniation",
-)
-_add(
-    "acute infarct",
-    90,
-    True,
-    "acute infarct",
-    "acute infarction",
-    "acute stroke",
-    "restricted diffusion",
-    "large vessel occlusion",
-)
-_add("perforation", 95, True, "perforation", "perforated")
-_add("torsion", 95, True, "torsion")
-_add("cord compression", 95, True, "cord compression")
-_add("active extravasation", 100, True, "active extravasation", "extravasation")
-_add("ruptured aneurysm", 100, True, "ruptured aneurysm", "aneurysm rupture", "rupture")
-_add("pneumatosis", 95, True, "pneumatosis", "portal venous gas")
-_add("ectopic pregnancy", 100, True, "ectopic pregnancy")
-# Further findings that ACR-style critical result lists name (communicate now).
-_add("intussusception", 95, True, "intussusception")
-_add("volvulus", 95, True, "volvulus")
-_add("bowel ischemia", 95, True, "mesenteric ischemia", "bowel ischemia")
-_add("hemoperitoneum", 95, True, "hemoperitoneum")
-_add("epidural abscess", 95, True, "epidural abscess")
-_add("venous sinus thrombosis", 95, True, "venous sinus thrombosis", "cerebral venous thrombosis")
-# Significant findings.
-_add(
-    "mass",
-    60,
-    False,
-    "mass",
-    "masses",
-    "neoplasm",
-    "tumor",
-    "malignancy",
-    "metastasis",
-    "metastases",
-    "metastatic disease",
-)
-_add("fracture", 60, False, "fracture", "fractures", "fractured")
-_add("obstruction", 60, False, "obstruction", "bowel obstruction", "small bowel obstruction")
-_add("appendicitis", 60, False, "appendicitis")
-_add("cholecystitis", 55, False, "cholecystitis")
-_add("diverticulitis", 55, False, "diverticulitis")
-_add("pancreatitis", 55, False, "pancreatitis")
-_add("abscess", 55, False, "abscess", "abscesses")
-_add(
-    "pneumonia",
-    50,
-    False,
-    "pneumonia",
-    "consolidation",
-    "consolidations",
-    "airspace disease",
-    "airspace opacity",
-    "airspace opacities",
-    "infiltrate",
-)
-_add("hydronephrosis", 50, False, "hydronephrosis", "hydroureter", "hydroureteronephrosis")
-_add(
-    "tear",
-    50,
-    False,
-    "tear",
-    "tears",
-    "torn",
-    "rupture of the",
-    "slap tear",
-    "bucket handle tear",
-    # A torn tendon or ligament "ruptures" too; that is not a ruptured aneurysm.
-    "acl rupture",
-    "pcl rupture",
-    "ligament rupture",
-    "tendon rupture",
-    "achilles rupture",
-)
-_add("aneurysm", 50, False, "aneurysm", "aneurysmal")
-_add("infarct", 50, False, "infarct", "infarcts", "infarction")
-_add("hematoma", 50, False, "hematoma", "hematomas")
-_add("thrombus", 50, False, "thrombus", "thrombosis", "clot")
-_add("edema", 40, False, "pulmonary edema", "edema", "vasogenic edema", "marrow edema", "bone marrow edema")
-_add("mass effect", 60, False, "mass effect")
-_add(
-    "lymphadenopathy",
-    40,
-    False,
-    "lymphadenopathy",
-    "adenopathy",
-    "enlarged lymph node",
-    "enlarged lymph nodes",
-)
-_add("effusion", 40, False, "effusion", "effusions")
-_add("pleural effusion", 40, False, "pleural effusion", "pleural effusions")
-_add("pericardial effusion", 40, False, "pericardial effusion")
-_add("joint effusion", 25, False, "joint effusion")
-_add("ascites", 35, False, "ascites", "free fluid")
-_add("cardiomegaly", 35, False, "cardiomegaly", "enlarged heart")
-_add("hydrocephalus", 60, False, "hydrocephalus")
-_add("stenosis", 40, False, "stenosis", "narrowing")
-_add("dilatation", 35, False, "dilatation", "dilation", "dilated", "ductal dilatation", "biliary dilatation")
-_add("contusion", 40, False, "contusion", "contusions", "bone bruise")
-_add(
-    "calcifications",
-    30,
-    False,
-    "suspicious calcifications",
-    "pleomorphic calcifications",
-    "grouped calcifications",
-)
-_add("architectural distortion", 50, False, "architectural distortion")
-_add("asymmetry", 30, False, "asymmetry", "focal asymmetry", "developing asymmetry")
-_add("splenomegaly", 30, False, "splenomegaly")
-_add("hepatomegaly", 30, False, "hepatomegaly")
-_add("wall thickening", 35, False, "wall thickening", "bowel wall thickening", "gallbladder wall thickening")
-_add("sludge", 20, False, "sludge")
-_add(
-    "opacity",
-    35,
-    False,
-    "opacity",
-    "opacities",
-    "ground-glass opacity",
-    "ground glass opacity",
-    "ground-glass opacities",
-    "ground glass opacities",
-)
-_add("white matter lesions", 25, False, "white matter lesions", "white matter hyperintensities")
-_add("hyperintensity", 25, False, "hyperintensity", "hyperintensities")
-_add("enhancement", 35, False, "enhancement", "enhancing")
-_add("sinus disease", 10, False, "mucosal thickening", "sinusitis", "air-fluid level", "air fluid level")
-# Lesions with a size.
-_add("nodule", 30, False, "nodule", "nodules", "pulmonary nodule", "pulmonary nodules")
-_add("lesion", 30, False, "lesion", "lesions", "hypodensity", "hypodensities", "hypodense lesion")
-_add("cyst", 15, False, "cyst", "cysts", "cystic lesion", "baker cyst", "popliteal cyst")
-_add(
-    "stone",
-    35,
-    False,
-    "stone",
-    "stones",
-    "calculus",
-    "calculi",
-    "nephrolithiasis",
-    "urolithiasis",
-    "ureterolithiasis",
-)
-_add("gallstones", 25, False, "gallstone", "gallstones", "cholelithiasis")
-# Minor findings: reported, but last in the impression.
-_add("atelectasis", 15, False, "atelectasis", "atelectatic")
-_add("emphysema", 20, False, "emphysema")
-_add(
-    "degenerative change",
-    10,
-    False,
-    "degenerative",
-    "degenerative changes",
-    "degenerative disc disease",
-    "spondylosis",
-    "osteoarthritis",
-    "arthrosis",
-    "osteophyte",
-    "osteophytes",
-    "disc bulge",
-    "disc osteophyte complex",
-)
-_add("disc herniation", 35, False, "disc protrusion", "disc herniation", "disc extrusion")
-_add(
-    "chondromalacia",
-    20,
-    False,
-    "chondromalacia",
-    "chondrosis",
-    "cartilage loss",
-    "chondral defect",
-    "chondral fissuring",
-)
-_add("tendinosis", 20, False, "tendinosis", "tendinopathy")
-_add("bursitis", 15, False, "bursitis")
-_add(
-    "atherosclerosis",
-    10,
-    False,
-    "atherosclerotic",
-    "atherosclerosis",
-    "atherosclerotic calcifications",
-    "vascular calcifications",
-)
-_add("diverticulosis", 10, False, "diverticulosis", "diverticula")
-_add("steatosis", 15, False, "steatosis", "fatty infiltration", "hepatic steatosis", "fatty liver")
-_add("granuloma", 5, False, "granuloma", "granulomas", "calcified granuloma")
-_add("scarring", 10, False, "scarring", "scar", "fibrosis", "fibrotic")
-_add("microvascular disease", 15, False, "microvascular ischemic", "microvascular", "small vessel ischemic")
-_add("volume loss", 10, False, "volume loss", "atrophy")
-_add("bronchiectasis", 20, False, "bronchiectasis", "bronchial wall thickening")
-_add("hernia", 15, False, "hernia", "hiatal hernia")
-_add("fibroid", 15, False, "fibroid", "fibroids", "leiomyoma")
-_add("adenoma", 20, False, "adenoma", "microadenoma", "macroadenoma")
-_add("hemangioma", 10, False, "hemangioma")
-_add("meniscal extrusion", 20, False, "extrusion")
-_add("subluxation", 30, False, "subluxation", "dislocation", "dislocated")
-_add("sprain", 30, False, "sprain")
-_add(
-    "postsurgical change",
-    5,
-    False,
-    "postsurgical",
-    "post-surgical",
-    "cholecystectomy",
-    "hysterectomy",
-    "prostatectomy",
-)
-_add("line", 5, False, "endotracheal tube", "enteric tube", "picc", "central venous catheter", "pacemaker")
-
-_PRE_TRIGGERS = (
-    "no evidence of",
-    "no evidence for",
-    "no signs of",
-    "no sign of",
-    "no findings of",
-    "no definite",
-    "no suspicious",
-    "no new",
-    "no acute",
-    "negative for",
-    "free of",
-    "absence of",
-    "without evidence of",
-    "without",
-    "no",
-    "not",
-    "nor",
-    "neither",
-    "rules out",
-    "ruled out",
-    "resolution of",
-    "resolved",
-    "no longer",
-    "there is no",
-    "there are no",
-    "without any",
-    "lack of",
-    "never",
-)
-_POST_TRIGGERS = (
-    "is not seen",
-    "are not seen",
-    "is not identified",
-    "are not identified",
-    "not identified",
-    "not seen",
-    "is absent",
-    "are absent",
-    "has resolved",
-    "have resolved",
-    "is not present",
-    "are not present",
-    "was not seen",
-    "were not seen",
-    "is excluded",
-    "are excluded",
-    "ruled out",
-    "not demonstrated",
-    "is not demonstrated",
-    "not visualized",
-    "is not visualized",
-    "unlikely",
-    "has been excluded",
-)
-_PSEUDO = (
-    "no change",
-    "no significant change",
-    "no interval change",
-    "not only",
-    "no increase",
-    "without change",
-    "not well",
-    "no significant interval change",
-    "no substantial change",
-    "not changed",
-    "unchanged",
-    "no appreciable change",
-    "not significantly changed",
-    "not been",
-    "without significant change",
-    "no significant interval",
-    "does not",
-    "not extend",
-    "without contrast",
-)
-_TERMINATORS = (
-    "but",
-    "however",
-    "although",
-    "though",
-    "except",
-    "apart from",
-    "aside from",
-    "which",
-    "whereas",
-    "with the exception",
-    "yet",
-    "still",
-    "otherwise",
-    "there is",
-    "there are",
-    "is seen",
-    "are seen",
-    "is noted",
-    "are noted",
-    "is present",
-    "are present",
-    "is again",
-    "are again",
-    "demonstrates",
-    "shows",
-    "with",
-)
-_NORMAL_WORDS = re.compile(
-    r"\b(normal|unremarkable|clear|intact|patent|preserved|within normal limits|no acute|negative|"
-    r"symmetric|maintained|well aerated|unchanged|stable)\b",
-    re.I,
-)
-_QUALIFIERS = re.compile(
-    r"\b(new|additional|other|further|suspicious|acute|significant|large|displaced|enlarged|aggressive|"
-    r"worrisome|dominant|discrete|drainable|residual|recurrent)\b",
-    re.I,
-)
+# The lexicon (data/findings_lexicon.tsv), the NegEx triggers (data/negex_triggers.txt) and the words
+# that qualify a finding (data/findings_words.txt) are data a radiologist reviews.
+_NEGEX = data_sections("negex_triggers.txt")
+_WORDS = data_sections("findings_words.txt")
+_NORMAL_WORDS = _words_regex(_WORDS["normal"])
+_QUALIFIERS = _words_regex(_WORDS["qualifiers"])
 _SIDE = re.compile(r"\b(right|left|bilateral|bilaterally|both)\b", re.I)
 _MEASURE = re.compile(r"\b\d+(?:\.\d+)?(?: x \d+(?:\.\d+)?)* ?(?:cm|mm)\b")
-_SIZE_UP = re.compile(
-    r"\b(large|moderate|severe|extensive|massive|marked|significant|new|acute|enlarging|"
-    r"increased|increasing|worsening|complete|full[- ]thickness|displaced|tension)\b",
-    re.I,
-)
-_SIZE_DOWN = re.compile(
-    r"\b(small|mild|minimal|tiny|trace|subtle|minor|chronic|old|healed|stable|"
-    r"unchanged|incidental|benign|punctate|probable|possible)\b",
-    re.I,
-)
+_SIZE_UP = _words_regex(_WORDS["severe"])
+_SIZE_DOWN = _words_regex(_WORDS["mild"])
 
 
 @dataclass(frozen=True)
@@ -467,7 +83,7 @@ class Analysis:
 
 @lru_cache(maxsize=1)
 def _lexicon_pattern() -> tuple[re.Pattern[str], dict[str, tuple[str, int, bool]]]:
-    table = {phrase: (concept, weight, critical) for phrase, concept, weight, critical in _LEXICON}
+    table = {t.phrase: (t.concept, t.weight, t.critical) for t in findings_lexicon()}
     phrases = sorted(table, key=len, reverse=True)
     body = "|".join(
         _british(re.escape(p).replace(r"\ ", r"[\s-]+").replace(r"\-", r"[\s-]?")) for p in phrases
@@ -489,10 +105,10 @@ def _phrase_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])", re.I)
 
 
-_PRE_RE = _phrase_regex(_PRE_TRIGGERS)
-_POST_RE = _phrase_regex(_POST_TRIGGERS)
-_PSEUDO_RE = _phrase_regex(_PSEUDO)
-_TERM_RE = _phrase_regex(_TERMINATORS)
+_PRE_RE = _phrase_regex(_NEGEX["before"])
+_POST_RE = _phrase_regex(_NEGEX["after"])
+_PSEUDO_RE = _phrase_regex(_NEGEX["pseudo"])
+_TERM_RE = _phrase_regex(_NEGEX["terminators"])
 
 
 def _clauses(text: str) -> list[tuple[int, int]]:
@@ -590,98 +206,6 @@ def analyze(sentence: str, *, variants: bool = False) -> Analysis:
     affirmed = [m for m in mentions if not m.negated]
     normal = not affirmed and (bool(_NORMAL_WORDS.search(text)) or bool(mentions))
     return Analysis(text=text, mentions=tuple(mentions), normal=normal)
-
-
-@lru_cache(maxsize=1)
-def _critical_keys() -> list[tuple[str, str, str, tuple[str, ...]]]:
-    """(phonetic key, letters, concept, words) of every critical phrase long enough to tell apart."""
-    from autoscribe.scribe.lexicon import phonetic_key
-
-    out = []
-    for phrase, concept, _weight, critical in _LEXICON:
-        letters = re.sub(r"[^a-z]", "", phrase.lower())
-        if critical and len(letters) >= 8:
-            out.append(
-                (phonetic_key(letters), letters, concept, tuple(re.findall(r"[a-z]+", phrase.lower())))
-            )
-    return out
-
-
-_SPAN_WORD = re.compile(r"[A-Za-z]+")
-# Never part of a variant: negations and glue, and words that carry a different finding.
-_NOT_IN_VARIANT = frozenset(
-    (
-        "no not without nor or with of the a is are was were in on at to for by as there that "
-        "left right bilateral small large"
-    )
-    .strip()
-    .split(" ")
-)
-_NOT_AT_EDGE = frozenset({"and", "an", "this"})  # "pulmonary and bolus", "aortic this section"
-
-
-def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int, str]]:
-    """(start, end, concept) of runs of one to four words that sound like a critical term but are
-    not it: "new motor thorax" (pneumothorax), "pulmonary and bolus" (pulmonary embolus), "sub
-    dural hematoma". A single real English word never counts ("portion" is not torsion): the
-    speech model turns a term it does not know into several words, or into a non-word."""
-    from autoscribe.scribe.lexicon import _distance, _english, phonetic_key
-
-    words = list(_SPAN_WORD.finditer(text))
-    english = _english()
-    out: list[tuple[int, int, str]] = []
-    i = 0
-    while i < len(words):
-        found: tuple[int, float, int, int, str] | None = None  # (distance, -similarity, start, end, concept)
-        for size in (1, 2, 3, 4):
-            if i + size > len(words):
-                continue
-            run = words[i : i + size]
-            start, end = run[0].start(), run[-1].end()
-            if any(a < end and start < b for a, b in taken):
-                continue
-            if not re.fullmatch(r"[A-Za-z \t-]+", text[start:end]):
-                continue  # a sentence or clause boundary inside
-            lows = [w.group().lower() for w in run]
-            if any(w in _NOT_IN_VARIANT for w in lows) or lows[0] in _NOT_AT_EDGE or lows[-1] in _NOT_AT_EDGE:
-                continue
-            if size == 1 and lows[0] in english:
-                continue
-            joined = "".join(lows)
-            key = phonetic_key(joined)
-            if len(key) < 4:
-                continue
-            for ckey, letters, concept, phrase_words in _critical_keys():
-                if abs(len(joined) - len(letters)) > 0.25 * len(letters):
-                    continue
-                limit = 1 if len(ckey) <= 5 else 2
-                distance = _distance(key, ckey, limit)
-                if distance > limit:
-                    continue
-                similarity = difflib.SequenceMatcher(None, joined, letters).ratio()
-                if similarity < 0.6:
-                    continue
-                # Words heard right ("acute", "pulmonary") prove nothing: what differs must sound alike
-                # by itself ("and bolus" / "embolus"), and is never one real word ("acute distal").
-                rest = [w for w in lows if w not in phrase_words]
-                if len(rest) < len(lows):
-                    target = "".join(w for w in phrase_words if w not in lows)
-                    if not rest or not target or (len(rest) == 1 and rest[0] in english):
-                        continue
-                    a, b = phonetic_key("".join(rest)), phonetic_key(target)
-                    if _distance(a, b, 2) > (1 if len(b) <= 4 else 2):
-                        continue
-                    if difflib.SequenceMatcher(None, "".join(rest), target).ratio() < 0.6:
-                        continue
-                candidate = (distance, -similarity, start, end, concept)
-                if found is None or candidate[:2] < found[:2]:
-                    found = candidate
-        if found:
-            out.append(found[2:])
-            i += len(_SPAN_WORD.findall(text[found[2] : found[3]]))
-        else:
-            i += 1
-    return out
 
 
 def measurement_only_positive(sentence: str) -> bool:

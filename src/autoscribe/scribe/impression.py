@@ -2,9 +2,9 @@
 
 Rule-based by default: every sentence of Findings that affirms an abnormality (NegEx, see
 findings.py) becomes one item, critical findings first, then by weight; "No acute abnormality."
-when nothing is positive. When `AUTOSCRIBE_LLM_BASE_URL` points at an OpenAI-compatible server,
-that server writes the impression from the Findings text instead; any failure falls back to the
-rules, so dictation never waits on or breaks because of it.
+when nothing is positive. Given an `LlmConfig` (the app builds one when `AUTOSCRIBE_LLM_BASE_URL`
+points at an OpenAI-compatible server), that server writes the impression from the Findings text
+instead; any failure falls back to the rules, so dictation never waits on or breaks because of it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
@@ -29,6 +30,19 @@ _LEADING = re.compile(
 )
 
 
+class LlmSettings(Protocol):
+    """The settings an LLM endpoint is read from (the engine does not import the app's config)."""
+
+    @property
+    def llm_base_url(self) -> str | None: ...
+    @property
+    def llm_model(self) -> str: ...
+    @property
+    def llm_api_key(self) -> str | None: ...
+    @property
+    def llm_timeout_seconds(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class LlmConfig:
     base_url: str
@@ -37,10 +51,8 @@ class LlmConfig:
     timeout: float = 20.0
 
     @classmethod
-    def from_settings(cls) -> LlmConfig | None:
-        from autoscribe.config import get_settings
-
-        settings = get_settings()
+    def from_settings(cls, settings: LlmSettings) -> LlmConfig | None:
+        """The endpoint the app's settings name (`autoscribe.config.Settings`), or None (rules only)."""
         if not settings.llm_base_url:
             return None
         return cls(

@@ -27,7 +27,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+
+from autoscribe.scribe.phonetics import edit_distance, phonetic_key
+from autoscribe.scribe.vocabulary import domain_vocabulary
+from autoscribe.scribe.wordlists import data_text, english_words
 
 LEXICON_FILE = "radiology_lexicon.txt"
 
@@ -43,126 +46,6 @@ _KEEP = frozenset(
     .strip()
     .split(" ")
 )
-_VOWELS = set("aeiou")
-
-
-def phonetic_key(text: str) -> str:
-    """A Metaphone-like code: consonant sounds, vowels only at the start ("A"), doubles collapsed.
-    "nodule" → NTL, "module" → MTL, "lymphadenopathy" → LMFTNP0, "lymphatic apathy" → LMFTKP0."""
-    w = re.sub(r"[^a-z]", "", text.lower())
-    if not w:
-        return ""
-    for head, repl in (
-        ("kn", "n"),
-        ("gn", "n"),
-        ("pn", "n"),
-        ("ps", "s"),
-        ("wr", "r"),
-        ("ae", "e"),
-        ("wh", "w"),
-        ("x", "s"),
-        ("mn", "n"),
-    ):
-        if w.startswith(head):
-            w = repl + w[len(head) :]
-            break
-    out: list[str] = []
-    i = 0
-    n = len(w)
-    while i < n:
-        c = w[i]
-        nxt = w[i + 1] if i + 1 < n else ""
-        nxt2 = w[i + 2] if i + 2 < n else ""
-        code = ""
-        if c in _VOWELS or (c == "y" and i == 0 and nxt in _VOWELS | {""}):
-            code = "A" if i == 0 else ""
-        elif c == "b":
-            code = "" if i == n - 1 and i > 0 and w[i - 1] == "m" else "P"
-        elif c == "c":
-            if nxt == "h":
-                code = "K" if i > 0 and w[i - 1] == "s" else "X"
-                i += 1
-            elif nxt == "i" and nxt2 == "a":
-                code = "X"
-            elif nxt in ("i", "e", "y"):
-                code = "S"
-            elif nxt == "k":
-                code = "K"
-                i += 1
-            else:
-                code = "K"
-        elif c == "d":
-            code = "J" if nxt == "g" and nxt2 in ("e", "i", "y") else "T"
-        elif c == "g":
-            if nxt == "h" and (i + 2 >= n or nxt2 not in _VOWELS):
-                code = ""
-                i += 1
-            elif nxt == "n" and i + 2 >= n:
-                code = ""
-            elif nxt in ("i", "e", "y"):
-                code = "J"
-            else:
-                code = "K"
-        elif c == "h":
-            prev = w[i - 1] if i > 0 else ""
-            code = "H" if nxt in _VOWELS and prev not in ("c", "s", "p", "t", "g") else ""
-        elif c == "p":
-            if nxt == "h":
-                code = "F"
-                i += 1
-            else:
-                code = "P"
-        elif c == "q":
-            code = "K"
-        elif c == "s":
-            if nxt == "h":
-                code = "X"
-                i += 1
-            elif nxt == "i" and nxt2 in ("o", "a"):
-                code = "X"
-            else:
-                code = "S"
-        elif c == "t":
-            if nxt == "i" and nxt2 in ("o", "a"):
-                code = "X"
-            elif nxt == "h":
-                code = "0"
-                i += 1
-            elif nxt == "c" and nxt2 == "h":
-                code = ""
-            else:
-                code = "T"
-        elif c == "v":
-            code = "F"
-        elif c in ("w", "y"):
-            code = c.upper() if nxt in _VOWELS else ""
-        elif c == "x":
-            code = "KS"
-        elif c == "z":
-            code = "S"
-        else:
-            code = c.upper()
-        if code and not (out and out[-1] == code):
-            out.append(code)
-        i += 1
-    return "".join(out)
-
-
-def _distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, or limit + 1 as soon as it must exceed `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        best = cur[0]
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            best = min(best, cur[j])
-        if best > limit:
-            return limit + 1
-        prev = cur
-    return prev[-1]
 
 
 def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
@@ -174,7 +57,7 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
     if stem >= min(5, len(t) - 1):
         return False  # another form of the same word ("bruises", "arterial"): heard right
     a, b = phonetic_key(h), phonetic_key(t)
-    return len(a) >= 2 and _distance(a, b, 1) <= 1 and h not in _KEEP
+    return len(a) >= 2 and edit_distance(a, b, 1) <= 1 and h not in _KEEP
 
 
 def _prefix_fits(heard: str, term: str) -> bool:
@@ -285,8 +168,7 @@ def parse_lexicon(text: str) -> Lexicon:
 
 @lru_cache(maxsize=1)
 def load_lexicon() -> Lexicon:
-    text = resources.files("autoscribe.scribe").joinpath("data", LEXICON_FILE).read_text(encoding="utf-8")
-    return parse_lexicon(text)
+    return parse_lexicon(data_text(LEXICON_FILE))
 
 
 @dataclass(frozen=True)
@@ -302,16 +184,7 @@ _GLUE = re.compile(r"[ \t-]+")  # what may stand between the words of one heard 
 
 
 @lru_cache(maxsize=1)
-def _english() -> frozenset[str]:
-    from autoscribe.scribe.vocabulary import english_words
-
-    return english_words()
-
-
-@lru_cache(maxsize=1)
 def _domain() -> frozenset[str]:
-    from autoscribe.scribe.vocabulary import domain_vocabulary
-
     return domain_vocabulary() | load_lexicon().words()
 
 
@@ -325,7 +198,7 @@ class _Matcher:
             self.by_len.setdefault(len(term.key), []).append(term)
         self.known = _domain() | {w.lower() for w in extra_known}
         self.joined = {t.letters for t in self.terms if " " not in t.text}
-        self.english = _english()
+        self.english = english_words()
         self.context_words = {
             name: region.context for name, region in lexicon.regions.items() if region.context
         }
@@ -335,7 +208,7 @@ class _Matcher:
         out = []
         for length in range(len(key) - limit, len(key) + limit + 1):
             for term in self.by_len.get(length, ()):
-                d = _distance(key, term.key, min(limit, _allowed(len(term.key))))
+                d = edit_distance(key, term.key, min(limit, _allowed(len(term.key))))
                 if d <= min(limit, _allowed(len(term.key))):
                     out.append((d, term))
         return out

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from autoscribe.errors import InvalidRequest, NotFound
+from autoscribe.scribe.findings import analyze
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 from autoscribe.scribe.templates import BUILTIN_MACROS
 from autoscribe.scribe.types import (
@@ -348,8 +349,6 @@ def _route(
 
 
 def _about_findings(sentence: str, organs: tuple[OrganTemplate, ...]) -> bool:
-    from autoscribe.scribe.findings import analyze
-
     return classify_organ(sentence, organs) is not None or bool(analyze(sentence).mentions)
 
 

@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from html.parser import HTMLParser
-from importlib import resources
 
 from autoscribe.scribe.types import (
     CLINICAL_INDICATION,
@@ -29,6 +28,7 @@ from autoscribe.scribe.types import (
     SectionTemplate,
     Template,
 )
+from autoscribe.scribe.wordlists import data_lines, data_text
 
 # Around the template's normal sentences in the speech model's prompt (see vocabulary_prompt).
 PROMPT_OPENING = "Findings colon."
@@ -39,32 +39,24 @@ DICTATION_STYLE_NORMAL = (
 )
 
 
-def _data_lines(name: str) -> tuple[str, ...]:
-    """A word list under data/: one entry per line; blank lines and # comments are skipped."""
-    text = (_DATA / name).read_text(encoding="utf-8")
-    return tuple(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
-
-
 def _load_builtin_templates() -> tuple[Template, ...]:
     """The built-in templates: data/templates/<id>.json (Template.to_dict's shape, the same as a
     clinic's stored template), in the order data/templates/ORDER.txt gives."""
-    folder = _DATA / "templates"
     loaded = []
-    for template_id in _data_lines("templates/ORDER.txt"):
-        data = json.loads((folder / f"{template_id}.json").read_text(encoding="utf-8"))
+    for template_id in data_lines("templates/ORDER.txt"):
+        data = json.loads(data_text(f"templates/{template_id}.json"))
         loaded.append(replace(Template.from_dict(data), builtin=True))
     return tuple(loaded)
 
 
 # Clinical content lives in data files that radiologists can review without reading Python.
-_DATA = resources.files("autoscribe.scribe") / "data"
 # Radiology words every transcription prompt carries, whatever the template.
-BASE_VOCABULARY: tuple[str, ...] = _data_lines("base_vocabulary.txt")
+BASE_VOCABULARY: tuple[str, ...] = data_lines("base_vocabulary.txt")
 BUILTIN_TEMPLATES: tuple[Template, ...] = _load_builtin_templates()
 # The fallback for procedures without a dedicated template (one of the built-ins).
 GENERIC_ID = "generic"
 # Built-in macros: spoken "insert <name>" / "macro <name>" expands to the text.
-BUILTIN_MACROS: dict[str, str] = json.loads((_DATA / "macros.json").read_text(encoding="utf-8"))
+BUILTIN_MACROS: dict[str, str] = json.loads(data_text("macros.json"))
 
 
 def builtin_template(template_id: str) -> Template | None:

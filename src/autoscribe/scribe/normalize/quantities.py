@@ -8,70 +8,16 @@ from autoscribe.scribe.normalize.dates import date_at
 from autoscribe.scribe.normalize.numbers import SMALL, TENS, parse_number, parse_point_number
 from autoscribe.scribe.normalize.spine import spine_level
 from autoscribe.scribe.normalize.tokens import Tok, words_at
+from autoscribe.scribe.wordlists import data_rows, data_sections
 
-# Unit words → the abbreviation a report uses. Multi-word units first.
+# Unit words → the abbreviation a report uses (data/units.tsv). Multi-word units first.
 _UNITS: list[tuple[tuple[str, ...], str]] = [
-    (("hounsfield", "units"), "HU"),
-    (("hounsfield", "unit"), "HU"),
-    (("cubic", "centimeters"), "mL"),
-    (("centimeters",), "cm"),
-    (("centimeter",), "cm"),
-    (("centimetres",), "cm"),
-    (("centimetre",), "cm"),
-    (("cm",), "cm"),
-    (("cms",), "cm"),
-    (("millimeters",), "mm"),
-    (("millimeter",), "mm"),
-    (("millimetres",), "mm"),
-    (("millimetre",), "mm"),
-    (("mm",), "mm"),
-    (("milliliters",), "mL"),
-    (("milliliter",), "mL"),
-    (("ml",), "mL"),
-    (("cc",), "mL"),
-    (("ccs",), "mL"),
-    (("meters",), "m"),
-    (("meter",), "m"),
-    (("hu",), "HU"),
-    (("percent",), "%"),
-    (("milligrams",), "mg"),
-    (("milligram",), "mg"),
-    (("degrees",), "degrees"),
-    (("degree",), "degrees"),
+    (tuple(spoken.split()), abbreviation) for spoken, abbreviation in data_rows("units.tsv", 2)
 ]
 
 
 # A quantity follows these words even without a unit ("series 3 image 42", "BI-RADS category 2").
-_NUMBER_CONTEXT = {
-    "series",
-    "image",
-    "images",
-    "level",
-    "grade",
-    "category",
-    "measuring",
-    "measures",
-    "measured",
-    "segment",
-    "bi-rads",
-    "birads",
-    "ti-rads",
-    "tirads",
-    "bosniak",
-    "lirads",
-    "li-rads",
-    "size",
-    "age",
-    "score",
-    "type",
-    "number",
-    "slice",
-    "rib",
-    "ribs",
-    "approximately",
-    "about",
-    "x",
-}
+_NUMBER_CONTEXT = frozenset(data_sections("normalize_words.txt")["number context"])
 
 
 def _unit_at(toks: list[Tok], i: int) -> tuple[str, int] | None:

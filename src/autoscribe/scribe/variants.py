@@ -1,0 +1,100 @@
+"""Critical terms as a speech model mishears them: "new motor thorax" for pneumothorax, "pulmonary
+and bolus" for pulmonary embolus. The critical-finding check reads these (`analyze(...,
+variants=True)`) so that a misheard critical result still asks the radiologist to confirm it."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from autoscribe.scribe.phonetics import edit_distance, phonetic_key
+from autoscribe.scribe.wordlists import english_words, findings_lexicon
+
+
+@lru_cache(maxsize=1)
+def _critical_keys() -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(phonetic key, letters, concept, words) of every critical phrase long enough to tell apart."""
+    out = []
+    for term in findings_lexicon():
+        letters = re.sub(r"[^a-z]", "", term.phrase.lower())
+        if term.critical and len(letters) >= 8:
+            words = tuple(re.findall(r"[a-z]+", term.phrase.lower()))
+            out.append((phonetic_key(letters), letters, term.concept, words))
+    return out
+
+
+_SPAN_WORD = re.compile(r"[A-Za-z]+")
+# Never part of a variant: negations and glue, and words that carry a different finding.
+_NOT_IN_VARIANT = frozenset(
+    (
+        "no not without nor or with of the a is are was were in on at to for by as there that "
+        "left right bilateral small large"
+    )
+    .strip()
+    .split(" ")
+)
+_NOT_AT_EDGE = frozenset({"and", "an", "this"})  # "pulmonary and bolus", "aortic this section"
+
+
+def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int, str]]:
+    """(start, end, concept) of runs of one to four words that sound like a critical term but are
+    not it: "new motor thorax" (pneumothorax), "pulmonary and bolus" (pulmonary embolus), "sub
+    dural hematoma". A single real English word never counts ("portion" is not torsion): the
+    speech model turns a term it does not know into several words, or into a non-word."""
+    words = list(_SPAN_WORD.finditer(text))
+    english = english_words()
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        found: tuple[int, float, int, int, str] | None = None  # (distance, -similarity, start, end, concept)
+        for size in (1, 2, 3, 4):
+            if i + size > len(words):
+                continue
+            run = words[i : i + size]
+            start, end = run[0].start(), run[-1].end()
+            if any(a < end and start < b for a, b in taken):
+                continue
+            if not re.fullmatch(r"[A-Za-z \t-]+", text[start:end]):
+                continue  # a sentence or clause boundary inside
+            lows = [w.group().lower() for w in run]
+            if any(w in _NOT_IN_VARIANT for w in lows) or lows[0] in _NOT_AT_EDGE or lows[-1] in _NOT_AT_EDGE:
+                continue
+            if size == 1 and lows[0] in english:
+                continue
+            joined = "".join(lows)
+            key = phonetic_key(joined)
+            if len(key) < 4:
+                continue
+            for ckey, letters, concept, phrase_words in _critical_keys():
+                if abs(len(joined) - len(letters)) > 0.25 * len(letters):
+                    continue
+                limit = 1 if len(ckey) <= 5 else 2
+                distance = edit_distance(key, ckey, limit)
+                if distance > limit:
+                    continue
+                similarity = difflib.SequenceMatcher(None, joined, letters).ratio()
+                if similarity < 0.6:
+                    continue
+                # Words heard right ("acute", "pulmonary") prove nothing: what differs must sound alike
+                # by itself ("and bolus" / "embolus"), and is never one real word ("acute distal").
+                rest = [w for w in lows if w not in phrase_words]
+                if len(rest) < len(lows):
+                    target = "".join(w for w in phrase_words if w not in lows)
+                    if not rest or not target or (len(rest) == 1 and rest[0] in english):
+                        continue
+                    a, b = phonetic_key("".join(rest)), phonetic_key(target)
+                    if edit_distance(a, b, 2) > (1 if len(b) <= 4 else 2):
+                        continue
+                    if difflib.SequenceMatcher(None, "".join(rest), target).ratio() < 0.6:
+                        continue
+                candidate = (distance, -similarity, start, end, concept)
+                if found is None or candidate[:2] < found[:2]:
+                    found = candidate
+        if found:
+            out.append(found[2:])
+            i += len(_SPAN_WORD.findall(text[found[2] : found[3]]))
+        else:
+            i += 1
+    return out

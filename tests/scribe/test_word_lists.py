@@ -1,0 +1,118 @@
+"""The word lists and lexicons under scribe/data/: every file parses, with no empty or repeated
+entries, and says nothing the engine would silently ignore. A radiologist edits these files, so a
+mistake must fail here, not change a report. (The templates are validated in test_template_data.py.)"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pytest
+
+from autoscribe.scribe.lexicon import load_lexicon
+from autoscribe.scribe.wordlists import (
+    data_lines,
+    data_rows,
+    data_sections,
+    findings_lexicon,
+    parse_findings_lexicon,
+)
+
+DATA = resources.files("autoscribe.scribe") / "data"
+
+# Every file of data/ and the sections it must have (None: not a sectioned word list).
+SECTIONED = {
+    "negex_triggers.txt": {"before", "after", "pseudo", "terminators"},
+    "findings_words.txt": {"normal", "qualifiers", "severe", "mild"},
+    "vocabulary_words.txt": {"protected", "common", "radiology"},
+    "normalize_words.txt": {"headings", "number context"},
+    "sex_specific_anatomy.txt": {"female", "male"},
+}
+LISTS = ("base_vocabulary.txt", "templates/ORDER.txt")
+TABLES = {"findings_lexicon.tsv": 4, "units.tsv": 2, "lesion_max_size.tsv": 2}
+OTHERS = {"radiology_lexicon.txt", "macros.json", "README.md"}  # tested here or in test_template_data.py
+
+
+def _files() -> set[str]:
+    names = {p.name for p in DATA.iterdir() if p.is_file()}
+    names |= {f"templates/{p.name}" for p in (DATA / "templates").iterdir() if p.name.endswith(".txt")}
+    return names
+
+
+def test_every_data_file_is_validated_here() -> None:
+    assert _files() == set(SECTIONED) | set(LISTS) | set(TABLES) | OTHERS
+
+
+def _is_clean(entry: str) -> bool:
+    """Lower case (the engine compares lower-cased words) and single-spaced."""
+    return entry == entry.lower() and entry == " ".join(entry.split())
+
+
+@pytest.mark.parametrize("name", sorted(SECTIONED))
+def test_sectioned_word_lists_have_their_sections_and_no_empty_or_repeated_entry(name: str) -> None:
+    sections = data_sections(name)
+    assert set(sections) == SECTIONED[name]
+    for section, entries in sections.items():
+        assert entries, f"[{section}] is empty"
+        repeated = sorted({e for e in entries if entries.count(e) > 1})
+        assert not repeated, f"[{section}] repeats {repeated}"
+        assert all(_is_clean(e) for e in entries), [e for e in entries if not _is_clean(e)]
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_plain_word_lists_have_no_repeated_entry(name: str) -> None:
+    entries = data_lines(name)
+    assert entries and len(entries) == len(set(entries))
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_tables_have_their_columns_on_every_line(name: str) -> None:
+    assert data_rows(name, TABLES[name])
+
+
+def test_findings_lexicon_names_each_phrase_once_with_a_weight_and_a_criticality() -> None:
+    terms = findings_lexicon()
+    phrases = [t.phrase for t in terms]
+    assert len(phrases) == len(set(phrases)), "a phrase belongs to one concept only"
+    assert all(_is_clean(p) for p in phrases)
+    concept_lines = [row[0] for row in data_rows("findings_lexicon.tsv", 4)]
+    assert len(concept_lines) == len(set(concept_lines)), "a concept is one line"
+    assert all(0 <= t.weight <= 100 for t in terms)
+    assert {t.concept for t in terms if t.critical} >= {"pneumothorax", "pulmonary embolism", "free air"}
+
+
+def test_a_malformed_findings_lexicon_line_is_refused() -> None:
+    with pytest.raises(ValueError, match="line 1"):
+        parse_findings_lexicon("pneumothorax\t100\tmaybe\tpneumothorax\n")
+    with pytest.raises(ValueError, match="empty phrase"):
+        parse_findings_lexicon("mass\t60\tno\tmass, , tumor\n")
+
+
+def test_units_are_listed_longest_first_and_once() -> None:
+    spoken = [tuple(row[0].split()) for row in data_rows("units.tsv", 2)]
+    assert len(spoken) == len(set(spoken))
+    for i, earlier in enumerate(spoken):
+        for later in spoken[i + 1 :]:
+            # The first unit that matches wins: a shorter one listed first would hide the longer one.
+            assert later[: len(earlier)] != earlier, f"{earlier} hides {later}"
+
+
+def test_lesion_sizes_are_for_concepts_of_the_findings_lexicon() -> None:
+    concepts = {t.concept for t in findings_lexicon()}
+    for concept, size in data_rows("lesion_max_size.tsv", 2):
+        assert concept in concepts
+        assert float(size) > 0
+
+
+def test_radiology_lexicon_loads_every_term_it_lists_once_per_region() -> None:
+    lexicon = load_lexicon()
+    listed = [
+        line
+        for line in (raw.split("#", 1)[0].strip() for raw in data_lines("radiology_lexicon.txt"))
+        if line and not line.startswith(("[", "@"))
+    ]
+    assert len(listed) == len(lexicon.terms), "a term too short to match is ignored: remove it"
+    for region in lexicon.regions.values():
+        texts = [t.text.lower() for t in region.terms]
+        assert len(texts) == len(set(texts)), f"[{region.name}] repeats a term"
+    assert all(re.fullmatch(r"[a-z]+", v) for v in lexicon.variants)
