@@ -52,10 +52,6 @@ class Transcript:
     processing_seconds: float = 0.0
     model: str = ""
 
-    @property
-    def real_time_factor(self) -> float:
-        return self.processing_seconds / self.duration if self.duration > 0 else 0.0
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "text": self.text,
