@@ -312,7 +312,8 @@ def test_study_lists_load_report_ids_with_one_extra_query(database: str, clinic:
     from sqlalchemy import event
 
     from autoscribe.db import get_engine
-    from autoscribe.studies.service import StudyFilters, StudyScope, list_studies, to_out
+    from autoscribe.studies.schemas import study_out as to_out
+    from autoscribe.studies.service import StudyFilters, StudyScope, list_studies
 
     rad = make_user(clinic.clinic_id)
     for _ in range(4):

@@ -19,7 +19,7 @@ from autoscribe.pagination import parse_limit
 from autoscribe.schemas import Success
 from autoscribe.studies import service as studies
 from autoscribe.studies.routes import scope_for
-from autoscribe.studies.schemas import StudyOut, StudySelector
+from autoscribe.studies.schemas import StudyOut, StudySelector, study_out
 from autoscribe.studies.service import Creator
 
 router = APIRouter(prefix="/v1/autoScribe/studies/external", tags=["external studies"])
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/autoScribe/studies/external", tags=["external stu
 @router.post("", response_model=StudyOut)
 def create_external_study(body: ExternalStudyCreate, ctx: ApiContextDep, session: SessionDep) -> StudyOut:
     creator = Creator(actor=ctx.actor, api_key_id=ctx.api_key.id)
-    return studies.to_out(service.create_external_study(session, scope_for(ctx), body, creator))
+    return study_out(service.create_external_study(session, scope_for(ctx), body, creator))
 
 
 @router.post("/delete", response_model=Success)

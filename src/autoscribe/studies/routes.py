@@ -24,7 +24,7 @@ from autoscribe.pagination import (
     parse_text,
 )
 from autoscribe.schemas import Success, UrlResponse, json_response
-from autoscribe.studies import service
+from autoscribe.studies import schemas, service
 from autoscribe.studies.models import AUTOSCRIBE_STUDY_TYPES
 from autoscribe.studies.schemas import (
     REPORT_STATUSES,
@@ -56,7 +56,7 @@ def scope_for(ctx: ApiContext) -> StudyScope:
 @router.post("", response_model=StudyOut)
 def create_study(body: StudyCreate, ctx: ApiContextDep, session: SessionDep) -> Response:
     creator = Creator(actor=ctx.actor, api_key_id=ctx.api_key.id)
-    return json_response(service.to_out(service.create_study(session, scope_for(ctx), body, creator)))
+    return json_response(schemas.study_out(service.create_study(session, scope_for(ctx), body, creator)))
 
 
 @router.get("", response_model=StudyList)
@@ -100,7 +100,7 @@ def list_studies(
     )
     page = service.list_studies(session, scope_for(ctx), filters, cursor=cursor, limit=parse_limit(limit))
     out = StudyList(
-        studies=[service.to_out(s) for s in page.items], has_more=page.has_more, cursor=page.cursor
+        studies=[schemas.study_out(s) for s in page.items], has_more=page.has_more, cursor=page.cursor
     )
     audit.record_list(
         session,
@@ -151,7 +151,7 @@ def retrieve_study_by_uid(
 ) -> Response:
     uid = service.validate_uid_param(study_instance_uid)
     study = service.get_study_by_uid(session, scope_for(ctx), uid)
-    out = service.to_out(study)
+    out = schemas.study_out(study)
     audit.record_read(session, ctx.actor, study, "read.study")
     return json_response(out)
 
@@ -162,7 +162,7 @@ STUDY_ID = Path(alias="studyId", json_schema_extra={"pattern": "^stu_[0-9a-f]{32
 @router.get("/{studyId}", response_model=StudyOut)
 def retrieve_study(ctx: ApiContextDep, session: SessionDep, study_id: str = STUDY_ID) -> Response:
     study = service.get_study(session, scope_for(ctx), study_id)
-    out = service.to_out(study)
+    out = schemas.study_out(study)
     audit.record_read(session, ctx.actor, study, "read.study")
     return json_response(out)
 
@@ -172,4 +172,4 @@ def update_study(
     body: StudyUpdate, ctx: ApiContextDep, session: SessionDep, study_id: str = STUDY_ID
 ) -> Response:
     study = service.get_study(session, scope_for(ctx), study_id)
-    return json_response(service.to_out(service.update_study(session, study, body, ctx.actor)))
+    return json_response(schemas.study_out(service.update_study(session, study, body, ctx.actor)))

@@ -29,14 +29,8 @@ from autoscribe.reports.models import Report
 from autoscribe.studies.models import AUTOSCRIBE_STUDY_TYPES, VIEWER, Study
 from autoscribe.studies.schemas import (
     REPORT_STATUSES,
-    ApiKeyReference,
-    ExpressCustomerReference,
-    PriorReportOut,
-    ReportIdWithStatus,
     StudyCreate,
-    StudyOut,
     StudyUpdate,
-    UserReference,
     check_dicom_uid,
 )
 from autoscribe.users.models import User
@@ -639,80 +633,3 @@ def validate_uid_param(uid: str, param: str = "studyInstanceUid") -> str:
         return check_dicom_uid(uid)
     except ValueError as exc:
         raise InvalidRequest(f"{param} {exc}", param=param) from None
-
-
-# ---- serialization ---------------------------------------------------------------------------
-
-
-def user_reference(user: User | None) -> UserReference | None:
-    if user is None:
-        return None
-    return UserReference(
-        email=user.email,
-        user_id=brand(Prefix.USER, user.id),
-        first_name=user.first_name,
-        last_name=user.last_name,
-        middle_name=user.middle_name,
-        suffix1=user.suffix1,
-        suffix2=user.suffix2,
-    )
-
-
-def common_fields(study: Study) -> dict[str, Any]:
-    """What a study shows in both products' APIs (AutoScribe's StudyOut, the Viewer's study)."""
-    key = study.created_by_api_key
-    customer = study.express_customer
-    return {
-        "study_id": brand(Prefix.STUDY, study.id),
-        "study_instance_uid": study.study_instance_uid,
-        "study_description": study.study_description,
-        "severity": study.severity,
-        "is_cancelled": study.is_cancelled,
-        "cancelled_at": study.cancelled_at,
-        "created_at": study.created_at,
-        "updated_at": study.updated_at,
-        "assigned_to": user_reference(study.assigned_to),
-        "created_by_user": user_reference(study.created_by_user),
-        "created_by_api_key": ApiKeyReference(
-            api_key_id=str(key.id),
-            description=key.description,
-            is_viewer_enabled=key.is_viewer_enabled,
-            is_clinical_context_enrichment_enabled=key.is_clinical_context_enrichment_enabled,
-        )
-        if key
-        else None,
-        "express_customer": ExpressCustomerReference(
-            express_customer_id=brand(Prefix.CUSTOMER, customer.id), express_customer_name=customer.name
-        )
-        if customer
-        else None,
-        "metadata": study.custom_metadata,
-    }
-
-
-def to_out(study: Study) -> StudyOut:
-    return StudyOut(
-        **common_fields(study),
-        study_report_status=study.study_report_status,  # type: ignore[arg-type]
-        study_type=study.study_type,  # type: ignore[arg-type]
-        report_metadata=study.report_metadata or {},
-        clinical_history=study.clinical_history,
-        clinical_indication=study.clinical_indication,
-        external_patient_id=study.external_patient_id,
-        is_critical=study.is_critical,
-        external_report_id=brand(Prefix.EXTERNAL_REPORT, study.external_report.id)
-        if study.external_report
-        else None,
-        report_ids=[
-            ReportIdWithStatus(
-                report_id=brand(Prefix.REPORT, r.id),
-                status=r.status,  # type: ignore[arg-type]
-                is_critical=r.is_critical if r.status == "completed" else None,
-            )
-            for r in study.reports
-        ],
-        modality=study.modality,
-        prior_reports=[PriorReportOut.model_validate(p) for p in study.prior_reports or []],
-        technologist_notes=study.technologist_notes or [],
-        technologist_technique=study.technologist_technique,
-    )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from autoscribe.auth.context import ApiContext
 from autoscribe.studies import service as studies
 from autoscribe.studies.models import VIEWER, Study
-from autoscribe.studies.schemas import ReportMetadataIn, StudyCreate, StudyUpdate
+from autoscribe.studies.schemas import ReportMetadataIn, StudyCreate, StudyUpdate, common_fields
 from autoscribe.studies.service import Creator, StudyScope
 from autoscribe.users import invitations as users_invitations
 from autoscribe.users.models import Invitation
@@ -69,7 +69,7 @@ def update_study(session: Session, ctx: ApiContext, study: Study, body: ViewerSt
 
 
 def to_out(study: Study) -> ViewerStudyOut:
-    return ViewerStudyOut(**studies.common_fields(study), study_viewer_status=studies.viewer_status(study))
+    return ViewerStudyOut(**common_fields(study), study_viewer_status=studies.viewer_status(study))
 
 
 # ---- people ------------------------------------------------------------------------------------------
