@@ -27,6 +27,7 @@ SECTIONED = {
     "vocabulary_words.txt": {"protected", "common", "radiology"},
     "normalize_words.txt": {"headings", "number context"},
     "sex_specific_anatomy.txt": {"female", "male"},
+    "procedure_words.txt": {"CT", "MR", "XR", "US", "MG", "angiography"},
 }
 LISTS = ("base_vocabulary.txt", "templates/ORDER.txt")
 TABLES = {"findings_lexicon.tsv": 4, "units.tsv": 2, "lesion_max_size.tsv": 2}

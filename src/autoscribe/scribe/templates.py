@@ -28,7 +28,7 @@ from autoscribe.scribe.types import (
     SectionTemplate,
     Template,
 )
-from autoscribe.scribe.wordlists import data_lines, data_text
+from autoscribe.scribe.wordlists import data_lines, data_sections, data_text
 
 # Around the template's normal sentences in the speech model's prompt (see vocabulary_prompt).
 PROMPT_OPENING = "Findings colon."
@@ -65,31 +65,12 @@ def builtin_template(template_id: str) -> Template | None:
 
 # ---- choosing a template --------------------------------------------------------------------------
 
-_MODALITY_WORDS = {
-    "CT": ("ct", "cta", "computed tomography", "cat scan"),
-    "MR": ("mri", "mr", "mra", "magnetic resonance"),
-    "XR": (
-        "xr",
-        "x-ray",
-        "xray",
-        "x ray",
-        "radiograph",
-        "radiographs",
-        "cxr",
-        "dx",
-        "cr",
-        "pa and lateral",
-        "portable",
-        "views",
-        "view",
-        "film",
-    ),
-    "US": ("us", "ultrasound", "sonogram", "sonography", "sono", "doppler", "duplex"),
-    "MG": ("mg", "mammogram", "mammography", "mammo", "tomosynthesis"),
-}
+# The words of a study description that name a modality or an angiography (data/procedure_words.txt).
+_PROCEDURE_WORDS = data_sections("procedure_words.txt")
+_ANGIO_WORDS = _PROCEDURE_WORDS["angiography"]
+_MODALITY_WORDS = {family: words for family, words in _PROCEDURE_WORDS.items() if family != "angiography"}
 # DICOM modality codes → our families.
 _DICOM_MODALITY = {"CT": "CT", "MR": "MR", "CR": "XR", "DX": "XR", "XR": "XR", "US": "US", "MG": "MG"}
-_ANGIO_WORDS = ("cta", "angiography", "angiogram", "pe protocol", "pulmonary embolism", "dissection")
 
 
 def _words_in(text: str, phrases: Iterable[str]) -> list[str]:
