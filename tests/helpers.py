@@ -208,6 +208,16 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+def start_workspace_report(
+    client: httpx.Client, study_id: str, page: str, *, base: str = ""
+) -> httpx.Response:
+    """What the workspace page's script does when its reader may edit: POST .../report/start with
+    the page's CSRF token (the page itself only reads). The answer is the report pane."""
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    assert match, "the workspace page has no CSRF token"
+    return client.post(f"{base}/workspace/{study_id}/report/start", headers={"X-CSRF-Token": match.group(1)})
+
+
 def hidden_field(html: str, name: str) -> str:
     match = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
     assert match, f"page has no field {name}"

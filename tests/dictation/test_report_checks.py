@@ -180,7 +180,7 @@ def test_signing_records_the_checks_on_the_signed_text(clinic: ClinicFixture) ->
 
     # The workspace shows them with the signed report (to the signer and to viewers alike).
     from autoscribe.web.templating import templates
-    from autoscribe.workspace import service as workspace
+    from autoscribe.workspace import report_pane as workspace
 
     with session_scope() as session:
         from tests.reporting import study_row

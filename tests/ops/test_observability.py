@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from tests.conftest import _DATA_DIR, Server, start_server, stop_server
-from tests.helpers import sdk, web_client
+from tests.helpers import sdk, start_workspace_report, web_client
 from tests.ops.observed import (
     cli,
     deployment_env,
@@ -185,12 +185,13 @@ def _reading(stack: Stack, api_key: str) -> Reading:
     assert opened.status_code == 303, opened.text
     page = browser.get(f"/workspace/{study_id}")
     assert page.status_code == 200, page.text
-    report = re.search(r'data-report-id="(rep_[0-9a-f]{32})"', page.text)
-    version = re.search(r'data-version="(\d+)"', page.text)
     csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
-    assert report and version and csrf, "the workspace page has no editable draft"
+    started = start_workspace_report(browser, study_id, page.text)
+    assert csrf and started.status_code == 200, started.text
+    draft = started.json()
+    assert draft["reportId"], "the workspace has no editable draft"
     headers = {"X-CSRF-Token": csrf.group(1)}
-    return Reading(api_key, study_id, browser, headers, report.group(1), int(version.group(1)))
+    return Reading(api_key, study_id, browser, headers, draft["reportId"], draft["version"])
 
 
 @dataclass

@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from tests.conftest import _DATA_DIR, PG_ADMIN_URL, Server, start_server, stop_server
-from tests.helpers import sdk, web_client, web_login
+from tests.helpers import sdk, start_workspace_report, web_client, web_login
 from tests.reporting import PATIENT, Receiver, pdf_text
 from tests.s3 import MotoS3, start_moto
 
@@ -224,11 +224,12 @@ def _reading_session(cluster: Cluster, api_key: str) -> tuple[str, httpx.Client]
 def _page(browser: httpx.Client, srv: Server, study_id: str) -> tuple[str, int, dict[str, str]]:
     page = browser.get(f"{srv.url}/workspace/{study_id}")
     assert page.status_code == 200, page.text
-    report = re.search(r'data-report-id="(rep_[0-9a-f]{32})"', page.text)
-    version = re.search(r'data-version="(\d+)"', page.text)
     csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
-    assert report and version and csrf, "the workspace page has no editable draft"
-    return report.group(1), int(version.group(1)), {"X-CSRF-Token": csrf.group(1)}
+    started = start_workspace_report(browser, study_id, page.text, base=srv.url)
+    assert csrf and started.status_code == 200, started.text
+    draft = started.json()
+    assert draft["reportId"], "the workspace has no editable draft"
+    return draft["reportId"], draft["version"], {"X-CSRF-Token": csrf.group(1)}
 
 
 def test_a_report_signed_through_one_process_is_delivered_by_the_worker_and_read_through_another(

@@ -1,8 +1,9 @@
-"""Clinical-context enrichment over real HTTP: the first time a study is opened for reading, the
-platform sends `clinical_context.enrichment_requested` (signed, to the key's study data endpoint,
-in the webhook log) and the answer fills the draft's empty clinical indication and technique,
-the technologist notes, the priors panel and the documents (documentUrls downloaded and stored).
-Once per study; an integrator that fails, answers nonsense or is too slow never blocks reading.
+"""Clinical-context enrichment over real HTTP: the first time a study's report is started (the
+workspace page's POST .../report/start, never the page's GET), the platform sends
+`clinical_context.enrichment_requested` (signed, to the key's study data endpoint, in the webhook
+log) and the answer fills the draft's empty clinical indication and technique, the technologist
+notes, the priors panel and the documents (documentUrls downloaded and stored). Once per study;
+an integrator that fails, answers nonsense or is too slow never blocks reading.
 
 The fake PACS plays the integrator's EHR; its server is this module's own, with a short
 enrichment timeout (AUTOSCRIBE_CLINICAL_CONTEXT_TIMEOUT_SECONDS) so the slow case is quick.
@@ -14,6 +15,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,7 +26,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import Server, start_server, stop_server
 from tests.dashboard.conftest import owner_client
-from tests.helpers import strict_call, strict_event
+from tests.helpers import start_workspace_report, strict_call, strict_event
 from tests.viewerpage import wait_first_image
 from tests.workspace.conftest import Integration, open_link
 
@@ -144,23 +146,44 @@ def _enable(key_id: str, enabled: bool = True) -> None:
         set_clinical_context_enrichment(session, key, enabled, actor=Actor.system())
 
 
-def _open(integration: Integration, study_id: str) -> httpx.Response:
+@dataclass
+class _Reading:
+    page: str  # the page as served, before its script starts the report
+    started: dict[str, Any]  # the answer to POST .../report/start, which the script puts in place
+
+    @property
+    def shown(self) -> str:
+        """The report area, the clinical context and the priors panel once the report started."""
+        return "\n".join(
+            (self.started["html"], self.started["clinicalContextHtml"], self.started["priorsHtml"])
+        )
+
+
+def _open(integration: Integration, study_id: str) -> _Reading:
+    """Open a fresh reroute URL and start the report, as the workspace page's script does."""
     client, opened = open_link(integration.reroute(study_id))
     assert opened.status_code == 303, opened.text[:500]
     page = client.get(opened.headers["location"])
     assert page.status_code == 200, page.text[:2000]
-    return page
+    started = start_workspace_report(client, study_id, page.text)
+    assert started.status_code == 200, started.text[:2000]
+    return _Reading(page.text, started.json())
 
 
-def _draft(study_id: str) -> dict[str, Any]:
+def _current_draft(study_id: str) -> dict[str, Any] | None:
     from autoscribe.db import session_scope
     from autoscribe.reports import service
     from tests.reporting import study_row
 
     with session_scope() as session:
         draft = service.current_draft(session, study_row(session, study_id))
-        assert draft is not None
-        return {**draft.content, "version": draft.version}
+        return None if draft is None else {**draft.content, "version": draft.version}
+
+
+def _draft(study_id: str) -> dict[str, Any]:
+    draft = _current_draft(study_id)
+    assert draft is not None
+    return draft
 
 
 def _logged(study_uuid: str) -> list[tuple[str, str, str | None]]:
@@ -200,7 +223,7 @@ def test_first_read_sends_the_event_and_the_answer_fills_the_draft_and_the_prior
     study = strict_call(integration.client.auto_scribe.studies.retrieve, study_id)
     assert study.created_by_api_key.is_clinical_context_enrichment_enabled is True
 
-    page = _open(integration, study_id)
+    page = _open(integration, study_id).shown
 
     # One signed event, exactly what the SDK's model accepts (strict), about this study.
     (event,) = seen
@@ -217,14 +240,14 @@ def test_first_read_sends_the_event_and_the_answer_fills_the_draft_and_the_prior
     draft = _draft(study_id)
     assert draft["clinicalIndication"] == EHR_INDICATION
     assert draft["technique"] == STUDY_TECHNIQUE
-    assert re.search(r'id="f-clinicalIndication"[^>]*>\s*' + re.escape(EHR_INDICATION), page.text)
+    assert re.search(r'id="f-clinicalIndication"[^>]*>\s*' + re.escape(EHR_INDICATION), page)
 
     # The page: notes, the prior report in the priors panel, the documents.
-    text = _text(page.text)
+    text = _text(page)
     assert NOTE in text and EHR_TECHNIQUE in text
-    priors = page.text[page.text.index('id="priors-heading"') :]
+    priors = page[page.index('id="priors-heading"') :]
     assert PRIOR_TEXT in priors and "(from the EHR)" in priors and "CT Chest (EHR)" in priors
-    docs = page.text[page.text.index('id="context-documents"') :]
+    docs = page[page.index('id="context-documents"') :]
     docs = docs[: docs.index("</ul>")]
     assert "referral.txt" in docs and "Referral from Dr. Alan Referrer." in docs
     assert "missing.pdf" in docs and "HTTP 404" in docs
@@ -244,10 +267,12 @@ def test_first_read_sends_the_event_and_the_answer_fills_the_draft_and_the_prior
     delivery = owner.get(f"/deliveries/{parsed.id}")
     assert delivery.status_code == 200 and EVENT in delivery.text and study_uuid in delivery.text
 
-    # Once per study: opening it again (a new link) does not ask again, and keeps what came.
+    # Once per study: opening it again (a new link) does not ask again, and keeps what came
+    # (the page itself shows it now).
     again = _open(integration, study_id)
     assert len(seen) == 1 and len(_logged(study_uuid)) == 1
-    assert PRIOR_TEXT in again.text and NOTE in again.text
+    assert PRIOR_TEXT in again.page and NOTE in again.page
+    assert PRIOR_TEXT in again.shown and NOTE in again.shown
     assert _draft(study_id)["version"] == draft["version"]
 
 
@@ -273,8 +298,8 @@ def test_a_failing_or_slow_integrator_never_blocks_reading(integration: Integrat
     if fault == "http_500":
         integration.pacs.webhook_status = 500  # every event: images too
     study_id, _ = integration.study(clinical_indication=avara.NOT_GIVEN)
-    page = _open(integration, study_id)
-    # The page was served while the slow EHR still had not answered.
+    reading = _open(integration, study_id)
+    # The report started while the slow EHR still had not answered.
     assert not answered.is_set()
     release.set()
     study_uuid = str(uuid.UUID(hex=study_id.removeprefix("stu_")))
@@ -282,7 +307,7 @@ def test_a_failing_or_slow_integrator_never_blocks_reading(integration: Integrat
     # Reading goes on: the draft is open, with what the study itself had.
     draft = _draft(study_id)
     assert draft["clinicalIndication"] == "" and draft["technique"] == STUDY_TECHNIQUE
-    assert 'id="report-form"' in page.text and 'id="clinical-context"' not in page.text
+    assert 'id="report-form"' in reading.shown and 'id="clinical-context"' not in reading.shown
     # The log shows the failed call, and why.
     ((_, status, error),) = _logged(study_uuid)
     assert status == "failed" and error
@@ -327,11 +352,39 @@ def test_an_abandoned_request_is_taken_over(integration: Integration) -> None:
             .where(ClinicalContext.study_id == study_uuid)
             .values(requested_at=utcnow() - timedelta(hours=1))
         )
-    page = _open(integration, study_id)
+    reading = _open(integration, study_id)
     assert len(seen) == 1 and _draft(study_id)["clinicalIndication"] == EHR_INDICATION
-    assert EHR_INDICATION in page.text
+    assert EHR_INDICATION in reading.shown
     _open(integration, study_id)
     assert len(seen) == 1
+
+
+def test_opening_the_page_does_not_ask_the_ehr_starting_the_report_does(integration: Integration) -> None:
+    _enable(integration.key.api_key_id)
+    seen = _ehr(integration, lambda event: {"clinicalIndication": EHR_INDICATION})
+    study_id, _ = integration.study(clinical_indication=avara.NOT_GIVEN)
+    study_uuid = str(uuid.UUID(hex=study_id.removeprefix("stu_")))
+    client, opened = open_link(integration.reroute(study_id))
+    page = client.get(opened.headers["location"])
+    assert page.status_code == 200
+    assert client.get(f"/workspace/{study_id}/report").status_code == 200
+    assert client.get(f"/workspace/{study_id}").status_code == 200
+
+    # Reads only: no draft, no event sent, nothing in the webhook log.
+    assert _current_draft(study_id) is None
+    assert seen == [] and _logged(study_uuid) == []
+    assert 'id="clinical-context"' not in page.text
+
+    started = start_workspace_report(client, study_id, page.text)
+    assert started.status_code == 200
+    assert len(seen) == 1 and [status for _, status, _ in _logged(study_uuid)] == ["succeeded"]
+    assert _draft(study_id)["clinicalIndication"] == EHR_INDICATION
+    assert (
+        EHR_INDICATION in started.json()["html"] and EHR_INDICATION in started.json()["clinicalContextHtml"]
+    )
+    # Starting again returns the same draft and does not ask again.
+    again = start_workspace_report(client, study_id, page.text)
+    assert again.json()["reportId"] == started.json()["reportId"] and len(seen) == 1
 
 
 def test_a_key_without_the_option_is_not_asked(integration: Integration) -> None:

@@ -15,7 +15,7 @@ import httpx
 
 from tests.conftest import ClinicFixture
 from tests.fakepacs import Series
-from tests.helpers import make_key, make_user, sdk, web_client, web_login
+from tests.helpers import make_key, make_user, sdk, start_workspace_report, web_client, web_login
 from tests.workspace.conftest import Integration, open_link, uuid_of
 
 
@@ -96,10 +96,15 @@ def _with_cookie(integration: Integration, name: str, value: str) -> httpx.Clien
 
 
 def _opened(integration: Integration, series: list[Series] | None = None) -> tuple[httpx.Client, str, str]:
-    """A study opened through its reroute URL: (client with the session cookie, studyId, page html)."""
+    """A study opened through its reroute URL and its report started as the page's script does:
+    (client with the session cookie, studyId, the page's html with the draft)."""
     study_id, _ = integration.study(series)
     client, response = open_link(integration.reroute(study_id))
     assert response.status_code == 303, response.text
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200, page.text
+    started = start_workspace_report(client, study_id, page.text)
+    assert started.status_code == 200, started.text
     page = client.get(response.headers["location"])
     assert page.status_code == 200, page.text
     return client, study_id, page.text
@@ -126,7 +131,7 @@ def test_a_link_opens_once_and_leaves_no_token_behind(integration: Integration) 
 
     page = client.get(f"/workspace/{study_id}")
     assert page.status_code == 200
-    assert 'id="report-form"' in page.text and "Rita Reader" in page.text
+    assert 'id="report-starting"' in page.text and "Rita Reader" in page.text
     assert token not in page.text
     assert page.headers["cache-control"] == "no-store"
 
@@ -210,6 +215,58 @@ def test_two_browsers_racing_on_one_link_only_one_gets_in(integration: Integrati
     for t in threads:
         t.join()
     assert sorted(statuses) == [303, 410, 410, 410, 410]
+
+
+def _reports_of(integration: Integration, study_id: str) -> list[str]:
+    return [r.report_id for r in integration.client.auto_scribe.reports.list(study_id=study_id).reports]
+
+
+def test_opening_the_page_only_reads_and_the_report_starts_with_a_post(integration: Integration) -> None:
+    study_id, _ = integration.study()
+    client, response = open_link(integration.reroute(study_id))
+    page = client.get(response.headers["location"])
+    assert page.status_code == 200 and 'data-start="true"' in page.text
+
+    # The page and its JSON reload read: no draft, the study still waits for its reader.
+    assert 'id="report-form"' not in page.text and "Opening the report" in page.text
+    assert client.get(f"/workspace/{study_id}/report").json()["reportId"] is None
+    assert client.get(f"/workspace/{study_id}").status_code == 200
+    assert integration.client.auto_scribe.studies.retrieve(study_id).study_report_status == "assigned"
+    assert _reports_of(integration, study_id) == []
+
+    # Starting it is a POST with the page's CSRF token.
+    assert client.post(f"/workspace/{study_id}/report/start").status_code == 403
+    assert _reports_of(integration, study_id) == []
+    started = start_workspace_report(client, study_id, page.text)
+    assert started.status_code == 200, started.text
+    pane = started.json()
+    assert pane["status"] == "in_progress" and pane["version"] == 1
+    assert f'data-report-id="{pane["reportId"]}"' in pane["html"]
+    assert integration.client.auto_scribe.studies.retrieve(study_id).study_report_status == "in_progress"
+    assert _reports_of(integration, study_id) == [pane["reportId"]]
+
+    # Again (a reload, a second tab): the same draft, nothing new.
+    again = start_workspace_report(client, study_id, page.text)
+    assert again.status_code == 200
+    assert (again.json()["reportId"], again.json()["version"]) == (pane["reportId"], 1)
+    assert _reports_of(integration, study_id) == [pane["reportId"]]
+    reloaded = client.get(f"/workspace/{study_id}")
+    assert f'data-report-id="{pane["reportId"]}"' in reloaded.text
+
+
+def test_a_view_only_session_never_starts_the_report(integration: Integration) -> None:
+    study_id, _ = integration.study()
+    integration.reroute(study_id)  # assigned to the radiologist, who has not opened it yet
+    viewer, response = open_link(integration.viewer_only(study_id))
+    assert response.status_code == 303
+    page = viewer.get(f"/workspace/{study_id}")
+    assert page.status_code == 200 and 'data-start="true"' not in page.text
+    assert "Opening the report" not in page.text and "No report has been written" in page.text
+
+    refused = start_workspace_report(viewer, study_id, page.text)
+    assert refused.status_code == 403 and "view-only" in refused.json()["error"]["message"]
+    assert integration.client.auto_scribe.studies.retrieve(study_id).study_report_status == "assigned"
+    assert _reports_of(integration, study_id) == []
 
 
 # ---- sessions -----------------------------------------------------------------------------------------
@@ -337,6 +394,7 @@ def test_a_view_only_session_cannot_change_the_report(integration: Integration) 
     assert page.status_code == 200
     assert 'id="report-form"' not in page.text and "<textarea" not in page.text
     assert 'data-action="sign"' not in page.text and "View only" in page.text
+    assert 'data-start="true"' not in page.text  # its script does not start the report
     assert "Draft findings." in page.text  # the report, read-only (marked as not signed)
     assert "DRAFT" in page.text
 
@@ -352,6 +410,7 @@ def test_a_view_only_session_cannot_change_the_report(integration: Integration) 
             json={"reportId": report_id, "baseVersion": version + 1, "isCritical": False},
             headers=headers,
         ),
+        viewer.post(f"/workspace/{study_id}/report/start", headers=headers),
         viewer.post(f"/workspace/{study_id}/report/addendum", headers=headers),
         viewer.post(
             f"/workspace/{study_id}/report/addendum/cancel", json={"reportId": report_id}, headers=headers
@@ -419,10 +478,12 @@ def test_dashboard_radiologists_open_studies_assigned_to_them(integration: Integ
 
     client = web_login(integration.server.url, email, password)
     page = client.get(f"/workspace/{mine}")
-    assert page.status_code == 200 and 'id="report-form"' in page.text and "Dana Dash" in page.text
+    assert page.status_code == 200 and 'data-start="true"' in page.text and "Dana Dash" in page.text
+    started = start_workspace_report(client, mine, page.text)
+    assert started.status_code == 200 and 'id="report-form"' in started.json()["html"]
     assert integration.client.auto_scribe.studies.retrieve(mine).study_report_status == "in_progress"
     # The dashboard user edits like a link user does.
-    report_id, version = _draft(page.text)
+    report_id, version = _draft(started.json()["html"])
     saved = client.put(
         f"/workspace/{mine}/report/draft",
         headers={"X-CSRF-Token": _csrf(page.text)},

@@ -27,7 +27,7 @@ from autoscribe.ids import Prefix, brand
 from autoscribe.studies.models import Study
 from autoscribe.studies.service import StudyScope
 from autoscribe.users.models import User
-from autoscribe.workspace import service as workspace
+from autoscribe.workspace import links
 from autoscribe.workspace.schemas import RerouteUrlRequest
 
 RADIOLOGIST_EMAIL = "radiologist@example.com"
@@ -127,6 +127,4 @@ def reading_link(session: Session, clinic_id: uuid.UUID, sample: Sample) -> str:
     body = RerouteUrlRequest.model_validate(
         {"studyId": sample.study_id, "assignedToUserId": sample.radiologist_id}
     )
-    return workspace.create_reroute_link(
-        session, ApiContext(key, None), StudyScope(clinic_id=clinic_id), body
-    )
+    return links.create_reroute_link(session, ApiContext(key, None), StudyScope(clinic_id=clinic_id), body)

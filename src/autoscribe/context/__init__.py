@@ -1,1 +1,1 @@
-"""Clinical-context enrichment: `clinical_context.enrichment_requested` on a study's first read."""
+"""Clinical-context enrichment: `clinical_context.enrichment_requested` when a study's report starts."""

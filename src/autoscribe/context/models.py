@@ -1,7 +1,7 @@
-"""What the integrator's EHR said about a study when it was first opened for reading.
+"""What the integrator's EHR said about a study when its report was first started.
 
 One row per study: inserting it is the claim that the event is being sent (so that it is sent
-once per study, whichever process opens the study first), and it then holds the answer.
+once per study, whichever process starts the report first), and it then holds the answer.
 """
 
 from __future__ import annotations

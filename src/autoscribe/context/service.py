@@ -1,8 +1,9 @@
 """Clinical-context enrichment (reference 7.2, `clinical_context.enrichment_requested`, soft).
 
-When a study is first opened for reading (the workspace starts its report) and the API key that
-created it has `isClinicalContextEnrichmentEnabled`, the platform asks that key's study data
-endpoint for the patient's clinical context, once per study:
+When a study's report is started (the workspace page's `POST /workspace/<studyId>/report/start`,
+sent as a reader who may edit opens it; never a GET) and the API key that created the study has
+`isClinicalContextEnrichmentEnabled`, the platform asks that key's study data endpoint for the
+patient's clinical context, once per study:
 
     data: {clinicId, studyId (raw UUID), studyInstanceUid, externalPatientId?, mrn?}
     answer (any subset): clinicalIndication, technologistTechnique, technologistNotes[],
@@ -154,10 +155,10 @@ def event_data(study: Study) -> dict[str, Any]:
     return data
 
 
-# ---- the first read ---------------------------------------------------------------------------------
+# ---- starting the report ----------------------------------------------------------------------------
 
 
-def enrich_on_first_read(session: Session, study: Study, reader: User) -> bool:
+def enrich_on_report_start(session: Session, study: Study, reader: User) -> bool:
     """Send clinical_context.enrichment_requested for this study if it never was and its key asks
     for it, and apply the answer. Never raises for the integrator's failures (they are logged on
     the study's row and in the webhook log). True when this call sent the event."""

@@ -38,7 +38,7 @@ from autoscribe.studies.schemas import (
     StudyUpdate,
 )
 from autoscribe.studies.service import Creator, StudyFilters, StudyScope
-from autoscribe.workspace import service as workspace
+from autoscribe.workspace import links
 from autoscribe.workspace.schemas import RerouteUrlRequest, ViewerOnlyRerouteUrlRequest
 
 router = APIRouter(prefix="/v1/autoScribe/studies", tags=["studies"])
@@ -129,14 +129,14 @@ def uncancel_study(body: StudySelector, ctx: ApiContextDep, session: SessionDep)
 
 @router.post("/reroute-url", response_model=UrlResponse)
 def reroute_url(body: RerouteUrlRequest, ctx: ApiContextDep, session: SessionDep) -> UrlResponse:
-    return UrlResponse(url=workspace.create_reroute_link(session, ctx, scope_for(ctx), body))
+    return UrlResponse(url=links.create_reroute_link(session, ctx, scope_for(ctx), body))
 
 
 @router.post("/viewer-only-reroute-url", response_model=UrlResponse)
 def viewer_only_reroute_url(
     body: ViewerOnlyRerouteUrlRequest, ctx: ApiContextDep, session: SessionDep
 ) -> UrlResponse:
-    return UrlResponse(url=workspace.create_viewer_link(session, ctx, scope_for(ctx), body))
+    return UrlResponse(url=links.create_viewer_link(session, ctx, scope_for(ctx), body))
 
 
 @router.get("/by-uid/{studyInstanceUid}", response_model=StudyOut)

@@ -54,7 +54,7 @@ from autoscribe.viewer.schemas import (
     ViewerUserList,
     ViewerUserOut,
 )
-from autoscribe.workspace import service as workspace
+from autoscribe.workspace import links
 from autoscribe.workspace.schemas import EphemeralSessionCreate
 
 # Route functions are named viewer_*: their names are the operation ids (viewerCreateStudy, ...),
@@ -139,7 +139,7 @@ def viewer_uncancel_study(body: StudySelector, ctx: ApiContextDep, session: Sess
 @router.post("/studies/reroute-url", response_model=UrlResponse)
 def viewer_reroute_url(body: StudySelector, ctx: ApiContextDep, session: SessionDep) -> UrlResponse:
     """A one-time, short-lived link to the study's images (no user, no report)."""
-    return UrlResponse(url=workspace.create_images_link(session, ctx, service.scope_for(ctx), body))
+    return UrlResponse(url=links.create_images_link(session, ctx, service.scope_for(ctx), body))
 
 
 @router.get("/studies/by-uid/{studyInstanceUid}", response_model=ViewerStudyOut)
@@ -180,7 +180,7 @@ def viewer_update_study(
 def viewer_create_ephemeral_session(
     body: EphemeralSessionCreate, ctx: ApiContextDep, session: SessionDep
 ) -> UrlResponse:
-    return UrlResponse(url=workspace.create_ephemeral_link(session, ctx, body))
+    return UrlResponse(url=links.create_ephemeral_link(session, ctx, body))
 
 
 # ---- users and invitations (AutoScribe's, without canCreateReports and npiNumber) -------------------

@@ -59,7 +59,8 @@ from autoscribe.studies.models import Study
 from autoscribe.studies.schemas import DicomUid
 from autoscribe.webhooks import sync
 from autoscribe.webhooks.schemas import SecondaryCaptureAnswer
-from autoscribe.workspace.service import Access, _image_key, stu
+from autoscribe.workspace.access import Access, stu
+from autoscribe.workspace.images import image_key
 
 EVENT = "secondary_capture.access_requested"
 UPLOAD_TIMEOUT_SECONDS = 30.0
@@ -356,7 +357,7 @@ def save_key_image(
             param="studyId",
         )
     pixels = decode_pixels(body)
-    key = _image_key(session, access)
+    key = image_key(session, access)
     series_uid, sop_uid = generate_uid(), generate_uid()
     data = build_secondary_capture(
         study_instance_uid=study.study_instance_uid,

@@ -15,7 +15,7 @@ from autoscribe.db import get_sessionmaker
 from autoscribe.dictation import routes as scribe_routes
 from autoscribe.dictation.routes import DictationContext
 from autoscribe.errors import AuthenticationFailed, InvalidRequest, PermissionDenied
-from autoscribe.workspace import service
+from autoscribe.workspace import access as workspace_access
 
 STUDY_HEADER = "X-Workspace-Study"
 
@@ -23,14 +23,16 @@ STUDY_HEADER = "X-Workspace-Study"
 def dictation_context(request: Request) -> DictationContext:
     study_id = request.headers.get(STUDY_HEADER)
     if not study_id:
-        if not any(n == SESSION_COOKIE or n.startswith(service.STUDY_COOKIE_PREFIX) for n in request.cookies):
+        if not any(
+            n == SESSION_COOKIE or n.startswith(workspace_access.STUDY_COOKIE_PREFIX) for n in request.cookies
+        ):
             raise AuthenticationFailed("Open the study in the workspace to dictate")
         raise InvalidRequest(
             f"Dictation calls name the study open in the workspace in the {STUDY_HEADER} header",
             param=STUDY_HEADER,
         )
     with get_sessionmaker()() as session:
-        access = service.study_access(session, study_id, request.cookies)
+        access = workspace_access.study_access(session, study_id, request.cookies)
         if not access.can_edit or access.user is None or access.study is None:
             raise PermissionDenied("This is a view-only session: it cannot dictate")
         return DictationContext(

@@ -2,7 +2,12 @@
 
 - `router`: `POST /v1/autoScribe/ephemeral-sessions` (the reroute URLs are under /studies);
 - `pages`: opening links (`/study/<studyId>?token=`, `/ephemeral?token=`), the workspace page
-  `/workspace/<studyId>` and its JSON calls (images, draft, sign, addenda), the ephemeral viewer.
+  `/workspace/<studyId>` and its JSON calls (images, starting the report, draft, sign, addenda),
+  the ephemeral viewer.
+
+GETs read (and audit the read); every change is a CSRF-protected PUT or POST. The page does not
+start the report: its script sends `POST /workspace/<studyId>/report/start` when the reader may
+edit.
 
 The JSON calls answer errors in the API's error shape, so that the viewer and the report pane
 can show the message.
@@ -30,7 +35,10 @@ from autoscribe.web import csrf
 from autoscribe.web.csrf import CsrfProtected
 from autoscribe.web.deps import LoginRequired, RestrictedAccess, login_path_for
 from autoscribe.web.templating import DEFAULT_CSP, redirect, render, templates
-from autoscribe.workspace import capture, dictation, service
+from autoscribe.workspace import access as workspace_access
+from autoscribe.workspace import capture, dictation, images, links, report_pane
+from autoscribe.workspace.access import Access, NoDashboardAccess, SessionMissing
+from autoscribe.workspace.links import LinkProblem
 from autoscribe.workspace.models import IMAGES, VIEW
 from autoscribe.workspace.schemas import (
     DraftSave,
@@ -38,9 +46,9 @@ from autoscribe.workspace.schemas import (
     EphemeralSessionCreate,
     PaneOut,
     ReportSelector,
+    ReportStarted,
     SignRequest,
 )
-from autoscribe.workspace.service import Access, LinkProblem, NoDashboardAccess, SessionMissing
 
 router = APIRouter(tags=["ephemeral sessions"])
 pages = APIRouter(include_in_schema=False)
@@ -61,7 +69,7 @@ dictation.install(PAGE_SCRIPTS)
 def create_ephemeral_session(
     body: EphemeralSessionCreate, ctx: ApiContextDep, session: SessionDep
 ) -> UrlResponse:
-    return UrlResponse(url=service.create_ephemeral_link(session, ctx, body))
+    return UrlResponse(url=links.create_ephemeral_link(session, ctx, body))
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
@@ -89,7 +97,7 @@ def request_access(request: Request, session: SessionDep, study_id: str) -> Acce
     """Who may do what on /workspace/<study_id> for this request (raises the API's errors: 401,
     403, 404). Other parts serving the workspace (dictation uploads) call this too, and check
     `access.can_edit` before changing anything."""
-    access = service.study_access(session, study_id, request.cookies)
+    access = workspace_access.study_access(session, study_id, request.cookies)
     csrf.bind_session(request, access.web_session.id)
     return access
 
@@ -116,7 +124,7 @@ def _problem_page(
     )
 
 
-def _set_cookie(response: Response, opened: service.Opened) -> None:
+def _set_cookie(response: Response, opened: links.Opened) -> None:
     response.set_cookie(
         opened.cookie_name,
         opened.cookie_value,
@@ -128,18 +136,27 @@ def _set_cookie(response: Response, opened: service.Opened) -> None:
     )
 
 
-def _pane_context(pane: service.Pane, access: Access, study_id: str) -> dict[str, Any]:
-    return {"pane": pane, "study_id": study_id, "access": access}
+def _pane_context(
+    session: SessionDep, pane: report_pane.Pane, access: Access, study_id: str
+) -> dict[str, Any]:
+    assert access.study is not None
+    return {
+        "pane": pane,
+        "study_id": study_id,
+        "access": access,
+        "study_priors": reports.priors_for(session, access.study),
+    }
+
+
+def _fragment(name: str, context: dict[str, Any]) -> str:
+    return templates().env.get_template(f"workspace/{name}").render(**context)
 
 
 def _pane_out(session: SessionDep, access: Access, study_id: str) -> PaneOut:
-    pane = service.pane(session, access)
-    html = (
-        templates().env.get_template("workspace/_report.html").render(**_pane_context(pane, access, study_id))
-    )
+    pane = report_pane.pane(session, access)
     return PaneOut(
-        html=html,
-        report_id=reports.rid(pane.draft) if pane.draft else None,
+        html=_fragment("_report.html", {"pane": pane, "study_id": study_id, "access": access}),
+        report_id=pane.report_id,
         version=pane.draft.version if pane.draft else None,
         status=pane.status,
         content=pane.content,
@@ -159,9 +176,9 @@ def open_study_link(request: Request, study_id: str, session: SessionDep) -> Res
             parse(Prefix.STUDY, study_id, "studyId")
         except APIError:
             return _problem_page(request, 404, _TITLES[404], f"There is no study {study_id}.")
-        return redirect(request, service.study_path(study_id))
+        return redirect(request, workspace_access.study_path(study_id))
     try:
-        opened = service.open_link(
+        opened = links.open_link(
             session,
             token,
             study_id=study_id,
@@ -178,7 +195,7 @@ def open_study_link(request: Request, study_id: str, session: SessionDep) -> Res
 @pages.get("/ephemeral")
 def open_ephemeral_link(request: Request, session: SessionDep) -> Response:
     try:
-        opened = service.open_link(
+        opened = links.open_link(
             session,
             request.query_params.get("token"),
             study_id=None,
@@ -219,26 +236,26 @@ def workspace_page(request: Request, study_id: str, session: SessionDep) -> Resp
     study = access.study
     assert study is not None
     if access.via == "dashboard":
-        service.record_dashboard_open(session, access, _address(request))
+        workspace_access.record_dashboard_open(session, access, _address(request))
     else:
         # Every load of a link session's page (the link itself was audited when it was spent).
         details = {"mode": access.mode, "via": "link"}
         audit.record_read(session, access.actor(_address(request)), study, "read.workspace", details=details)
     if access.mode == IMAGES:
         # A Viewer study: the images alone, no report pane, no dictation.
-        images: dict[str, Any] = {
+        viewer: dict[str, Any] = {
             "mode": IMAGES,
             "study_id": study_id,
             "subtitle": study.study_description,
             "severity": study.severity,
             "images_url": f"/workspace/{study_id}/images",
         }
-        return render(request, "workspace/images.html", images, csp=workspace_csp())
-    pane = service.pane(session, access, start=True)
+        return render(request, "workspace/images.html", viewer, csp=workspace_csp())
+    pane = report_pane.pane(session, access, with_context=True)
     context = {
-        **_pane_context(pane, access, study_id),
+        **_pane_context(session, pane, access, study_id),
         "study": study,
-        "priors": reports.priors_for(session, study),
+        "start_report": report_pane.start_due(access),
         "header": pane.header,
         "images_url": f"/workspace/{study_id}/images",
         "report_css_url": f"/assets/report.css?v={report_css_version()}",
@@ -251,7 +268,7 @@ def workspace_page(request: Request, study_id: str, session: SessionDep) -> Resp
 @pages.get("/workspace/{study_id}/images")
 def workspace_images(request: Request, study_id: str, session: SessionDep) -> JSONResponse:
     access = request_access(request, session, study_id)
-    return JSONResponse(service.study_images(session, access), headers={"Cache-Control": "no-store"})
+    return JSONResponse(images.study_images(session, access), headers={"Cache-Control": "no-store"})
 
 
 @pages.get("/workspace/{study_id}/archive/{sop_instance_uid}")
@@ -262,7 +279,7 @@ def workspace_archived_image(
     if len(sop_instance_uid) > 64 or not _UID.fullmatch(sop_instance_uid):
         raise InvalidRequest("sopInstanceUid is not a DICOM UID", param="sopInstanceUid")
     access = request_access(request, session, study_id)
-    data = service.archived_instance(session, access, sop_instance_uid)
+    data = images.archived_instance(session, access, sop_instance_uid)
     # Private: the bytes are patient data; the browser may keep them while the study is open.
     headers = {"Cache-Control": "private, max-age=600"}
     return Response(data, media_type="application/dicom", headers=headers)
@@ -278,10 +295,31 @@ def workspace_report(request: Request, study_id: str, session: SessionDep) -> Pa
     return out
 
 
+@pages.post("/workspace/{study_id}/report/start", response_model=ReportStarted, dependencies=[CsrfProtected])
+def start_report(request: Request, study_id: str, session: SessionDep) -> ReportStarted:
+    """The page's script, when its reader may edit: open or resume the draft (clinical-context
+    enrichment the first time). Answers the pane as it now is, with the clinical context and the
+    priors panel; a second call answers the same draft."""
+    access = request_access(request, session, study_id)
+    pane = report_pane.start(session, access, _address(request))
+    context = _pane_context(session, pane, access, study_id)
+    return ReportStarted(
+        html=_fragment("_report.html", context),
+        report_id=pane.report_id,
+        version=pane.draft.version if pane.draft else None,
+        status=pane.status,
+        content=pane.content,
+        clinical_context_html=_fragment("_clinical_context.html", context),
+        priors_html=_fragment("_priors.html", context),
+    )
+
+
 @pages.put("/workspace/{study_id}/report/draft", response_model=DraftSaved, dependencies=[CsrfProtected])
 def save_draft(request: Request, study_id: str, body: DraftSave, session: SessionDep) -> DraftSaved:
     access = request_access(request, session, study_id)
-    report = service.save(session, access, body.report_id, body.content, body.base_version, _address(request))
+    report = report_pane.save(
+        session, access, body.report_id, body.content, body.base_version, _address(request)
+    )
     assert report.updated_at is not None
     return DraftSaved(
         report_id=reports.rid(report), version=report.version, saved_at=report.updated_at.isoformat()
@@ -291,7 +329,7 @@ def save_draft(request: Request, study_id: str, body: DraftSave, session: Sessio
 @pages.post("/workspace/{study_id}/report/sign", response_model=PaneOut, dependencies=[CsrfProtected])
 def sign_report(request: Request, study_id: str, body: SignRequest, session: SessionDep) -> PaneOut:
     access = request_access(request, session, study_id)
-    service.sign(
+    report_pane.sign(
         session,
         access,
         body.report_id,
@@ -305,7 +343,7 @@ def sign_report(request: Request, study_id: str, body: SignRequest, session: Ses
 @pages.post("/workspace/{study_id}/report/addendum", response_model=PaneOut, dependencies=[CsrfProtected])
 def open_addendum(request: Request, study_id: str, session: SessionDep) -> PaneOut:
     access = request_access(request, session, study_id)
-    service.open_addendum(session, access, _address(request))
+    report_pane.open_addendum(session, access, _address(request))
     return _pane_out(session, access, study_id)
 
 
@@ -314,7 +352,7 @@ def open_addendum(request: Request, study_id: str, session: SessionDep) -> PaneO
 )
 def cancel_addendum(request: Request, study_id: str, body: ReportSelector, session: SessionDep) -> PaneOut:
     access = request_access(request, session, study_id)
-    service.cancel_addendum(session, access, body.report_id, _address(request))
+    report_pane.cancel_addendum(session, access, body.report_id, _address(request))
     return _pane_out(session, access, study_id)
 
 
@@ -335,7 +373,7 @@ def save_key_image(
 @pages.get("/ephemeral/{link_id}")
 def ephemeral_page(request: Request, link_id: str, session: SessionDep) -> Response:
     try:
-        access = service.ephemeral_access(session, link_id, request.cookies)
+        access = workspace_access.ephemeral_access(session, link_id, request.cookies)
     except SessionMissing as exc:
         return _problem_page(request, 401, "This viewing session has ended", exc.message)
     csrf.bind_session(request, access.web_session.id)
@@ -361,5 +399,5 @@ def ephemeral_page(request: Request, link_id: str, session: SessionDep) -> Respo
 
 @pages.get("/ephemeral/{link_id}/images")
 def ephemeral_images(request: Request, link_id: str, session: SessionDep) -> JSONResponse:
-    access = service.ephemeral_access(session, link_id, request.cookies)
-    return JSONResponse(service.ephemeral_images(session, access), headers={"Cache-Control": "no-store"})
+    access = workspace_access.ephemeral_access(session, link_id, request.cookies)
+    return JSONResponse(images.ephemeral_images(session, access), headers={"Cache-Control": "no-store"})

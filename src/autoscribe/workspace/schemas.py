@@ -116,3 +116,11 @@ class PaneOut(ApiResponse):
     version: int | None
     status: str
     content: dict[str, Any] | None = None
+
+
+class ReportStarted(PaneOut):
+    """POST .../report/start: the pane, and the parts of the page clinical-context enrichment fills
+    (the page's script puts them in place)."""
+
+    clinical_context_html: str
+    priors_html: str

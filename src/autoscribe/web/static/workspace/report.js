@@ -1,5 +1,10 @@
 // AutoScribe workspace: the report pane.
 //
+// Opening the page only reads: when the reader may edit (body data-start), this script starts the
+// report with POST .../report/start, which opens or resumes the draft and, the first time, asks
+// the integrator's EHR for the clinical context; its answer brings the draft, the context and the
+// priors panel as they now are.
+//
 // Autosave (debounced, each save names the version it was based on; a 409 means the draft was
 // saved elsewhere: autosave stops and the page offers "load the saved version (keep my text
 // aside)" or "save my text over it", so text is never dropped silently), signing with a
@@ -533,6 +538,40 @@
     if (f) document.dispatchEvent(new CustomEvent("autoscribe:report-ready", { detail: api }));
   }
 
+  // ---- starting the report ----------------------------------------------------------------------
+
+  function replaceHtml(id, html) {
+    const el = document.getElementById(id);
+    if (el && typeof html === "string") el.innerHTML = html; // server-rendered and escaped
+  }
+
+  async function start() {
+    let resp;
+    try {
+      resp = await call("POST", "/report/start");
+    } catch (e) {
+      resp = { ok: false, status: 0, message: "The server cannot be reached. Reload the page to open the report." };
+    }
+    if (!resp.ok) {
+      const waiting = document.getElementById("report-starting");
+      if (waiting) {
+        waiting.className = "alert";
+        waiting.setAttribute("role", "alert");
+        waiting.textContent = "The report could not be opened: " + resp.message;
+      }
+      return;
+    }
+    const pane = resp.data;
+    replaceHtml("clinical-context-area", pane.clinicalContextHtml);
+    replaceHtml("priors", pane.priorsHtml);
+    // The draft shown already, unchanged: keep the editor (and whatever is being typed in it).
+    if (form() && pane.reportId === state.reportId && pane.version === state.version) return;
+    // Typed text is never replaced: its save meets the new version with a 409, and the page
+    // offers both versions.
+    if (state.dirty || state.saving) return;
+    swap(pane);
+  }
+
   // ---- moving a sentence ----------------------------------------------------------------------
 
   // The text fields a sentence can go to, labelled as the radiologist sees them.
@@ -765,4 +804,5 @@
   };
   window.AutoScribeReport = api;
   bind();
+  if (body.dataset.start === "true") start();
 })();
