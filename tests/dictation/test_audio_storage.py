@@ -81,6 +81,7 @@ def _row(dictation_id: uuid.UUID) -> Dictation:
 def _age(dictation_id: uuid.UUID, days: int) -> None:
     """Pretend the report was signed `days` ago."""
     with session_scope() as session:
+        service.record_signatures(session)
         row = session.get(Dictation, dictation_id)
         assert row is not None and row.signed_at is not None
         row.signed_at = utcnow() - timedelta(days=days)
@@ -142,13 +143,14 @@ def test_audio_is_purged_after_signing_plus_the_retention(
     signed = _dictation(clinic, [b"signed-0", b"signed-1"], signed_by=radiologist)
     unsigned = _dictation(clinic, [b"unsigned"])
     signed_row, unsigned_row = _row(signed), _row(unsigned)
-    assert signed_row.signed_at is not None and signed_row.report_id is not None
-    assert unsigned_row.signed_at is None
 
     monkeypatch.setattr(get_settings(), "audio_retention_days", 30)
     runner = TaskRunner(tasks.TASKS, queues={"dictation"}, periodic=tasks.PERIODIC)
     runner.run_periodic(force=True)  # what a worker does between tasks (once an hour by default)
     assert audio_store().read(signed_row.audio_key or "", 2) == b"signed-0signed-1"  # signed just now
+    # The dictation belongs to the report signed after it, from that signature on.
+    assert _row(signed).report_id is not None and _row(signed).signed_at is not None
+    assert _row(unsigned).signed_at is None
 
     _age(signed, 31)
     runner.run_periodic(force=True)

@@ -16,8 +16,9 @@ from autoscribe.db import session_scope
 from autoscribe.dictation import service as scribe
 from autoscribe.dictation.models import Dictation
 from autoscribe.dictation.routes import DictationContext, dictation_context
+from autoscribe.reports import checks
 from autoscribe.reports.schemas import ReportContent
-from autoscribe.scribe.report_checks import check_content
+from autoscribe.studies.models import Study
 from tests.conftest import ClinicFixture
 from tests.dictation.test_service import make_study
 from tests.helpers import make_user
@@ -37,8 +38,6 @@ def _report(findings: str = "", impression: str = "", **extra: Any) -> dict[str,
 
 
 def _assigned_study(clinic: ClinicFixture, radiologist: str) -> uuid.UUID:
-    from autoscribe.studies.models import Study
-
     study_id = make_study(clinic.clinic_id, RIGHT_CHEST, report_metadata={"sex": "male"})
     with session_scope() as session:
         study = session.get(Study, study_id)
@@ -55,9 +54,9 @@ def _codes(results: list[dict[str, Any]]) -> list[str]:
 def _check(clinic: ClinicFixture, body: dict[str, Any], description: str = RIGHT_CHEST, **kw: Any) -> Any:
     study_id = make_study(clinic.clinic_id, description, report_metadata=kw.pop("metadata", {"sex": "male"}))
     with session_scope() as session:
-        return check_content(
-            session, uuid.UUID(clinic.clinic_id), study_id, ReportContent.model_validate(body), **kw
-        )
+        study = session.get(Study, study_id)
+        assert study is not None
+        return checks.check_content(ReportContent.model_validate(body), checks.study_context(study), **kw)
 
 
 def test_each_check_on_the_written_report(clinic: ClinicFixture) -> None:
@@ -174,7 +173,9 @@ def test_signing_records_the_checks_on_the_signed_text(clinic: ClinicFixture) ->
             select(AuditEvent).where(AuditEvent.action == "report.signed", AuditEvent.target_id == report_id)
         ).one()
         assert audit.details["checks"] == ["laterality_mismatch"]
-        # The study's dictations now belong to the signed report; their retention clock started.
+        # The study's dictations belong to the signed report; their retention clock starts at its
+        # signature (recorded by the dictation domain's hourly purge, from the reports).
+        assert scribe.record_signatures(session) == 1
         row = session.get(Dictation, dictation_id)
         assert row is not None and row.report_id == report.id and row.signed_at == report.signed_at
 
@@ -216,7 +217,7 @@ def test_a_failing_check_never_blocks_signing(clinic: ClinicFixture, monkeypatch
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("checks bug")
 
-    monkeypatch.setattr("autoscribe.scribe.report_checks.run_checks", broken)
+    monkeypatch.setattr("autoscribe.reports.checks.run_checks", broken)
     report_id, version = start(f"stu_{study_uuid.hex}", radiologist)
     save(report_id, radiologist, _report("Small left pleural effusion.", "Effusion."), version)
     sign(report_id, radiologist)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from autoscribe.reports.checks import draft_from_content
 from autoscribe.reports.schemas import ReportContent
 from autoscribe.scribe import ScribeEngine, StudyContext
 from autoscribe.scribe.checks import run_checks
 from autoscribe.scribe.findings import analyze, critical_variants
-from autoscribe.scribe.report_checks import draft_from_content
 from autoscribe.scribe.templates import builtin_template
 
 CHEST = StudyContext(procedure="XR CHEST PORTABLE", clinical_indication="trauma")

@@ -1,15 +1,15 @@
-"""Workspace dictation endpoints: upload audio chunks, read partial and final text.
+"""Workspace dictation endpoints: upload audio chunks, read partial and final text, pre-sign checks.
 
-Authentication comes from the workspace session: every route depends on `dictation_context`,
-which the workspace package supplies (`app.dependency_overrides[dictation_context] = ...` or by
-replacing `CONTEXT_PROVIDER`) and which resolves the signed-in radiologist's clinic, user and the
-study open in the workspace. Until then these routes answer 401.
+Authentication is the workspace session (`dictation_context`). These routes do not name the study
+in their path, so the page's script names it in the `X-Workspace-Study` header
+(`AutoScribeReport.studyId`); the study's own session cookie (sent to every /workspace path) or
+the dashboard session must allow editing it. A custom header also means another site cannot make
+a browser send these requests (it would need CORS).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,6 +18,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from autoscribe.auth.context import SessionDep
+from autoscribe.auth.sessions import SESSION_COOKIE
+from autoscribe.db import get_sessionmaker
 from autoscribe.dictation import service
 from autoscribe.dictation.schemas import (
     DictationCreate,
@@ -29,12 +31,14 @@ from autoscribe.dictation.schemas import (
     TemplateList,
     TemplateSummary,
 )
-from autoscribe.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge
-from autoscribe.scribe import report_checks
+from autoscribe.errors import AuthenticationFailed, InvalidRequest, PayloadTooLarge, PermissionDenied
+from autoscribe.reports import service as reports
+from autoscribe.workspace.access import STUDY_COOKIE_PREFIX, study_access
 
 router = APIRouter(prefix="/workspace/api", tags=["workspace dictation"], include_in_schema=False)
 
 MAX_CHUNK_BYTES = 4 * 1024 * 1024
+STUDY_HEADER = "X-Workspace-Study"
 
 
 @dataclass(frozen=True)
@@ -44,16 +48,23 @@ class DictationContext:
     study_id: uuid.UUID
 
 
-def _no_workspace_session(request: Request) -> DictationContext:
-    raise AuthenticationFailed("Open the study in the workspace to dictate")
-
-
-# The workspace sets this to its session resolver (request → DictationContext, raising 401/403).
-CONTEXT_PROVIDER: Callable[[Request], DictationContext] = _no_workspace_session
-
-
 def dictation_context(request: Request) -> DictationContext:
-    return CONTEXT_PROVIDER(request)
+    """The signed-in radiologist's clinic and user, and the study open in the workspace (401, 403)."""
+    study_id = request.headers.get(STUDY_HEADER)
+    if not study_id:
+        if not any(n == SESSION_COOKIE or n.startswith(STUDY_COOKIE_PREFIX) for n in request.cookies):
+            raise AuthenticationFailed("Open the study in the workspace to dictate")
+        raise InvalidRequest(
+            f"Dictation calls name the study open in the workspace in the {STUDY_HEADER} header",
+            param=STUDY_HEADER,
+        )
+    with get_sessionmaker()() as session:
+        access = study_access(session, study_id, request.cookies)
+        if not access.can_edit or access.user is None or access.study is None:
+            raise PermissionDenied("This is a view-only session: it cannot dictate")
+        return DictationContext(
+            clinic_id=access.study.clinic_id, user_id=access.user.id, study_id=access.study.id
+        )
 
 
 ContextDep = Annotated[DictationContext, Depends(dictation_context)]
@@ -70,7 +81,7 @@ def list_templates(ctx: ContextDep, session: SessionDep) -> TemplateList:
 @router.post("/scribe/checks", response_model=ReportCheckList)
 def check_report(body: ReportCheckRequest, ctx: ContextDep, session: SessionDep) -> ReportCheckList:
     """Pre-sign checks on the report as it is on screen (the sign dialog lists them)."""
-    results = report_checks.check_report(
+    results = reports.presign_checks(
         session, ctx.clinic_id, ctx.study_id, body.content, report_id=body.report_id
     )
     return ReportCheckList(data=[ReportCheck.model_validate(r) for r in results])

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from autoscribe.audit.service import Actor, record
+from autoscribe.config import get_settings
 from autoscribe.db import utcnow
 from autoscribe.dictation.models import Dictation, ScribeMacro, ScribeTemplate
 from autoscribe.dictation.storage import audio_key, audio_store
@@ -30,11 +31,14 @@ from autoscribe.ids import Prefix, brand, parse
 from autoscribe.observability import metrics
 from autoscribe.queue import runner as queue
 from autoscribe.queue.models import Task
+from autoscribe.reports import checks
+from autoscribe.reports.models import Report
 from autoscribe.scribe.engine import ScribeEngine
 from autoscribe.scribe.templates import BUILTIN_TEMPLATES, builtin_template, from_mrrt, to_mrrt
 from autoscribe.scribe.transcribe import Transcriber, WhisperTranscriber
 from autoscribe.scribe.types import FINDINGS, IMPRESSION, StudyContext, Template, Transcript
 from autoscribe.storage import StorageError
+from autoscribe.studies.models import Study
 
 log = logging.getLogger("autoscribe.scribe")
 
@@ -320,20 +324,10 @@ def engine_for_clinic(
 
 
 def study_context(session: Session, clinic_id: uuid.UUID, study_id: uuid.UUID) -> StudyContext:
-    from autoscribe.studies.models import Study
-
     study = session.get(Study, study_id)
     if study is None or study.clinic_id != clinic_id:
         raise NotFound("No such study", param="studyId")
-    meta = study.report_metadata or {}
-    sex = str(meta.get("sex") or "").lower() or None
-    return StudyContext(
-        procedure=study.study_description,
-        modality=study.modality or "",
-        sex=sex if sex in ("male", "female", "other") else None,
-        clinical_indication=study.clinical_indication or study.clinical_history or "",
-        is_critical=study.is_critical,
-    )
+    return checks.study_context(study)
 
 
 # ---- dictations -----------------------------------------------------------------------------------
@@ -521,37 +515,36 @@ def transcript_of(row: Dictation) -> Transcript | None:
 # ---- retention ------------------------------------------------------------------------------------
 
 
-def mark_study_signed(
-    session: Session,
-    clinic_id: uuid.UUID,
-    study_id: uuid.UUID,
-    signed_at: datetime | None = None,
-    *,
-    report_id: uuid.UUID | None = None,
-) -> int:
-    """The reports service calls this when a report is signed: the study's dictations not yet
-    signed belong to that report (`report_id`) and their audio's retention clock starts.
+def record_signatures(session: Session) -> int:
+    """Dictations of a study whose report has since been signed belong to the first report signed
+    after they began (`report_id`), and their audio's retention clock starts at its signature.
 
-    Adds to the caller's transaction; returns how many dictations it marked.
+    Read from the reports, which know nothing of dictations; the purge records it before deleting.
+    Adds to the caller's transaction; returns how many dictations it recorded.
     """
-    when = signed_at or utcnow()
-    rows = session.scalars(
-        select(Dictation).where(
-            Dictation.clinic_id == clinic_id, Dictation.study_id == study_id, Dictation.signed_at.is_(None)
+    found = session.execute(
+        select(Dictation, Report.id, Report.signed_at)
+        .join(Report, (Report.study_id == Dictation.study_id) & (Report.clinic_id == Dictation.clinic_id))
+        .where(
+            Dictation.signed_at.is_(None),
+            Report.status == "completed",
+            Report.signed_at >= Dictation.created_at,
         )
+        .order_by(Report.signed_at)
     ).all()
-    for row in rows:
-        row.signed_at = when
-        row.report_id = report_id
-    return len(rows)
+    recorded: set[uuid.UUID] = set()
+    for row, report_id, signed_at in found:
+        if row.id not in recorded:
+            row.signed_at, row.report_id = signed_at, report_id
+            recorded.add(row.id)
+    return len(recorded)
 
 
 def purge_expired_audio(
     session: Session, now: datetime | None = None, retention_days: int | None = None
 ) -> int:
     """Delete the audio of dictations signed more than the retention period ago (text and draft stay)."""
-    from autoscribe.config import get_settings
-
+    record_signatures(session)
     days = get_settings().audio_retention_days if retention_days is None else retention_days
     cutoff = (now or utcnow()) - timedelta(days=days)
     store = audio_store()

@@ -51,7 +51,7 @@ class Report(IdMixin, TimestampMixin, Base):
     is_critical: Mapped[bool | None] = mapped_column()
     snapshot_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     plain_text: Mapped[str | None] = mapped_column(Text)
-    # The pre-sign checks run on the signed text (scribe.report_checks wire dicts: code, level,
+    # The pre-sign checks run on the signed text (reports.checks wire dicts: code, level,
     # message, section): what the radiologist signed through. None: signed before they existed.
     sign_checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from autoscribe.archive.models import ExternalReport
 from autoscribe.audit.service import Actor, record
 from autoscribe.auth.permissions import require_can_report
 from autoscribe.clinics.models import Clinic
@@ -27,6 +28,7 @@ from autoscribe.documents.model import Header, Part, ReportDocument, Sections, S
 from autoscribe.documents.render import part_text
 from autoscribe.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, Unprocessable
 from autoscribe.ids import Prefix, brand, parse
+from autoscribe.reports import checks
 from autoscribe.reports.delivery import request_delivery
 from autoscribe.reports.models import Report, ReportRevision
 from autoscribe.reports.schemas import ReportContent
@@ -256,18 +258,37 @@ def _signature(user: User, when: Any) -> Signature:
     )
 
 
-def _sign_checks(session: Session, report: Report, content: ReportContent) -> list[dict[str, Any]] | None:
+def _sign_checks(report: Report, study: Study, content: ReportContent) -> list[dict[str, Any]] | None:
     """The pre-sign checks on the text being signed, to store with it. A failure of the checks
     never blocks a signature: it is logged and the report records None (not run)."""
-    from autoscribe.scribe.report_checks import check_content
-
     try:
-        return check_content(
-            session, report.clinic_id, report.study_id, content, is_addendum=report.is_addendum
-        )
+        return checks.check_content(content, checks.study_context(study), is_addendum=report.is_addendum)
     except Exception:
         log.exception("pre-sign checks failed on report %s; signing without them", rid(report))
         return None
+
+
+def presign_checks(
+    session: Session,
+    clinic_id: uuid.UUID,
+    study_id: uuid.UUID,
+    content: dict[str, Any],
+    *,
+    report_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """The sign dialog's call: checks on the text on screen (which may be newer than the saved
+    draft). `report_id` names the report or addendum being written, in this study and clinic."""
+    parsed = parse_content(content)  # 400 naming the field, e.g. findings.subsections.0.text
+    is_addendum = False
+    if report_id is not None:
+        report = get_report(session, clinic_id, report_id)
+        if report.study_id != study_id:
+            raise NotFound(f"No report {report_id}", param="reportId")
+        is_addendum = report.is_addendum
+    study = session.get(Study, study_id)
+    if study is None or study.clinic_id != clinic_id:
+        raise NotFound("No such study", param="studyId")
+    return checks.check_content(parsed, checks.study_context(study), is_addendum=is_addendum)
 
 
 def sign_report(
@@ -298,9 +319,9 @@ def sign_report(
     if sections.is_empty:
         raise Unprocessable(f"Report {rid(report)} is empty; dictate it before signing", param="reportId")
     critical = content.is_critical if is_critical is None else is_critical
-    checks = _sign_checks(session, report, content.model_copy(update={"is_critical": critical}))
+    results = _sign_checks(report, study, content.model_copy(update={"is_critical": critical}))
     # What the sign dialog shows as "Must fix" blocks here too, whatever page or client signs.
-    must_fix = [c["message"] for c in checks or [] if c.get("level") == "error"]
+    must_fix = [c["message"] for c in results or [] if c.get("level") == "error"]
     if must_fix:
         raise Unprocessable(
             f"Report {rid(report)} cannot be signed yet: {' '.join(must_fix)}", param="reportId"
@@ -322,7 +343,7 @@ def sign_report(
             is_critical=critical,
             snapshot_metadata=dict(study.report_metadata or {}),
             plain_text=text,
-            sign_checks=checks,
+            sign_checks=results,
             version=Report.version + 1,
             updated_at=now,
         )
@@ -360,13 +381,9 @@ def sign_report(
             "isCritical": critical,
             "version": (base_version or report.version) + 1,
             # What the radiologist signed through (the full messages are on the report).
-            "checks": sorted({c["code"] for c in checks or ()}),
+            "checks": sorted({c["code"] for c in results or ()}),
         },
     )
-    # The dictations of this report: their audio's retention clock starts now.
-    from autoscribe.dictation.service import mark_study_signed
-
-    mark_study_signed(session, report.clinic_id, study.id, now, report_id=report.id)
     session.flush()
     session.refresh(report)
     request_delivery(session, report)
@@ -587,8 +604,6 @@ def priors_for(session: Session, study: Study) -> list[Prior]:
     """Priors of a study, newest first: the same externalPatientId's other studies in the clinic
     (and the same Express customer, whose patients they are), each with its signed report text
     (ours) or archive report text (external), then the study's own priorReports."""
-    from autoscribe.archive.models import ExternalReport
-
     priors: list[Prior] = []
     if study.external_patient_id:
         others: Sequence[Study] = session.scalars(

@@ -36,7 +36,7 @@ from autoscribe.web.csrf import CsrfProtected
 from autoscribe.web.deps import LoginRequired, RestrictedAccess, login_path_for
 from autoscribe.web.templating import DEFAULT_CSP, redirect, render, templates
 from autoscribe.workspace import access as workspace_access
-from autoscribe.workspace import capture, dictation, images, links, report_pane
+from autoscribe.workspace import capture, images, links, report_pane
 from autoscribe.workspace.access import Access, NoDashboardAccess, SessionMissing
 from autoscribe.workspace.links import LinkProblem
 from autoscribe.workspace.models import IMAGES, VIEW
@@ -54,12 +54,9 @@ router = APIRouter(tags=["ephemeral sessions"])
 pages = APIRouter(include_in_schema=False)
 
 # Extra scripts for the workspace page (paths under static/), loaded after report.js, so that
-# window.AutoScribeReport exists when they run, and only when the page may edit the report.
-PAGE_SCRIPTS: list[str] = []
-
-# The scribe engine's dictation routes authenticate with workspace sessions; its microphone
-# button and pre-sign checks come with the page.
-dictation.install(PAGE_SCRIPTS)
+# window.AutoScribeReport exists when they run, and only when the page may edit the report: the
+# microphone button and pre-sign checks (over autoscribe.dictation.routes).
+PAGE_SCRIPTS: list[str] = ["workspace/dictation.js"]
 
 
 # ---- public API -------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""The engine's pre-sign checks on a report as written (`ReportContent`), not on a dictation.
+"""The scribe engine's pre-sign checks on a report as written (`ReportContent`), not on a dictation.
 
 The radiologist edits the dictated draft as plain text sections, so the checks that count are
-the ones on that text: the sign dialog asks for them (`POST /workspace/api/scribe/checks`) and
-`reports.service.sign_report` runs them again on the signed text and stores the results with the
-report (`Report.sign_checks`), so a reviewer sees which warnings were signed through.
+the ones on that text: the sign dialog asks for them (`POST /workspace/api/scribe/checks`, through
+`reports.service.presign_checks`) and `reports.service.sign_report` runs them again on the signed
+text and stores the results with the report (`Report.sign_checks`), so a reviewer sees which
+warnings were signed through. Pure: the caller passes the study context.
 
 Every sentence of a written report is the radiologist's ("dictated"): nothing in it is a
 template default any more. Only Findings and Impression must not be empty (the built-in
@@ -13,13 +14,9 @@ an addendum amends a signed report and need not repeat any section.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from autoscribe.errors import NotFound
 from autoscribe.reports.schemas import ReportContent
 from autoscribe.scribe.checks import run_checks
 from autoscribe.scribe.mapper import split_sentences, strip_enumeration
@@ -31,7 +28,9 @@ from autoscribe.scribe.types import (
     Draft,
     Section,
     Sentence,
+    StudyContext,
 )
+from autoscribe.studies.models import Study
 
 _SIMPLE_SECTIONS = ("clinicalIndication", "technique", "comparison")
 
@@ -96,21 +95,26 @@ def to_wire(results: list[CheckResult], draft: Draft) -> list[dict[str, Any]]:
     ]
 
 
+def study_context(study: Study) -> StudyContext:
+    """What the engine needs to know of a study: procedure, modality, sex, indication, isCritical."""
+    meta = study.report_metadata or {}
+    sex = str(meta.get("sex") or "").lower() or None
+    return StudyContext(
+        procedure=study.study_description,
+        modality=study.modality or "",
+        sex=sex if sex in ("male", "female", "other") else None,
+        clinical_indication=study.clinical_indication or study.clinical_history or "",
+        is_critical=study.is_critical,
+    )
+
+
 def check_content(
-    session: Session,
-    clinic_id: uuid.UUID,
-    study_id: uuid.UUID,
-    content: ReportContent,
-    *,
-    is_addendum: bool = False,
+    content: ReportContent, context: StudyContext, *, is_addendum: bool = False
 ) -> list[dict[str, Any]]:
     """Run the checks on a report's text in its study's context (description, sex, isCritical).
 
     The critical-finding suggestion is left out once the report itself is marked critical.
     """
-    from autoscribe.dictation.service import study_context  # the service imports the job machinery
-
-    context = study_context(session, clinic_id, study_id)
     if content.is_critical:
         context = replace(context, is_critical=True)
     draft = draft_from_content(content, is_addendum=is_addendum)
@@ -131,25 +135,3 @@ def _suggested_impression(content: ReportContent) -> list[dict[str, Any]]:
             "section": SECTION_TITLES[IMPRESSION],
         }
     ]
-
-
-def check_report(
-    session: Session,
-    clinic_id: uuid.UUID,
-    study_id: uuid.UUID,
-    content: dict[str, Any],
-    *,
-    report_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """The sign dialog's call: checks on the text on screen (which may be newer than the saved
-    draft). `report_id` names the report or addendum being written, in this study and clinic."""
-    from autoscribe.reports import service as reports
-
-    parsed = reports.parse_content(content)  # 400 naming the field, e.g. findings.subsections.0.text
-    is_addendum = False
-    if report_id is not None:
-        report = reports.get_report(session, clinic_id, report_id)
-        if report.study_id != study_id:
-            raise NotFound(f"No report {report_id}", param="reportId")
-        is_addendum = report.is_addendum
-    return check_content(session, clinic_id, study_id, parsed, is_addendum=is_addendum)
