@@ -55,7 +55,7 @@ from autoscribe.reports.service import Prior
 from autoscribe.storage import get_storage
 from autoscribe.studies.models import Study
 from autoscribe.users.models import User
-from autoscribe.webhooks import sync
+from autoscribe.webhooks import receivers, sync
 from autoscribe.webhooks.models import KIND_SYNC
 
 log = logging.getLogger("autoscribe.context")
@@ -129,16 +129,8 @@ def enrichment_key(session: Session, study: Study) -> ApiKey | None:
     """The key that created the study, when it asks for enrichment and can be called."""
     if study.created_by_api_key_id is None:
         return None
-    key = session.get(ApiKey, study.created_by_api_key_id)
-    if (
-        key is None
-        or key.clinic_id != study.clinic_id
-        or not key.is_active
-        or not key.is_clinical_context_enrichment_enabled
-        or not key.study_webhook_url
-    ):
-        return None
-    return key
+    keys = receivers.study_receivers(session, study, "study")
+    return keys[0] if keys and keys[0].is_clinical_context_enrichment_enabled else None
 
 
 def event_data(study: Study) -> dict[str, Any]:

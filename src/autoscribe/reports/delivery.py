@@ -27,12 +27,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from autoscribe.auth.models import ApiKey
 from autoscribe.ids import Prefix, brand, parse
 from autoscribe.queue import runner as queue
 from autoscribe.reports.models import Report
+from autoscribe.storage import get_storage
 from autoscribe.studies.models import Study
 from autoscribe.webhooks import outbox
+from autoscribe.webhooks.receivers import study_receivers
 
 log = logging.getLogger("autoscribe.reports")
 
@@ -43,26 +44,6 @@ RENDER_ATTEMPTS = 7
 # Whom the event's PDF links are for, as their downloads are audited (the refresher does not know
 # which of the receiving keys an attempt is for).
 LINK_HOLDER = "webhook:" + EVENT_TYPE
-
-
-def delivery_targets(session: Session, study: Study) -> list[ApiKey]:
-    if study.created_by_api_key_id is not None:
-        key = session.get(ApiKey, study.created_by_api_key_id)
-        if key is None or not key.is_active or not key.report_webhook_url:
-            return []
-        return [key]
-    return list(
-        session.scalars(
-            select(ApiKey)
-            .where(
-                ApiKey.clinic_id == study.clinic_id,
-                ApiKey.revoked_at.is_(None),
-                ApiKey.report_webhook_url.is_not(None),
-                ApiKey.study_scope == "all",
-            )
-            .order_by(ApiKey.created_at)
-        )
-    )
 
 
 def study_fields(study: Study) -> dict[str, Any]:
@@ -99,10 +80,10 @@ def request_delivery(session: Session, report: Report) -> None:
 
 def enqueue_report_delivered(session: Session, report: Report, study: Study) -> list[str]:
     """Add one report.delivered event per receiving key to the caller's transaction."""
+    # Imported here: reports.pdf renders through reports.service, which imports this module.
     from autoscribe.reports.pdf import PDF_TYPE, download_name, pdf_key
-    from autoscribe.storage import get_storage
 
-    targets = delivery_targets(session, study)
+    targets = study_receivers(session, study, "report")
     if not targets:
         return []
     # A link computed now (no network, no rendering); the refresher replaces it per attempt.
@@ -123,7 +104,6 @@ def _stored_pdf_link(
 ) -> str | None:
     """A fresh link to a signed report's PDF when it is stored already; None when it must be rendered."""
     from autoscribe.reports.pdf import PDF_TYPE, download_name_of, pdf_key_of
-    from autoscribe.storage import get_storage
 
     storage = get_storage()
     key = pdf_key_of(clinic_id, study_id, report_id)
@@ -169,7 +149,6 @@ def refresh_report_delivered_batch(
 
     Only when storage can tell cheaply whether a PDF exists (a local file, not a request to a
     bucket); anything else (a PDF to render, S3) is left to the per-attempt refresher."""
-    from autoscribe.storage import get_storage
 
     out: list[dict[str, Any] | None] = [None] * len(items)
     if get_storage().name != "local":
