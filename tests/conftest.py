@@ -37,7 +37,11 @@ os.environ["AUTOSCRIBE_DATA_DIR"] = str(_DATA_DIR)
 os.environ["AUTOSCRIBE_SECRET_KEY"] = "test-secret-" + secrets.token_hex(16)
 os.environ["AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE"] = "1"
 # Transcription tasks are run by the tests that want them (tests/scribe): a runner thread
-# in the shared server would race them for jobs, with the real model, on fake audio.
+# in the shared server would race them for jobs, with the real model, on fake audio. Mail too:
+# servers set up to send it (an SMTP trap) run the "mail" queue, and for the others the tests
+# deliver it to the local outbox (tests.helpers.deliver_mail); a shared server would otherwise
+# send another server's mail through its own settings.
+MAIL_QUEUES = "webhooks,reports,mail"
 os.environ["AUTOSCRIBE_WORKER_QUEUES"] = "webhooks,reports"
 os.environ.setdefault("AUTOSCRIBE_LOG_LEVEL", "warning")
 if TEST_DB == "postgresql":

@@ -239,11 +239,21 @@ def web_login(server_url: str, email: str, password: str, **kwargs: str) -> http
     return client
 
 
+def deliver_mail() -> int:
+    """Send the queued mail from this process (the shared test servers leave the "mail" queue to
+    the tests: see tests/conftest.py); returns how many messages went out."""
+    from autoscribe import tasks
+    from autoscribe.queue.runner import TaskRunner
+
+    return TaskRunner(tasks.TASKS, queues={"mail"}).run_pending()
+
+
 def outbox_messages(to: str) -> list[EmailMessage]:
     """Mail written to the local outbox (servers without AUTOSCRIBE_SMTP_URL) for one address,
-    oldest first."""
+    oldest first, once the queued mail is delivered."""
     from autoscribe.config import get_settings
 
+    deliver_mail()
     found = []
     for path in sorted(get_settings().outbox_dir.glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)

@@ -140,8 +140,8 @@ class MailTrap:
         return [m for m in self.messages if address.lower() in (r.lower() for r in m.rcpt_tos)]
 
     def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> Received:
-        """The latest message to `address` once `count` have arrived (delivery is synchronous
-        in the server, so this normally returns at once)."""
+        """The latest message to `address` once `count` have arrived (the server's worker sends
+        queued mail as soon as it is committed, so this normally returns at once)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.for_address(address)

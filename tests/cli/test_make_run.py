@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from email import policy
 from email.parser import BytesParser
@@ -96,7 +97,11 @@ def test_make_run_on_another_port_with_local_webhooks(make_run: MakeRun) -> None
     # Links the server hands out name the port it serves on.
     email = "new.reader@example.com"
     sdk(url, api_key).auto_scribe.users.invite(**invite_kwargs(email=email))
-    (mail,) = (make_run.data_dir / "outbox").glob("*.eml")
+    outbox = make_run.data_dir / "outbox"
+    deadline = time.monotonic() + 10  # the server's worker writes the queued mail
+    while not list(outbox.glob("*.eml")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (mail,) = outbox.glob("*.eml")
     message = BytesParser(policy=policy.default).parsebytes(mail.read_bytes())
     assert message["To"] == email
     assert f"{url}/invitations/accept?token=" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -347,11 +347,17 @@ def test_mail_written_by_one_process_is_listed_on_any_machine(cluster: Cluster) 
         can_manage_studies=False,
         has_dashboard_access=True,
     )
-    listed = cluster.run_cli("mail", "outbox", "--json")
-    assert listed.returncode == 0, listed.stderr
-    outbox = json.loads(listed.stdout)
+    deadline = time.monotonic() + 20  # the worker process sends the queued mail
+    while True:
+        listed = cluster.run_cli("mail", "outbox", "--json")
+        assert listed.returncode == 0, listed.stderr
+        outbox = json.loads(listed.stdout)
+        mine = [m for m in outbox["messages"] if m["to"] == email]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert outbox["outbox"] == "s3://autoscribe-test/tenant-files/outbox/"
-    (message,) = [m for m in outbox["messages"] if m["to"] == email]
+    (message,) = mine
     assert message["link"] and message["link"].startswith(first.url + "/invitations/accept?token=")
     page = web_client(second.url).get(message["link"].removeprefix(first.url))
     assert page.status_code == 200 and "Ina" in page.text

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import ClinicFixture, Server, start_server, stop_server
+from tests.conftest import MAIL_QUEUES, ClinicFixture, Server, start_server, stop_server
 from tests.helpers import latest_outbox_link, make_user, post_form, web_client
 
 AUTOSCRIBE = str(Path(sys.executable).parent / "autoscribe")
@@ -31,22 +31,30 @@ LOG_LINE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")  # how every line
 
 @pytest.fixture(scope="module")
 def info_server(database: str) -> Iterator[Server]:
-    srv = start_server({"AUTOSCRIBE_LOG_LEVEL": "info"}, name="security-logs")
+    srv = start_server(
+        {"AUTOSCRIBE_LOG_LEVEL": "info", "AUTOSCRIBE_WORKER_QUEUES": MAIL_QUEUES}, name="security-logs"
+    )
     yield srv
     stop_server(srv)
 
 
-def outbox_file_of(to: str) -> Path:
+def outbox_file_of(to: str, timeout: float = 10.0) -> Path:
+    """The newest outbox file to `to`, once the server's worker has written one."""
     import email
     import email.policy
 
     from autoscribe.config import get_settings
 
-    newest = None
-    for path in sorted(get_settings().outbox_dir.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if str(message["To"]).lower() == to.lower():
-            newest = path
+    deadline = time.monotonic() + timeout
+    while True:
+        newest = None
+        for path in sorted(get_settings().outbox_dir.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if str(message["To"]).lower() == to.lower():
+                newest = path
+        if newest is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert newest is not None, f"no mail to {to}"
     return newest
 
@@ -60,9 +68,9 @@ def test_forgot_password_logs_no_token_and_the_outbox_command_shows_the_link(
     sent = post_form(browser, "/forgot-password", "/forgot-password", {"email": email_address})
     assert sent.status_code == 200
 
+    eml = outbox_file_of(email_address)  # written by the server's worker
     link = latest_outbox_link(email_address, "/reset-password")
     token = link.split("token=", 1)[1]
-    eml = outbox_file_of(email_address)
     log = info_server.log_with(eml.name, "POST /forgot-password 200")
     mail_lines = [line for line in log.splitlines() if eml.name in line]
     assert len(mail_lines) == 1, log

@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from autoscribe.config import get_settings
 from autoscribe.private_files import create_private, private_dir
+from autoscribe.storage import get_storage
 
 log = logging.getLogger("autoscribe.mail")
 
@@ -174,14 +175,12 @@ def _write_outbox(message: EmailMessage, outbox: Path) -> Path:
 
 
 def _write_bucket_outbox(message: EmailMessage) -> str:
-    from autoscribe.storage import get_storage
-
     name = _outbox_name()
     get_storage().put(OUTBOX_PREFIX + name, message.as_bytes(), content_type="message/rfc822")
     return name
 
 
-def _domain(address: str) -> str:
+def recipient_domain(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2] or "?"
 
 
@@ -211,7 +210,7 @@ def send_mail(mail: OutgoingMail) -> None:
     log.info(
         "no AUTOSCRIBE_SMTP_URL: mail to a recipient at %s written to the outbox as %s "
         "(`autoscribe mail outbox` lists messages and their links)",
-        _domain(mail.to),
+        recipient_domain(mail.to),
         name,
     )
 
@@ -226,8 +225,6 @@ def outbox_messages(outbox: Path | None = None) -> list[dict[str, str | None]]:
     tokenised link of the text)."""
     files: list[tuple[str, bytes]]
     if outbox is None and _outbox_in_bucket():
-        from autoscribe.storage import get_storage
-
         storage = get_storage()
         keys = [k for k in storage.list_keys(OUTBOX_PREFIX) if k.endswith(".eml")]
         files = [(key.rsplit("/", 1)[-1], storage.get(key)) for key in keys]

@@ -8,7 +8,6 @@ usable immediately. The Invitation row holds the link (hashed, auth.tokens), its
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,11 +29,10 @@ from autoscribe.errors import (
     NotFound,
     PermissionDenied,
     Unprocessable,
-    UpstreamFailed,
 )
 from autoscribe.ids import Prefix, brand, brand_opt, new_id, parse
-from autoscribe.mail import MailError, send_mail
 from autoscribe.mail.messages import invitation_mail
+from autoscribe.mail.tasks import queue_mail
 from autoscribe.pagination import Page, paginate
 from autoscribe.users.models import Invitation, User
 from autoscribe.users.schemas import InvitationOut, ProfileUpdate, UserInvite, invitation_out
@@ -45,9 +43,6 @@ from autoscribe.users.service import (
     get_user,
     standing,
 )
-
-log = logging.getLogger("autoscribe.users")
-
 
 # ---- lookups -------------------------------------------------------------------------------------
 
@@ -155,35 +150,26 @@ def _expiry(now: datetime) -> datetime | None:
     return now + timedelta(hours=hours) if hours > 0 else None
 
 
-def _send_invitation_email(
-    *, to: str, first_name: str, clinic_name: str, inviter: Inviter, token: str, expires_at: datetime | None
+def _queue_invitation_email(
+    session: Session, invitation: Invitation, user: User, inviter: Inviter, token: str
 ) -> None:
     mail = invitation_mail(
-        to=to,
-        first_name=first_name,
-        clinic_name=clinic_name,
+        to=invitation.email,
+        first_name=user.first_name,
+        clinic_name=clinic_name(session, invitation.clinic_id),
         inviter_name=inviter.user.display_name if inviter.user else None,
         link=invitation_link(token),
-        expires_at=expires_at,
+        expires_at=invitation.expires_at,
     )
-    try:
-        send_mail(mail)
-    except MailError as exc:
-        # The details (mail server, its answer) are for the operator's log, not the API client.
-        log.error("invitation email not sent: %s", exc)
-        raise UpstreamFailed(
-            "The invitation email could not be sent (the mail server did not take it); nothing was saved, "
-            "try again",
-            param="email",
-        ) from exc
+    queue_mail(session, mail, clinic_id=invitation.clinic_id)
 
 
 def invite_user(
     session: Session, clinic_id: uuid.UUID, body: UserInvite, inviter: Inviter
 ) -> tuple[User, Invitation]:
-    """Create (or, for someone who never joined, reuse) the user, create the invitation, send the
-    email, commit. The email goes out before anything is written, so that a mail failure saves
-    nothing and the caller can simply retry, and SQLite's write lock is not held during SMTP."""
+    """Create (or, for someone who never joined, reuse) the user and the invitation, and queue its
+    email, in one commit: a worker sends the email and tries again until the mail server takes it
+    (mail.tasks), so a mail server that is down delays the email but loses nothing."""
     if inviter.user is not None and not perms.can_manage_users(inviter.user):
         raise PermissionDenied("You are not allowed to invite users", param="email")
     level = perms.check_assignable_level(body.level)
@@ -213,18 +199,8 @@ def invite_user(
                 f"A user with email {body.email} exists with access revoked ({ref}); reactivate them instead",
                 param="email",
             )
-    clinic = clinic_name(session, clinic_id)
     now = utcnow()
     token, token_hash = tokens.new_token()
-    expires_at = _expiry(now)
-    _send_invitation_email(
-        to=body.email,
-        first_name=body.first_name,
-        clinic_name=clinic,
-        inviter=inviter,
-        token=token,
-        expires_at=expires_at,
-    )
     user = existing
     if user is None:
         user = User(id=new_id(), clinic_id=clinic_id)
@@ -264,10 +240,11 @@ def invite_user(
         inviter_user_id=inviter.user.id if inviter.user else None,
         invited_by_api_key_id=inviter.api_key_id,
         token_hash=token_hash,
-        expires_at=expires_at,
+        expires_at=_expiry(now),
         email_sent_at=now,
     )
     session.add(invitation)
+    _queue_invitation_email(session, invitation, user, inviter, token)
     record(
         session,
         clinic_id=clinic_id,
@@ -297,18 +274,10 @@ def resend_invitation(session: Session, invitation: Invitation, inviter: Inviter
         )
     now = utcnow()
     token, token_hash = tokens.new_token()
-    expires_at = _expiry(now)
-    _send_invitation_email(
-        to=invitation.email,
-        first_name=user.first_name,
-        clinic_name=clinic_name(session, invitation.clinic_id),
-        inviter=inviter,
-        token=token,
-        expires_at=expires_at,
-    )
     invitation.token_hash = token_hash
-    invitation.expires_at = expires_at
+    invitation.expires_at = _expiry(now)
     invitation.email_sent_at = now
+    _queue_invitation_email(session, invitation, user, inviter, token)
     record(
         session,
         clinic_id=invitation.clinic_id,

@@ -6,7 +6,6 @@ the account and lifts the sign-in throttle on it.
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -17,16 +16,13 @@ from autoscribe.auth import throttle, tokens
 from autoscribe.auth.models import PasswordReset
 from autoscribe.auth.passwords import hash_password
 from autoscribe.auth.sessions import end_user_sessions
-from autoscribe.clinics.models import Clinic
 from autoscribe.config import get_settings
 from autoscribe.db import utcnow
 from autoscribe.ids import Prefix, brand
-from autoscribe.mail import MailError, send_mail
 from autoscribe.mail.messages import password_reset_mail
+from autoscribe.mail.tasks import queue_mail
 from autoscribe.users.models import User
-from autoscribe.users.service import check_new_password, find_users_by_email
-
-log = logging.getLogger("autoscribe.users")
+from autoscribe.users.service import check_new_password, clinic_name, find_users_by_email
 
 # At most this many reset emails per account per window: the form cannot be used to flood an inbox.
 MAX_REQUESTS = 3
@@ -39,9 +35,10 @@ def reset_link(token: str) -> str:
 
 
 def request_reset(session: Session, email: str, *, address: str | None) -> int:
-    """Email a link to every active account with this address; returns how many were sent."""
+    """Email a link to every active account with this address (each queued with its reset, in
+    one commit: mail.tasks sends it); returns how many were queued."""
     now = utcnow()
-    sent = 0
+    queued = 0
     ttl = timedelta(minutes=get_settings().password_reset_ttl_minutes)
     for user in find_users_by_email(session, email):
         if not (user.joined and user.is_active and user.password_hash):
@@ -58,22 +55,16 @@ def request_reset(session: Session, email: str, *, address: str | None) -> int:
                 PasswordReset.user_id == user.id, PasswordReset.expires_at < now - RETENTION
             )
         )
-        clinic = session.get(Clinic, user.clinic_id)
         token, token_hash = tokens.new_token()
         expires_at = now + ttl
-        try:
-            send_mail(
-                password_reset_mail(
-                    to=user.email,
-                    first_name=user.first_name,
-                    clinic_name=clinic.name if clinic else "your clinic",
-                    link=reset_link(token),
-                    expires_at=expires_at,
-                )
-            )
-        except MailError as exc:
-            log.error("password reset email for %s could not be sent: %s", brand(Prefix.USER, user.id), exc)
-            continue
+        mail = password_reset_mail(
+            to=user.email,
+            first_name=user.first_name,
+            clinic_name=clinic_name(session, user.clinic_id),
+            link=reset_link(token),
+            expires_at=expires_at,
+        )
+        queue_mail(session, mail, clinic_id=user.clinic_id)
         session.add(
             PasswordReset(
                 clinic_id=user.clinic_id,
@@ -93,8 +84,8 @@ def request_reset(session: Session, email: str, *, address: str | None) -> int:
             target_id=brand(Prefix.USER, user.id),
         )
         session.commit()
-        sent += 1
-    return sent
+        queued += 1
+    return queued
 
 
 def reset_by_token(session: Session, token: str | None) -> tuple[PasswordReset, User] | None:

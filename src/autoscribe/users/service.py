@@ -50,7 +50,7 @@ def get_user(session: Session, clinic_id: uuid.UUID, user_id: str, param: str = 
     return user
 
 
-def live_invitation_clause(now: datetime) -> ColumnElement[bool]:
+def _live_invitation_clause(now: datetime) -> ColumnElement[bool]:
     return and_(
         Invitation.status == "sent",
         or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
@@ -61,7 +61,7 @@ def live_invitation(session: Session, user: User) -> Invitation | None:
     """The user's invitation that can still be accepted, if any (at most one is live)."""
     return session.scalars(
         select(Invitation)
-        .where(Invitation.user_id == user.id, live_invitation_clause(utcnow()))
+        .where(Invitation.user_id == user.id, _live_invitation_clause(utcnow()))
         .order_by(Invitation.id.desc())
         .limit(1)
     ).first()
@@ -135,7 +135,7 @@ def assignable_radiologists(
     no customer). A user linked to other customers would be handed a study they cannot open.
     """
     now = utcnow()
-    live = exists().where(Invitation.user_id == User.id, live_invitation_clause(now))
+    live = exists().where(Invitation.user_id == User.id, _live_invitation_clause(now))
     stmt = select(User).where(
         User.clinic_id == clinic_id,
         User.revoked_at.is_(None),
@@ -304,7 +304,7 @@ def list_users(
     session: Session, clinic_id: uuid.UUID, filters: UserFilters, *, cursor: str | None, limit: int
 ) -> Page[User]:
     now = utcnow()
-    live = exists().where(Invitation.user_id == User.id, live_invitation_clause(now))
+    live = exists().where(Invitation.user_id == User.id, _live_invitation_clause(now))
     stmt = select(User).where(User.clinic_id == clinic_id, or_(User.joined.is_(True), live))
     if filters.can_create_reports is not None:
         stmt = stmt.where(User.can_create_reports.is_(filters.can_create_reports))
