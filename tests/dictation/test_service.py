@@ -287,3 +287,27 @@ def test_cli_worker_process_runs_the_queued_transcription(
         check=True,
     )
     assert json.loads(purged.stdout) == {"purged": 0}  # not signed: the audio stays
+
+
+def test_a_clinic_engine_writes_impressions_with_the_configured_llm(
+    clinic: ClinicFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AUTOSCRIBE_LLM_BASE_URL reaches the engine the workspace dictates with (the engine itself
+    reads no settings); without it the impression is rule-based."""
+    from autoscribe.config import get_settings
+
+    cid = uuid.UUID(clinic.clinic_id)
+    monkeypatch.setenv("AUTOSCRIBE_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    get_settings.cache_clear()
+    try:
+        with session_scope() as session:
+            engine = service.engine_for_clinic(session, cid, FakeTranscriber())
+        assert engine.llm is not None
+        assert engine.llm.base_url == "http://127.0.0.1:9/v1"
+        monkeypatch.setenv("AUTOSCRIBE_LLM_BASE_URL", "")
+        get_settings.cache_clear()
+        with session_scope() as session:
+            assert service.engine_for_clinic(session, cid, FakeTranscriber()).llm is None
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -34,6 +34,7 @@ from autoscribe.queue.models import Task
 from autoscribe.reports import checks
 from autoscribe.reports.models import Report
 from autoscribe.scribe.engine import ScribeEngine
+from autoscribe.scribe.impression import LlmConfig
 from autoscribe.scribe.templates import BUILTIN_TEMPLATES, builtin_template, from_mrrt, to_mrrt
 from autoscribe.scribe.transcribe import Transcriber, WhisperTranscriber
 from autoscribe.scribe.types import FINDINGS, IMPRESSION, StudyContext, Template, Transcript
@@ -319,7 +320,10 @@ def engine_for_clinic(
     if transcriber is None and TRANSCRIBER_FACTORY is not None:
         transcriber = TRANSCRIBER_FACTORY()
     return ScribeEngine(
-        transcriber, templates=clinic_templates(session, clinic_id), macros=clinic_macros(session, clinic_id)
+        transcriber,
+        templates=clinic_templates(session, clinic_id),
+        macros=clinic_macros(session, clinic_id),
+        llm=LlmConfig.from_settings(get_settings()),  # None unless AUTOSCRIBE_LLM_BASE_URL is set
     )
 
 
