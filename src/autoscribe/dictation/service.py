@@ -37,7 +37,7 @@ from autoscribe.scribe.engine import ScribeEngine
 from autoscribe.scribe.impression import LlmConfig
 from autoscribe.scribe.templates import BUILTIN_TEMPLATES, builtin_template, from_mrrt, to_mrrt
 from autoscribe.scribe.transcribe import Transcriber, WhisperTranscriber
-from autoscribe.scribe.types import FINDINGS, IMPRESSION, StudyContext, Template, Transcript
+from autoscribe.scribe.types import FINDINGS, IMPRESSION, StudyContext, Template
 from autoscribe.storage import StorageError
 from autoscribe.studies.models import Study
 
@@ -507,13 +507,6 @@ def run_final(session: Session, job: Task) -> None:
     row.result = result.to_dict()
     row.status = "done"
     row.finished_at = utcnow()
-
-
-def transcript_of(row: Dictation) -> Transcript | None:
-    if not row.result:
-        return None
-    data = row.result.get("transcript") or {}
-    return Transcript(str(data.get("text") or ""), (), float(data.get("duration") or 0.0))
 
 
 # ---- retention ------------------------------------------------------------------------------------
