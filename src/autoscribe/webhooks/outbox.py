@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -192,8 +193,6 @@ class WakeSources:
             self._thread.join(timeout)
 
     def _listen_loop(self) -> None:
-        import psycopg
-
         url = self.maker.kw["bind"].url.set(drivername="postgresql")
         dsn = url.render_as_string(hide_password=False)
         while not self._stopping.is_set():
