@@ -1,7 +1,7 @@
 """Reading what the viewer shows in a Playwright page: its timestamps, its state, canvas pixels.
 
-Shared by the viewer's own tests (tests/viewer) and the workspace's (tests/workspace): both pages
-mount the viewer on the element with id "viewer".
+Shared by the browser tests of the viewer (tests/browser/viewer) and the workspace
+(tests/browser/workspace): both pages mount the viewer on the element with id "viewer".
 """
 
 from __future__ import annotations

@@ -81,7 +81,3 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
     yield make
     for receiver in made:
         receiver.stop()
-
-
-# Browser tests here use the shared Playwright fixtures (screenshots under var/screenshots/).
-from tests.browser.conftest import make_page, page  # noqa: E402, F401

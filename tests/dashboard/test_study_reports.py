@@ -7,9 +7,9 @@ import uuid
 
 from sqlalchemy import select
 
+from tests.browser.dashboard.test_first_hour_browser import signed_with_addendum
 from tests.conftest import ClinicFixture, Server
 from tests.dashboard.conftest import owner_client, sign_in_as
-from tests.dashboard.test_first_hour_browser import signed_with_addendum
 from tests.helpers import sdk
 from tests.reporting import IMPRESSION, create_study, dictate_and_sign, pdf_text
 

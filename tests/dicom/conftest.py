@@ -182,7 +182,3 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-# The workspace tests' browser pages (a fresh context each), for the archive viewing tests.
-from tests.workspace.conftest import ws_page  # noqa: E402, F401

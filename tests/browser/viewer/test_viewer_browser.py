@@ -11,8 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pydicom.uid import generate_uid
 
-from tests.fakepacs import FakePacs, compressed_series, ct_series, mono8_series
-from tests.viewer.conftest import (
+from tests.browser.viewer.conftest import (
     Studies,
     canvas_stats,
     sample,
@@ -20,7 +19,8 @@ from tests.viewer.conftest import (
     wait_all_loaded,
     wait_first_image,
 )
-from tests.viewer.harness import Harness
+from tests.browser.viewer.harness import Harness
+from tests.fakepacs import FakePacs, compressed_series, ct_series, mono8_series
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tests.browser.viewer.harness import Harness
 from tests.fakepacs import FakePacs, Study, ct_series, mono8_series, mr_series, rgb_series
-from tests.viewer.harness import Harness
 from tests.viewerpage import (  # noqa: F401  (re-exported for the viewer tests)
     CANVAS_STATS,
     SAMPLE,
