@@ -1,6 +1,6 @@
 """The DICOM viewer in a real Chromium: drawing, navigation, window/level, photometrics, errors.
 
-Pages come from the test harness (tests/viewer/harness.py), which serves the committed bundle
+Pages come from the test harness (tests/browser/viewer/harness.py), which serves the committed bundle
 and relays the fake PACS's answer to a signed study.access_requested webhook; the browser then
 fetches the DICOM files cross-origin from the fake PACS's presigned URLs.
 """
