@@ -104,7 +104,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # Log lines go to stderr; the command's own banner (stdout) is not a log line.
         worker_log = _DATA_DIR / f"observed-worker-{secrets.token_hex(3)}.log"
         worker = subprocess.Popen(
-            [sys.executable, "-m", "autoscribe.cli", "worker", "--queues", "webhooks,reports,dictation"],
+            [sys.executable, "-m", "autoscribe.cli", "worker", "--queues", "webhooks,reports,dictation,mail"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=worker_log.open("wb"),

@@ -133,7 +133,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     worker_log = _DATA_DIR / f"worker-{name}.log"
     log_file = worker_log.open("wb")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "autoscribe.cli", "worker", "--queues", "webhooks,reports,dictation"],
+        [sys.executable, "-m", "autoscribe.cli", "worker", "--queues", "webhooks,reports,dictation,mail"],
         env={**env, "AUTOSCRIBE_DATA_DIR": data_dir("worker")},
         stdout=log_file,
         stderr=subprocess.STDOUT,
