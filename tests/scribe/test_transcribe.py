@@ -1,13 +1,17 @@
-"""Real speech through the real model (espeak-ng audio, Whisper tiny.en int8), decoding, streaming, CLI."""
+"""Real speech through the real model (espeak-ng audio, Whisper tiny.en int8), decoding, streaming, CLI,
+the choice of model."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import itertools
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -22,7 +26,16 @@ from autoscribe.scribe import (
     transcribe_stream,
     vocabulary_prompt,
 )
-from autoscribe.scribe.transcribe import bundled_model_path, decode_audio, resolve_model
+from autoscribe.scribe.transcribe import (
+    assembled_base_model,
+    bundled_model_path,
+    decode_audio,
+    model_label,
+    resolve_model,
+)
+
+# The module (the package's `transcribe` is a function of the same name).
+transcribe_module = importlib.import_module("autoscribe.scribe.transcribe")
 
 EXPECTED_WORDS = ("liver", "pleural", "effusion", "pneumothorax")
 
@@ -32,12 +45,76 @@ def _heard(text: str) -> set[str]:
     return {w for w in EXPECTED_WORDS if w in low}
 
 
-def test_the_bundled_model_is_a_local_directory() -> None:
+def test_the_bundled_model_is_a_local_directory_and_the_default() -> None:
     path = bundled_model_path()
     assert (path / "model.bin").exists() and (path / "tokenizer.json").exists()
-    assert resolve_model(None) == str(path)
+    assert resolve_model(None) == resolve_model("tiny.en") == str(path)
+    assert model_label(str(path)) == "tiny.en"
     with pytest.raises(TranscriptionError):
         resolve_model("/nonexistent/whisper-model")
+
+
+def _fake_base_parts(monkeypatch: pytest.MonkeyPatch, root: Path, halves: tuple[bytes, bytes]) -> Path:
+    """Two installed halves of a (tiny, made-up) base model; returns part 1's data directory."""
+    first, second = root / "part1" / "data", root / "part2" / "data"
+    for directory in (first, second):
+        directory.mkdir(parents=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        (first / name).write_text("{}")
+    (first / "model.bin.part1").write_bytes(halves[0])
+    (second / "model.bin.part2").write_bytes(halves[1])
+    where = dict(zip(transcribe_module.BASE_PARTS, (first, second), strict=True))
+    monkeypatch.setattr(transcribe_module, "_package_data", where.get)
+    monkeypatch.setattr(transcribe_module, "get_settings", lambda: SimpleNamespace(data_dir=root / "var"))
+    # What the published model.bin is: the halves of the last test join into something else.
+    published = b"weights: part one, part two"
+    monkeypatch.setattr(transcribe_module, "BASE_MODEL_SIZE", len(published))
+    monkeypatch.setattr(transcribe_module, "BASE_MODEL_SHA256", hashlib.sha256(published).hexdigest())
+    return first
+
+
+def test_the_base_model_is_joined_once_from_its_two_packages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = _fake_base_parts(monkeypatch, tmp_path, (b"weights: part one, ", b"part two"))
+    assert resolve_model("base") == str(first)
+    assert (first / "model.bin").read_bytes() == b"weights: part one, part two"
+    assert sorted(p.name for p in first.iterdir() if p.name.startswith(".")) == []  # no temporary left
+    # Joined once: a complete file is used as it is, even without the halves (the Docker image drops them).
+    (first / "model.bin.part1").unlink()
+    assert assembled_base_model() == first and model_label(str(first)) == "base"
+
+
+def test_a_read_only_install_joins_the_base_model_under_the_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = _fake_base_parts(monkeypatch, tmp_path, (b"weights: part one, ", b"part two"))
+    assemble = transcribe_module._assemble
+
+    def read_only_package(source: Path, target: Path, halves: tuple[Path, Path]) -> Path:
+        if target == first:
+            raise PermissionError(13, "Read-only file system", str(target))
+        return assemble(source, target, halves)
+
+    monkeypatch.setattr(transcribe_module, "_assemble", read_only_package)
+    model = assembled_base_model()
+    assert model == tmp_path / "var" / "models" / "whisper-base"
+    assert (model / "model.bin").read_bytes() == b"weights: part one, part two"
+    assert (model / "tokenizer.json").is_file() and not (first / "model.bin").exists()
+    assert WhisperTranscriber("base").name == "faster-whisper:base"
+
+
+def test_corrupt_halves_are_refused_and_base_needs_its_packages(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = _fake_base_parts(monkeypatch, tmp_path, (b"weights: part one, ", b"part 2!!"))
+    with pytest.raises(TranscriptionError, match="corrupt"):
+        resolve_model("base")
+    assert [p.name for p in first.iterdir() if "model.bin" in p.name] == ["model.bin.part1"]
+
+    monkeypatch.setattr(transcribe_module, "_package_data", lambda name: None)
+    with pytest.raises(TranscriptionError, match="not installed"):
+        resolve_model("base")
 
 
 def test_real_model_hears_the_dictation_in_wav_webm_and_mp3(

