@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from tests.api.test_users import invite_kwargs
 from tests.conftest import free_port, wait_for_http
 from tests.helpers import post_form, sdk, web_login
+from tests.users.test_users import invite_kwargs
 from tests.viewerpage import canvas_stats, state, wait_all_loaded
 from tests.webhooks.conftest import Receiver
 

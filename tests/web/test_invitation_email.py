@@ -14,10 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.api.test_users import audit_actions, invite_kwargs, set_invitation
 from tests.conftest import MAIL_QUEUES, ClinicFixture, Server, start_server, stop_server
 from tests.helpers import csrf_from, hidden_field, sdk, web_client, web_login
 from tests.mailtrap import MailTrap, Received
+from tests.users.test_users import audit_actions, invite_kwargs, set_invitation
 
 PASSWORD = "correct horse battery"
 

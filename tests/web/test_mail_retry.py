@@ -3,10 +3,10 @@ the SMTP server of test_invitation_email also runs the mail queue, and would sen
 
 from __future__ import annotations
 
-from tests.api.test_users import invite_kwargs
 from tests.conftest import MAIL_QUEUES, ClinicFixture, start_server, stop_server
 from tests.helpers import sdk, web_client
 from tests.mailtrap import MailTrap
+from tests.users.test_users import invite_kwargs
 from tests.web.test_invitation_email import accept, heading
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.api.test_users import invite_kwargs
 from tests.browser.conftest import console_errors, snap
 from tests.browser.dashboard.test_dashboard_browser import sign_in, wait_for
 from tests.conftest import ClinicFixture, Server
@@ -20,6 +19,7 @@ from tests.dashboard.conftest import owner_client
 from tests.dashboard.test_home import reading_history
 from tests.helpers import make_key, make_user, post_form, sdk
 from tests.reporting import IMPRESSION, create_study, dictate_and_sign, pdf_text, save, sign, start
+from tests.users.test_users import invite_kwargs
 from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.browser

@@ -9,10 +9,10 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.api.test_users import invite_kwargs
 from tests.browser.conftest import PHONE, console_errors, snap
 from tests.conftest import ClinicFixture, Server
 from tests.helpers import latest_outbox_link, sdk
+from tests.users.test_users import invite_kwargs
 
 pytestmark = pytest.mark.browser
 

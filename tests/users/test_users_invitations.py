@@ -9,9 +9,9 @@ import avara
 import pytest
 from avara.types.auto_scribe.users import InvitationListResponse
 
-from tests.api.test_users import INVALID_NPI, VALID_NPI, audit_actions, invite_kwargs, set_invitation
 from tests.conftest import ClinicFixture, Server
 from tests.helpers import sdk
+from tests.users.test_users import INVALID_NPI, VALID_NPI, audit_actions, invite_kwargs, set_invitation
 
 
 def _invitation_of(client: avara.Avara, user_id: str) -> InvitationListResponse:
