@@ -114,7 +114,7 @@ def test_a_commit_wakes_the_running_runner(clinic: ClinicFixture) -> None:
 
 
 def test_worker_queue_names_are_checked() -> None:
-    assert parse_queues("") == {"webhooks", "dictation", "reports"}
+    assert parse_queues("") == {"webhooks", "dictation", "reports", "mail"}
     assert parse_queues(" webhooks , reports ") == {"webhooks", "reports"}
     with pytest.raises(ValueError, match="unknown queue\\(s\\): webhook"):
         parse_queues("webhook")

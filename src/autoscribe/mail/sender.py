@@ -168,9 +168,16 @@ def _outbox_name() -> str:
 def _write_outbox(message: EmailMessage, outbox: Path) -> Path:
     private_dir(outbox)
     path = outbox / _outbox_name()
-    # O_EXCL: never overwrite another process's message; 0600 from the start.
-    with os.fdopen(create_private(path), "wb") as fh:
+    # Written under a name readers skip, then linked into place: `autoscribe mail outbox` (or a
+    # developer's tail) never sees half a message. O_EXCL and link: never overwrite another
+    # process's message; 0600 from the start.
+    partial = outbox / f".{path.name}.partial"
+    with os.fdopen(create_private(partial), "wb") as fh:
         fh.write(message.as_bytes())
+    try:
+        os.link(partial, path)
+    finally:
+        partial.unlink()
     return path
 
 
