@@ -272,7 +272,7 @@ def scribe_purge_audio(as_json: bool) -> None:
 @click.option(
     "--queues",
     default=None,
-    help="Comma-separated queues to run (webhooks, dictation, reports); default: "
+    help="Comma-separated queues to run (webhooks, dictation, reports, mail); default: "
     "AUTOSCRIBE_WORKER_QUEUES, else all of them",
 )
 @click.option(

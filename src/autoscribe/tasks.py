@@ -8,15 +8,15 @@ own `tasks.py` and gathered here explicitly: nothing is registered by importing 
 from __future__ import annotations
 
 from autoscribe.dictation import tasks as dictation_tasks
-from autoscribe.mail import tasks as mail_tasks
 from autoscribe.queue.runner import Periodic, TaskSpec
 from autoscribe.reports import tasks as reports_tasks
+from autoscribe.users import tasks as users_tasks
 from autoscribe.webhooks.outbox import EventRefresher
 
 WEBHOOKS_QUEUE = "webhooks"
 
 TASKS: dict[str, TaskSpec] = {
-    spec.kind: spec for spec in (*reports_tasks.TASKS, *dictation_tasks.TASKS, *mail_tasks.TASKS)
+    spec.kind: spec for spec in (*reports_tasks.TASKS, *dictation_tasks.TASKS, *users_tasks.TASKS)
 }
 PERIODIC: tuple[Periodic, ...] = (*dictation_tasks.PERIODIC,)
 WEBHOOK_REFRESHERS: dict[str, EventRefresher] = {**reports_tasks.WEBHOOK_REFRESHERS}

@@ -141,6 +141,10 @@ class Inviter:
     user: User | None = None
 
 
+# The invitation's email, a task on the mail queue (declared in users/tasks.py).
+INVITATION_MAIL = "mail.invitation"
+
+
 def invitation_link(token: str) -> str:
     return f"{get_settings().public_url_base}/invitations/accept?token={token}"
 
@@ -161,7 +165,14 @@ def _queue_invitation_email(
         link=invitation_link(token),
         expires_at=invitation.expires_at,
     )
-    queue_mail(session, mail, clinic_id=invitation.clinic_id)
+    # users.tasks sends it only while this link still works (not revoked, replaced or expired).
+    queue_mail(
+        session,
+        mail,
+        clinic_id=invitation.clinic_id,
+        kind=INVITATION_MAIL,
+        ref={"tokenHash": invitation.token_hash},
+    )
 
 
 def invite_user(

@@ -28,6 +28,8 @@ from autoscribe.users.service import check_new_password, clinic_name, find_users
 MAX_REQUESTS = 3
 REQUEST_WINDOW = timedelta(minutes=15)
 RETENTION = timedelta(days=7)
+# The reset's email, a task on the mail queue (declared in users/tasks.py).
+RESET_MAIL = "mail.password_reset"
 
 
 def reset_link(token: str) -> str:
@@ -64,7 +66,8 @@ def request_reset(session: Session, email: str, *, address: str | None) -> int:
             link=reset_link(token),
             expires_at=expires_at,
         )
-        queue_mail(session, mail, clinic_id=user.clinic_id)
+        # users.tasks sends it only while the link still works (not used, not expired).
+        queue_mail(session, mail, clinic_id=user.clinic_id, kind=RESET_MAIL, ref={"tokenHash": token_hash})
         session.add(
             PasswordReset(
                 clinic_id=user.clinic_id,
