@@ -221,6 +221,23 @@ def _reports_of(integration: Integration, study_id: str) -> list[str]:
     return [r.report_id for r in integration.client.auto_scribe.reports.list(study_id=study_id).reports]
 
 
+def _report_reads(study_id: str) -> int:
+    from sqlalchemy import func, select
+
+    from autoscribe.audit.models import AuditEvent
+    from autoscribe.db import session_scope
+
+    with session_scope() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "read.workspace_report", AuditEvent.target_id == study_id)
+            )
+            or 0
+        )
+
+
 def test_opening_the_page_only_reads_and_the_report_starts_with_a_post(integration: Integration) -> None:
     study_id, _ = integration.study()
     client, response = open_link(integration.reroute(study_id))
@@ -234,11 +251,14 @@ def test_opening_the_page_only_reads_and_the_report_starts_with_a_post(integrati
     assert integration.client.auto_scribe.studies.retrieve(study_id).study_report_status == "assigned"
     assert _reports_of(integration, study_id) == []
 
-    # Starting it is a POST with the page's CSRF token.
+    # Starting it is a POST with the page's CSRF token; its answer (the draft, the priors) is an
+    # audited read like the JSON reload.
     assert client.post(f"/workspace/{study_id}/report/start").status_code == 403
     assert _reports_of(integration, study_id) == []
+    reads = _report_reads(study_id)
     started = start_workspace_report(client, study_id, page.text)
     assert started.status_code == 200, started.text
+    assert _report_reads(study_id) == reads + 1
     pane = started.json()
     assert pane["status"] == "in_progress" and pane["version"] == 1
     assert f'data-report-id="{pane["reportId"]}"' in pane["html"]

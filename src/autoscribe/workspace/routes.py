@@ -300,6 +300,10 @@ def start_report(request: Request, study_id: str, session: SessionDep) -> Report
     access = request_access(request, session, study_id)
     pane = report_pane.start(session, access, _address(request))
     context = _pane_context(session, pane, access, study_id)
+    assert access.study is not None
+    # The answer is the report pane and the priors: a read of patient data like GET .../report.
+    actor, details = access.actor(_address(request)), {"mode": access.mode, "via": access.via}
+    audit.record_read(session, actor, access.study, "read.workspace_report", details=details)
     return ReportStarted(
         html=_fragment("_report.html", context),
         report_id=pane.report_id,
