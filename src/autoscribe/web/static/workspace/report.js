@@ -553,11 +553,18 @@
       resp = { ok: false, status: 0, message: "The server cannot be reached. Reload the page to open the report." };
     }
     if (!resp.ok) {
+      if (resp.status === 401) {
+        sessionEnded(resp.message);
+        return;
+      }
+      const message = "The report could not be opened: " + resp.message;
       const waiting = document.getElementById("report-starting");
       if (waiting) {
         waiting.className = "alert";
         waiting.setAttribute("role", "alert");
-        waiting.textContent = "The report could not be opened: " + resp.message;
+        waiting.textContent = message;
+      } else {
+        setStatus(message, "error"); // a resumed draft is on screen: say it in the status line
       }
       return;
     }
@@ -567,8 +574,12 @@
     // The draft shown already, unchanged: keep the editor (and whatever is being typed in it).
     if (form() && pane.reportId === state.reportId && pane.version === state.version) return;
     // Typed text is never replaced: its save meets the new version with a 409, and the page
-    // offers both versions.
+    // offers both versions. Nor is a newer version on screen (an autosave landed first) or a
+    // draft that is being dictated into.
     if (state.dirty || state.saving) return;
+    if (form() && pane.reportId === state.reportId && pane.version < state.version) return;
+    const mic = document.getElementById("dictate-button");
+    if (form() && mic && mic.dataset.state && !["idle", "error"].includes(mic.dataset.state)) return;
     swap(pane);
   }
 
