@@ -70,7 +70,22 @@ def _fake_base_parts(monkeypatch: pytest.MonkeyPatch, root: Path, halves: tuple[
     published = b"weights: part one, part two"
     monkeypatch.setattr(transcribe_module, "BASE_MODEL_SIZE", len(published))
     monkeypatch.setattr(transcribe_module, "BASE_MODEL_SHA256", hashlib.sha256(published).hexdigest())
+    monkeypatch.setattr(
+        transcribe_module,
+        "BASE_FILE_SHA256",
+        dict.fromkeys(transcribe_module._BASE_FILES, hashlib.sha256(b"{}").hexdigest()),
+    )
     return first
+
+
+def test_a_base_model_with_another_tokenizer_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first = _fake_base_parts(monkeypatch, tmp_path, (b"weights: part one, ", b"part two"))
+    (first / "tokenizer.json").write_text('{"swapped": true}')
+    with pytest.raises(TranscriptionError, match=r"tokenizer\.json"):
+        resolve_model("base")
+    assert not (first / "model.bin").exists()
 
 
 def test_the_base_model_is_joined_once_from_its_two_packages(

