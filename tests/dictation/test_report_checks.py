@@ -174,8 +174,9 @@ def test_signing_records_the_checks_on_the_signed_text(clinic: ClinicFixture) ->
         ).one()
         assert audit.details["checks"] == ["laterality_mismatch"]
         # The study's dictations belong to the signed report; their retention clock starts at its
-        # signature (recorded by the dictation domain's hourly purge, from the reports).
-        assert scribe.record_signatures(session) == 1
+        # signature (recorded by the dictation domain's hourly purge, from the reports). The purge
+        # covers the whole database, so other tests' signed studies may be recorded alongside.
+        assert scribe.record_signatures(session) >= 1
         row = session.get(Dictation, dictation_id)
         assert row is not None and row.report_id == report.id and row.signed_at == report.signed_at
 
