@@ -279,7 +279,8 @@ def _drive(
             assert report is not None and reader is not None
             started = time.perf_counter()
             service.sign_report(session, report, reader, is_critical=False)
-            return service.rid(report), started, time.perf_counter()
+            rid = service.rid(report)
+        return rid, started, time.perf_counter()  # the commit (the caller's, as a request's) included
 
     # sequential: one report at a time
     sign_ms, stored_ms, delivered_ms = [], [], []

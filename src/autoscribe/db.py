@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from fastapi import Depends
 from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Uuid, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
@@ -144,11 +145,40 @@ def get_engine() -> Engine:
 def get_sessionmaker() -> sessionmaker[Session]:
     import autoscribe.models  # noqa: F401  (every mapper must be known before the first query)
 
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    maker = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    event.listen(maker, "after_flush", _note_write)
+    event.listen(maker, "do_orm_execute", _note_statement)
+    event.listen(maker, "after_commit", _forget_writes)
+    event.listen(maker, "after_rollback", _forget_writes)
+    return maker
+
+
+# Whether the open transaction has written anything: services flush and leave the commit to the
+# request or task, so "nothing pending in the session" no longer means "nothing to lose".
+_WROTE = "autoscribe.wrote"
+
+
+def _note_write(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+def _note_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+def _forget_writes(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+def has_writes(session: Session) -> bool:
+    """The transaction holds a change: pending in the session, flushed, or written by a statement."""
+    return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
 
 
 async def get_session() -> AsyncIterator[Session]:
-    """FastAPI dependency: one session per request. Services commit what they change.
+    """FastAPI dependency: one session per request, closed once the response is sent. Routes take
+    it through `request_transaction`, which commits it.
 
     Async so that opening the session (no I/O) costs no thread hop. Closing a session that still
     has a transaction (a read) rolls it back on the database, so that runs in the thread pool; a
@@ -161,6 +191,17 @@ async def get_session() -> AsyncIterator[Session]:
             await run_in_threadpool(session.close)
         else:
             session.close()
+
+
+def request_transaction(session: Annotated[Session, Depends(get_session)]) -> Iterator[Session]:
+    """FastAPI dependency (declared with scope="function"): the request's unit of work. What the
+    route changed is committed when it returns, before the response is sent, so a client never sees
+    an answer for a change that was not kept; an exception rolls it all back. Services add to the
+    transaction and do not commit, except where a change must hold whatever follows (see
+    docs/architecture.md, "Transactions")."""
+    yield session
+    if session.in_transaction():
+        session.commit()
 
 
 @contextmanager

@@ -190,6 +190,7 @@ def test_410_fails_the_event_and_stops_delivery_to_that_endpoint(
         session.commit()
         replay(session, first)
         replay(session, second)
+        session.commit()  # the caller's transaction (the request's, in production)
     wait_status(iso, first, "succeeded")
     wait_status(iso, second, "succeeded")
     assert Counter(receiver.ids()) == Counter({first: 2, second: 1})

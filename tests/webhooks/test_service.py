@@ -61,6 +61,7 @@ def test_events_attempts_and_purge(
         running.stop()
         pending = enqueue(iso, failing, sample_report())  # no dispatcher runs: it stays pending
         purged = service.purge(session, older_than=timedelta(0))
+        session.commit()  # the caller's transaction (the CLI's, in production)
     assert purged >= 4
     assert event_row(iso, delivered[0]) is None and event_row(iso, failed) is None
     assert event_row(iso, pending) is not None

@@ -144,7 +144,7 @@ def create_external_study(
             target_id=brand(Prefix.STUDY, study.id),
             details={"report": body.has_report(), "file": stored is not None},
         )
-        session.commit()
+        session.flush()
     except IntegrityError:
         session.rollback()
         _discard(stored)
@@ -171,7 +171,6 @@ def delete_external_study(session: Session, study: Study, actor: Actor) -> None:
         target_type="study",
         target_id=brand(Prefix.STUDY, study.id),
     )
-    session.commit()
 
 
 def add_external_report(
@@ -261,7 +260,7 @@ def add_external_report(
             target_id=brand(Prefix.EXTERNAL_REPORT, report.id),
             details={"studyId": brand(Prefix.STUDY, study.id), "file": stored is not None},
         )
-        session.commit()
+        session.flush()
     except IntegrityError:
         session.rollback()
         _discard(stored)

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from autoscribe.audit.models import AuditEvent
+from autoscribe.db import has_writes
 from autoscribe.ids import Prefix, brand
 from autoscribe.pagination import Page, paginate
 
@@ -175,7 +176,7 @@ def record_list(
 
 
 def _nothing_pending(session: Session) -> bool:
-    return not (session.new or session.dirty or session.deleted)
+    return not has_writes(session)
 
 
 def commit_read(session: Session, only_reads: bool = True) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from autoscribe.audit.service import Actor
 from autoscribe.auth.models import ApiKey
 from autoscribe.auth.service import authenticate
-from autoscribe.db import get_session
+from autoscribe.db import get_session, request_transaction
 
 
 @dataclass(frozen=True)
@@ -55,5 +55,6 @@ def api_context(
     return ApiContext(api_key=key, address=client_address(request))
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Every route that reads or writes the database takes this: its changes commit when it returns.
+SessionDep = Annotated[Session, Depends(request_transaction, scope="function")]
 ApiContextDep = Annotated[ApiContext, Depends(api_context)]

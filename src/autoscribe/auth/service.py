@@ -123,7 +123,7 @@ def authenticate(session: Session, authorization: str | None) -> ApiKey:
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
         key.last_used_at = now
-        session.commit()
+        session.commit()  # bookkeeping of the key, kept even when the request then fails
     return key
 
 

@@ -87,7 +87,7 @@ def _still_live(session: Session, row: WebSession) -> bool:
     idle = timedelta(minutes=get_settings().session_idle_minutes)
     if now >= row.expires_at or now - row.last_seen_at >= idle:
         row.ended_at = now
-        session.commit()
+        session.commit()  # ended for good, whatever the request then does (it is refused)
         return False
     return True
 
@@ -96,7 +96,7 @@ def _touch(session: Session, row: WebSession) -> None:
     now = utcnow()
     if now - row.last_seen_at >= TOUCH_GRANULARITY:
         row.last_seen_at = now
-        session.commit()
+        session.commit()  # bookkeeping of the session, kept even when the request then fails
 
 
 def resolve_session(

@@ -66,7 +66,6 @@ def sign_in(
     limited = throttle.check(session, email=email, address=address)
     if limited is not None:
         _failed(session, reason=f"throttled_{limited.scope}", address=address)
-        session.commit()
         return SignIn("throttled", throttle=limited)
     accounts = list(
         session.scalars(
@@ -88,7 +87,6 @@ def sign_in(
         throttle.note(session, email=email, address=address, succeeded=False)
         only = accounts[0] if len(accounts) == 1 else None
         _failed(session, reason="bad_password" if accounts else "unknown_account", address=address, user=only)
-        session.commit()
         return SignIn("bad_credentials")
     if len(matches) > 1:
         names = {
@@ -101,11 +99,9 @@ def sign_in(
     user = matches[0]
     if not user.is_active:
         _failed(session, reason="access_revoked", address=address, user=user)
-        session.commit()
         return SignIn("revoked", user=user)
     if not perms.has_dashboard_access(user):
         _failed(session, reason="no_dashboard_access", address=address, user=user)
-        session.commit()
         return SignIn("no_dashboard", user=user)
     new = open_dashboard_session(session, user, address=address, user_agent=user_agent, how="password")
     return SignIn("ok", user=user, new_session=new)
@@ -128,7 +124,6 @@ def open_dashboard_session(
         target_id=brand(Prefix.USER, user.id),
         details={"method": how},
     )
-    session.commit()
     return new
 
 
@@ -142,4 +137,3 @@ def sign_out(session: Session, row: WebSession, user: User, *, address: str | No
         target_type="user",
         target_id=brand(Prefix.USER, user.id),
     )
-    session.commit()

@@ -157,6 +157,9 @@ def enrich_on_report_start(session: Session, study: Study, reader: User) -> bool
     key = enrichment_key(session, study)
     if key is None:
         return False
+    # The caller's work (the report just started) is kept first: the claim below commits or rolls
+    # back on its own, and nothing uncommitted may be held while the integrator answers.
+    session.commit()
     study_id, clinic_id = study.id, study.clinic_id
     data = event_data(study)
     row_id = _claim(session, study_id, clinic_id, key.id)

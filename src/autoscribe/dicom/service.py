@@ -133,7 +133,7 @@ def configure_clinic(
         details={"fields": changed},
     )
     try:
-        session.commit()
+        session.flush()
     except IntegrityError:
         session.rollback()
         raise Conflict(f"AE title {ae_title!r} is used by another clinic", param="aeTitle") from None
@@ -253,6 +253,8 @@ def store_instance(
             for name, value in values.items():
                 setattr(row, name, value)
         try:
+            # Each instance is its own unit of work: an association stores hundreds, and each one
+            # stored is acknowledged to the modality (and a retry must not undo the others).
             session.commit()
         except IntegrityError:
             session.rollback()  # the same instance arrived twice at once: update the winner
@@ -363,7 +365,7 @@ def seed_study(
     if received_up_to is not None:
         seeded = seeded.where(DicomInstance.received_at <= received_up_to)
     session.execute(seeded.values(seeded_at=now))
-    session.commit()
+    session.commit()  # seeding calls the integrator in steps: each step is kept before the next call
     log.info(
         "%s study %s (%s) from %d DICOM instance(s)",
         "created" if created else "updated",

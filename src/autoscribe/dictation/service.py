@@ -151,7 +151,6 @@ def create_template(
         target_id=_template_id(row),
         details={"name": row.name},
     )
-    session.commit()
     return row
 
 
@@ -182,13 +181,13 @@ def update_template(
         target_id=template_id,
         details={"name": row.name},
     )
-    session.commit()
     return row
 
 
 def delete_template(session: Session, clinic_id: uuid.UUID, template_id: str, *, actor: Actor) -> None:
     row = get_template_row(session, clinic_id, template_id)
     session.delete(row)
+    session.flush()  # gone for the rest of this transaction too
     record(
         session,
         clinic_id=clinic_id,
@@ -198,7 +197,6 @@ def delete_template(session: Session, clinic_id: uuid.UUID, template_id: str, *,
         target_id=template_id,
         details={"name": row.name},
     )
-    session.commit()
 
 
 def import_mrrt(session: Session, clinic_id: uuid.UUID, document: str, *, actor: Actor) -> ScribeTemplate:
@@ -264,7 +262,6 @@ def create_macro(
         target_id=brand(Prefix.MACRO, row.id),
         details={"name": row.name},
     )
-    session.commit()
     return row
 
 
@@ -292,13 +289,13 @@ def update_macro(
         target_id=macro_id,
         details={"name": row.name},
     )
-    session.commit()
     return row
 
 
 def delete_macro(session: Session, clinic_id: uuid.UUID, macro_id: str, *, actor: Actor) -> None:
     row = get_macro(session, clinic_id, macro_id)
     session.delete(row)
+    session.flush()  # gone for the rest of this transaction too
     record(
         session,
         clinic_id=clinic_id,
@@ -308,7 +305,6 @@ def delete_macro(session: Session, clinic_id: uuid.UUID, macro_id: str, *, actor
         target_id=macro_id,
         details={"name": row.name},
     )
-    session.commit()
 
 
 # ---- engine per clinic -------------------------------------------------------------------------------------
@@ -366,7 +362,6 @@ def create_dictation(
     session.add(row)
     session.flush()
     row.audio_key = audio_key(clinic_id, row.id, row.content_type)
-    session.commit()
     return row
 
 
@@ -428,7 +423,7 @@ def append_chunk(session: Session, row: Dictation, seq: int, data: bytes) -> Dic
         dedupe_key=f"partial:{row.id.hex}",
         max_attempts=1,
     )
-    session.commit()
+    session.flush()
     session.refresh(row)
     return row
 
@@ -445,7 +440,6 @@ def finish_dictation(session: Session, row: Dictation, *, template_id: str | Non
     row.status = "processing"
     row.error = None
     queue.enqueue(session, FINAL_JOB, {"dictationId": str(row.id)}, clinic_id=row.clinic_id)
-    session.commit()
     return row
 
 
@@ -496,7 +490,7 @@ def run_final(session: Session, job: Task) -> None:
         if row.template_id
         else engine.template_for(context)
     )
-    session.commit()
+    session.commit()  # do not hold a transaction open while the model runs
     transcript = engine.transcribe(audio, template, context)
     metrics.transcription(transcript.duration, transcript.processing_seconds)
     result = engine.from_text(transcript.text, context, template=template, transcript=transcript)

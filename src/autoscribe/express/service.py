@@ -61,7 +61,6 @@ def create_customer(
         target_type="express_customer",
         target_id=brand(Prefix.CUSTOMER, customer.id),
     )
-    session.commit()
     return customer
 
 
@@ -82,7 +81,6 @@ def update_customer(
         target_id=brand(Prefix.CUSTOMER, customer.id),
         details={"fields": sorted(body.model_dump(by_alias=True, include=sent).keys())},
     )
-    session.commit()
     return customer
 
 
@@ -97,7 +95,6 @@ def set_active(session: Session, customer: ExpressCustomer, active: bool, *, act
             target_type="express_customer",
             target_id=brand(Prefix.CUSTOMER, customer.id),
         )
-        session.commit()
     return customer
 
 
@@ -144,7 +141,6 @@ def add_user(session: Session, customer: ExpressCustomer, user_id: str, *, actor
         target_id=brand(Prefix.CUSTOMER, customer.id),
         details={"userId": user_id},
     )
-    session.commit()
     return True
 
 
@@ -154,6 +150,7 @@ def remove_user(session: Session, customer: ExpressCustomer, user_id: str, *, ac
     if link is None:
         raise NotFound(f"User {user_id} is not linked to this Express customer", param="userId")
     session.delete(link)
+    session.flush()
     record(
         session,
         clinic_id=customer.clinic_id,
@@ -163,7 +160,6 @@ def remove_user(session: Session, customer: ExpressCustomer, user_id: str, *, ac
         target_id=brand(Prefix.CUSTOMER, customer.id),
         details={"userId": user_id},
     )
-    session.commit()
 
 
 def customer_users(session: Session, customer: ExpressCustomer) -> list[User]:

@@ -117,7 +117,6 @@ def create_reference(
         target_id=brand(Prefix.REFERENCE, ref.id),
         details={"type": ref.type},
     )
-    session.commit()
     return ref
 
 
@@ -186,7 +185,7 @@ def update_reference(
         target_id=brand(Prefix.REFERENCE, ref.id),
         details={"fields": sorted(body.model_dump(by_alias=True, include=sent).keys())},
     )
-    session.commit()
+    session.flush()
     session.refresh(ref)
     return ref
 
@@ -208,7 +207,7 @@ def delete_reference(session: Session, ref: ClinicalReference, actor: Actor) -> 
         target_type="clinical_reference",
         target_id=brand(Prefix.REFERENCE, ref.id),
     )
-    session.commit()
+    session.flush()
     session.refresh(ref)
     return ref
 

@@ -159,7 +159,7 @@ def start_report(session: Session, study: Study, user: User, *, actor: Actor | N
         target_id=rid(report),
         details={"studyId": stu},
     )
-    session.commit()
+    session.flush()
     session.refresh(study)
     return _fresh(session, report)
 
@@ -229,7 +229,7 @@ def save_draft(
             saved_at=now,
         )
     )
-    session.commit()
+    session.flush()
     return _fresh(session, report)
 
 
@@ -387,7 +387,7 @@ def sign_report(
     session.flush()
     session.refresh(report)
     request_delivery(session, report)
-    session.commit()
+    session.flush()
     session.refresh(study)
     return _fresh(session, report)
 
@@ -465,7 +465,7 @@ def open_addendum(session: Session, report: Report, actor: Actor, *, user: User 
         target_id=rid(addendum),
         details={"studyId": brand(Prefix.STUDY, study.id), "amends": rid(root), "via": rid(report)},
     )
-    session.commit()
+    session.flush()
     return _fresh(session, addendum)
 
 
@@ -498,7 +498,6 @@ def cancel_addendum(session: Session, report: Report, actor: Actor) -> Report:
         target_id=rid(draft),
         details={"studyId": brand(Prefix.STUDY, study.id), "discardedVersion": draft.version},
     )
-    session.commit()
     return draft
 
 

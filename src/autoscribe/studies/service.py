@@ -279,7 +279,7 @@ def create_study(
     )
     try:
         # The unique index decides duplicates, also between concurrent requests.
-        session.commit()
+        session.flush()
     except IntegrityError as exc:
         session.rollback()
         if not _duplicate_uid(exc):
@@ -440,7 +440,6 @@ def update_study(
             )
         },
     )
-    session.commit()
     return study
 
 
@@ -581,7 +580,6 @@ def cancel_study(session: Session, study: Study, actor: Actor) -> None:
         target_type="study",
         target_id=brand(Prefix.STUDY, study.id),
     )
-    session.commit()
 
 
 def uncancel_study(session: Session, study: Study, actor: Actor) -> None:
@@ -598,7 +596,6 @@ def uncancel_study(session: Session, study: Study, actor: Actor) -> None:
         target_type="study",
         target_id=brand(Prefix.STUDY, study.id),
     )
-    session.commit()
 
 
 # ---- Viewer studies --------------------------------------------------------------------------------

@@ -265,7 +265,6 @@ def invite_user(
         target_id=brand(Prefix.INVITATION, invitation.id),
         details={"userId": brand(Prefix.USER, user.id), "email": body.email, "level": level},
     )
-    session.commit()
     return user, invitation
 
 
@@ -297,7 +296,6 @@ def resend_invitation(session: Session, invitation: Invitation, inviter: Inviter
         target_type="invitation",
         target_id=ref,
     )
-    session.commit()
     return invitation
 
 
@@ -333,7 +331,6 @@ def update_invitation(session: Session, invitation: Invitation, body: ProfileUpd
             target_id=brand(Prefix.INVITATION, invitation.id),
             details={"changed": changed},
         )
-    session.commit()
     return user
 
 
@@ -385,7 +382,7 @@ def revoke_invitation(
         target_id=ref,
         details={"userId": brand(Prefix.USER, invitation.user_id)},
     )
-    session.commit()
+    session.flush()
     session.refresh(invitation)
     return invitation
 
@@ -484,7 +481,6 @@ def accept_invitation(
         target_type="invitation",
         target_id=brand(Prefix.INVITATION, invitation.id),
     )
-    session.commit()
     return user
 
 
@@ -503,4 +499,3 @@ def reject_invitation(session: Session, invitation: Invitation, user: User, *, a
         target_type="invitation",
         target_id=brand(Prefix.INVITATION, invitation.id),
     )
-    session.commit()

@@ -86,7 +86,6 @@ def request_reset(session: Session, email: str, *, address: str | None) -> int:
             target_type="user",
             target_id=brand(Prefix.USER, user.id),
         )
-        session.commit()
         queued += 1
     return queued
 
@@ -154,4 +153,3 @@ def complete_reset(
         target_id=brand(Prefix.USER, user.id),
         details={"sessionsEnded": ended},
     )
-    session.commit()

@@ -241,7 +241,6 @@ def update_user(
             target_id=brand(Prefix.USER, user.id),
             details={"changed": changed},
         )
-    session.commit()
     return user
 
 
@@ -262,7 +261,6 @@ def revoke_access(session: Session, user: User, *, actor: Actor, by: User | None
         target_id=ref,
         details={"sessionsEnded": ended},
     )
-    session.commit()
     return f"Access revoked for user {ref}"
 
 
@@ -281,7 +279,6 @@ def reactivate(session: Session, user: User, *, actor: Actor, by: User | None = 
         target_type="user",
         target_id=ref,
     )
-    session.commit()
     return f"Access restored for user {ref}"
 
 

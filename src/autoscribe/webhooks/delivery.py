@@ -444,7 +444,7 @@ def record(maker: sessionmaker[Session], batch: list[Attempted], *, worker: str,
                     )
                     .on_conflict_do_nothing()
                 )
-        session.commit()
+        session.commit()  # a batch of outcomes is the dispatcher's unit of work
 
 
 def _upsert_disabled(session: Session) -> Any:

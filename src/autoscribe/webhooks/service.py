@@ -159,7 +159,6 @@ def replay(
         target_id=brand(Prefix.WEBHOOK_EVENT, event.id),
     )
     outbox.request_wake(session)
-    session.commit()
     return event
 
 
@@ -181,7 +180,6 @@ def enable_endpoints(session: Session, key: ApiKey, *, actor: Actor | None = Non
             target_type="api_key",
             target_id=str(key.id),
         )
-    session.commit()
     return len(rows)
 
 
@@ -295,5 +293,4 @@ def purge(session: Session, *, older_than: timedelta) -> int:
         part = ids[chunk : chunk + 500]
         session.execute(delete(WebhookAttempt).where(WebhookAttempt.event_id.in_(part)))
         session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(part)))
-    session.commit()
     return len(ids)

@@ -155,7 +155,7 @@ def study_access(session: Session, study_id: str, cookies: Mapping[str, str]) ->
         if not _link_still_covers(study, row, user):
             # Ended for good: the session does not come back if the study is reassigned back.
             end_session(session, row)
-            session.commit()
+            session.commit()  # ended for good although this request is refused
             raise SessionMissing(_ENDED, had_link_session=True)
         return Access(row.mode or VIEW, "link", row, user, study, link, key)
     dashboard_cookie = cookies.get(SESSION_COOKIE)
@@ -206,4 +206,3 @@ def record_dashboard_open(session: Session, access: Access, address: str | None)
         details={"mode": access.mode, "via": "dashboard", "userId": brand(Prefix.USER, access.user.id)},
         patient=access.study,
     )
-    session.commit()

@@ -320,7 +320,7 @@ def _audit(
         details=details,
         patient=study,
     )
-    session.commit()
+    session.commit()  # a refused or failed save is audited although the request then fails
 
 
 def _upload(url: str, data: bytes) -> str | None:

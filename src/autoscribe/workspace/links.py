@@ -142,7 +142,6 @@ def create_reroute_link(session: Session, ctx: ApiContext, scope: StudyScope, bo
         study=study,
     )
     url = f"{get_settings().public_url_base}/study/{stu(study)}?token={token}"
-    session.commit()
     return url
 
 
@@ -162,7 +161,6 @@ def create_viewer_link(
         session, ctx, mode=VIEW, ttl_seconds=get_settings().reroute_token_ttl_seconds, user=user, study=study
     )
     url = f"{get_settings().public_url_base}/study/{stu(study)}?token={token}"
-    session.commit()
     return url
 
 
@@ -175,7 +173,6 @@ def create_images_link(session: Session, ctx: ApiContext, scope: StudyScope, bod
         session, ctx, mode=IMAGES, ttl_seconds=get_settings().reroute_token_ttl_seconds, study=study
     )
     url = f"{get_settings().public_url_base}/study/{stu(study)}?token={token}"
-    session.commit()
     return url
 
 
@@ -193,7 +190,6 @@ def create_ephemeral_link(session: Session, ctx: ApiContext, body: EphemeralSess
         options=body.options,
     )
     url = f"{get_settings().public_url_base}/ephemeral?token={token}"
-    session.commit()
     return url
 
 
@@ -321,7 +317,6 @@ def open_link(
         details=details,
         patient=study,
     )
-    session.commit()
     max_age = int(lifetime.total_seconds())
     if study is not None:
         return Opened(

@@ -314,7 +314,8 @@ def test_keyboard_signing_addenda_and_the_dictation_hooks(
     page.goto(integration.reroute(study_id))
 
     # What the dictation engine uses: a slot for its button, setSection/getContent, pre-sign checks.
-    assert page.locator("#dictation-slot[data-dictation-slot]").count() == 1
+    # (The editor appears once the page's report start has answered.)
+    expect(page.locator("#dictation-slot[data-dictation-slot]")).to_have_count(1)
     page.evaluate(
         """() => {
           window.readyEvents = 0;

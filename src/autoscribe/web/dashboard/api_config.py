@@ -173,7 +173,6 @@ def create_key(request: Request, session: SessionDep, owner: Owner, form: Form) 
     except APIError as exc:
         session.rollback()
         return _create_form(request, values, errors_from(exc), status=400)
-    session.commit()
     # The key itself is in this answer only: it is stored as a hash.
     return render(
         request,
@@ -190,7 +189,6 @@ def set_viewer(request: Request, session: SessionDep, owner: Owner, key_id: str,
     key = _active_key(session, owner, key_id)
     enabled = checked(form, "enabled")
     keys.set_viewer_enabled(session, key, enabled, actor=actor_of(request, owner))
-    session.commit()
     state = "enabled: it can use the Viewer API" if enabled else "disabled: the Viewer API answers it 403"
     return done(request, BASE, f"Viewer {state} (“{key.description}”).")
 
@@ -205,7 +203,6 @@ def set_clinical_context(
     key = _active_key(session, owner, key_id)
     enabled = checked(form, "enabled")
     keys.set_clinical_context_enrichment(session, key, enabled, actor=actor_of(request, owner))
-    session.commit()
     state = (
         "enabled: the first read of each of its studies asks its study data endpoint for the clinical context"
         if enabled
@@ -291,7 +288,6 @@ def save_endpoints(request: Request, session: SessionDep, owner: Owner, key_id: 
     except APIError as exc:
         session.rollback()
         return _endpoints_form(request, key, values, errors_from(exc), status=400)
-    session.commit()
     message = f"Webhook endpoints saved for “{key.description}”."
     refused = [ENDPOINT_FIELDS[name] for name in _warnings(values)]
     if refused:
@@ -310,7 +306,6 @@ def save_endpoints(request: Request, session: SessionDep, owner: Owner, key_id: 
 def view_secret(request: Request, session: SessionDep, owner: Owner, key_id: str) -> Response:
     key = _active_key(session, owner, key_id)
     secret = keys.reveal_webhook_secret(session, key, actor=actor_of(request, owner))
-    session.commit()
     return render(
         request, "dashboard/api_key_secret.html", {"active": "api_config", "key": key, "secret": secret}
     )
@@ -326,7 +321,6 @@ def rotate_confirm(request: Request, session: SessionDep, owner: Owner, key_id: 
 def rotate_secret(request: Request, session: SessionDep, owner: Owner, key_id: str) -> Response:
     key = _active_key(session, owner, key_id)
     secret = keys.rotate_webhook_secret(session, key, actor=actor_of(request, owner))
-    session.commit()
     return render(
         request,
         "dashboard/api_key_secret.html",
@@ -347,7 +341,6 @@ def revoke_confirm(request: Request, session: SessionDep, owner: Owner, key_id: 
 def revoke_key(request: Request, session: SessionDep, owner: Owner, key_id: str) -> Response:
     key = _key(session, owner, key_id)
     keys.revoke_api_key(session, key, actor=actor_of(request, owner))
-    session.commit()
     return done(
         request,
         BASE,

@@ -402,7 +402,6 @@ def audit_export(request: Request, session: SessionDep, viewer: AuditViewer) -> 
         action="audit_log.exported",
         details={"filters": {k: v for k, v in filters.params.items() if v}},
     )
-    session.commit()
     name = f"audit-log-{utcnow().strftime('%Y%m%d-%H%M%S')}.csv"
     return StreamingResponse(
         _export(clinic_id, filters),
