@@ -1,8 +1,8 @@
 """report.delivered: who receives it, what it carries, and the fresh link on every attempt.
 
 Signing is a straight line: the signature's transaction enqueues the `reports.render_pdf` task
-(`request_delivery`); that task renders and stores the PDF, then enqueues one report.delivered
-event per receiver in the webhooks outbox (reports.tasks). A render failure is retried as a
+(`reports.service.RENDER_TASK`); that task renders and stores the PDF, then enqueues one
+report.delivered event per receiver in the webhooks outbox (reports.tasks). A render failure is retried as a
 render, never reported as a delivery failure, and no event links to a PDF that does not exist.
 Receivers:
 - a study created through the API: the API key that created it, if that key is not revoked
@@ -28,8 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from autoscribe.ids import Prefix, brand, parse
-from autoscribe.queue import runner as queue
 from autoscribe.reports.models import Report
+from autoscribe.reports.pdf import PDF_TYPE, download_name, download_name_of, pdf_key, pdf_key_of, pdf_url
 from autoscribe.storage import get_storage
 from autoscribe.studies.models import Study
 from autoscribe.webhooks import outbox
@@ -38,9 +38,6 @@ from autoscribe.webhooks.receivers import study_receivers
 log = logging.getLogger("autoscribe.reports")
 
 EVENT_TYPE = "report.delivered"
-# The task that signing enqueues: render the PDF, then enqueue report.delivered (reports.tasks).
-RENDER_TASK = "reports.render_pdf"
-RENDER_ATTEMPTS = 7
 # Whom the event's PDF links are for, as their downloads are audited (the refresher does not know
 # which of the receiving keys an attempt is for).
 LINK_HOLDER = "webhook:" + EVENT_TYPE
@@ -66,23 +63,8 @@ def event_data(report: Report, study: Study, presigned_url: str) -> dict[str, An
     }
 
 
-def request_delivery(session: Session, report: Report) -> None:
-    """After a signature, in its transaction: render the PDF, then deliver (a task, so that
-    signing never waits for WeasyPrint and a render failure is retried on its own)."""
-    queue.enqueue(
-        session,
-        RENDER_TASK,
-        {"reportId": brand(Prefix.REPORT, report.id)},
-        clinic_id=report.clinic_id,
-        max_attempts=RENDER_ATTEMPTS,
-    )
-
-
 def enqueue_report_delivered(session: Session, report: Report, study: Study) -> list[str]:
     """Add one report.delivered event per receiving key to the caller's transaction."""
-    # Imported here: reports.pdf renders through reports.service, which imports this module.
-    from autoscribe.reports.pdf import PDF_TYPE, download_name, pdf_key
-
     targets = study_receivers(session, study, "report")
     if not targets:
         return []
@@ -103,8 +85,6 @@ def _stored_pdf_link(
     report_id: uuid.UUID, clinic_id: uuid.UUID, study_id: uuid.UUID, status: str
 ) -> str | None:
     """A fresh link to a signed report's PDF when it is stored already; None when it must be rendered."""
-    from autoscribe.reports.pdf import PDF_TYPE, download_name_of, pdf_key_of
-
     storage = get_storage()
     key = pdf_key_of(clinic_id, study_id, report_id)
     if status != "completed" or not storage.exists(key):
@@ -116,8 +96,6 @@ def _stored_pdf_link(
 
 def refresh_report_delivered(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     """Before every delivery attempt: make sure the PDF exists, and link to it afresh."""
-    from autoscribe.reports.pdf import pdf_url
-
     try:
         report_id: uuid.UUID = parse(Prefix.REPORT, str(data.get("reportId")), "reportId")
     except Exception:

@@ -21,7 +21,7 @@ from autoscribe.audit import service as audit
 from autoscribe.auth.context import ApiContext, ApiContextDep, SessionDep
 from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.ids import Prefix, brand
-from autoscribe.reports import delivery, service  # noqa: F401 - delivery registers its refresher
+from autoscribe.reports import service
 from autoscribe.reports.models import Report
 from autoscribe.reports.pdf import pdf_url
 from autoscribe.reports.schemas import (

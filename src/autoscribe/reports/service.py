@@ -28,14 +28,20 @@ from autoscribe.documents.model import Header, Part, ReportDocument, Sections, S
 from autoscribe.documents.render import part_text
 from autoscribe.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, Unprocessable
 from autoscribe.ids import Prefix, brand, parse
+from autoscribe.queue import runner as queue
 from autoscribe.reports import checks
-from autoscribe.reports.delivery import request_delivery
 from autoscribe.reports.models import Report, ReportRevision
 from autoscribe.reports.schemas import ReportContent
 from autoscribe.studies.models import Study
 from autoscribe.users.models import User
 
 log = logging.getLogger("autoscribe.reports")
+
+# What signing enqueues: render and store the PDF, then enqueue report.delivered (reports.tasks,
+# reports.delivery). A task, so that signing never waits for WeasyPrint and a failed render is
+# retried as a render, never reported as a failed delivery.
+RENDER_TASK = "reports.render_pdf"
+RENDER_ATTEMPTS = 7
 
 
 def user_actor(user: User, address: str | None = None) -> Actor:
@@ -44,6 +50,17 @@ def user_actor(user: User, address: str | None = None) -> Actor:
 
 def rid(report: Report) -> str:
     return brand(Prefix.REPORT, report.id)
+
+
+def _request_delivery(session: Session, report: Report) -> None:
+    """In the signature's transaction: the render task exists if and only if the signature does."""
+    queue.enqueue(
+        session,
+        RENDER_TASK,
+        {"reportId": rid(report)},
+        clinic_id=report.clinic_id,
+        max_attempts=RENDER_ATTEMPTS,
+    )
 
 
 # ---- lookups -------------------------------------------------------------------------------------
@@ -386,7 +403,7 @@ def sign_report(
     )
     session.flush()
     session.refresh(report)
-    request_delivery(session, report)
+    _request_delivery(session, report)
     session.flush()
     session.refresh(study)
     return _fresh(session, report)

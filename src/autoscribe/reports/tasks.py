@@ -12,7 +12,7 @@ from autoscribe.queue.runner import TaskSpec
 from autoscribe.reports import delivery
 from autoscribe.reports.models import Report
 from autoscribe.reports.pdf import ensure_pdf
-from autoscribe.reports.service import study_of
+from autoscribe.reports.service import RENDER_TASK, study_of
 from autoscribe.webhooks.outbox import EventRefresher
 
 log = logging.getLogger("autoscribe.reports")
@@ -41,7 +41,7 @@ def render_failed(session: Session, task: Task, message: str) -> None:
 TASKS = (
     # Rendering takes well under a second; a failing one (fonts, storage) is retried for hours.
     TaskSpec(
-        delivery.RENDER_TASK,
+        RENDER_TASK,
         render_and_deliver,
         on_failure=render_failed,
         lease_seconds=120,
