@@ -576,6 +576,25 @@ def test_images_without_a_study_webhook_say_so(integration: Integration, series:
     # The study's own key (the one that created it) has the webhook: it is asked instead.
     assert answer.status_code == 200 and answer.json()["authorized"] is True, answer.text
 
+    # A study made in the dashboard (no creating key): whoever receives its study events is asked,
+    # the clinic's key with the study webhook, as for every other study event.
+    from autoscribe.db import session_scope
+    from autoscribe.studies.models import Study
+
+    dashboard_study, _ = integration.study(series[1:])
+    with session_scope() as session:
+        row = session.get(Study, uuid_of(dashboard_study))
+        assert row is not None
+        row.created_by_api_key_id = None
+    asked = len(integration.pacs.webhook_requests())
+    url = client.auto_scribe.studies.reroute_url(
+        assigned_to_user_id=integration.radiologist, study_id=dashboard_study
+    ).url
+    browser, response = open_link(url)
+    answer = browser.get(response.headers["location"] + "/images")
+    assert answer.status_code == 200 and answer.json()["authorized"] is True, answer.text
+    assert integration.pacs.webhook_requests()[asked:][-1].json()["data"]["studyId"] == dashboard_study
+
     lone = make_key(integration.clinic.clinic_id, description="lonely", study_scope="self")
     lone_client = sdk(integration.server.url, lone.api_key)
     from tests.helpers import new_uid

@@ -5,39 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from autoscribe.auth.models import ApiKey
 from autoscribe.dicom import viewing
 from autoscribe.errors import WebhookNotConfigured
 from autoscribe.webhooks import sync
+from autoscribe.webhooks.receivers import study_receivers
 from autoscribe.workspace.access import Access, stu, study_path
 
 
 def image_key(session: Session, access: Access) -> ApiKey:
-    """Who is asked for the images: the key that minted the link, else the key that created the
-    study, else (dashboard studies) the clinic's oldest active key with scope "all"."""
+    """Who is asked for the study's images (and takes its key images): the key that minted the
+    reader's link, else whoever receives the study's study-data events (`study_receivers`: the
+    key that created it, or for a dashboard study the clinic's oldest "all" key)."""
     study = access.study
     assert study is not None
-    candidates: list[ApiKey | None] = [access.api_key]
-    if study.created_by_api_key_id is not None:
-        candidates.append(session.get(ApiKey, study.created_by_api_key_id))
-    if access.via == "dashboard":
-        candidates += list(
-            session.scalars(
-                select(ApiKey)
-                .where(
-                    ApiKey.clinic_id == study.clinic_id,
-                    ApiKey.revoked_at.is_(None),
-                    ApiKey.study_scope == "all",
-                    ApiKey.study_webhook_url.is_not(None),
-                )
-                .order_by(ApiKey.created_at)
-            )
-        )
+    minted = access.api_key
+    candidates = [minted] if minted is not None else []
+    candidates += study_receivers(session, study, "study")
     for key in candidates:
-        if key is not None and key.clinic_id == study.clinic_id and key.is_active and key.study_webhook_url:
+        if key.clinic_id == study.clinic_id and key.is_active and key.study_webhook_url:
             return key
     raise WebhookNotConfigured(
         "No study data webhook (studyWebhookUrl) is configured for this study's integration, so its "
