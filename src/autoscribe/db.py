@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -22,6 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from autoscribe.config import get_settings
 from autoscribe.ids import new_id
 from autoscribe.private_files import prepare_sqlite_file, private_dir
+
+log = logging.getLogger("autoscribe.db")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -148,8 +151,8 @@ def get_sessionmaker() -> sessionmaker[Session]:
     maker = sessionmaker(bind=get_engine(), expire_on_commit=False)
     event.listen(maker, "after_flush", _note_write)
     event.listen(maker, "do_orm_execute", _note_statement)
-    event.listen(maker, "after_commit", _forget_writes)
-    event.listen(maker, "after_rollback", _forget_writes)
+    event.listen(maker, "after_commit", _committed)
+    event.listen(maker, "after_rollback", _rolled_back)
     return maker
 
 
@@ -167,13 +170,38 @@ def _note_statement(state: ORMExecuteState) -> None:
         state.session.info[_WROTE] = True
 
 
-def _forget_writes(session: Session) -> None:
+# Work outside the database to undo if the transaction does not commit (a file stored for a row).
+_ON_ROLLBACK = "autoscribe.on_rollback"
+
+
+def _committed(session: Session) -> None:
+    # Also fired when a savepoint is released: the outer transaction has not committed yet.
+    if not session.in_nested_transaction():
+        session.info.pop(_WROTE, None)
+        session.info.pop(_ON_ROLLBACK, None)
+
+
+def _rolled_back(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer transaction's writes and files still stand
     session.info.pop(_WROTE, None)
+    for undo in session.info.pop(_ON_ROLLBACK, ()):
+        try:
+            undo()
+        except Exception:
+            log.exception("could not undo work outside the database after a rollback")
 
 
 def has_writes(session: Session) -> bool:
     """The transaction holds a change: pending in the session, flushed, or written by a statement."""
     return bool(session.new or session.dirty or session.deleted or session.info.get(_WROTE))
+
+
+def on_rollback(session: Session, undo: Callable[[], None]) -> None:
+    """Run `undo` if the session's transaction rolls back instead of committing (the request's or
+    task's, which commit at their boundary): for work outside the database, such as a stored file
+    its rows would have pointed to."""
+    session.info.setdefault(_ON_ROLLBACK, []).append(undo)
 
 
 async def get_session() -> AsyncIterator[Session]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from autoscribe.audit.models import AuditEvent
 from autoscribe.audit.service import Actor, record
 from autoscribe.auth.context import SessionDep
-from autoscribe.db import get_sessionmaker, has_writes, session_scope
+from autoscribe.db import get_sessionmaker, has_writes, on_rollback, session_scope
 from autoscribe.errors import InvalidRequest
 from tests.conftest import ClinicFixture
 
@@ -95,3 +95,42 @@ def test_has_writes_sees_flushed_and_statement_writes(clinic: ClinicFixture) -> 
         assert has_writes(session)
         session.rollback()
         assert not has_writes(session)
+
+        # A savepoint ending (released or rolled back) is not the transaction ending.
+        record(session, clinic_id=clinic_id, actor=Actor.system(), action="test.outer")
+        session.flush()
+        nothing = AuditEvent.__table__.update().where(AuditEvent.action == "nothing").values(action="x")
+        with session.begin_nested():
+            session.execute(nothing)
+        assert has_writes(session)
+        with pytest.raises(RuntimeError), session.begin_nested():
+            session.execute(nothing)
+            raise RuntimeError("savepoint undone")
+        assert has_writes(session)
+        session.rollback()
+        assert not has_writes(session)
+
+
+def test_work_outside_the_database_is_undone_only_when_the_transaction_rolls_back(
+    clinic: ClinicFixture,
+) -> None:
+    clinic_id = uuid.UUID(clinic.clinic_id)
+    undone: list[str] = []
+    with get_sessionmaker()() as session:
+        record(session, clinic_id=clinic_id, actor=Actor.system(), action="test.file")
+        session.flush()
+        on_rollback(session, lambda: undone.append("first"))
+        with pytest.raises(RuntimeError), session.begin_nested():
+            record(session, clinic_id=clinic_id, actor=Actor.system(), action="test.inner")
+            session.flush()
+            raise RuntimeError("a savepoint rolled back")
+        assert undone == []  # the outer transaction, and its file, still stand
+        session.rollback()
+        assert undone == ["first"]
+
+        record(session, clinic_id=clinic_id, actor=Actor.system(), action="test.file")
+        session.flush()
+        on_rollback(session, lambda: undone.append("second"))
+        session.commit()
+        session.rollback()  # nothing left to undo: the commit kept it
+        assert undone == ["first"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -26,7 +27,7 @@ from autoscribe.archive.schemas import (
     _ReportFields,
 )
 from autoscribe.audit.service import Actor, record
-from autoscribe.db import utcnow
+from autoscribe.db import on_rollback, utcnow
 from autoscribe.errors import Conflict, InvalidRequest, NotFound
 from autoscribe.express.service import usable_customer
 from autoscribe.ids import Prefix, brand, new_id, parse
@@ -69,6 +70,21 @@ def _discard(stored: _StoredFile | None) -> None:
         get_storage().delete(stored.key)
 
 
+def _discard_unless_kept(session: Session, stored: _StoredFile | None) -> Callable[[], None]:
+    """A stored report file goes again if the rows pointing to it are not committed (the request's
+    transaction may still fail after this service returns). Returns the undo, to call at once on a
+    failure seen here; it deletes the file once however often it runs."""
+    done: list[bool] = []
+
+    def undo() -> None:
+        if stored is not None and not done:
+            done.append(True)
+            _discard(stored)
+
+    on_rollback(session, undo)
+    return undo
+
+
 def _require_external(study: Study) -> None:
     if study.study_type != "external":
         raise Conflict(
@@ -101,6 +117,7 @@ def create_external_study(
     report_id = new_id()
     # The download comes first: if it fails, nothing was written.
     stored = _fetch_and_store(scope.clinic_id, report_id, body) if body.has_report() else None
+    discard = _discard_unless_kept(session, stored)
     try:
         study = Study(
             clinic_id=scope.clinic_id,
@@ -147,14 +164,14 @@ def create_external_study(
         session.flush()
     except IntegrityError:
         session.rollback()
-        _discard(stored)
+        discard()
         raise Conflict(
             f"A study with studyInstanceUid {body.study_instance_uid} already exists in this clinic",
             param="studyInstanceUid",
         ) from None
     except BaseException:
         session.rollback()
-        _discard(stored)
+        discard()
         raise
     return reload(session, study)
 
@@ -198,6 +215,7 @@ def add_external_report(
             )
     report_id = existing.id if existing else new_id()
     stored = _fetch_and_store(study.clinic_id, report_id, body)
+    discard = _discard_unless_kept(session, stored)
     try:
         if existing is None:
             report = ExternalReport(
@@ -263,11 +281,11 @@ def add_external_report(
         session.flush()
     except IntegrityError:
         session.rollback()
-        _discard(stored)
+        discard()
         raise Conflict("A report was attached to this study meanwhile; retry", param="studyId") from None
     except BaseException:
         session.rollback()
-        _discard(stored)
+        discard()
         raise
     session.refresh(report)
     return report, study

@@ -288,6 +288,8 @@ def save_endpoints(request: Request, session: SessionDep, owner: Owner, key_id: 
     except APIError as exc:
         session.rollback()
         return _endpoints_form(request, key, values, errors_from(exc), status=400)
+    # Kept before the warnings look the hosts up (up to 2 s each): no transaction is held meanwhile.
+    session.commit()
     message = f"Webhook endpoints saved for “{key.description}”."
     refused = [ENDPOINT_FIELDS[name] for name in _warnings(values)]
     if refused:
