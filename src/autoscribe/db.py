@@ -15,7 +15,15 @@ from fastapi import Depends
 from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Uuid, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from starlette.concurrency import run_in_threadpool
@@ -152,7 +160,7 @@ def get_sessionmaker() -> sessionmaker[Session]:
     event.listen(maker, "after_flush", _note_write)
     event.listen(maker, "do_orm_execute", _note_statement)
     event.listen(maker, "after_commit", _committed)
-    event.listen(maker, "after_rollback", _rolled_back)
+    event.listen(maker, "after_transaction_end", _transaction_ended)
     return maker
 
 
@@ -175,15 +183,16 @@ _ON_ROLLBACK = "autoscribe.on_rollback"
 
 
 def _committed(session: Session) -> None:
-    # Also fired when a savepoint is released: the outer transaction has not committed yet.
+    # Also fired when a savepoint is released: only the outer transaction's commit keeps the work.
     if not session.in_nested_transaction():
-        session.info.pop(_WROTE, None)
         session.info.pop(_ON_ROLLBACK, None)
 
 
-def _rolled_back(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint: the outer transaction's writes and files still stand
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    """The outer transaction ended: committed (its undos were dropped above), or rolled back or
+    closed without a commit (a request that failed), when the undos run."""
+    if transaction.parent is not None:
+        return  # a savepoint or inner transaction: the outer one's writes and files still stand
     session.info.pop(_WROTE, None)
     for undo in session.info.pop(_ON_ROLLBACK, ()):
         try:

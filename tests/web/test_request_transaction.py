@@ -36,6 +36,8 @@ def client(clinic: ClinicFixture) -> Iterator[tuple[TestClient, dict[str, bool]]
     def change(action: str, session: SessionDep, fail: bool = False) -> dict[str, str]:
         record(session, clinic_id=clinic_id, actor=Actor.system(), action=action)
         session.flush()  # as a service does when it needs the database's verdict
+        # Work outside the database that the change points to (a stored file, say).
+        on_rollback(session, lambda: seen.__setitem__(f"undone {action}", True))
         if fail:
             raise InvalidRequest("refused after the change", param="fail")
         return {"action": action}
@@ -67,13 +69,15 @@ def test_a_route_change_is_committed_before_its_answer_is_sent(
 
 
 def test_a_route_that_fails_after_a_change_keeps_nothing(client: tuple[TestClient, dict[str, bool]]) -> None:
-    test_client, _ = client
+    test_client, seen = client
     action = f"test.undone.{uuid.uuid4().hex[:8]}"
     failed = test_client.post(f"/change/{action}", params={"fail": "true"})
     assert failed.status_code != 200
     assert _events(action) == 0
+    assert seen.pop(f"undone {action}") is True  # the failed request's outside work was undone too
     kept = test_client.post(f"/change/{action}")
     assert kept.status_code == 200 and _events(action) == 1
+    assert f"undone {action}" not in seen  # committed: nothing to undo
 
 
 def test_has_writes_sees_flushed_and_statement_writes(clinic: ClinicFixture) -> None:

@@ -564,15 +564,18 @@ def test_the_images_endpoint_relays_the_integrator(integration: Integration, ser
     assert failed.status_code == 502 and "HTTP 500" in failed.json()["error"]["message"]
 
 
+def _images_through_a_link(client: Any, reader: str, study_id: str) -> httpx.Response:
+    """Mint a reading link with `client`'s key, open it, and ask for the study's images."""
+    url = client.auto_scribe.studies.reroute_url(assigned_to_user_id=reader, study_id=study_id).url
+    browser, response = open_link(url)
+    return browser.get(response.headers["location"] + "/images")
+
+
 def test_images_without_a_study_webhook_say_so(integration: Integration, series: list[Series]) -> None:
     key = make_key(integration.clinic.clinic_id, description="no webhooks")
     client = sdk(integration.server.url, key.api_key)
     study_id, _ = integration.study(series[1:])
-    url = client.auto_scribe.studies.reroute_url(
-        assigned_to_user_id=integration.radiologist, study_id=study_id
-    ).url
-    browser, response = open_link(url)
-    answer = browser.get(response.headers["location"] + "/images")
+    answer = _images_through_a_link(client, integration.radiologist, study_id)
     # The study's own key (the one that created it) has the webhook: it is asked instead.
     assert answer.status_code == 200 and answer.json()["authorized"] is True, answer.text
 
@@ -587,11 +590,7 @@ def test_images_without_a_study_webhook_say_so(integration: Integration, series:
         assert row is not None
         row.created_by_api_key_id = None
     asked = len(integration.pacs.webhook_requests())
-    url = client.auto_scribe.studies.reroute_url(
-        assigned_to_user_id=integration.radiologist, study_id=dashboard_study
-    ).url
-    browser, response = open_link(url)
-    answer = browser.get(response.headers["location"] + "/images")
+    answer = _images_through_a_link(client, integration.radiologist, dashboard_study)
     assert answer.status_code == 200 and answer.json()["authorized"] is True, answer.text
     assert integration.pacs.webhook_requests()[asked:][-1].json()["data"]["studyId"] == dashboard_study
 
@@ -602,11 +601,7 @@ def test_images_without_a_study_webhook_say_so(integration: Integration, series:
     own = lone_client.auto_scribe.studies.create(
         severity="normal", study_description="X", study_instance_uid=new_uid(), report_metadata={}
     ).study_id
-    url = lone_client.auto_scribe.studies.reroute_url(
-        assigned_to_user_id=integration.radiologist, study_id=own
-    ).url
-    browser, response = open_link(url)
-    answer = browser.get(response.headers["location"] + "/images")
+    answer = _images_through_a_link(lone_client, integration.radiologist, own)
     assert answer.status_code == 422
     assert answer.json()["error"]["param"] == "studyWebhookUrl"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -70,19 +69,11 @@ def _discard(stored: _StoredFile | None) -> None:
         get_storage().delete(stored.key)
 
 
-def _discard_unless_kept(session: Session, stored: _StoredFile | None) -> Callable[[], None]:
-    """A stored report file goes again if the rows pointing to it are not committed (the request's
-    transaction may still fail after this service returns). Returns the undo, to call at once on a
-    failure seen here; it deletes the file once however often it runs."""
-    done: list[bool] = []
-
-    def undo() -> None:
-        if stored is not None and not done:
-            done.append(True)
-            _discard(stored)
-
-    on_rollback(session, undo)
-    return undo
+def _discard_unless_kept(session: Session, stored: _StoredFile | None) -> None:
+    """A stored report file goes again if the rows pointing to it are not committed: on a failure
+    here, or when the caller's transaction fails after this service returned."""
+    if stored is not None:
+        on_rollback(session, lambda: _discard(stored))
 
 
 def _require_external(study: Study) -> None:
@@ -117,7 +108,7 @@ def create_external_study(
     report_id = new_id()
     # The download comes first: if it fails, nothing was written.
     stored = _fetch_and_store(scope.clinic_id, report_id, body) if body.has_report() else None
-    discard = _discard_unless_kept(session, stored)
+    _discard_unless_kept(session, stored)
     try:
         study = Study(
             clinic_id=scope.clinic_id,
@@ -163,15 +154,13 @@ def create_external_study(
         )
         session.flush()
     except IntegrityError:
-        session.rollback()
-        discard()
+        session.rollback()  # which discards the stored file
         raise Conflict(
             f"A study with studyInstanceUid {body.study_instance_uid} already exists in this clinic",
             param="studyInstanceUid",
         ) from None
     except BaseException:
-        session.rollback()
-        discard()
+        session.rollback()  # which discards the stored file
         raise
     return reload(session, study)
 
@@ -215,7 +204,7 @@ def add_external_report(
             )
     report_id = existing.id if existing else new_id()
     stored = _fetch_and_store(study.clinic_id, report_id, body)
-    discard = _discard_unless_kept(session, stored)
+    _discard_unless_kept(session, stored)
     try:
         if existing is None:
             report = ExternalReport(
@@ -280,12 +269,10 @@ def add_external_report(
         )
         session.flush()
     except IntegrityError:
-        session.rollback()
-        discard()
+        session.rollback()  # which discards the stored file
         raise Conflict("A report was attached to this study meanwhile; retry", param="studyId") from None
     except BaseException:
-        session.rollback()
-        discard()
+        session.rollback()  # which discards the stored file
         raise
     session.refresh(report)
     return report, study

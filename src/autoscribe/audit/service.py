@@ -116,7 +116,7 @@ def record_read(
     """One read of one study's data (the study, its reports, a file of it): one row, committed
     at once (a read has nothing else to commit). Call it once the data is in hand, so that
     refused and failed reads leave no row."""
-    only_reads = _nothing_pending(session)
+    only_reads = not has_writes(session)
     record(
         session,
         clinic_id=study.clinic_id,
@@ -141,7 +141,7 @@ def record_read_of(
     details: dict[str, Any] | None = None,
 ) -> None:
     """One read of something that is not a study (and names no patient), committed at once."""
-    only_reads = _nothing_pending(session)
+    only_reads = not has_writes(session)
     record(
         session,
         clinic_id=clinic_id,
@@ -168,15 +168,11 @@ def record_list(
     many items were returned. A list limited to one study (`study`) names it as the target."""
     details: dict[str, Any] = {"query": list_query(query), "returned": count}
     if study is None:
-        only_reads = _nothing_pending(session)
+        only_reads = not has_writes(session)
         record(session, clinic_id=clinic_id, actor=actor, action=action, details=details)
         commit_read(session, only_reads)
     else:
         record_read(session, actor, study, action, details=details)
-
-
-def _nothing_pending(session: Session) -> bool:
-    return not has_writes(session)
 
 
 def commit_read(session: Session, only_reads: bool = True) -> None:

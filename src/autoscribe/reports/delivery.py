@@ -2,8 +2,9 @@
 
 Signing is a straight line: the signature's transaction enqueues the `reports.render_pdf` task
 (`reports.service.RENDER_TASK`); that task renders and stores the PDF, then enqueues one
-report.delivered event per receiver in the webhooks outbox (reports.tasks). A render failure is retried as a
-render, never reported as a delivery failure, and no event links to a PDF that does not exist.
+report.delivered event per receiver in the webhooks outbox (reports.tasks). A render failure is
+retried as a render, never reported as a delivery failure, and no event links to a PDF that does
+not exist.
 Receivers:
 - a study created through the API: the API key that created it, if that key is not revoked
   and has a report-data webhook URL;
