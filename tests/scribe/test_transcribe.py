@@ -256,7 +256,12 @@ def test_speech_the_prompted_model_skipped_is_heard_again_without_the_prompt(
         samples: object, prompt: str | None, beam_size: int, **_: object
     ) -> tuple[tuple[Segment, ...], float]:
         calls.append(prompt)
-        words = "Impression colon normal." if prompt else "No acute hemorrhage period. " * 6 + "Normal."
+        words = (
+            "Impression colon normal."
+            if prompt
+            else "No acute hemorrhage period. The ventricles are normal period. The sinuses are clear. "
+            "No fracture period. Impression colon normal."
+        )
         return (Segment(0.0, 20.0, words),), 20.0
 
     monkeypatch.setattr(transcriber, "_decode", decode)
@@ -274,6 +279,40 @@ def test_speech_the_prompted_model_skipped_is_heard_again_without_the_prompt(
     assert transcriber.transcribe(samples, prompt="p").text.count("word") == 15 and calls == ["p", None]
     calls.clear()
     assert transcriber.transcribe(samples).text.count("other") == 15 and calls == [None]
+
+
+def test_a_looping_or_truncated_prompted_pass_gives_way_to_the_unprompted_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autoscribe.scribe.types import Segment
+
+    said = (
+        "Findings period. There is an acute right subdural hematoma measuring 11 mm period. "
+        "The basal cisterns remain patent period. Impression colon acute subdural hematoma period."
+    )
+    heard: dict[str | None, str] = {None: said}
+    transcriber = WhisperTranscriber()
+    monkeypatch.setattr(transcriber, "_decode", lambda s, p, b, **_: ((Segment(0.0, 12.0, heard[p]),), 12.0))
+    samples = [0.0] * (12 * 16000)
+
+    # The prompted pass looped on a phrase of its prompt: 140 words in 12 s of speech.
+    heard["p"] = "No acute hemorrhage, mass effect or " * 28
+    assert transcriber.transcribe(samples, prompt="p").text == said
+    # It stopped early: the findings are gone, the impression is there.
+    heard["p"] = "Findings. Impression: acute subdural hematoma."
+    assert transcriber.transcribe(samples, prompt="p").text == said
+    # It wrote the spoken punctuation as marks: the same words, so the prompted text stays.
+    heard["p"] = (
+        "Findings. There is an acute right subdural hematoma measuring 11 mm. The basal cisterns "
+        "remain patent. Impression: acute subdural hematoma."
+    )
+    assert transcriber.transcribe(samples, prompt="p").text == heard["p"]
+    # A few words apart is ordinary disagreement: the prompted pass (beam search) stays.
+    heard["p"] = said.replace("acute right ", "").replace("remain ", "")
+    assert transcriber.transcribe(samples, prompt="p").text == heard["p"]
+    # An unprompted pass that itself loops never replaces anything.
+    heard["p"], heard[None] = "Findings. Impression: acute subdural hematoma.", "the the basal basal " * 12
+    assert transcriber.transcribe(samples, prompt="p").text == heard["p"]
 
 
 def test_a_long_recording_is_heard_in_pieces_cut_at_a_pause(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -323,7 +323,7 @@ class WhisperTranscriber:
                     # what it expects: a "No" before a finding that was not said, or nothing at all
                     # for speech that repeats the prompt. A quick unprompted pass keeps it honest.
                     plain, _ = self._decode(samples[start:end], None, 1, fallback=False)
-                    if _too_few_words(piece, speech) and _word_count(plain) > _word_count(piece):
+                    if _prompted_pass_failed(piece, plain, speech):
                         piece = plain
                     piece = _drop_unheard_negations(piece, plain)
                 offset = start / SAMPLE_RATE
@@ -429,6 +429,51 @@ def _drop_unheard_negations(heard: Sequence[Segment], plain: Sequence[Segment]) 
 
 def _word_count(segments: Iterable[Segment]) -> int:
     return sum(len(s.text.split()) for s in segments)
+
+
+# A prompted pass fails in ways the unprompted one seldom shares: it loops ("acute hemorrhage mass
+# effect or", thirty times), or it skips what it did not expect and ends early ("the lungs are
+# clear. Impression: ..." for a whole findings section). Dictation runs at two to three words a
+# second; over five is a loop whatever its words.
+_MAX_WORDS_PER_SPEECH_SECOND = 5.0
+_LOOP_REPEATS = 3  # the same run of 2 to 6 words three times in a row
+_SPOKEN_MARKS = frozenset(("period", "comma", "colon", "semicolon", "stop", "full"))
+
+
+def _content_words(segments: Iterable[Segment]) -> list[str]:
+    """The words heard, without spoken punctuation (one pass writes "period", the other ".")."""
+    words = (w.lower() for s in segments for w in _WORDS.findall(s.text))
+    return [w for w in words if w not in _SPOKEN_MARKS]
+
+
+def _looped(words: Sequence[str]) -> bool:
+    for n in range(2, 7):
+        for i in range(len(words) - _LOOP_REPEATS * n + 1):
+            gram = words[i : i + n]
+            if all(words[i + k * n : i + (k + 1) * n] == gram for k in range(1, _LOOP_REPEATS)):
+                return True
+    return False
+
+
+def _degenerate(words: Sequence[str], speech_seconds: float) -> bool:
+    too_fast = speech_seconds >= 2 and len(words) > _MAX_WORDS_PER_SPEECH_SECOND * speech_seconds
+    return too_fast or _looped(words)
+
+
+def _prompted_pass_failed(
+    prompted: Sequence[Segment], plain: Sequence[Segment], speech_seconds: float
+) -> bool:
+    """Whether the unprompted pass's text should replace the prompted one: the prompted one looped,
+    or dropped words the other heard (a quarter of them, at least four), and the unprompted one is
+    sound. Otherwise the prompted pass stays: it knows the report's vocabulary and uses the beam."""
+    a, b = _content_words(prompted), _content_words(plain)
+    if _degenerate(b, speech_seconds):
+        return False
+    if _degenerate(a, speech_seconds):
+        return True
+    if _too_few_words(prompted, speech_seconds) and len(b) > len(a):
+        return True
+    return len(b) - len(a) >= max(4, 0.25 * len(b))
 
 
 def _too_few_words(segments: Iterable[Segment], speech_seconds: float) -> bool:
