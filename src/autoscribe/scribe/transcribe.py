@@ -434,9 +434,13 @@ def _word_count(segments: Iterable[Segment]) -> int:
 # A prompted pass fails in ways the unprompted one seldom shares: it loops ("acute hemorrhage mass
 # effect or", thirty times), or it skips what it did not expect and ends early ("the lungs are
 # clear. Impression: ..." for a whole findings section). Dictation runs at two to three words a
-# second; over five is a loop whatever its words.
+# second; over five is a loop whatever its words. Skipped speech is told by letters, not words:
+# without the prompt the model writes a long term as several everyday words ("the soup was still"
+# for supraspinatus), so the unprompted text has more words wherever the terms are hard.
 _MAX_WORDS_PER_SPEECH_SECOND = 5.0
 _LOOP_REPEATS = 3  # the same run of 2 to 6 words three times in a row
+_SKIPPED_LETTERS = 60  # about a sentence
+_SKIPPED_SHARE = 0.4
 _SPOKEN_MARKS = frozenset(("period", "comma", "colon", "semicolon", "stop", "full"))
 
 
@@ -464,8 +468,9 @@ def _prompted_pass_failed(
     prompted: Sequence[Segment], plain: Sequence[Segment], speech_seconds: float
 ) -> bool:
     """Whether the unprompted pass's text should replace the prompted one: the prompted one looped,
-    or dropped words the other heard (a quarter of them, at least four), and the unprompted one is
-    sound. Otherwise the prompted pass stays: it knows the report's vocabulary and uses the beam."""
+    or left out speech the other heard (40% of its letters, and at least a sentence's worth), and
+    the unprompted one is sound. Otherwise the prompted pass stays: it knows the report's
+    vocabulary and uses the beam."""
     a, b = _content_words(prompted), _content_words(plain)
     if _degenerate(b, speech_seconds):
         return False
@@ -473,7 +478,8 @@ def _prompted_pass_failed(
         return True
     if _too_few_words(prompted, speech_seconds) and len(b) > len(a):
         return True
-    return len(b) - len(a) >= max(4, 0.25 * len(b))
+    letters_a, letters_b = sum(map(len, a)), sum(map(len, b))
+    return letters_b - letters_a >= max(_SKIPPED_LETTERS, _SKIPPED_SHARE * letters_b)
 
 
 def _too_few_words(segments: Iterable[Segment], speech_seconds: float) -> bool:
