@@ -298,6 +298,14 @@ def test_a_looping_or_truncated_prompted_pass_gives_way_to_the_unprompted_one(
     # The prompted pass looped on a phrase of its prompt: 140 words in 12 s of speech.
     heard["p"] = "No acute hemorrhage, mass effect or " * 28
     assert transcriber.transcribe(samples, prompt="p").text == said
+    # A whole sentence again and again, or a piece of a word again and again.
+    heard["p"] = (
+        "Findings. "
+        + "The skin and nipples are unremarkable. Impression: benign appearing calcifications. " * 3
+    )
+    assert transcriber.transcribe(samples, prompt="p").text == said
+    heard["p"] = said.replace("hematoma measuring", "hemato" + "ma" * 40 + " measuring")
+    assert transcriber.transcribe(samples, prompt="p").text == said
     # It stopped early: the findings are gone, the impression is there.
     heard["p"] = "Findings. Impression: acute subdural hematoma."
     assert transcriber.transcribe(samples, prompt="p").text == said

@@ -438,7 +438,10 @@ def _word_count(segments: Iterable[Segment]) -> int:
 # without the prompt the model writes a long term as several everyday words ("the soup was still"
 # for supraspinatus), so the unprompted text has more words wherever the terms are hard.
 _MAX_WORDS_PER_SPEECH_SECOND = 5.0
-_LOOP_REPEATS = 3  # the same run of 2 to 6 words three times in a row
+_LOOP_REPEATS = 3  # the same run of 2 to 24 words three times in a row
+_LONGEST_LOOP = 24  # a whole sentence said again and again
+# Or a piece of a word again and again, inside one word ("hypochococococo...").
+_STUTTER = re.compile(r"([a-z]{1,8})\1{5,}")
 _SKIPPED_LETTERS = 60  # about a sentence
 _SKIPPED_SHARE = 0.4
 _SPOKEN_MARKS = frozenset(("period", "comma", "colon", "semicolon", "stop", "full"))
@@ -451,7 +454,9 @@ def _content_words(segments: Iterable[Segment]) -> list[str]:
 
 
 def _looped(words: Sequence[str]) -> bool:
-    for n in range(2, 7):
+    if any(_STUTTER.search(w) for w in words):
+        return True
+    for n in range(2, _LONGEST_LOOP + 1):
         for i in range(len(words) - _LOOP_REPEATS * n + 1):
             gram = words[i : i + n]
             if all(words[i + k * n : i + (k + 1) * n] == gram for k in range(1, _LOOP_REPEATS)):
