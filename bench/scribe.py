@@ -233,7 +233,9 @@ def noisy_copy(clean: Path, out_dir: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rev = path.with_suffix(".rev.wav")
     noise = path.with_suffix(".noise.wav")
-    subprocess.run(["sox", str(clean), str(rev), *REVERB], check=True)
+    # -R on every step: sox otherwise dithers its 16-bit output at random, so two machines would
+    # score slightly different noisy copies of the same dictation.
+    subprocess.run(["sox", "-R", str(clean), str(rev), *REVERB], check=True)
     info = subprocess.run(["soxi", "-D", str(rev)], capture_output=True, text=True, check=True).stdout
     rate = subprocess.run(["soxi", "-r", str(rev)], capture_output=True, text=True, check=True).stdout
     subprocess.run(  # -R: the same noise every run
@@ -258,7 +260,9 @@ def noisy_copy(clean: Path, out_dir: Path) -> Path:
     )
     gain = _rms(rev) / (10 ** (SNR_DB / 20)) / max(_rms(noise), 1e-9)
     tmp = path.with_suffix(".tmp.wav")
-    subprocess.run(["sox", "-m", "-v", "1", str(rev), "-v", f"{gain:.6f}", str(noise), str(tmp)], check=True)
+    subprocess.run(
+        ["sox", "-R", "-m", "-v", "1", str(rev), "-v", f"{gain:.6f}", str(noise), str(tmp)], check=True
+    )
     tmp.rename(path)
     rev.unlink(missing_ok=True)
     noise.unlink(missing_ok=True)
