@@ -35,6 +35,22 @@ def test_sentences_go_to_their_organs_and_replace_the_normal_default() -> None:
     assert draft.impression == []  # not dictated: the engine generates it
 
 
+def test_the_upper_gi_tract_goes_with_the_bowel_and_an_abdominal_wall_hernia_does_not() -> None:
+    template = builtin_template("ct-abdomen-pelvis")
+    assert template is not None
+    draft = build_draft(
+        "findings include a small hiatal hernia period the gastric wall is thickened period "
+        "there is a small umbilical hernia containing fat period",
+        template,
+        StudyContext(sex="female"),
+    )
+    assert _texts(draft, "findings.bowel") == [
+        "Findings include a small hiatal hernia.",
+        "The gastric wall is thickened.",
+    ]
+    assert "There is a small umbilical hernia containing fat." in _texts(draft, "findings.bones")
+
+
 def test_explicit_headings_and_next_section_are_respected() -> None:
     template = builtin_template("ct-head")
     assert template is not None
