@@ -418,6 +418,8 @@ def make_engine(args: argparse.Namespace) -> ScribeEngine:
             value = getattr(args, name)
             if value is not None:
                 options[name] = value == "on"
+        if args.fallback == "off":
+            options["temperatures"] = (0.0,)
         base = WhisperTranscriber.from_settings()
         if options:
             kwargs = {
@@ -603,6 +605,11 @@ def main() -> None:
     parser.add_argument("--hotwords", choices=("on", "off"), help="pass hotwords to the decoder")
     parser.add_argument(
         "--check-pass", dest="check_pass", choices=("on", "off"), help="unprompted check pass"
+    )
+    parser.add_argument(
+        "--fallback",
+        choices=("on", "off"),
+        help="re-decode at higher temperatures when the output looks degenerate (default: on)",
     )
     parser.add_argument("--correction", choices=("on", "off"), help="radiology lexicon correction pass")
     parser.add_argument(

@@ -24,6 +24,11 @@ def test_phonetic_keys_put_sound_alikes_together() -> None:
     assert phonetic_key("hiller") == phonetic_key("hilar")
     assert phonetic_key("lingual") == phonetic_key("lingula")
     assert phonetic_key("pneumothorax").startswith("N")  # silent p
+    # Greek "ch" sounds as K in medical words, and a speech model spells it so; "chest" keeps X.
+    assert phonetic_key("cholelithiasis") == phonetic_key("coalithiasis")
+    assert phonetic_key("bronchus") == phonetic_key("bronkus")
+    assert phonetic_key("trachea") == phonetic_key("trakea")
+    assert phonetic_key("chest")[0] != phonetic_key("kest")[0]
     assert phonetic_key("") == ""
 
 
@@ -45,6 +50,11 @@ def test_phonetic_keys_put_sound_alikes_together() -> None:
         ("A nodule is noted in the lingual.", "A nodule is noted in the lingula.", ("chest",)),
         ("Mild central armular emphysema.", "Mild centrilobular emphysema.", ("chest",)),
         ("Acute subdural haematoma.", "Acute subdural hematoma.", ()),
+        (
+            "Colysis with gallbladder wall thickening.",
+            "Cholelithiasis with gallbladder wall thickening.",
+            ("abdomen",),
+        ),
     ],
 )
 def test_misheard_terms_are_restored_where_the_context_fits(

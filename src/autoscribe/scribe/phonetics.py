@@ -6,6 +6,17 @@ from __future__ import annotations
 import re
 
 _VOWELS = set("aeiou")
+# Medical words take "ch" from Greek, where it sounds as K: cholelithiasis, chondral, choroid,
+# chronic, chiasm, trachea, bronchus, brachial, echogenic, tachycardia. A speech model writes what
+# it hears ("coalithiasis", "bronkus"), so their key must have K too. At the start of a word only
+# these roots: "chest", "change" and "check" keep X; inside one, before a vowel that is not the
+# "e" of "attached" or "branches", or the "i" of "reaching".
+_GREEK_CH_START = re.compile(r"ch(?:[lr]|o[lnr]|ia|y)")
+_GREEK_CH_INSIDE = re.compile(r"ch(?:[lr]|[aouy]|e[am]|i[aoe]|i$)")
+
+
+def _greek_ch(word: str, i: int) -> bool:
+    return bool((_GREEK_CH_START if i == 0 else _GREEK_CH_INSIDE).match(word, i))
 
 
 def phonetic_key(text: str) -> str:
@@ -42,7 +53,7 @@ def phonetic_key(text: str) -> str:
             code = "" if i == n - 1 and i > 0 and w[i - 1] == "m" else "P"
         elif c == "c":
             if nxt == "h":
-                code = "K" if i > 0 and w[i - 1] == "s" else "X"
+                code = "K" if (i > 0 and w[i - 1] == "s") or _greek_ch(w, i) else "X"
                 i += 1
             elif nxt == "i" and nxt2 == "a":
                 code = "X"
