@@ -273,6 +273,22 @@ def test_the_stored_report_content_keeps_the_suggested_mark() -> None:
             "The heart is normal. The lungs are clear.",
         ),
         ("mild changes semicolon no fracture period", "Mild changes; no fracture."),
+        # "comma" heard as "common", from a radiologist who dictates punctuation; the adjective stays.
+        (
+            "wall thickening common concerning for cholecystitis period the common bile duct is normal "
+            "period a common variant period",
+            "Wall thickening, concerning for cholecystitis. The common bile duct is normal. "
+            "A common variant.",
+        ),
+        (
+            "the right common and external iliac arteries are patent period",
+            "The right common and external iliac arteries are patent.",
+        ),
+        # Without dictated punctuation "common" is always the word.
+        (
+            "Wall thickening common concerning for cholecystitis.",
+            "Wall thickening common concerning for cholecystitis.",
+        ),
         (
             "a nodule open parenthesis series three image forty close parenthesis period",
             "A nodule (series 3 image 40).",

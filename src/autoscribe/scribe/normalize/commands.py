@@ -103,7 +103,7 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             continue
         if low == "period" and not period_is_word(toks, i):
             out.append(Tok(".", False, "punct", spoken=True))
-        elif low == "comma":
+        elif low == "comma" or (dictates_punctuation and low == "common" and _misheard_comma(toks, i)):
             out.append(Tok(",", False, "punct", spoken=True))
         elif low == "semicolon":
             out.append(Tok(";", False, "punct", spoken=True))
@@ -127,6 +127,42 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             out.append(tok)
         i += 1
     return dedupe_punct(out)
+
+
+# A dictated "comma" is often heard as "common". It is one only for a radiologist who dictates
+# punctuation, between a finished phrase and the start of a new clause ("wall thickening common
+# concerning for cholecystitis"); "the common bile duct", "a common variant", "is common in" and
+# "left common femoral" keep the word.
+_CLAUSE_OPENERS = frozenset(
+    (
+        "concerning likely possibly probably suggestive suggesting compatible consistent which without "
+        "measuring however although favoring favored may could unchanged stable new no not the a an there "
+        "this these extending involving including particularly especially but and with"
+    )
+    .strip()
+    .split(" ")
+)
+_BEFORE_THE_ADJECTIVE = frozenset(
+    (
+        "a an the is are was were be being been very most more less quite fairly relatively not in as "
+        "and or of both right left bilateral distal proximal mid"
+    )
+    .strip()
+    .split(" ")
+)
+
+
+def _misheard_comma(toks: list[Tok], i: int) -> bool:
+    before = toks[i - 1] if i > 0 else None
+    after = toks[i + 1] if i + 1 < len(toks) else None
+    return (
+        before is not None
+        and before.kind in ("word", "num", "unit")
+        and before.low not in _BEFORE_THE_ADJECTIVE
+        and after is not None
+        and after.kind == "word"
+        and after.low in _CLAUSE_OPENERS
+    )
 
 
 def _scratch_command(toks: list[Tok], i: int) -> int:
