@@ -312,10 +312,27 @@ def test_spoken_commands_and_punctuation(spoken: str, written: str) -> None:
         "The lungs are clear. There is a small effusion. Delete the last sentence. No effusion.",
         "the lungs are clear period there is a small effusion delete last sentence no effusion period",
         "The lungs are clear. There is a small effusion. Strike the previous sentence. No effusion.",
+        # The commands as a speech model mishears them, each a sentence of its own.
+        "The lungs are clear. There is a small effusion. Crash that. No effusion.",
+        "The lungs are clear. There is a small effusion. Scratch heart. No effusion.",
+        "the lungs are clear period there is a small effusion period scratch mat period no effusion period",
+        "The lungs are clear. There is a small effusion. The lead last sentence. No effusion.",
     ],
 )
 def test_scratch_that_and_delete_last_sentence_remove_the_sentence_just_said(said: str) -> None:
     assert normalize(said) == "The lungs are clear. No effusion."
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Crash at high speed. No fracture.",
+        "Scratch marks on the skin. No fracture.",
+        "A heart that is normal.",
+    ],
+)
+def test_words_like_a_command_inside_a_sentence_are_kept(said: str) -> None:
+    assert normalize(said) == said
 
 
 def test_scratch_that_under_a_spoken_heading_keeps_the_heading() -> None:

@@ -50,7 +50,7 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             out.append(Tok(NEXT_SECTION_MARK, kind="next"))
             i += 2
             continue
-        scratch = _scratch_command(toks, i)
+        scratch = _scratch_command(toks, i, out)
         if scratch:
             _scratch(out)
             i += scratch
@@ -165,7 +165,14 @@ def _misheard_comma(toks: list[Tok], i: int) -> bool:
     )
 
 
-def _scratch_command(toks: list[Tok], i: int) -> int:
+# What a speech model writes for "scratch that" and "delete last sentence" when it mishears them:
+# "Crash that.", "Scratch heart.", "The lead last sentence." Taken as the command only when they are
+# a whole sentence of their own: no report sentence is "Crash that." or ends in "last sentence".
+_SCRATCH_LIKE = frozenset(("scratch", "scratched", "scratches", "crash", "stretch", "strike", "struck"))
+_THAT_LIKE = frozenset(("that", "hat", "mat", "heart", "fat", "at", "bat", "pat", "cat", "sat", "dat"))
+
+
+def _scratch_command(toks: list[Tok], i: int, out: list[Tok]) -> int:
     """How many words "scratch that" / "delete (the) last sentence" takes at i (0: not a command)."""
     if words_at(toks, i, 2) in (("scratch", "that"), ("strike", "that"), ("delete", "that")):
         return 2
@@ -174,7 +181,28 @@ def _scratch_command(toks: list[Tok], i: int) -> int:
         rest = words[2:] if words[1:2] == ("the",) else words[1:]
         if rest[:2] == ("last", "sentence") or rest[:2] == ("previous", "sentence"):
             return len(words) - len(rest) + 2
+    if sentence_start(out, len(out)) != len(out):
+        return 0  # a misheard command is a sentence of its own
+    if (
+        len(words) >= 2
+        and words[0] in _SCRATCH_LIKE
+        and words[1] in _THAT_LIKE
+        and _sentence_ends(toks, i + 2)
+    ):
+        return 2
+    for lead in (1, 2):
+        if words[lead : lead + 2] in (("last", "sentence"), ("previous", "sentence")) and _sentence_ends(
+            toks, i + lead + 2
+        ):
+            return lead + 2
     return 0
+
+
+def _sentence_ends(toks: list[Tok], i: int) -> bool:
+    if i >= len(toks):
+        return True
+    tok = toks[i]
+    return tok.kind in ("para", "line") or tok.text in SENTENCE_END or tok.low in ("period", "stop")
 
 
 def _is_text_line(out: list[Tok]) -> bool:
