@@ -28,6 +28,9 @@ from autoscribe.scribe.types import FINDINGS, IMPRESSION
         ("SCREENING MAMMOGRAM BILATERAL", "", "mg-screening"),
         ("Brain MRI with Contrast", "", "mri-brain"),
         ("XR LEFT HAND 3 VIEWS", "", "generic"),
+        # A count of views names no body part: a knee or hip film is not a chest X-ray.
+        ("XR KNEE 2 VIEWS RIGHT", "XR", "generic"),
+        ("XR HIP 1 VIEW LEFT", "CR", "generic"),
         ("", "", "generic"),
     ],
 )

@@ -129,6 +129,36 @@ def choose_template(
     return next(t for t in candidates if t.id == GENERIC_ID)
 
 
+# Words that name no body part of their own: every template's organs have them (a side, a density).
+_NOT_REGION_WORDS = frozenset(
+    ("right", "left", "bilateral", "dense", "density", "segment", "fracture", "fractures", "mass", "normal")
+)
+_MIN_DICTATION_HITS = 3
+
+
+def template_from_dictation(text: str, templates: Sequence[Template] | None = None) -> Template | None:
+    """The template a dictation is about when its study says nothing (no description, no
+    modality): the one whose organ words and procedure words it uses most ("the lungs are clear,
+    no pleural effusion, the heart size is normal" is a chest). None when no template has
+    _MIN_DICTATION_HITS distinct words in it: too little to tell."""
+    candidates = list(templates) if templates is not None else []
+    candidates += [t for t in BUILTIN_TEMPLATES if t.id not in {c.id for c in candidates}]
+    lowered = text.lower()
+    family = detect_modality(lowered)
+    best: tuple[float, int, Template] | None = None
+    for order, template in enumerate(candidates):
+        if template.id == GENERIC_ID:
+            continue
+        words = {k.lower() for o in template.organs() for k in o.keywords} | set(template.match)
+        hits = _words_in(lowered, sorted(words - _NOT_REGION_WORDS))
+        if len(hits) < _MIN_DICTATION_HITS:
+            continue
+        score = len(hits) + (0.5 if template.modality and template.modality == family else 0.0)
+        if best is None or score > best[0]:
+            best = (score, order, template)
+    return best[2] if best else None
+
+
 def spoken_style(text: str) -> str:
     """Report text as a radiologist dictates it: "No effusion. Heart normal." → "No effusion period.
     Heart normal period." (commas are not dictated: the model then adds none of its own)."""
