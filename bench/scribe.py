@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from autoscribe.scribe import ScribeEngine, StudyContext, WhisperTranscriber, normalize
 from autoscribe.scribe.engine import DictationResult
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK
+from autoscribe.scribe.templates import template_from_dictation
 
 DATA = Path(__file__).resolve().parent / "data"
 SETS = {"dev": DATA / "scribe_dev.jsonl", "test": DATA / "scribe_test.jsonl"}
@@ -469,18 +470,27 @@ def run_set(name: str, args: argparse.Namespace, engine: ScribeEngine, heard: He
     voices = args.voices.split(",")
     conditions = args.conditions.split(",")
     for case in cases:
-        context = case.context
+        # --no-context: the study says nothing (no description, modality, sex or indication), as
+        # `autoscribe dictate AUDIO` without options; the engine then guesses what the dictation is
+        # about from a first hearing and hears it again with that template's words (--guess off: not).
+        context = StudyContext() if args.no_context else case.context
         template = engine.template_for(context)
         script = case.spoken()
-        runs: list[tuple[str, str | None, str]] = [("text", None, script)]
+        runs: list[tuple[str, str | None, str, Any]] = [("text", None, script, None)]
         if heard is not None:
             for voice in voices:
                 clean = synthesize(script, voice, _speed(case.id, voice), out_dir)
                 for condition in conditions:
                     wav = clean if condition == "clean" else noisy_copy(clean, out_dir)
                     text, duration, seconds = heard(wav, template, context)
+                    heard_with = None
+                    if args.no_context and args.guess == "on":
+                        heard_with = template_from_dictation(text, engine.templates)
+                        if heard_with is not None:
+                            text, _, again = heard(wav, heard_with, context)
+                            seconds += again
                     ref = words_for_wer(normalize(script))
-                    hyp = words_for_wer(engine_text(engine, text, template, context))
+                    hyp = words_for_wer(engine_text(engine, text, heard_with or template, context))
                     raw = words_for_wer(normalize(text))
                     errors = edit_distance(ref, hyp)
                     tally.cells.setdefault(f"{voice}/{condition}", Cell()).add(
@@ -491,9 +501,9 @@ def run_set(name: str, args: argparse.Namespace, engine: ScribeEngine, heard: He
                             f"{case.id} [{voice}/{condition}] WER {errors}/{len(ref)}\n"
                             f"   ref: {' '.join(ref)}\n   hyp: {' '.join(hyp)}"
                         )
-                    runs.append(("audio", f"{voice}/{condition}", text))
-        for mode, label, text in runs:
-            result = engine.from_text(text, context, template=template)
+                    runs.append(("audio", f"{voice}/{condition}", text, heard_with))
+        for mode, label, text, heard_with in runs:
+            result = engine.from_text(text, context, template=template, heard_with=heard_with)
             correct, total, misses = placement(case, result)
             pair = tally.placed.setdefault(mode, [0, 0])
             pair[0] += correct
@@ -610,6 +620,18 @@ def main() -> None:
         "--fallback",
         choices=("on", "off"),
         help="re-decode at higher temperatures when the output looks degenerate (default: on)",
+    )
+    parser.add_argument(
+        "--no-context",
+        dest="no_context",
+        action="store_true",
+        help="dictate as for a study that says nothing about itself (no description, no modality)",
+    )
+    parser.add_argument(
+        "--guess",
+        choices=("on", "off"),
+        default="on",
+        help="with --no-context: hear again with the template the dictation is about (default: on)",
     )
     parser.add_argument("--correction", choices=("on", "off"), help="radiology lexicon correction pass")
     parser.add_argument(

@@ -6,7 +6,17 @@ from dataclasses import replace
 
 import pytest
 
-from autoscribe.scribe import BUILTIN_TEMPLATES, choose_template, from_mrrt, to_mrrt, vocabulary_prompt
+from autoscribe.scribe import (
+    BUILTIN_TEMPLATES,
+    ScribeEngine,
+    StudyContext,
+    choose_template,
+    from_mrrt,
+    to_mrrt,
+    vocabulary_prompt,
+)
+from autoscribe.scribe.templates import GENERIC_ID, builtin_template, template_from_dictation
+from autoscribe.scribe.transcribe import FakeTranscriber
 from autoscribe.scribe.types import FINDINGS, IMPRESSION
 
 
@@ -99,3 +109,51 @@ def test_a_long_macro_list_leaves_room_for_the_dictated_sentences() -> None:
     prompt = vocabulary_prompt(ct_chest, [f"macro number {i}" for i in range(80)])
     assert len(prompt) <= 700 and "period." in prompt
     assert prompt.endswith("Impression colon. No acute abnormality period.")
+
+
+# ---- a study that says nothing about itself -------------------------------------------------------------
+
+CHEST_DICTATION = (
+    "Findings. The lungs are clear. There is a small right pleural effusion. No pneumothorax. "
+    "The heart size is normal. The mediastinal contours are normal. Impression. Small right pleural effusion."
+)
+
+
+@pytest.mark.parametrize(
+    ("dictation", "expected"),
+    [
+        (CHEST_DICTATION, {"xr-chest", "ct-chest", "cta-chest"}),
+        (
+            "There is a complex tear of the posterior horn of the medial meniscus. The anterior cruciate "
+            "ligament is intact. Small joint effusion. The patellar tendon is normal.",
+            {"mri-knee"},
+        ),
+        ("No acute abnormality.", {None}),  # too little to tell
+        ("The patient tolerated the procedure well. Findings were discussed.", {None}),
+    ],
+)
+def test_the_template_a_dictation_is_about(dictation: str, expected: set[str | None]) -> None:
+    about = template_from_dictation(dictation)
+    assert (about.id if about else None) in expected
+
+
+def test_a_dictation_without_a_study_is_heard_again_with_the_vocabulary_it_is_about() -> None:
+    fake = FakeTranscriber(CHEST_DICTATION.replace("pleural effusion", "plural infusion"))
+    result = ScribeEngine(fake).dictate(b"audio")
+    assert len(fake.prompts) == 2  # heard with the general vocabulary, then with the chest one
+    assert "pneumothorax" not in (fake.prompts[0] or "") and "pneumothorax" in (fake.prompts[1] or "")
+    assert result.template.id == GENERIC_ID  # the draft's layout is not guessed
+
+
+@pytest.mark.parametrize(
+    ("context", "template_id"),
+    [(StudyContext(procedure="XR KNEE 2 VIEWS"), None), (StudyContext(), GENERIC_ID)],
+)
+def test_a_study_that_says_what_it_is_or_a_chosen_template_is_heard_once(
+    context: StudyContext, template_id: str | None
+) -> None:
+    fake = FakeTranscriber(CHEST_DICTATION)
+    engine = ScribeEngine(fake)
+    template = builtin_template(template_id) if template_id else None
+    engine.dictate(b"audio", context, template=template)
+    assert len(fake.prompts) == 1

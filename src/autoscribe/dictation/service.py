@@ -491,9 +491,11 @@ def run_final(session: Session, job: Task) -> None:
         else engine.template_for(context)
     )
     session.commit()  # do not hold a transaction open while the model runs
-    transcript = engine.transcribe(audio, template, context)
+    transcript, heard_with = engine.hear(audio, template, context, guess=not row.template_id)
     metrics.transcription(transcript.duration, transcript.processing_seconds)
-    result = engine.from_text(transcript.text, context, template=template, transcript=transcript)
+    result = engine.from_text(
+        transcript.text, context, template=template, transcript=transcript, heard_with=heard_with
+    )
     session.refresh(row)
     row.final_text = transcript.text
     row.partial_text = transcript.text

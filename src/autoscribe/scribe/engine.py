@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autoscribe.scribe.checks import run_checks
@@ -11,7 +11,13 @@ from autoscribe.scribe.impression import LlmConfig, impression_with_source
 from autoscribe.scribe.lexicon import correct_radiology_terms, hint_terms, regions_for_study
 from autoscribe.scribe.mapper import build_draft, expand_macros, set_impression
 from autoscribe.scribe.normalize import normalize
-from autoscribe.scribe.templates import BUILTIN_TEMPLATES, choose_template, vocabulary_prompt
+from autoscribe.scribe.templates import (
+    BUILTIN_TEMPLATES,
+    GENERIC_ID,
+    choose_template,
+    template_from_dictation,
+    vocabulary_prompt,
+)
 from autoscribe.scribe.transcribe import AudioInput, Transcriber, default_transcriber
 from autoscribe.scribe.types import CheckResult, Draft, StudyContext, Template, Transcript
 from autoscribe.scribe.vocabulary import correct_terms
@@ -138,6 +144,26 @@ class ScribeEngine:
     ) -> Transcript:
         return self.transcriber.transcribe(audio, **self.asr_options_for(template, context))
 
+    def hear(
+        self, audio: AudioInput, template: Template, context: StudyContext, *, guess: bool = True
+    ) -> tuple[Transcript, Template]:
+        """The transcript, and the template whose vocabulary it was heard with.
+
+        A study that says nothing about itself (no description, no modality) gets the general
+        template, whose prompt knows no body part: "pleural effusion" is heard as "plural infusion".
+        Then, unless a template was asked for (`guess` off), the dictation tells what it is about
+        (`template_from_dictation`) and is heard again with that template's vocabulary. The draft
+        keeps the general template: the guess is about words, not the report's layout."""
+        transcript = self.transcribe(audio, template, context)
+        if not guess or template.id != GENERIC_ID or context.procedure.strip() or context.modality.strip():
+            return transcript, template
+        about = template_from_dictation(transcript.text, self.templates)
+        if about is None:
+            return transcript, template
+        again = self.transcribe(audio, about, context)
+        spent = transcript.processing_seconds + again.processing_seconds
+        return replace(again, processing_seconds=spent), about
+
     def corrected_text(self, dictation: str, template: Template, context: StudyContext | None = None) -> str:
         """The transcript with medical spelling corrected and misheard radiology terms restored."""
         text = correct_terms(dictation, self.vocabulary_for(template))
@@ -154,10 +180,14 @@ class ScribeEngine:
         *,
         template: Template | None = None,
         transcript: Transcript | None = None,
+        heard_with: Template | None = None,
     ) -> DictationResult:
+        """`heard_with`: the template whose vocabulary the dictation was heard with (`hear`), when
+        not the draft's: the spelling and radiology corrections use its words."""
         context = context or StudyContext()
         template = template or self.template_for(context)
-        text = expand_macros(normalize(self.corrected_text(dictation, template, context)), self.macros)
+        corrected = self.corrected_text(dictation, heard_with or template, context)
+        text = expand_macros(normalize(corrected), self.macros)
         draft = build_draft(text, template, context, macros=self.macros, normalized=True)
         result = DictationResult(transcript or Transcript(dictation), text, template, draft)
         self.refresh(result.draft, context, regenerate_impression=not draft.impression)
@@ -168,9 +198,11 @@ class ScribeEngine:
         self, audio: AudioInput, context: StudyContext | None = None, *, template: Template | None = None
     ) -> DictationResult:
         context = context or StudyContext()
-        template = template or self.template_for(context)
-        transcript = self.transcribe(audio, template, context)
-        return self.from_text(transcript.text, context, template=template, transcript=transcript)
+        chosen = template or self.template_for(context)
+        transcript, heard_with = self.hear(audio, chosen, context, guess=template is None)
+        return self.from_text(
+            transcript.text, context, template=chosen, transcript=transcript, heard_with=heard_with
+        )
 
     def refresh(
         self, draft: Draft, context: StudyContext | None = None, *, regenerate_impression: bool = False

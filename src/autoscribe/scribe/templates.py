@@ -133,7 +133,7 @@ def choose_template(
 _NOT_REGION_WORDS = frozenset(
     ("right", "left", "bilateral", "dense", "density", "segment", "fracture", "fractures", "mass", "normal")
 )
-_MIN_DICTATION_HITS = 3
+_MIN_DICTATION_HITS = 4
 
 
 def template_from_dictation(text: str, templates: Sequence[Template] | None = None) -> Template | None:
