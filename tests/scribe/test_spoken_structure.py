@@ -312,6 +312,8 @@ def test_spoken_commands_and_punctuation(spoken: str, written: str) -> None:
         "The lungs are clear. There is a small effusion. Delete the last sentence. No effusion.",
         "the lungs are clear period there is a small effusion delete last sentence no effusion period",
         "The lungs are clear. There is a small effusion. Strike the previous sentence. No effusion.",
+        # A dictated "period" the model also punctuated: both full stops go with the sentence.
+        "The lungs are clear period. There is a small effusion period. Scratch that. No effusion period.",
         # The commands as a speech model mishears them, each a sentence of its own.
         "The lungs are clear. There is a small effusion. Crash that. No effusion.",
         "The lungs are clear. There is a small effusion. Scratch heart. No effusion.",

@@ -216,10 +216,13 @@ def _scratch(out: list[Tok]) -> None:
         out.pop()
     start = sentence_start(out, len(out))
     if start == len(out) and out:
-        # Nothing open: remove the previous sentence, including its full stop.
-        end_punct = out.pop()
-        if end_punct.kind == "next":
+        # Nothing open: remove the previous sentence, including its full stop (both of them, when
+        # the model wrote one after a dictated "period").
+        if out[-1].kind == "next":
+            out.pop()  # "next section, scratch that": the move is undone
             return
+        while out and out[-1].kind == "punct" and out[-1].text in CLAUSE_PUNCT:
+            out.pop()
         start = sentence_start(out, len(out))
     del out[start:]
 
