@@ -298,6 +298,10 @@ def test_the_stored_report_content_keeps_the_suggested_mark() -> None:
         ("stable over a period of three months period", "Stable over a period of three months."),
         ("in the postoperative period period", "In the postoperative period."),
         ("the sigmoid colon is normal period", "The sigmoid colon is normal."),
+        # "None" alone after a heading, as the model spells it; "non" elsewhere is a word.
+        ("Comparison. Non. Findings. No fracture.", "Comparison: None.\nFindings: No fracture."),
+        ("Comparison. Nun.", "Comparison: None."),
+        ("The nun was seen. Non contrast study.", "The nun was seen. Non contrast study."),
     ],
 )
 def test_spoken_commands_and_punctuation(spoken: str, written: str) -> None:

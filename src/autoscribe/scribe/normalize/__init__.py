@@ -52,10 +52,30 @@ def _collapse_repeats(toks: list[Tok]) -> list[Tok]:
     return out
 
 
+# "None" said alone after a heading ("Comparison. None.") comes out as a syllable the model spells
+# as it likes.
+_NONE_HEARD = frozenset(("non", "nun", "nan", "none"))
+
+
+def _none_after_heading(toks: list[Tok]) -> list[Tok]:
+    for i, tok in enumerate(toks):
+        if (
+            tok.kind == "word"
+            and tok.low in _NONE_HEARD
+            and i > 0
+            and toks[i - 1].text == ":"
+            and (
+                i + 1 == len(toks) or toks[i + 1].text in (".", "\n") or toks[i + 1].kind in ("para", "line")
+            )
+        ):
+            tok.text = "None"
+    return toks
+
+
 def normalize(text: str) -> str:
     """Turn dictated text into report text (see the module docstring)."""
     toks = tokenize(text.replace("\r\n", "\n"))
     toks = _collapse_repeats(spoken_commands(toks))  # after the commands: "scratch that" twice means twice
     toks = numbers_and_units(toks)
-    toks = dedupe_punct(toks)
+    toks = dedupe_punct(_none_after_heading(toks))
     return join(toks)
