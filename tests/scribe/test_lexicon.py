@@ -50,6 +50,8 @@ def test_phonetic_keys_put_sound_alikes_together() -> None:
         ("A nodule is noted in the lingual.", "A nodule is noted in the lingula.", ("chest",)),
         ("Mild central armular emphysema.", "Mild centrilobular emphysema.", ("chest",)),
         ("Acute subdural haematoma.", "Acute subdural hematoma.", ()),
+        # A phrase of the lexicon with one word heard as another of the same length.
+        ("Subdural hematoma with mast effect.", "Subdural hematoma with mass effect.", ()),
         (
             "Colysis with gallbladder wall thickening.",
             "Cholelithiasis with gallbladder wall thickening.",

@@ -54,7 +54,7 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         return False
     h, t = differ[0]
     stem = next((k for k, (x, y) in enumerate(zip(h, t, strict=False)) if x != y), min(len(h), len(t)))
-    if stem >= min(5, len(t) - 1):
+    if stem >= min(5, len(t) - 1) and len(h) != len(t):
         return False  # another form of the same word ("bruises", "arterial"): heard right
     a, b = phonetic_key(h), phonetic_key(t)
     return len(a) >= 2 and edit_distance(a, b, 1) <= 1 and h not in _KEEP
