@@ -127,6 +127,31 @@ def fake_transcriber(monkeypatch: pytest.MonkeyPatch) -> FakeTranscriber:
     return fake
 
 
+def test_a_dictation_for_a_study_that_says_nothing_is_heard_again_with_what_it_is_about(
+    clinic: ClinicFixture, fake_transcriber: FakeTranscriber
+) -> None:
+    fake_transcriber.default = (
+        "The lungs are clear period. There is a small right plural infusion period. No pneumothorax "
+        "period. The heart size is normal period. The mediastinal contours are normal period."
+    )
+    cid = uuid.UUID(clinic.clinic_id)
+    study_id = make_study(clinic.clinic_id, description="")
+    with session_scope() as session:
+        row = service.create_dictation(session, clinic_id=cid, study_id=study_id, user_id=None)
+        assert row.template_id == "generic"
+        dictation = service.dictation_id(row)
+        service.append_chunk(session, row, 0, b"chunk-0")
+        service.finish_dictation(session, row)
+    fake_transcriber.prompts.clear()
+    run_dictation_tasks()
+    with session_scope() as session:
+        row = service.get_dictation(session, cid, dictation)
+        assert row.status == "done" and row.result is not None
+        assert row.result["template"]["id"] == "generic"
+    final = fake_transcriber.prompts[-2:]  # the general vocabulary, then the chest one
+    assert "pneumothorax" not in (final[0] or "") and "pneumothorax" in (final[1] or "")
+
+
 def test_dictation_chunks_partial_final_and_retention(
     clinic: ClinicFixture, fake_transcriber: FakeTranscriber
 ) -> None:

@@ -75,6 +75,9 @@ def test_misheard_terms_are_restored_where_the_context_fits(
         "There is no pneumothorax on the left.",
         "The lingual tonsil is normal.",  # a head and neck study: the lingula does not fit
         "Mass effect on the left lateral ventricle.",
+        # Another form of a lexicon word, of the same length: heard right.
+        "Findings suggestive of pulmonary arterial hypertension.",
+        "No evidence of pulmonary embolic disease.",
     ],
 )
 def test_words_that_fit_are_left_alone(text: str) -> None:

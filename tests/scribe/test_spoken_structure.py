@@ -284,6 +284,11 @@ def test_the_stored_report_content_keeps_the_suggested_mark() -> None:
             "the right common and external iliac arteries are patent period",
             "The right common and external iliac arteries are patent.",
         ),
+        (
+            "patent common and internal carotid arteries period degenerative changes common with "
+            "advancing age period",
+            "Patent common and internal carotid arteries. Degenerative changes common with advancing age.",
+        ),
         # Without dictated punctuation "common" is always the word.
         (
             "Wall thickening common concerning for cholecystitis.",
@@ -334,7 +339,8 @@ def test_scratch_that_and_delete_last_sentence_remove_the_sentence_just_said(sai
     [
         "Crash at high speed. No fracture.",
         "Scratch marks on the skin. No fracture.",
-        "A heart that is normal.",
+        "Crash that occurred yesterday. No fracture.",
+        "The lungs are clear. See last sentence.",  # only a misheard "delete" takes the sentence
     ],
 )
 def test_words_like_a_command_inside_a_sentence_are_kept(said: str) -> None:

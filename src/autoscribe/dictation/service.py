@@ -491,7 +491,9 @@ def run_final(session: Session, job: Task) -> None:
         else engine.template_for(context)
     )
     session.commit()  # do not hold a transaction open while the model runs
-    transcript, heard_with = engine.hear(audio, template, context, guess=not row.template_id)
+    # The template was the automatic choice (not one the radiologist picked): it may be guessed.
+    automatic = not row.template_id or row.template_id == engine.template_for(context).id
+    transcript, heard_with = engine.hear(audio, template, context, guess=automatic)
     metrics.transcription(transcript.duration, transcript.processing_seconds)
     result = engine.from_text(
         transcript.text, context, template=template, transcript=transcript, heard_with=heard_with

@@ -54,8 +54,10 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         return False
     h, t = differ[0]
     stem = next((k for k, (x, y) in enumerate(zip(h, t, strict=False)) if x != y), min(len(h), len(t)))
-    if stem >= min(5, len(t) - 1) and len(h) != len(t):
-        return False  # another form of the same word ("bruises", "arterial"): heard right
+    if stem >= 5 or (stem >= len(t) - 1 and len(h) != len(t)):
+        # Another form of the same word ("bruises", "arterial" for arteries): heard right. A short
+        # word of the same length with another last letter is a mishearing ("mast effect").
+        return False
     a, b = phonetic_key(h), phonetic_key(t)
     return len(a) >= 2 and edit_distance(a, b, 1) <= 1 and h not in _KEEP
 

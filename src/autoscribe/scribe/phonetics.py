@@ -11,11 +11,13 @@ _VOWELS = set("aeiou")
 # it hears ("coalithiasis", "bronkus"), so their key must have K too. At the start of a word only
 # these roots: "chest", "change" and "check" keep X; inside one, before a vowel that is not the
 # "e" of "attached" or "branches", or the "i" of "reaching".
-_GREEK_CH_START = re.compile(r"ch(?:[lr]|o[lnr]|ia|y)")
-_GREEK_CH_INSIDE = re.compile(r"ch(?:[lr]|[aouy]|e[am]|i[aoe]|i$)")
+_GREEK_CH_START = re.compile(r"ch(?:[lr]|o[lnr]|ia|y|em)")
+_GREEK_CH_INSIDE = re.compile(r"ch(?:[lr]|[aouy]|e[am]|i[ao]|iec|i$)")
 
 
 def _greek_ch(word: str, i: int) -> bool:
+    if i > 0 and word[i - 1] in "nx" and word[i + 2 : i + 3] == "a":
+        return False  # "unchanged", "exchange"
     return bool((_GREEK_CH_START if i == 0 else _GREEK_CH_INSIDE).match(word, i))
 
 

@@ -25,7 +25,10 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
     out: list[Tok] = []
     # A radiologist who dictates punctuation says every comma they want: the commas the model adds
     # on its own ("a small right, pleural effusion") are then noise.
-    dictates_punctuation = any(t.kind == "word" and t.low in ("period", "comma") for t in toks)
+    dictates_punctuation = any(
+        t.kind == "word" and (t.low == "comma" or (t.low == "period" and not period_is_word(toks, k)))
+        for k, t in enumerate(toks)
+    )
     # A transcript without a single sentence end: section words are its only structure.
     unpunctuated = not any(
         (t.kind == "punct" and t.text in SENTENCE_END) or (t.kind == "word" and t.low in ("period", "stop"))
@@ -137,7 +140,7 @@ _CLAUSE_OPENERS = frozenset(
     (
         "concerning likely possibly probably suggestive suggesting compatible consistent which without "
         "measuring however although favoring favored may could unchanged stable new no not the a an there "
-        "this these extending involving including particularly especially but and with"
+        "this these extending involving including particularly especially but"
     )
     .strip()
     .split(" ")
@@ -152,9 +155,17 @@ _BEFORE_THE_ADJECTIVE = frozenset(
 )
 
 
+# Words "common" names the first of: "common and internal carotid", "common with advancing age".
+_COMMON_TO = frozenset(
+    ("internal", "external", "iliac", "carotid", "femoral", "hepatic", "bile", "duct", "peroneal", "age")
+)
+
+
 def _misheard_comma(toks: list[Tok], i: int) -> bool:
     before = toks[i - 1] if i > 0 else None
     after = toks[i + 1] if i + 1 < len(toks) else None
+    if any(t.low in _COMMON_TO for t in toks[i + 1 : i + 4]):
+        return False
     return (
         before is not None
         and before.kind in ("word", "num", "unit")
@@ -169,6 +180,7 @@ def _misheard_comma(toks: list[Tok], i: int) -> bool:
 # "Crash that.", "Scratch heart.", "The lead last sentence." Taken as the command only when they are
 # a whole sentence of their own: no report sentence is "Crash that." or ends in "last sentence".
 _SCRATCH_LIKE = frozenset(("scratch", "scratched", "scratches", "crash", "stretch", "strike", "struck"))
+_DELETE_LIKE = frozenset(("the", "lead", "elite", "delete", "deleted", "deletes", "delight", "relete"))
 _THAT_LIKE = frozenset(("that", "hat", "mat", "heart", "fat", "at", "bat", "pat", "cat", "sat", "dat"))
 
 
@@ -191,8 +203,10 @@ def _scratch_command(toks: list[Tok], i: int, out: list[Tok]) -> int:
     ):
         return 2
     for lead in (1, 2):
-        if words[lead : lead + 2] in (("last", "sentence"), ("previous", "sentence")) and _sentence_ends(
-            toks, i + lead + 2
+        if (
+            all(w in _DELETE_LIKE for w in words[:lead])
+            and words[lead : lead + 2] in (("last", "sentence"), ("previous", "sentence"))
+            and _sentence_ends(toks, i + lead + 2)
         ):
             return lead + 2
     return 0
