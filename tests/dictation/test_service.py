@@ -190,7 +190,7 @@ def test_dictation_chunks_partial_final_and_retention(
         key, chunks = row.audio_key, row.chunk_count
         assert key is not None
         # Unsigned: kept whatever its age. Signed long ago: purged. Text and draft stay.
-        assert service.purge_expired_audio(session, now=utcnow() + timedelta(days=400)) == 0 or True
+        assert service.purge_expired_audio(session, now=utcnow() + timedelta(days=400)) == 0
         row.signed_at = utcnow() - timedelta(days=31)  # its report signed a month ago
         session.commit()
         assert service.purge_expired_audio(session, retention_days=60) == 0
