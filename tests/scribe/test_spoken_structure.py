@@ -303,6 +303,11 @@ def test_the_stored_report_content_keeps_the_suggested_mark() -> None:
         ("stable over a period of three months period", "Stable over a period of three months."),
         ("in the postoperative period period", "In the postoperative period."),
         ("the sigmoid colon is normal period", "The sigmoid colon is normal."),
+        # A heading after the model's comma, from a radiologist who dictates punctuation.
+        (
+            "Clinical history, knee pain, finding. There is a tear of the medial meniscus period.",
+            "Clinical history: Knee pain.\nFinding: There is a tear of the medial meniscus.",
+        ),
         # "None" alone after a heading, as the model spells it; "non" elsewhere is a word.
         ("Comparison. Non. Findings. No fracture.", "Comparison: None.\nFindings: No fracture."),
         ("Comparison. Nun.", "Comparison: None."),

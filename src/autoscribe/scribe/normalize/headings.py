@@ -139,7 +139,9 @@ def spoken_heading(
             return (words, j) if free_after else None
         prev = out[-1]
         if mark is not None and nxt is not None:  # a mark after it, not just the end
-            if prev.kind == "punct" and prev.text == ",":
+            # The comma may be the model's own, which a radiologist who dictates punctuation has
+            # not kept in `out`: it still marks the pause.
+            if (prev.kind == "punct" and prev.text == ",") or (i > 0 and toks[i - 1].text == ","):
                 return words, mark
             if prev.kind not in ("word", "num", "unit") or prev.low in _MODIFIERS:
                 return None
