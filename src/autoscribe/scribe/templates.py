@@ -89,6 +89,12 @@ def detect_modality(procedure: str, modality: str = "") -> str:
     return ""
 
 
+def _candidates(templates: Sequence[Template] | None) -> list[Template]:
+    """A clinic's templates first, then the built-ins they do not replace."""
+    candidates = list(templates) if templates is not None else []
+    return candidates + [t for t in BUILTIN_TEMPLATES if t.id not in {c.id for c in candidates}]
+
+
 def choose_template(
     procedure: str,
     description: str = "",
@@ -99,8 +105,7 @@ def choose_template(
 
     `templates` lets a clinic's own templates compete with (and, on ties, win over) the built-ins.
     """
-    candidates = list(templates) if templates is not None else []
-    candidates += [t for t in BUILTIN_TEMPLATES if t.id not in {c.id for c in candidates}]
+    candidates = _candidates(templates)
     text = f"{procedure} {description}".lower()
     family = detect_modality(text, modality)
     angio = bool(_words_in(text, _ANGIO_WORDS))
@@ -141,12 +146,11 @@ def template_from_dictation(text: str, templates: Sequence[Template] | None = No
     modality): the one whose organ words and procedure words it uses most ("the lungs are clear,
     no pleural effusion, the heart size is normal" is a chest). None when no template has
     _MIN_DICTATION_HITS distinct words in it: too little to tell."""
-    candidates = list(templates) if templates is not None else []
-    candidates += [t for t in BUILTIN_TEMPLATES if t.id not in {c.id for c in candidates}]
+    candidates = _candidates(templates)
     lowered = text.lower()
     family = detect_modality(lowered)
-    best: tuple[float, int, Template] | None = None
-    for order, template in enumerate(candidates):
+    best: tuple[float, Template] | None = None
+    for template in candidates:
         if template.id == GENERIC_ID:
             continue
         words = {k.lower() for o in template.organs() for k in o.keywords} | set(template.match)
@@ -154,9 +158,9 @@ def template_from_dictation(text: str, templates: Sequence[Template] | None = No
         if len(hits) < _MIN_DICTATION_HITS:
             continue
         score = len(hits) + (0.5 if template.modality and template.modality == family else 0.0)
-        if best is None or score > best[0]:
-            best = (score, order, template)
-    return best[2] if best else None
+        if best is None or score > best[0]:  # on a tie the earlier (a clinic's) template stays
+            best = (score, template)
+    return best[1] if best else None
 
 
 def spoken_style(text: str) -> str:
