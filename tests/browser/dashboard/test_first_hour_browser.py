@@ -187,6 +187,32 @@ def _text_lines(view: Page, selector: str) -> int:
     return int(view.locator(selector).first.evaluate(script))
 
 
+def _pipeline(clinic: ClinicFixture) -> str:
+    """Where a clinic's reports stand between signing and the receiver: every task of the server
+    (a backlog of other tests' renders holds this one up) and this clinic's webhook events."""
+    import uuid
+
+    from sqlalchemy import func, select
+
+    from autoscribe.db import session_scope
+    from autoscribe.queue.models import Task
+    from autoscribe.webhooks.models import WebhookEvent
+
+    with session_scope() as session:
+        tasks = session.execute(
+            select(Task.kind, Task.status, func.count()).group_by(Task.kind, Task.status)
+        ).all()
+        events = session.execute(
+            select(
+                WebhookEvent.event_type,
+                WebhookEvent.status,
+                WebhookEvent.attempt_count,
+                WebhookEvent.last_error,
+            ).where(WebhookEvent.clinic_id == uuid.UUID(clinic.clinic_id))
+        ).all()
+    return f"tasks {[tuple(t) for t in tasks]}, this clinic's events {[tuple(e) for e in events]}"
+
+
 def test_every_dashboard_page_fits_at_1366_and_1920(
     make_page: Callable[..., Page], server: Server, clinic: ClinicFixture, receivers: Callable[..., Receiver]
 ) -> None:
@@ -210,7 +236,10 @@ def test_every_dashboard_page_fits_at_1366_and_1920(
     try:
         wait_for(lambda: len(receiver.requests) >= 2, "the report and the test event delivered")
     except AssertionError as exc:  # say why: the server's own account of the render and delivery
-        raise AssertionError(f"{exc}; server log (end):\n{server.log()[-4000:]}") from None
+        raise AssertionError(
+            f"{exc}; {len(receiver.requests)} request(s) received; {_pipeline(clinic)};"
+            f" server log (end):\n{server.log()[-4000:]}"
+        ) from None
     delivery = re.search(r'data-event-id="([^"]+)"', owner.get("/deliveries").text)
     assert delivery
 
