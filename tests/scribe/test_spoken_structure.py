@@ -352,6 +352,29 @@ def test_words_like_a_command_inside_a_sentence_are_kept(said: str) -> None:
     assert normalize(said) == said
 
 
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        # The break was the last thing said: it goes, the sentence before it stays.
+        (
+            "The liver is normal. New paragraph. Scratch that. The spleen is normal.",
+            "The liver is normal. The spleen is normal.",
+        ),
+        (
+            "The liver is normal. New line. Scratch that. The spleen is normal.",
+            "The liver is normal. The spleen is normal.",
+        ),
+        # After the break and a new sentence, the new sentence goes and the break stays.
+        (
+            "The liver is normal. New paragraph. The spleen is large. Scratch that. The spleen is normal.",
+            "The liver is normal.\n\nThe spleen is normal.",
+        ),
+    ],
+)
+def test_scratch_that_after_a_break_undoes_the_break(said: str, written: str) -> None:
+    assert normalize(said) == written
+
+
 def test_scratch_that_under_a_spoken_heading_keeps_the_heading() -> None:
     result = _engine().from_text(
         "Findings. The lungs are clear. Impression. Pneumonia. Scratch that. No acute abnormality.", CHEST

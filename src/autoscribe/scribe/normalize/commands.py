@@ -225,9 +225,14 @@ def _is_text_line(out: list[Tok]) -> bool:
 
 
 def _scratch(out: list[Tok]) -> None:
-    """Delete the sentence being dictated; if none is open, the last finished sentence."""
-    while out and out[-1].kind in ("para", "line"):
-        out.pop()
+    """Delete the sentence being dictated; if none is open, the last finished sentence. Right after
+    "new paragraph" / "new line" it undoes the break: the command was the last thing said."""
+    end = len(out)
+    while end and out[end - 1].kind == "punct" and out[end - 1].text in CLAUSE_PUNCT:
+        end -= 1  # the model's full stop after the command ("New paragraph.")
+    if end and out[end - 1].kind in ("para", "line"):
+        del out[end - 1 :]
+        return
     start = sentence_start(out, len(out))
     if start == len(out) and out:
         # Nothing open: remove the previous sentence, including its full stop (both of them, when
