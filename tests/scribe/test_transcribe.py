@@ -144,6 +144,32 @@ def test_real_model_hears_the_dictation_in_wav_webm_and_mp3(
     assert _heard(transcribe(dictation_webm.read_bytes()).text) == set(EXPECTED_WORDS)
 
 
+def test_the_encoder_runs_once_per_piece_and_the_text_is_the_same(dictation_wav: Path) -> None:
+    """Each piece is decoded twice (the prompted pass and the unprompted check pass) from one
+    encoding of its audio; hearing a recording again (a dictation re-heard with the template it is
+    about) encodes nothing more. The words are what the model hears with an encoding per pass."""
+    prompt = vocabulary_prompt(builtin_template("ct-chest"))
+    transcriber = WhisperTranscriber(bundled_model_path().as_posix())
+    model = transcriber._load()
+    memo = model.encode
+    encodings: list[object] = []
+    encode = memo._encode
+
+    def counted(features: object) -> object:
+        encodings.append(features)
+        return encode(features)
+
+    memo._encode = counted
+    first = transcriber.transcribe(dictation_wav, prompt=prompt)
+    assert len(encodings) == 1  # one piece: two passes, one encoding
+    again = transcriber.transcribe(dictation_wav, prompt="Chest CT.")
+    assert len(encodings) == 1 and again.text
+
+    model.encode = encode  # without the memo: an encoding for every pass
+    plain = transcriber.transcribe(dictation_wav, prompt=prompt)
+    assert plain.text == first.text and _heard(first.text) == set(EXPECTED_WORDS)
+
+
 def test_streaming_partial_text_grows_and_the_final_text_is_complete(dictation_webm: Path) -> None:
     data = dictation_webm.read_bytes()
     size = len(data) // 4 + 1
