@@ -173,6 +173,24 @@ def test_the_encoder_runs_once_per_piece_and_the_text_is_the_same(dictation_wav:
     assert plain.text == first.text and _heard(first.text) == set(EXPECTED_WORDS)
 
 
+def test_the_first_dictation_loads_the_model_once(
+    monkeypatch: pytest.MonkeyPatch, dictation_wav: Path
+) -> None:
+    """Its first piece's two passes ask for the model at the same moment."""
+    import faster_whisper
+
+    loads: list[object] = []
+    real = faster_whisper.WhisperModel
+
+    def counted(*args: object, **kwargs: object) -> object:
+        loads.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", counted)
+    transcriber = WhisperTranscriber(bundled_model_path().as_posix())
+    assert transcriber.transcribe(dictation_wav, prompt="Chest CT.").text and len(loads) == 1
+
+
 def test_streaming_partial_text_grows_and_the_final_text_is_complete(dictation_webm: Path) -> None:
     data = dictation_webm.read_bytes()
     size = len(data) // 4 + 1

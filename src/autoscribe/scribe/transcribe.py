@@ -292,6 +292,7 @@ class WhisperTranscriber:
         self.name = f"faster-whisper:{model_label(self.model_spec)}"
         self._model: Any = None
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         # The unprompted check pass of a piece runs beside the prompted pass, each on half the
         # threads: decoding uses two threads poorly, two decodings at once use them well (Whisper
         # base, 23 s of dictation: 2.82 s one after the other on 2 threads, 2.22 s side by side).
@@ -309,26 +310,28 @@ class WhisperTranscriber:
         )
 
     def _load(self) -> Any:
-        if self._model is None:
-            os.environ["HF_HUB_OFFLINE"] = "1"  # never fetch weights at run time
-            from faster_whisper import WhisperModel
+        # The first piece's two passes ask at the same moment: one loads, the other waits for it.
+        with self._load_lock:
+            if self._model is None:
+                os.environ["HF_HUB_OFFLINE"] = "1"  # never fetch weights at run time
+                from faster_whisper import WhisperModel
 
-            try:
-                self._model = WhisperModel(
-                    self.model_spec,
-                    device=self.device,
-                    compute_type=self.compute_type,
-                    cpu_threads=max(1, self.cpu_threads // 2) if self.check_pass else self.cpu_threads,
-                    num_workers=2 if self.check_pass else 1,
-                )
-            except Exception as exc:
-                raise TranscriptionError(
-                    f"cannot load ASR model {self.model_spec!r} ({type(exc).__name__}: {exc}); set "
-                    "AUTOSCRIBE_ASR_MODEL to a local CTranslate2 Whisper model directory"
-                ) from exc
-            # generate_segments calls self.encode: the instance attribute takes its place.
-            self._model.encode = _EncoderMemo(self._model.encode)
-        return self._model
+                try:
+                    self._model = WhisperModel(
+                        self.model_spec,
+                        device=self.device,
+                        compute_type=self.compute_type,
+                        cpu_threads=max(1, self.cpu_threads // 2) if self.check_pass else self.cpu_threads,
+                        num_workers=2 if self.check_pass else 1,
+                    )
+                except Exception as exc:
+                    raise TranscriptionError(
+                        f"cannot load ASR model {self.model_spec!r} ({type(exc).__name__}: {exc}); set "
+                        "AUTOSCRIBE_ASR_MODEL to a local CTranslate2 Whisper model directory"
+                    ) from exc
+                # generate_segments calls self.encode: the instance attribute takes its place.
+                self._model.encode = _EncoderMemo(self._model.encode)
+            return self._model
 
     def transcribe(
         self,
