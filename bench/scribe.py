@@ -51,6 +51,7 @@ from autoscribe.scribe import ScribeEngine, StudyContext, WhisperTranscriber, no
 from autoscribe.scribe.engine import DictationResult
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK
 from autoscribe.scribe.templates import template_from_dictation
+from autoscribe.scribe.transcribe import FALLBACK_TEMPERATURES
 
 DATA = Path(__file__).resolve().parent / "data"
 SETS = {"dev": DATA / "scribe_dev.jsonl", "test": DATA / "scribe_test.jsonl"}
@@ -420,7 +421,7 @@ def make_engine(args: argparse.Namespace) -> ScribeEngine:
             if value is not None:
                 options[name] = value == "on"
         if args.fallback == "on":
-            options["temperatures"] = (0.0, 0.2, 0.4, 0.6)  # faster-whisper's ladder, as before
+            options["temperatures"] = FALLBACK_TEMPERATURES
         base = WhisperTranscriber.from_settings()
         if options:
             kwargs = {

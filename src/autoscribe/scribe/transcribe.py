@@ -230,6 +230,10 @@ def model_label(model_spec: str) -> str:
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.?!])\s+")
 
+# faster-whisper's own ladder: re-decode hotter when the output looks degenerate. Off by default
+# (WhisperTranscriber); `bench/scribe.py --fallback on` measures it.
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
+
 
 class _EncoderMemo:
     """The model's encoder, remembering its last few outputs. Every piece is heard twice (the
