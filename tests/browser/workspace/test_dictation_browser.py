@@ -128,7 +128,11 @@ def test_dictate_a_left_finding_on_a_right_study(
     assert "left pleural effusion" in organs["Pleura"].lower(), organs
     assert organs["Lungs"], organs
     impression = re.compile(r"^Typed before dictating\. .*left pleural effusion", re.I | re.S)
-    expect(page.locator("#f-impression")).to_have_value(impression)
+    try:
+        expect(page.locator("#f-impression")).to_have_value(impression)
+    except AssertionError as exc:  # say what was heard: it failed once under a full suite
+        heard = page.evaluate("() => AutoScribeReport.getContent()")
+        raise AssertionError(f"{exc}; last partial: {partial.text_content()!r}; report: {heard!r}") from None
     expect(status).to_contain_text("Added after your text in: Impression")
     expect(page.locator("#f-clinicalIndication")).to_have_value("Cough for six weeks.")
     expect(page.locator("#f-technique")).to_have_value("Right lateral decubitus radiograph of the chest.")
