@@ -100,6 +100,9 @@ def _no_heading_words(sections: dict[str, str]) -> None:
         ),
         ("History: fall. Indication, headache.", "History: Fall.\nIndication: Headache."),
         ("Clinical indication. Fever.", "Clinical indication: Fever."),
+        # British headings.
+        ("Clinical details. Fall. Opinion. No fracture.", "Clinical details: Fall.\nOpinion: No fracture."),
+        ("Clinical notes, back pain.", "Clinical notes: Back pain."),
         (
             "Findings are as follows. The liver is normal. The impression is as follows: normal.",
             "Findings: The liver is normal.\nImpression: Normal.",
@@ -151,6 +154,9 @@ def test_section_names_said_on_their_own_become_headings(heard: str, written: st
         "No significant interval change in the findings.",
         "Technique was limited by motion.",
         "The patient has a history, of smoking.",
+        "In my opinion, this is a benign cyst.",
+        "A second opinion is advised.",
+        "Clinical details were not provided.",
     ],
 )
 def test_sentences_about_a_section_word_are_not_headings(prose: str) -> None:
@@ -199,6 +205,19 @@ def test_every_section_can_be_named_and_conclusion_is_the_impression() -> None:
     assert _dictated(result.draft, "findings") == ["There is a small right pleural effusion."]
     assert result.impression == ["Small right pleural effusion."]
     assert result.draft.impression_source == "dictated"
+
+
+def test_british_headings_place_the_dictation() -> None:
+    result = _engine().from_text(
+        "Clinical details. Fall onto the right hand. Findings. Transverse fracture of the distal radius. "
+        "Opinion. Distal radius fracture.",
+        CHEST,
+    )
+    sections = result.draft.section_texts()
+    assert sections["clinicalIndication"] == "Fall onto the right hand."
+    assert result.impression == ["Distal radius fracture."]
+    assert result.draft.impression_source == "dictated"
+    assert "Opinion" not in sections["findings"] and "details" not in sections["findings"]
 
 
 def test_the_dictated_impression_is_not_replaced_by_the_rules() -> None:

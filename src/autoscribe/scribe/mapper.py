@@ -38,6 +38,7 @@ _SECTION_HEADINGS = {
     "conclusion": IMPRESSION,
     "conclusions": IMPRESSION,
     "in conclusion": IMPRESSION,
+    "opinion": IMPRESSION,  # British reports: "Opinion:"
     "findings": FINDINGS,
     "finding": FINDINGS,
     "technique": TECHNIQUE,
@@ -56,6 +57,8 @@ _SECTION_HEADINGS = {
     "reason for examination": CLINICAL_INDICATION,
     "reason for study": CLINICAL_INDICATION,
     "clinical information": CLINICAL_INDICATION,
+    "clinical details": CLINICAL_INDICATION,
+    "clinical notes": CLINICAL_INDICATION,
 }
 _TECHNIQUE_START = re.compile(
     r"^(axial|multiplanar|noncontrast|non-contrast|contrast-enhanced|frontal and lateral|frontal|"

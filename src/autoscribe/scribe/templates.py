@@ -342,6 +342,8 @@ _SECTION_ALIASES = {
     "clinical history": CLINICAL_INDICATION,
     "history": CLINICAL_INDICATION,
     "clinical information": CLINICAL_INDICATION,
+    "clinical details": CLINICAL_INDICATION,
+    "clinical notes": CLINICAL_INDICATION,
     "clinical indication": CLINICAL_INDICATION,
     "technique": TECHNIQUE,
     "procedure": TECHNIQUE,
@@ -350,6 +352,7 @@ _SECTION_ALIASES = {
     "findings": FINDINGS,
     "impression": IMPRESSION,
     "conclusion": IMPRESSION,
+    "opinion": IMPRESSION,
 }
 
 
