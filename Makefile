@@ -62,12 +62,13 @@ lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-# The whole suite, on SQLite and again on PostgreSQL (127.0.0.1:5432, user postgres), spread over
-# the machine's cores (each pytest worker has its own database and data directory).
+# The whole suite on SQLite, then again on PostgreSQL (127.0.0.1:5432, user postgres) but for the
+# tests whose result cannot depend on the database (tests/conftest.py: DATABASE_INDEPENDENT),
+# spread over the machine's cores (each pytest worker has its own database and data directory).
 PYTEST_ARGS ?= -n auto --dist loadscope
 test: lint
 	AUTOSCRIBE_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
-	AUTOSCRIBE_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+	AUTOSCRIBE_TEST_DB=postgresql AUTOSCRIBE_TEST_DB_ONLY=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 # Front-end libraries: pinned in package.json/package-lock.json, copied into the package (and
 # committed) so that `make run` never needs npm.

@@ -52,6 +52,37 @@ else:
     raise RuntimeError(f"AUTOSCRIBE_TEST_DB must be sqlite or postgresql, not {TEST_DB!r}")
 
 
+# Tests whose result does not depend on AUTOSCRIBE_TEST_DB: they never touch the database under
+# test (the speech engine, outbound HTTP, pure rules, the viewer against a fake PACS), or always use
+# PostgreSQL whatever it says. `make test` runs them once, in its SQLite run: its PostgreSQL run sets
+# AUTOSCRIBE_TEST_DB_ONLY=1 and leaves them out. A test under these paths that asks for the
+# `database` fixture still runs on both.
+DATABASE_INDEPENDENT = (
+    "tests/scribe/",
+    "tests/outbound/",
+    "tests/unit/",
+    "tests/browser/viewer/",
+    "tests/viewer/test_bundle.py",
+    "tests/viewer/test_fakepacs.py",
+    "tests/ops/test_stateless.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("AUTOSCRIBE_TEST_DB_ONLY") != "1":
+        return
+    independent = [
+        item
+        for item in items
+        if item.nodeid.startswith(DATABASE_INDEPENDENT)
+        and "database" not in getattr(item, "fixturenames", ())
+    ]
+    if independent:
+        config.hook.pytest_deselected(items=independent)
+        chosen = set(map(id, independent))
+        items[:] = [item for item in items if id(item) not in chosen]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
