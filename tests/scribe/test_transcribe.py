@@ -321,7 +321,11 @@ def test_speech_the_prompted_model_skipped_is_heard_again_without_the_prompt(
     monkeypatch.setattr(
         transcriber,
         "_decode",
-        lambda s, p, b, **_: (calls.append(p) or (Segment(0, 20, ("word " if p else "other ") * 15),), 20.0),
+        lambda s, p, b, **_: (
+            calls.append(p)
+            or (Segment(0, 20, " ".join(f"{'word' if p else 'other'}{chr(97 + i)}" for i in range(15))),),
+            20.0,
+        ),
     )
     assert transcriber.transcribe(samples, prompt="p").text.count("word") == 15
     assert sorted(calls, key=str) == [None, "p"]
@@ -438,3 +442,147 @@ def test_a_no_only_the_prompted_pass_heard_before_a_finding_is_dropped() -> None
         "There is no pleural effusion period."
     )
     assert text("No free air period.", "Free error.") == "No free air period."
+
+
+def test_a_run_the_prompted_pass_skipped_is_put_back_from_the_unprompted_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autoscribe.scribe.types import Segment
+
+    heard: dict[str | None, str] = {}
+    transcriber = WhisperTranscriber()
+    monkeypatch.setattr(transcriber, "_decode", lambda s, p, b, **_: ((Segment(0.0, 12.0, heard[p]),), 12.0))
+    samples = [0.0] * (12 * 16000)
+
+    # It stopped after "Impression.": the dictated impression comes from the unprompted pass.
+    heard["p"] = (
+        "Findings. The temporal horns are enlarged period. No intraparenchymal hematoma period. Impression."
+    )
+    heard[None] = (
+        "findings. The temporal horns are enlarged period. No intraparenchymal hematoma period. "
+        "Impression. Diffuse subalachnoid hemorrhage with early hydrocephalus period."
+    )
+    assert transcriber.transcribe(samples, prompt="p").text == (
+        "Findings. The temporal horns are enlarged period. No intraparenchymal hematoma period. "
+        "Impression. Diffuse subalachnoid hemorrhage with early hydrocephalus period."
+    )
+    # It jumped over a sentence in the middle.
+    heard["p"] = "The liver is normal period. The spleen is normal period."
+    heard[None] = (
+        "The liver is normal period. The gallbladder is distended with stones period. "
+        "The spleen is normal period."
+    )
+    assert transcriber.transcribe(samples, prompt="p").text == heard[None]
+    # Other words for the same sounds are not a skip: the prompted pass heard the term.
+    heard["p"] = "Mild tendinosis of the supraspinatus period. No tear period."
+    heard[None] = "Mild tendinosis of the soup was still at a standard period. No tear period."
+    assert transcriber.transcribe(samples, prompt="p").text == heard["p"]
+    # Nor is a spoken "period" that both passes wrote, with other words around it.
+    heard["p"] = (
+        "The appendix is dilated with period and isle fat trending period. The liver is normal period."
+    )
+    heard[None] = (
+        "The appendix is dilated with theory of an isolated at-tranding period. The liver is normal period."
+    )
+    assert transcriber.transcribe(samples, prompt="p").text == heard["p"]
+    # Nor is a word or two more in one pass.
+    heard["p"] = "There is a small effusion period."
+    heard[None] = "There is a small right pleural effusion period."
+    assert transcriber.transcribe(samples, prompt="p").text == heard["p"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "The left kidney is normal in size period. The right kidney is normal in size period.",
+        "There is a 5 mm nodule in the right lobe period. There is a 7 mm nodule in the right lobe period.",
+        "No acute fracture period. No acute fracture period.",  # too short to tell from dictation
+        "Measures 1.5 by 1.5 by 1.5 centimeters period.",
+    ],
+)
+def test_sentences_that_differ_in_a_side_a_number_or_are_short_are_kept(said: str) -> None:
+    from autoscribe.scribe.transcribe import _drop_repeated_runs
+    from autoscribe.scribe.types import Segment
+
+    assert _drop_repeated_runs([Segment(0, 5, said)])[0].text == said
+
+
+def test_a_run_heard_twice_in_a_row_is_kept_once() -> None:
+    from autoscribe.scribe.transcribe import _drop_repeated_runs
+    from autoscribe.scribe.types import Segment
+
+    heard = (
+        "The skin is unremarkable period. Impression. Benign appearing calcifications are present in the "
+        "right breast period. The skin is unremarkable period. Impression. Benign appearing calcification "
+        "are present in the right breast period. The skin is unremarkable period. Impression. Benign. "
+        "BI-RADS category 2 period."
+    )
+    assert [s.text for s in _drop_repeated_runs([Segment(0, 5, heard[:33]), Segment(5, 20, heard[33:])])] == [
+        "The skin is unremarkable period. Impression. Benign appearing calcifications are present in the "
+        "right breast period. The skin is unremarkable period. Impression. Benign. BI-RADS category 2 period."
+    ]
+
+
+def test_a_piece_both_passes_loop_on_is_heard_again_by_sampling_from_a_fixed_seed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ctranslate2
+
+    from autoscribe.scribe.transcribe import RESCUE_SEED, RESCUE_TEMPERATURES
+    from autoscribe.scribe.types import Segment
+
+    loop = "There is a solid hypo" + "co" * 200
+    rescued = (
+        "There is a solid hypoechoic nodule in the right lobe period. Fine needle aspiration is recommended."
+    )
+    ladders: list[object] = []
+    seeds: list[int] = []
+    sampled = {"text": rescued}
+
+    def decode(
+        samples: object, prompt: str | None, beam_size: int, temperatures: object = None, **_: object
+    ) -> tuple[tuple[Segment, ...], float]:
+        ladders.append(temperatures)
+        text = sampled["text"] if temperatures == RESCUE_TEMPERATURES else loop
+        return (Segment(0.0, 12.0, text),), 12.0
+
+    transcriber = WhisperTranscriber()
+    monkeypatch.setattr(transcriber, "_decode", decode)
+    monkeypatch.setattr(ctranslate2, "set_random_seed", seeds.append)
+    samples = [0.0] * (12 * 16000)
+    assert transcriber.transcribe(samples, prompt="p").text == rescued
+    assert ladders.count(RESCUE_TEMPERATURES) == 1 and seeds == [RESCUE_SEED]
+    # Without a prompt (one pass) too.
+    assert transcriber.transcribe(samples).text == rescued
+    # If sampling loops as well, the piece stays as heard.
+    sampled["text"] = "the the basal basal " * 12
+    assert transcriber.transcribe(samples, prompt="p").text == loop
+    # A sound piece is never heard a third time.
+    ladders.clear()
+    monkeypatch.setattr(
+        transcriber, "_decode", lambda s, p, b, **kw: (ladders.append(kw) or (Segment(0, 12, rescued),), 12.0)
+    )
+    assert transcriber.transcribe(samples, prompt="p").text == rescued
+    assert len(ladders) == 2
+
+
+def test_real_speech_whose_impression_the_prompted_pass_dropped_keeps_it(tmp_path: Path) -> None:
+    """A CT head dictation, British voice at 175 words a minute, on which the prompted beam pass
+    stopped after "Impression." (Whisper base): the impression must still be heard."""
+    from autoscribe.scribe import ScribeEngine, StudyContext
+
+    said = (
+        "Findings. There is diffuse subarachnoid hemorrhage in the basal cisterns and both sylvian fissures "
+        "period. The temporal horns are mildly enlarged suggesting early hydrocephalus period. No "
+        "intraparenchymal hematoma period. Impression. Diffuse subarachnoid hemorrhage with early "
+        "hydrocephalus period. Recommend CT angiography to evaluate for an aneurysm period."
+    )
+    wav = tmp_path / "sah.wav"
+    subprocess.run(["espeak-ng", "-v", "en-gb", "-s", "175", "-w", str(wav), said], check=True)
+    context = StudyContext(
+        procedure="CT HEAD WITHOUT CONTRAST", modality="CT", clinical_indication="Worst headache of life"
+    )
+    result = ScribeEngine(llm=None).dictate(wav, context)
+    impression = " ".join(result.impression).lower()
+    assert "hydrocephalus" in impression and "angiography" in impression, result.transcript.text
+    assert result.draft.impression_source == "dictated"

@@ -233,6 +233,10 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.?!])\s+")
 # faster-whisper's own ladder: re-decode hotter when the output looks degenerate. Off by default
 # (WhisperTranscriber); `bench/scribe.py --fallback on` measures it.
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
+# A piece both passes heard as a loop is heard once more by sampling, from a fixed seed so that the
+# same recording always gives the same text (see `WhisperTranscriber._rescue`).
+RESCUE_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+RESCUE_SEED = 1
 
 
 class _EncoderMemo:
@@ -371,15 +375,46 @@ class WhisperTranscriber:
                 )
                 if check is not None:
                     plain, _ = check.result()
+                    plain = _drop_repeated_runs(plain)
                     if _prompted_pass_failed(piece, plain, speech):
                         piece = plain
+                    else:
+                        piece = _restore_skipped_runs(piece, plain)
                     piece = _drop_unheard_negations(piece, plain)
+                if _degenerate(_content_words(piece), speech):
+                    piece = self._rescue(piece, samples[start:end], context, beam, hotwords, speech)
+                piece = _drop_repeated_runs(piece)
                 offset = start / SAMPLE_RATE
                 segs.extend(
                     Segment(round(s.start + offset, 2), round(s.end + offset, 2), s.text) for s in piece
                 )
         text = " ".join(s.text for s in segs if s.text).strip()
         return Transcript(text, tuple(segs), duration, time.perf_counter() - started, self.name)
+
+    def _rescue(
+        self,
+        piece: tuple[Segment, ...],
+        samples: AudioArray,
+        prompt: str | None,
+        beam: int,
+        hotwords: str | None,
+        speech: float,
+    ) -> tuple[Segment, ...]:
+        """A piece both passes heard as a loop ("a solid hypochococococo…" to the end of the
+        window: everything after the hard word is lost) is heard again by sampling, faster-whisper's
+        temperature ladder, which leaves the loop that greedy and beam decoding fall into. The seed
+        is fixed, so a recording always comes out the same; if that loops too, the piece stays."""
+        import ctranslate2
+
+        ctranslate2.set_random_seed(RESCUE_SEED)
+        again, _ = self._decode(
+            samples,
+            prompt,
+            beam,
+            hotwords=hotwords if self.hotwords_enabled else None,
+            temperatures=RESCUE_TEMPERATURES,
+        )
+        return piece if _degenerate(_content_words(again), speech) else again
 
     def _decode(
         self,
@@ -389,9 +424,13 @@ class WhisperTranscriber:
         *,
         fallback: bool = True,
         hotwords: str | None = None,
+        temperatures: Sequence[float] | None = None,
     ) -> tuple[tuple[Segment, ...], float]:
         """Segments, and the seconds of speech the voice activity filter kept. Without `fallback`
-        one greedy pass only (a check pass: its unprompted comma lists would trigger re-decodes)."""
+        one greedy pass only (a check pass: its unprompted comma lists would trigger re-decodes);
+        `temperatures` overrides the configured ladder."""
+        if temperatures is None:
+            temperatures = self.temperatures if fallback else (0.0,)
         segments, info = self._load().transcribe(
             samples,
             language="en",
@@ -403,7 +442,7 @@ class WhisperTranscriber:
             vad_filter=True,
             vad_parameters={"min_silence_duration_ms": 700},
             # Greedy/beam first; re-decode hotter only when the output looks degenerate.
-            temperature=self.temperatures if fallback else (0.0,),
+            temperature=list(temperatures),
         )
         segs = tuple(Segment(round(s.start, 2), round(s.end, 2), s.text.strip()) for s in segments)
         return segs, float(info.duration_after_vad or info.duration)
@@ -473,6 +512,100 @@ def _drop_unheard_negations(heard: Sequence[Segment], plain: Sequence[Segment]) 
         k, m = words[i]
         texts[k] = (texts[k][: m.start()] + texts[k][m.end() :].lstrip(" ,")).strip()
     return tuple(replace(seg, text=text) for seg, text in zip(heard, texts, strict=True))
+
+
+def _joined(segments: Sequence[Segment], text: str) -> tuple[Segment, ...]:
+    """One segment with `text`, spanning the piece's segments (heard without timestamps, a piece
+    is one segment anyway)."""
+    text = " ".join(text.split())
+    if not segments:
+        return (Segment(0.0, 0.0, text),)
+    return (Segment(segments[0].start, segments[-1].end, text),)
+
+
+# A run of words the prompted pass has nothing for, where the unprompted pass heard it: the
+# prompted pass stopped early ("... No intracranial hematoma period. Impression." for a dictation
+# that goes on with the impression) or jumped over a sentence. Five words and 25 letters: a
+# sentence's worth, more than two passes differ by where both heard the words.
+_SKIPPED_RUN_WORDS = 5
+_SKIPPED_RUN_LETTERS = 25
+
+
+def _restore_skipped_runs(heard: Sequence[Segment], plain: Sequence[Segment]) -> tuple[Segment, ...]:
+    """The prompted text with the runs it skipped put back, as the unprompted pass wrote them.
+
+    Only where the prompted pass has nothing at all between two runs of at least two words both
+    passes heard alike (or after the last such run): where it wrote other words for the same
+    sounds ("supraspinatus" against "the soup was still at a standard") it heard the term, and its
+    text stays. Spoken punctuation is left out of the alignment: a "period" in both passes is no
+    sign that they heard the same words around it."""
+    a_text = " ".join(s.text for s in heard)
+    b_text = " ".join(s.text for s in plain)
+    a_words = [m for m in _WORDS.finditer(a_text) if m.group().lower() not in _SPOKEN_MARKS]
+    b_words = [m for m in _WORDS.finditer(b_text) if m.group().lower() not in _SPOKEN_MARKS]
+    a = [m.group().lower() for m in a_words]
+    b = [m.group().lower() for m in b_words]
+    if not a or not b:
+        return tuple(heard)
+    inserts: list[tuple[int, str]] = []  # (offset in a_text, words to put there)
+    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    for k, (tag, i1, _i2, j1, j2) in enumerate(ops):
+        around = (ops[k - 1 : k] if k else []) + ops[k + 1 : k + 2]
+        if tag != "insert" or not around or any(op[0] != "equal" or op[2] - op[1] < 2 for op in around):
+            continue
+        run = b[j1:j2]
+        if len(run) < _SKIPPED_RUN_WORDS or sum(map(len, run)) < _SKIPPED_RUN_LETTERS:
+            continue
+        until = b_words[j2].start() if j2 < len(b_words) else len(b_text)
+        at = a_words[i1].start() if i1 < len(a_words) else len(a_text)
+        inserts.append((at, b_text[b_words[j1].start() : until].strip()))
+    if not inserts:
+        return tuple(heard)
+    text = a_text
+    for at, words in reversed(inserts):  # from the end: earlier offsets stay valid
+        text = f"{text[:at].rstrip()} {words} {text[at:].lstrip()}".strip()
+    return _joined(heard, text)
+
+
+# The same run of words twice in a row is a loop that stopped after one turn ("... the skin is
+# unremarkable period. Impression. The benign-appearing calcifications ... the skin is
+# unremarkable period. Impression. Benign."), not dictation: nobody says six words and then the
+# same six again. Words may differ by an ending only (calcification/calcifications); a side, a
+# negation or a number never matches another ("left kidney ... right kidney", "a 5 mm nodule ...
+# a 7 mm nodule" are two sentences).
+_REPEATED_RUN_WORDS = 6
+_WORDS_AND_NUMBERS = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d+(?:\.\d+)?")
+
+
+def _same_word(x: str, y: str) -> bool:
+    short, long = sorted((x, y), key=len)
+    return short == long or (len(short) >= 5 and len(long) - len(short) <= 2 and long.startswith(short))
+
+
+def _drop_repeated_runs(segments: Sequence[Segment]) -> tuple[Segment, ...]:
+    """The piece with the second copy of a run said twice in a row removed."""
+    text = " ".join(s.text for s in segments)
+    changed = False
+    while True:
+        words = list(_WORDS_AND_NUMBERS.finditer(text))
+        low = [m.group().lower() for m in words]
+        cut = _repeated_run(low)
+        if cut is None:
+            break
+        start, end = cut
+        until = words[end].start() if end < len(words) else len(text)
+        text = (text[: words[start].start()].rstrip() + " " + text[until:].lstrip()).strip()
+        changed = True
+    return _joined(segments, text) if changed else tuple(segments)
+
+
+def _repeated_run(words: Sequence[str]) -> tuple[int, int] | None:
+    """(start, end) of the second copy of the longest run said twice in a row, or None."""
+    for n in range(len(words) // 2, _REPEATED_RUN_WORDS - 1, -1):
+        for i in range(len(words) - 2 * n + 1):
+            if all(_same_word(words[i + k], words[i + n + k]) for k in range(n)):
+                return i + n, i + 2 * n
+    return None
 
 
 def _word_count(segments: Iterable[Segment]) -> int:
