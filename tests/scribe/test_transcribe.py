@@ -485,6 +485,12 @@ def test_a_run_the_prompted_pass_skipped_is_put_back_from_the_unprompted_one(
         "The appendix is dilated with theory of an isolated at-tranding period. The liver is normal period."
     )
     assert transcriber.transcribe(samples, prompt="p").text == heard["p"]
+    # A number after the skipped words stays after them.
+    heard["p"] = "There is a nodule 5 mm in diameter period."
+    heard[None] = (
+        "There is a nodule within the posterior segment of the right upper lobe 5 mm in diameter period."
+    )
+    assert transcriber.transcribe(samples, prompt="p").text == heard[None]
     # Nor is a word or two more in one pass.
     heard["p"] = "There is a small effusion period."
     heard[None] = "There is a small right pleural effusion period."
@@ -498,6 +504,10 @@ def test_a_run_the_prompted_pass_skipped_is_put_back_from_the_unprompted_one(
         "There is a 5 mm nodule in the right lobe period. There is a 7 mm nodule in the right lobe period.",
         "No acute fracture period. No acute fracture period.",  # too short to tell from dictation
         "Measures 1.5 by 1.5 by 1.5 centimeters period.",
+        # Runs that repeat across a side are not whole sentences said twice.
+        "The right kidney measures 10 cm period. The left kidney measures 10 cm period. "
+        "The left adrenal gland is normal period.",
+        "No fracture of the right femur. No fracture of the left femur. No fracture of the left tibia.",
     ],
 )
 def test_sentences_that_differ_in_a_side_a_number_or_are_short_are_kept(said: str) -> None:
@@ -523,47 +533,58 @@ def test_a_run_heard_twice_in_a_row_is_kept_once() -> None:
     ]
 
 
-def test_a_piece_both_passes_loop_on_is_heard_again_by_sampling_from_a_fixed_seed(
+def test_a_piece_the_prompted_pass_loops_on_is_heard_again_without_repeats(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import ctranslate2
-
-    from autoscribe.scribe.transcribe import RESCUE_SEED, RESCUE_TEMPERATURES
+    from autoscribe.scribe.transcribe import RESCUE_NO_REPEAT_TOKENS
     from autoscribe.scribe.types import Segment
 
     loop = "There is a solid hypo" + "co" * 200
     rescued = (
         "There is a solid hypoechoic nodule in the right lobe period. Fine needle aspiration is recommended."
     )
-    ladders: list[object] = []
-    seeds: list[int] = []
-    sampled = {"text": rescued}
+    calls: list[tuple[str | None, int]] = []
+    heard = {"rescue": rescued, "plain": loop}
 
     def decode(
-        samples: object, prompt: str | None, beam_size: int, temperatures: object = None, **_: object
+        samples: object, prompt: str | None, beam_size: int, no_repeat_tokens: int = 0, **_: object
     ) -> tuple[tuple[Segment, ...], float]:
-        ladders.append(temperatures)
-        text = sampled["text"] if temperatures == RESCUE_TEMPERATURES else loop
+        calls.append((prompt, no_repeat_tokens))
+        if no_repeat_tokens == RESCUE_NO_REPEAT_TOKENS:
+            text = heard["rescue"]
+        else:
+            text = heard["plain"] if prompt is None else loop
         return (Segment(0.0, 12.0, text),), 12.0
 
     transcriber = WhisperTranscriber()
     monkeypatch.setattr(transcriber, "_decode", decode)
-    monkeypatch.setattr(ctranslate2, "set_random_seed", seeds.append)
     samples = [0.0] * (12 * 16000)
+    # Both passes looped: the prompted pass is heard again, with the prompt, without repeats.
     assert transcriber.transcribe(samples, prompt="p").text == rescued
-    assert ladders.count(RESCUE_TEMPERATURES) == 1 and seeds == [RESCUE_SEED]
+    assert sorted(calls, key=str) == [("p", 0), ("p", RESCUE_NO_REPEAT_TOKENS), (None, 0)]
     # Without a prompt (one pass) too.
+    calls.clear()
     assert transcriber.transcribe(samples).text == rescued
-    # If sampling loops as well, the piece stays as heard.
-    sampled["text"] = "the the basal basal " * 12
+    assert calls == [(None, 0), (None, RESCUE_NO_REPEAT_TOKENS)]
+    # If it loops still, a sound unprompted pass takes its place; else the piece stays as heard.
+    heard["rescue"], heard["plain"] = loop, "There is a solid hypoechoic nodule period."
+    assert transcriber.transcribe(samples, prompt="p").text == heard["plain"]
+    heard["plain"] = loop
     assert transcriber.transcribe(samples, prompt="p").text == loop
-    # A sound piece is never heard a third time.
-    ladders.clear()
+    # Partial text (its own beam size) is redone soon: no third hearing.
+    calls.clear()
+    transcriber.transcribe(samples, prompt="p", beam_size=1)
+    assert sorted(calls, key=str) == [("p", 0), (None, 0)]
+    # A sound piece is heard twice only, whatever its spine levels ("L" again and again).
+    calls.clear()
+    heard["rescue"] = "Disc bulges at L1-L2, L2-L3, L3-L4, L4-L5 and L5-S1 period."
     monkeypatch.setattr(
-        transcriber, "_decode", lambda s, p, b, **kw: (ladders.append(kw) or (Segment(0, 12, rescued),), 12.0)
+        transcriber,
+        "_decode",
+        lambda s, p, b, **kw: (calls.append((p, 0)) or (Segment(0, 12, heard["rescue"]),), 12.0),
     )
-    assert transcriber.transcribe(samples, prompt="p").text == rescued
-    assert len(ladders) == 2
+    assert transcriber.transcribe(samples, prompt="p").text == heard["rescue"]
+    assert len(calls) == 2
 
 
 def test_real_speech_whose_impression_the_prompted_pass_dropped_keeps_it(tmp_path: Path) -> None:

@@ -233,10 +233,9 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.?!])\s+")
 # faster-whisper's own ladder: re-decode hotter when the output looks degenerate. Off by default
 # (WhisperTranscriber); `bench/scribe.py --fallback on` measures it.
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
-# A piece both passes heard as a loop is heard once more by sampling, from a fixed seed so that the
-# same recording always gives the same text (see `WhisperTranscriber._rescue`).
-RESCUE_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
-RESCUE_SEED = 1
+# A piece the prompted pass heard as a loop is heard again with no run of this many tokens twice
+# (see `WhisperTranscriber._rescue`).
+RESCUE_NO_REPEAT_TOKENS = 10
 
 
 class _EncoderMemo:
@@ -349,7 +348,8 @@ class WhisperTranscriber:
         hotwords: str | None = None,
         beam_size: int | None = None,
     ) -> Transcript:
-        """`beam_size` overrides the configured one for this call (partial text uses 1: it is redone soon).
+        """`beam_size` overrides the configured one for this call (partial text uses 1: it is redone
+        soon, so a looping piece is not heard a third time either).
         `hotwords`: hint phrases for the prompted pass (ignored when `hotwords_enabled` is off)."""
         started = time.perf_counter()
         samples = decode_audio(audio)
@@ -373,6 +373,8 @@ class WhisperTranscriber:
                 piece, speech = self._decode(
                     samples[start:end], context, beam, hotwords=hotwords if self.hotwords_enabled else None
                 )
+                if beam_size is None and _degenerate(_content_words(piece), speech):
+                    piece = self._rescue(piece, samples[start:end], context, beam, hotwords, speech)
                 if check is not None:
                     plain, _ = check.result()
                     plain = _drop_repeated_runs(plain)
@@ -381,8 +383,6 @@ class WhisperTranscriber:
                     else:
                         piece = _restore_skipped_runs(piece, plain)
                     piece = _drop_unheard_negations(piece, plain)
-                if _degenerate(_content_words(piece), speech):
-                    piece = self._rescue(piece, samples[start:end], context, beam, hotwords, speech)
                 piece = _drop_repeated_runs(piece)
                 offset = start / SAMPLE_RATE
                 segs.extend(
@@ -400,19 +400,20 @@ class WhisperTranscriber:
         hotwords: str | None,
         speech: float,
     ) -> tuple[Segment, ...]:
-        """A piece both passes heard as a loop ("a solid hypochococococo…" to the end of the
-        window: everything after the hard word is lost) is heard again by sampling, faster-whisper's
-        temperature ladder, which leaves the loop that greedy and beam decoding fall into. The seed
-        is fixed, so a recording always comes out the same; if that loops too, the piece stays."""
-        import ctranslate2
-
-        ctranslate2.set_random_seed(RESCUE_SEED)
+        """A piece the prompted pass heard as a loop ("a solid hypochococococo…" to the end of the
+        window: everything after the hard word is lost) is heard again, the same way but with no
+        run of RESCUE_NO_REPEAT_TOKENS tokens allowed twice, which steers the beam out of the loop
+        (on the dev set's two looping pieces, the whole dictation came out). Deterministic, unlike
+        sampling, which was tried first: CTranslate2 seeds each worker thread once, so a seeded
+        rescue would not give the same text twice in a process. Only for a looping piece, where
+        an impression that restates a finding word for word matters less than the rest of the
+        piece; if it loops still, the unprompted pass is the fallback (`_prompted_pass_failed`)."""
         again, _ = self._decode(
             samples,
             prompt,
             beam,
             hotwords=hotwords if self.hotwords_enabled else None,
-            temperatures=RESCUE_TEMPERATURES,
+            no_repeat_tokens=RESCUE_NO_REPEAT_TOKENS,
         )
         return piece if _degenerate(_content_words(again), speech) else again
 
@@ -424,13 +425,10 @@ class WhisperTranscriber:
         *,
         fallback: bool = True,
         hotwords: str | None = None,
-        temperatures: Sequence[float] | None = None,
+        no_repeat_tokens: int = 0,
     ) -> tuple[tuple[Segment, ...], float]:
         """Segments, and the seconds of speech the voice activity filter kept. Without `fallback`
-        one greedy pass only (a check pass: its unprompted comma lists would trigger re-decodes);
-        `temperatures` overrides the configured ladder."""
-        if temperatures is None:
-            temperatures = self.temperatures if fallback else (0.0,)
+        one greedy pass only (a check pass: its unprompted comma lists would trigger re-decodes)."""
         segments, info = self._load().transcribe(
             samples,
             language="en",
@@ -442,7 +440,8 @@ class WhisperTranscriber:
             vad_filter=True,
             vad_parameters={"min_silence_duration_ms": 700},
             # Greedy/beam first; re-decode hotter only when the output looks degenerate.
-            temperature=list(temperatures),
+            temperature=list(self.temperatures if fallback else (0.0,)),
+            no_repeat_ngram_size=no_repeat_tokens,
         )
         segs = tuple(Segment(round(s.start, 2), round(s.end, 2), s.text.strip()) for s in segments)
         return segs, float(info.duration_after_vad or info.duration)
@@ -483,6 +482,8 @@ def _pieces(samples: AudioArray) -> list[tuple[int, int]]:
 
 _NEGATIONS = {"no", "not", "without"}
 _WORDS = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+# Words and numbers as the model writes them: "L4-L5" is two tokens (L4, L5), "1.5" one.
+_TOKENS = re.compile(r"[A-Za-z0-9]+(?:[.'][A-Za-z0-9]+)*")
 
 
 def _drop_unheard_negations(heard: Sequence[Segment], plain: Sequence[Segment]) -> tuple[Segment, ...]:
@@ -541,8 +542,8 @@ def _restore_skipped_runs(heard: Sequence[Segment], plain: Sequence[Segment]) ->
     sign that they heard the same words around it."""
     a_text = " ".join(s.text for s in heard)
     b_text = " ".join(s.text for s in plain)
-    a_words = [m for m in _WORDS.finditer(a_text) if m.group().lower() not in _SPOKEN_MARKS]
-    b_words = [m for m in _WORDS.finditer(b_text) if m.group().lower() not in _SPOKEN_MARKS]
+    a_words = [m for m in _TOKENS.finditer(a_text) if m.group().lower() not in _SPOKEN_MARKS]
+    b_words = [m for m in _TOKENS.finditer(b_text) if m.group().lower() not in _SPOKEN_MARKS]
     a = [m.group().lower() for m in a_words]
     b = [m.group().lower() for m in b_words]
     if not a or not b:
@@ -574,7 +575,7 @@ def _restore_skipped_runs(heard: Sequence[Segment], plain: Sequence[Segment]) ->
 # negation or a number never matches another ("left kidney ... right kidney", "a 5 mm nodule ...
 # a 7 mm nodule" are two sentences).
 _REPEATED_RUN_WORDS = 6
-_WORDS_AND_NUMBERS = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d+(?:\.\d+)?")
+_SENTENCE_MARK = re.compile(r"[.?!:]")
 
 
 def _same_word(x: str, y: str) -> bool:
@@ -583,13 +584,20 @@ def _same_word(x: str, y: str) -> bool:
 
 
 def _drop_repeated_runs(segments: Sequence[Segment]) -> tuple[Segment, ...]:
-    """The piece with the second copy of a run said twice in a row removed."""
+    """The piece with the second copy of a run of whole sentences said twice in a row removed."""
     text = " ".join(s.text for s in segments)
     changed = False
     while True:
-        words = list(_WORDS_AND_NUMBERS.finditer(text))
+        words = list(_TOKENS.finditer(text))
         low = [m.group().lower() for m in words]
-        cut = _repeated_run(low)
+        # Where a sentence starts: at the start, or after a full stop or colon, written or spoken.
+        starts = [
+            i == 0
+            or low[i - 1] in ("period", "colon")
+            or bool(_SENTENCE_MARK.search(text, words[i - 1].end(), words[i].start()))
+            for i in range(len(words))
+        ] + [True]
+        cut = _repeated_run(low, starts)
         if cut is None:
             break
         start, end = cut
@@ -599,10 +607,15 @@ def _drop_repeated_runs(segments: Sequence[Segment]) -> tuple[Segment, ...]:
     return _joined(segments, text) if changed else tuple(segments)
 
 
-def _repeated_run(words: Sequence[str]) -> tuple[int, int] | None:
-    """(start, end) of the second copy of the longest run said twice in a row, or None."""
+def _repeated_run(words: Sequence[str], starts: Sequence[bool]) -> tuple[int, int] | None:
+    """(start, end) of the second copy of the longest run of whole sentences said twice in a row
+    (`starts[i]`: a sentence starts at word i; one more entry for the end), or None. Whole
+    sentences only: "the right kidney measures 10 cm. The left kidney measures 10 cm." holds
+    "kidney measures 10 cm. The left" twice in a row, across the side."""
     for n in range(len(words) // 2, _REPEATED_RUN_WORDS - 1, -1):
         for i in range(len(words) - 2 * n + 1):
+            if not (starts[i] and starts[i + n] and starts[i + 2 * n]):
+                continue
             if all(_same_word(words[i + k], words[i + n + k]) for k in range(n)):
                 return i + n, i + 2 * n
     return None
@@ -630,7 +643,7 @@ _SPOKEN_MARKS = frozenset(("period", "comma", "colon", "semicolon", "stop", "ful
 
 def _content_words(segments: Iterable[Segment]) -> list[str]:
     """The words heard, without spoken punctuation (one pass writes "period", the other ".")."""
-    words = (w.lower() for s in segments for w in _WORDS.findall(s.text))
+    words = (w.lower() for s in segments for w in _TOKENS.findall(s.text))
     return [w for w in words if w not in _SPOKEN_MARKS]
 
 
