@@ -485,6 +485,12 @@ def test_a_run_the_prompted_pass_skipped_is_put_back_from_the_unprompted_one(
         "The appendix is dilated with theory of an isolated at-tranding period. The liver is normal period."
     )
     assert transcriber.transcribe(samples, prompt="p").text == heard["p"]
+    # Nothing is taken from an unprompted pass that looped after the words both heard.
+    heard["p"] = "The bladder is unremarkable period. Impression. No acute findings period."
+    heard[None] = "The bladder is unremarkable, impression, no acute findings" + (
+        ", there is no power extraction, no acute findings in the abdomen" * 12
+    )
+    assert transcriber.transcribe(samples, prompt="p").text == heard["p"]
     # A number after the skipped words stays after them.
     heard["p"] = "There is a nodule 5 mm in diameter period."
     heard[None] = (
@@ -571,6 +577,18 @@ def test_a_piece_the_prompted_pass_loops_on_is_heard_again_without_repeats(
     assert transcriber.transcribe(samples, prompt="p").text == heard["plain"]
     heard["plain"] = loop
     assert transcriber.transcribe(samples, prompt="p").text == loop
+    # A loop that comes back with its words varied a little each turn, with far more words than a
+    # sound unprompted pass heard, is not taken.
+    heard["plain"] = (
+        "No acute findings in the abdomen and pelvis period. There is no bowel obstruction period."
+    )
+    heard["rescue"] = heard["plain"] + " ".join(
+        f"No acute findings in the {part} period. There is no {word} obstruction period."
+        for part, word in itertools.islice(
+            itertools.cycle([("abdomen and pelvis", "power"), ("pelvis", "bowel"), ("abdomen", "tower")]), 2
+        )
+    )
+    assert transcriber.transcribe(samples, prompt="p").text == heard["plain"]
     # Partial text (its own beam size) is redone soon: no third hearing.
     calls.clear()
     transcriber.transcribe(samples, prompt="p", beam_size=1)

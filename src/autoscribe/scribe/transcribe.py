@@ -236,6 +236,8 @@ FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
 # A piece the prompted pass heard as a loop is heard again with no run of this many tokens twice
 # (see `WhisperTranscriber._rescue`).
 RESCUE_NO_REPEAT_TOKENS = 10
+# The prompted pass writes a hard term in fewer words than the unprompted one, not a third more.
+_RESCUE_MAX_WORDS_OVER_PLAIN = 1.3
 
 
 class _EncoderMemo:
@@ -373,14 +375,14 @@ class WhisperTranscriber:
                 piece, speech = self._decode(
                     samples[start:end], context, beam, hotwords=hotwords if self.hotwords_enabled else None
                 )
+                plain = _drop_repeated_runs(check.result()[0]) if check is not None else None
                 if beam_size is None and _degenerate(_content_words(piece), speech):
-                    piece = self._rescue(piece, samples[start:end], context, beam, hotwords, speech)
-                if check is not None:
-                    plain, _ = check.result()
-                    plain = _drop_repeated_runs(plain)
+                    piece = self._rescue(piece, samples[start:end], context, beam, hotwords, speech, plain)
+                if plain is not None:
                     if _prompted_pass_failed(piece, plain, speech):
                         piece = plain
-                    else:
+                    elif not _degenerate(_content_words(plain), speech):
+                        # A looping unprompted pass has runs of its own loop to "put back".
                         piece = _restore_skipped_runs(piece, plain)
                     piece = _drop_unheard_negations(piece, plain)
                 piece = _drop_repeated_runs(piece)
@@ -399,6 +401,7 @@ class WhisperTranscriber:
         beam: int,
         hotwords: str | None,
         speech: float,
+        plain: Sequence[Segment] | None,
     ) -> tuple[Segment, ...]:
         """A piece the prompted pass heard as a loop ("a solid hypochococococo…" to the end of the
         window: everything after the hard word is lost) is heard again, the same way but with no
@@ -407,7 +410,11 @@ class WhisperTranscriber:
         sampling, which was tried first: CTranslate2 seeds each worker thread once, so a seeded
         rescue would not give the same text twice in a process. Only for a looping piece, where
         an impression that restates a finding word for word matters less than the rest of the
-        piece; if it loops still, the unprompted pass is the fallback (`_prompted_pass_failed`)."""
+        piece; if it loops still, the unprompted pass is the fallback (`_prompted_pass_failed`).
+        A loop can also come back with its words varied a little each turn ("... pelvis. There is
+        no bowel obstruction. No acute findings ... There is no power extraction. No acute ..."),
+        which the loop rules miss: a second hearing with far more words than the unprompted pass
+        heard (`_RESCUE_MAX_WORDS_OVER_PLAIN`) is not taken."""
         again, _ = self._decode(
             samples,
             prompt,
@@ -415,7 +422,17 @@ class WhisperTranscriber:
             hotwords=hotwords if self.hotwords_enabled else None,
             no_repeat_tokens=RESCUE_NO_REPEAT_TOKENS,
         )
-        return piece if _degenerate(_content_words(again), speech) else again
+        words = _content_words(again)
+        if _degenerate(words, speech):
+            return piece
+        heard = _content_words(plain) if plain is not None else []
+        if (
+            heard
+            and not _degenerate(heard, speech)
+            and len(words) > _RESCUE_MAX_WORDS_OVER_PLAIN * len(heard) + 5
+        ):
+            return piece
+        return again
 
     def _decode(
         self,
