@@ -376,12 +376,21 @@ class WhisperTranscriber:
                     samples[start:end], context, beam, hotwords=hotwords if self.hotwords_enabled else None
                 )
                 plain = _drop_repeated_runs(check.result()[0]) if check is not None else None
+                plain_sound = plain is not None and not _degenerate(_content_words(plain), speech)
                 if beam_size is None and _degenerate(_content_words(piece), speech):
-                    piece = self._rescue(piece, samples[start:end], context, beam, hotwords, speech, plain)
+                    piece = self._rescue(
+                        piece,
+                        samples[start:end],
+                        context,
+                        beam,
+                        hotwords,
+                        speech,
+                        plain if plain_sound else None,
+                    )
                 if plain is not None:
                     if _prompted_pass_failed(piece, plain, speech):
                         piece = plain
-                    elif not _degenerate(_content_words(plain), speech):
+                    elif plain_sound:
                         # A looping unprompted pass has runs of its own loop to "put back".
                         piece = _restore_skipped_runs(piece, plain)
                     piece = _drop_unheard_negations(piece, plain)
@@ -401,7 +410,7 @@ class WhisperTranscriber:
         beam: int,
         hotwords: str | None,
         speech: float,
-        plain: Sequence[Segment] | None,
+        sound_plain: Sequence[Segment] | None,
     ) -> tuple[Segment, ...]:
         """A piece the prompted pass heard as a loop ("a solid hypochococococo…" to the end of the
         window: everything after the hard word is lost) is heard again, the same way but with no
@@ -414,7 +423,8 @@ class WhisperTranscriber:
         A loop can also come back with its words varied a little each turn ("... pelvis. There is
         no bowel obstruction. No acute findings ... There is no power extraction. No acute ..."),
         which the loop rules miss: a second hearing with far more words than the unprompted pass
-        heard (`_RESCUE_MAX_WORDS_OVER_PLAIN`) is not taken."""
+        heard (`_RESCUE_MAX_WORDS_OVER_PLAIN`; `sound_plain`: that pass, when it did not loop) is
+        not taken."""
         again, _ = self._decode(
             samples,
             prompt,
@@ -425,14 +435,10 @@ class WhisperTranscriber:
         words = _content_words(again)
         if _degenerate(words, speech):
             return piece
-        heard = _content_words(plain) if plain is not None else []
-        if (
-            heard
-            and not _degenerate(heard, speech)
-            and len(words) > _RESCUE_MAX_WORDS_OVER_PLAIN * len(heard) + 5
-        ):
-            return piece
-        return again
+        too_long = sound_plain is not None and len(words) > (
+            _RESCUE_MAX_WORDS_OVER_PLAIN * len(_content_words(sound_plain)) + 5
+        )
+        return piece if too_long else again
 
     def _decode(
         self,
