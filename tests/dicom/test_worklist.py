@@ -13,7 +13,9 @@ from pydicom.sequence import Sequence
 
 from tests.dicom.conftest import DicomClinic, ListenerProcess, run_tool
 
-TODAY = date.today().strftime("%Y%m%d")
+# The day the queries ask for, fixed once: a run that crosses midnight must not compare two days.
+TODAY_DATE = date.today()
+TODAY = TODAY_DATE.strftime("%Y%m%d")
 
 
 def exam(**overrides: Any) -> dict[str, Any]:
@@ -108,8 +110,8 @@ def test_findscu_returns_the_scheduled_exam_the_webhook_returned(
     assert event["data"] == {
         "callingAe": "CT01",
         "clinicId": dicom_clinic.clinic_id,
-        "dateStart": date.today().isoformat(),
-        "dateEnd": date.today().isoformat(),
+        "dateStart": TODAY_DATE.isoformat(),
+        "dateEnd": TODAY_DATE.isoformat(),
         "sourceIp": "127.0.0.1",
         "modality": "CT",
     }
