@@ -21,6 +21,7 @@ from autoscribe.dictation.schemas import DictationCreate
 from autoscribe.reports.schemas import ReportContent
 from autoscribe.scribe import Draft, ScribeEngine, StudyContext, build_draft, builtin_template
 from autoscribe.scribe.normalize import normalize
+from autoscribe.scribe.section_names import SECTION_OF, SPOKEN_SECTION_NAMES
 
 CHEST = StudyContext(procedure="XR CHEST 2 VIEWS", modality="CR")
 SPOKEN = (
@@ -218,6 +219,25 @@ def test_british_headings_place_the_dictation() -> None:
     assert result.impression == ["Distal radius fracture."]
     assert result.draft.impression_source == "dictated"
     assert "Opinion" not in sections["findings"] and "details" not in sections["findings"]
+
+
+@pytest.mark.parametrize("name", sorted(SECTION_OF))
+def test_every_section_name_in_the_table_places_what_follows_it(name: str) -> None:
+    """data/section_names.tsv is the one list: each name, dictated before "colon" and (if spoken)
+    on its own, moves what follows into its section, and is not kept as text."""
+    section = SECTION_OF[name]
+    ways = [f"{name} colon mild cough for two weeks."]
+    if tuple(name.split()) in SPOKEN_SECTION_NAMES:
+        ways.append(f"{name.capitalize()}. Mild cough for two weeks.")
+    for dictation in ways:
+        result = _engine().from_text(dictation, CHEST)
+        if section == "impression":
+            assert result.impression == ["Mild cough for two weeks."], dictation
+            assert result.draft.impression_source == "dictated"
+        else:
+            assert _dictated(result.draft, section) == ["Mild cough for two weeks."], dictation
+        kept = " ".join(result.draft.section_texts().values()).lower()
+        assert f"{name}:" not in kept and f"{name}." not in kept, dictation
 
 
 def test_the_dictated_impression_is_not_replaced_by_the_rules() -> None:

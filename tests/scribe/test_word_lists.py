@@ -10,6 +10,7 @@ from importlib import resources
 import pytest
 
 from autoscribe.scribe.lexicon import load_lexicon
+from autoscribe.scribe.section_names import SECTION_OF
 from autoscribe.scribe.wordlists import (
     data_lines,
     data_rows,
@@ -30,7 +31,7 @@ SECTIONED = {
     "procedure_words.txt": {"CT", "MR", "XR", "US", "MG", "angiography"},
 }
 LISTS = ("base_vocabulary.txt", "templates/ORDER.txt")
-TABLES = {"findings_lexicon.tsv": 4, "units.tsv": 2, "lesion_max_size.tsv": 2}
+TABLES = {"findings_lexicon.tsv": 4, "units.tsv": 2, "lesion_max_size.tsv": 2, "section_names.tsv": 3}
 OTHERS = {"radiology_lexicon.txt", "macros.json", "README.md"}  # tested here or in test_template_data.py
 
 
@@ -69,6 +70,14 @@ def test_plain_word_lists_have_no_repeated_entry(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(TABLES))
 def test_tables_have_their_columns_on_every_line(name: str) -> None:
     assert data_rows(name, TABLES[name])
+
+
+def test_section_names_are_clean_once_each_and_not_repeated_among_the_other_headings() -> None:
+    names = [row[0] for row in data_rows("section_names.tsv", 3)]
+    assert len(names) == len(set(names)) == len(SECTION_OF)
+    assert all(_is_clean(n) for n in names)
+    assert {row[2] for row in data_rows("section_names.tsv", 3)} == {"spoken", "written"}
+    assert not set(names) & set(data_sections("normalize_words.txt")["headings"])
 
 
 def test_findings_lexicon_names_each_phrase_once_with_a_weight_and_a_criticality() -> None:

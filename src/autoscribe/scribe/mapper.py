@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.scribe.findings import analyze
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
+from autoscribe.scribe.section_names import SECTION_OF
 from autoscribe.scribe.templates import BUILTIN_MACROS
 from autoscribe.scribe.types import (
     CLINICAL_INDICATION,
@@ -32,34 +33,6 @@ from autoscribe.scribe.types import (
     Template,
 )
 
-_SECTION_HEADINGS = {
-    "impression": IMPRESSION,
-    "impressions": IMPRESSION,
-    "conclusion": IMPRESSION,
-    "conclusions": IMPRESSION,
-    "in conclusion": IMPRESSION,
-    "opinion": IMPRESSION,  # British reports: "Opinion:"
-    "findings": FINDINGS,
-    "finding": FINDINGS,
-    "technique": TECHNIQUE,
-    "procedure": TECHNIQUE,
-    "protocol": TECHNIQUE,
-    "comparison": COMPARISON,
-    "comparisons": COMPARISON,
-    "prior": COMPARISON,
-    "priors": COMPARISON,
-    "indication": CLINICAL_INDICATION,
-    "indications": CLINICAL_INDICATION,
-    "clinical indication": CLINICAL_INDICATION,
-    "history": CLINICAL_INDICATION,
-    "clinical history": CLINICAL_INDICATION,
-    "reason for exam": CLINICAL_INDICATION,
-    "reason for examination": CLINICAL_INDICATION,
-    "reason for study": CLINICAL_INDICATION,
-    "clinical information": CLINICAL_INDICATION,
-    "clinical details": CLINICAL_INDICATION,
-    "clinical notes": CLINICAL_INDICATION,
-}
 _TECHNIQUE_START = re.compile(
     r"^(axial|multiplanar|noncontrast|non-contrast|contrast-enhanced|frontal and lateral|frontal|"
     r"pa and lateral|portable|ct of the|ct angiography|mri of the|mr images|ultrasound of the|"
@@ -218,8 +191,8 @@ def _heading(sentence: str, template: Template) -> tuple[str, str | None, str] |
         return None
     name = re.sub(r"\s+", " ", match.group(1).strip().lower())
     rest = match.group(2).strip()
-    if name in _SECTION_HEADINGS:
-        return _SECTION_HEADINGS[name], None, rest
+    if name in SECTION_OF:
+        return SECTION_OF[name], None, rest
     for organ in template.organs():
         if (
             name == organ.title.lower()

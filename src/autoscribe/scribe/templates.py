@@ -17,13 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from html.parser import HTMLParser
 
+from autoscribe.scribe.section_names import SECTION_OF
 from autoscribe.scribe.types import (
     CLINICAL_INDICATION,
-    COMPARISON,
     FINDINGS,
     IMPRESSION,
     SECTION_TITLES,
-    TECHNIQUE,
     OrganTemplate,
     SectionTemplate,
     Template,
@@ -336,24 +335,8 @@ class _MrrtParser(HTMLParser):
             self._text.append(data)
 
 
-_SECTION_ALIASES = {
-    "clinicalindication": CLINICAL_INDICATION,
-    "indication": CLINICAL_INDICATION,
-    "clinical history": CLINICAL_INDICATION,
-    "history": CLINICAL_INDICATION,
-    "clinical information": CLINICAL_INDICATION,
-    "clinical details": CLINICAL_INDICATION,
-    "clinical notes": CLINICAL_INDICATION,
-    "clinical indication": CLINICAL_INDICATION,
-    "technique": TECHNIQUE,
-    "procedure": TECHNIQUE,
-    "comparison": COMPARISON,
-    "comparisons": COMPARISON,
-    "findings": FINDINGS,
-    "impression": IMPRESSION,
-    "conclusion": IMPRESSION,
-    "opinion": IMPRESSION,
-}
+# A template's section, by its title or its node id ("clinicalindication" in RadReport's templates).
+_SECTION_ALIASES = {**SECTION_OF, "clinicalindication": CLINICAL_INDICATION}
 
 
 def _section_key(node_id: str, title: str) -> str:

@@ -10,43 +10,15 @@ from autoscribe.scribe.normalize.tokens import (
     sentence_start,
     words_at,
 )
+from autoscribe.scribe.section_names import SECTION_OF, SPOKEN_SECTION_NAMES
 from autoscribe.scribe.wordlists import data_sections
 
-# Words that, followed by "colon", make a heading (sections and common organ titles): data.
-HEADING_WORDS = frozenset(data_sections("normalize_words.txt")["headings"])
+# Report sections a radiologist names by saying them on their own ("Findings." "Impression, ..."):
+# data/section_names.tsv, which the section mapper reads too.
+SECTION_PHRASES = SPOKEN_SECTION_NAMES
 
-# Report sections a radiologist names by saying them on their own ("Findings." "Impression, ...").
-# The section mapper knows each of these as a heading (mapper._SECTION_HEADINGS).
-SECTION_PHRASES: tuple[tuple[str, ...], ...] = tuple(
-    sorted(
-        (
-            ("findings",),
-            ("finding",),
-            ("impression",),
-            ("impressions",),
-            ("conclusion",),
-            ("conclusions",),
-            ("in", "conclusion"),
-            ("technique",),
-            ("comparison",),
-            ("comparisons",),
-            ("indication",),
-            ("indications",),
-            ("clinical", "indication"),
-            ("history",),
-            ("clinical", "history"),
-            ("clinical", "information"),
-            ("clinical", "details"),
-            ("clinical", "notes"),
-            ("opinion",),
-            ("reason", "for", "exam"),
-            ("reason", "for", "examination"),
-            ("reason", "for", "study"),
-        ),
-        key=len,
-        reverse=True,
-    )
-)
+# Words that, followed by "colon", make a heading: every section name, and organ titles (data).
+HEADING_WORDS = frozenset(SECTION_OF) | frozenset(data_sections("normalize_words.txt")["headings"])
 
 
 _PHRASE_STARTS = frozenset(phrase[0] for phrase in SECTION_PHRASES)
@@ -204,16 +176,8 @@ def heading_before(out: list[Tok]) -> int | None:
     return start if phrase in HEADING_WORDS else None
 
 
-_SECTION_WORDS = {
-    "impression",
-    "impressions",
-    "findings",
-    "technique",
-    "comparison",
-    "indication",
-    "history",
-    "conclusion",
-}
+# One-word section names: before "colon" they start a heading even mid-sentence.
+_SECTION_WORDS = frozenset(phrase[0] for phrase in SECTION_PHRASES if len(phrase) == 1)
 
 
 _FILLERS = {"the", "there", "is", "a", "and", "period", "then"}
