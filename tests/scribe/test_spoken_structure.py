@@ -441,8 +441,12 @@ def _speak(folder: Path, voice: str, text: str = SPOKEN, speed: int = 150) -> Pa
 def _check_spoken_structure(data: dict[str, object]) -> None:
     draft = Draft.from_dict(data["draft"])  # type: ignore[arg-type]
     heard = str(data["transcript"]["text"])  # type: ignore[index]
-    # The findings hold the findings sentences only; the general findings text nothing.
-    assert _dictated(draft, "findings") == ["The lungs are clear.", "There is no pleural effusion."], heard
+    # The findings hold the findings sentences only; the general findings text nothing. (Their
+    # words are the model's: "There is" is sometimes heard as "Air is", or not at all. The bench
+    # scores words; this test, where the sentences go.)
+    findings = _dictated(draft, "findings")
+    assert len(findings) == 2 and findings[0] == "The lungs are clear.", heard
+    assert findings[1].lower().endswith("no pleural effusion."), heard
     assert _texts(draft, "findings") == [], heard
     # The impression holds what was said there (the model may mishear "cardiopulmonary").
     impression = data["impression"]

@@ -625,3 +625,24 @@ def test_real_speech_whose_impression_the_prompted_pass_dropped_keeps_it(tmp_pat
     impression = " ".join(result.impression).lower()
     assert "hydrocephalus" in impression and "angiography" in impression, result.transcript.text
     assert result.draft.impression_source == "dictated"
+
+
+def test_real_speech_that_starts_at_the_first_frame_keeps_its_first_word(tmp_path: Path) -> None:
+    """A radiologist who speaks as soon as the microphone opens: espeak-ng's audio starts at its
+    first sample, and Whisper base dropped the heading it began with ("Technique.")."""
+    from autoscribe.scribe import ScribeEngine, StudyContext
+
+    said = (
+        "Technique. Multiplanar MR imaging of the brain was performed without gadolinium period. "
+        "Findings. Restricted diffusion involves the right frontal lobe and insula, consistent with an "
+        "acute infarct period. Corresponding FLAIR hyperintensity is present without hemorrhage period. "
+        "Normal flow voids are seen in the major intracranial arteries period. There is no hydrocephalus "
+        "period. Impression. Acute infarct in the right MCA territory period."
+    )
+    wav = tmp_path / "mr.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(wav), said], check=True)
+    context = StudyContext(procedure="MR BRAIN WITHOUT CONTRAST", modality="MR")
+    engine = ScribeEngine(llm=None)
+    transcript = engine.transcribe(wav, engine.template_for(context), context)
+    assert transcript.text.lower().startswith("technique"), transcript.text
+    assert all(seg.start >= 0 for seg in transcript.segments)

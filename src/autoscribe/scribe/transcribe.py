@@ -359,6 +359,7 @@ class WhisperTranscriber:
         if duration < 0.1:
             return Transcript("", (), duration, time.perf_counter() - started, self.name)
         beam = beam_size or self.beam_size
+        samples = np.concatenate([np.zeros(_LEAD_IN_SAMPLES, dtype=samples.dtype), samples])
         segs: list[Segment] = []
         # One model instance is not re-entrant across threads in every backend: serialize.
         with self._lock:
@@ -395,9 +396,10 @@ class WhisperTranscriber:
                         piece = _restore_skipped_runs(piece, plain)
                     piece = _drop_unheard_negations(piece, plain)
                 piece = _drop_repeated_runs(piece)
-                offset = start / SAMPLE_RATE
+                offset = (start - _LEAD_IN_SAMPLES) / SAMPLE_RATE
                 segs.extend(
-                    Segment(round(s.start + offset, 2), round(s.end + offset, 2), s.text) for s in piece
+                    Segment(round(max(0.0, s.start + offset), 2), round(max(0.0, s.end + offset), 2), s.text)
+                    for s in piece
                 )
         text = " ".join(s.text for s in segs if s.text).strip()
         return Transcript(text, tuple(segs), duration, time.perf_counter() - started, self.name)
@@ -484,6 +486,10 @@ _PIECE_MAX_SECONDS = 28.0
 _PIECE_MIN_SECONDS = 18.0
 _FRAME = SAMPLE_RATE // 40  # 25 ms
 _CONTEXT_WORDS = 40
+# Silence put before the recording: Whisper often drops a first word that starts at the very
+# first frame ("Technique. Multiplanar ..." heard as "Multiplanar ..."), as a recording does when
+# the radiologist speaks as soon as the microphone opens.
+_LEAD_IN_SAMPLES = SAMPLE_RATE // 2
 
 
 def _pieces(samples: AudioArray) -> list[tuple[int, int]]:
