@@ -57,6 +57,17 @@ def test_phonetic_keys_put_sound_alikes_together() -> None:
             "Cholelithiasis with gallbladder wall thickening.",
             ("abdomen",),
         ),
+        # A phrase of the lexicon heard with one everyday word for its term word, in a study of
+        # its region: the rest of the phrase says which was meant.
+        (
+            "Bone marrow edema in the lateral femoral canal.",
+            "Bone marrow edema in the lateral femoral condyle.",
+            ("msk",),
+        ),
+        ("The basal systems are patent.", "The basal cisterns are patent.", ("neuro",)),
+        ("Negative photographic Murphy sign.", "Negative sonographic Murphy sign.", ("abdomen",)),
+        # A long term heard as two words, a letter or two off.
+        ("The posterior lateral tibial plateau.", "The posterolateral tibial plateau.", ("msk",)),
     ],
 )
 def test_misheard_terms_are_restored_where_the_context_fits(
@@ -82,6 +93,20 @@ def test_misheard_terms_are_restored_where_the_context_fits(
 )
 def test_words_that_fit_are_left_alone(text: str) -> None:
     assert _fix(text, "neuro") == text
+
+
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        ("The femoral canal is normal.", "abdomen"),  # a knee's condyle is not in an abdomen study
+        ("Fracture of the distal radial metaphysis.", "msk"),  # another form of "distal radius"
+        ("An ulnar styloid fracture.", "msk"),  # a term of the region, not a "stress fracture"
+        ("There is no hydrocephalus.", "neuro"),  # not a split "hydrocephalus"
+        ("Acute infarct in the right MCA territory.", "neuro"),  # not a split "infarction"
+    ],
+)
+def test_known_words_heard_right_are_not_taken_for_a_phrase(text: str, region: str) -> None:
+    assert _fix(text, region) == text
 
 
 def test_negations_sides_and_numbers_are_never_part_of_a_correction() -> None:

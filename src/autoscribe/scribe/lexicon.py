@@ -59,7 +59,24 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         # word of the same length with another last letter is a mishearing ("mast effect").
         return False
     a, b = phonetic_key(h), phonetic_key(t)
-    return len(a) >= 2 and edit_distance(a, b, 1) <= 1 and h not in _KEEP
+    # An everyday word for a term may sound further off ("basal systems" for basal cisterns); a
+    # word the model made up is held to one sound ("styloid" is not "stress").
+    limit = 2 if min(len(a), len(b)) >= 4 and h in english_words() else 1
+    return len(a) >= 2 and edit_distance(a, b, limit) <= limit and h not in _KEEP
+
+
+def _split_term(heard: Sequence[str], letters: str) -> bool:
+    """Every heard word a real part of the term (4 letters or more), the term's ends heard as
+    they are ("no hydrocephalus" is not hydrocephalus, "infarct in" is not infarction), and at
+    most two letters different between."""
+    joined = "".join(heard)
+    return (
+        len(letters) >= 10
+        and all(len(w) >= 4 for w in heard)
+        and joined[:4] == letters[:4]
+        and joined[-4:] == letters[-4:]
+        and edit_distance(joined, letters, 2) <= 2
+    )
 
 
 def _prefix_fits(heard: str, term: str) -> bool:
@@ -200,6 +217,11 @@ class _Matcher:
             self.by_len.setdefault(len(term.key), []).append(term)
         self.known = _domain() | {w.lower() for w in extra_known}
         self.joined = {t.letters for t in self.terms if " " not in t.text}
+        self.phrases = {t.text.lower() for t in self.terms if " " in t.text}
+        self.region_words = {
+            name: frozenset(w for t in region.terms for w in re.findall(r"[a-z]+", t.text.lower()))
+            for name, region in lexicon.regions.items()
+        }
         self.english = english_words()
         self.context_words = {
             name: region.context for name, region in lexicon.regions.items() if region.context
@@ -214,6 +236,21 @@ class _Matcher:
                 if d <= min(limit, _allowed(len(term.key))):
                     out.append((d, term))
         return out
+
+    def phrase_heard_as_known(self, span: Sequence[str], term_words: Sequence[str], term: Term) -> bool:
+        """Known words that are a phrase of the lexicon with one word misheard as another known
+        word ("femoral canal" for femoral condyle in a knee study). Not when the heard word is
+        another form of the term's ("distal radial": distal radius, heard right), nor when it is a
+        term word of the same region ("ulnar styloid fracture" is not a stress fracture), and only
+        for a phrase of the study's regions."""
+        if len(term_words) != len(span) or not _one_word_misheard(span, term_words):
+            return False
+        heard, meant = next((h, t) for h, t in zip(span, term_words, strict=True) if h != t)
+        return (
+            heard[:4] != meant[:4]
+            and heard not in self.region_words.get(term.region, frozenset())
+            and term.region in self.regions
+        )
 
     def fits(self, term: Term, window: set[str]) -> tuple[bool, bool, bool]:
         """(cue near, region of the study, region near): a cue word of the term is near; the term's
@@ -261,8 +298,12 @@ def correct_radiology_terms(
                 continue
             unknown = [w for w in span if w not in matcher.known]
             joined = "".join(span)
-            if not unknown and not (size > 1 and joined in matcher.joined):
-                continue  # radiology or report words as heard: keep them (unless a term split in two)
+            # Radiology or report words as heard are kept, unless a term was split in two, or they
+            # are a lexicon phrase with one word heard as another known word ("femoral canal" for
+            # femoral condyle): the rest of the phrase, heard right, says which was meant.
+            only_phrase = not unknown and not (size > 1 and joined in matcher.joined)
+            if only_phrase and (size == 1 or " ".join(span) in matcher.phrases):
+                continue
             as_word = joined in matcher.known or joined in matcher.english
             if len(joined) < 4 or (size > 1 and joined not in matcher.joined and as_word):
                 continue  # "multi-level" is multilevel, a word as heard
@@ -276,9 +317,16 @@ def correct_radiology_terms(
                 if (size == 1 and term.letters == joined) or not _prefix_fits(joined, term.letters):
                     continue
                 term_words = term.text.lower().split()
+                # A long term heard as two or three words, a letter or two off ("posterior lateral"
+                # for posterolateral, "hollow hemispheric" for holohemispheric).
+                split = size > 1 and len(term_words) == 1 and not kept and _split_term(span, term.letters)
+                if only_phrase and not split and not matcher.phrase_heard_as_known(span, term_words, term):
+                    continue
                 phrase = False  # the rest of the phrase was heard: that is context enough
                 if size > 1:
-                    if len(term_words) == size and _one_word_misheard(span, term_words):
+                    if split:
+                        phrase = True
+                    elif len(term_words) == size and _one_word_misheard(span, term_words):
                         # A phrase of the lexicon with one word misheard ("fall thickness", "deep menus
                         # thrombosis"): only that word differs, and only in sound.
                         phrase = True
@@ -297,7 +345,8 @@ def correct_radiology_terms(
                     # Only English words: a stricter sound match and a context that asks for the term.
                     ok = (
                         letters >= 0.6
-                        and d <= max(1, _allowed(len(key)) - 1)
+                        # The rest of a lexicon phrase heard right lets the one word differ more.
+                        and d <= (_allowed(len(key)) if phrase else max(1, _allowed(len(key)) - 1))
                         and (cue or (study and near and d == 0))
                     )
                 if not ok:
