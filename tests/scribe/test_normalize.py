@@ -36,6 +36,8 @@ def test_numbers_and_units(spoken: str, written: str) -> None:
         ("compression fracture of T twelve period", "Compression fracture of T12."),
         ("Disc bulge at L4-5 and C56.", "Disc bulge at L4-L5 and C5-C6."),
         ("from T twelve to L one period", "From T12 to L1."),
+        ("Epidural mass at T-8, causing cord compression.", "Epidural mass at T8, causing cord compression."),
+        ("The T-shaped catheter tip.", "The T-shaped catheter tip."),
     ],
 )
 def test_vertebral_levels(spoken: str, written: str) -> None:

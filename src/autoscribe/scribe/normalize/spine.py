@@ -27,11 +27,14 @@ def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
     if tok.kind != "word" or letter not in _SPINE_MAX:
         return None
     # Letters as words only count as a spine level when written capital or followed by a number.
-    first = _spine_digit(toks, i + 1)
+    at = i + 1
+    if tok.text.isupper() and at + 1 < len(toks) and toks[at].text == "-" and toks[at + 1].kind == "num":
+        at += 1  # "T-8": one level, as the model writes it now and then
+    first = _spine_digit(toks, at)
     if first is None:
         return None
     n1, j = first
-    if toks[i + 1].kind == "num" and len(toks[i + 1].text) == 2 and n1 > _SPINE_MAX[letter]:
+    if toks[at].kind == "num" and len(toks[at].text) == 2 and n1 > _SPINE_MAX[letter]:
         # "L45" / "C56": two adjacent levels written together.
         a, b = divmod(n1, 10)
         if 1 <= a <= _SPINE_MAX[letter] and b == a + 1:
@@ -39,7 +42,7 @@ def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
         return None
     if not 1 <= n1 <= _SPINE_MAX[letter]:
         return None
-    if tok.text.islower() and toks[i + 1].kind == "word" and not _spine_context(toks, i):
+    if tok.text.islower() and toks[at].kind == "word" and not _spine_context(toks, i):
         return None  # "a t one" is not a spine level; lowercase single letters need context
     k = j
     if k < len(toks) and (toks[k].text == "-" or toks[k].low == "dash"):  # "T12 to L1" is a range: kept
