@@ -121,6 +121,7 @@ def test_radiology_lexicon_loads_every_term_it_lists_once_per_region() -> None:
         for line in (raw.split("#", 1)[0].strip() for raw in data_lines("radiology_lexicon.txt"))
         if line and not line.startswith(("[", "@"))
     ]
+
     def letters(line: str) -> str:
         return re.sub(r"[^a-z]", "", line.split("=")[0].split(":")[0].lower())
 
