@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autoscribe.scribe.checks import run_checks
+from autoscribe.scribe.confusions import fix_confusions
 from autoscribe.scribe.impression import LlmConfig, impression_with_source
 from autoscribe.scribe.lexicon import correct_radiology_terms, hint_terms, regions_for_study
 from autoscribe.scribe.mapper import build_draft, expand_macros, set_impression
@@ -171,6 +172,7 @@ class ScribeEngine:
             text, _ = correct_radiology_terms(
                 text, regions=self.regions_for(template, context), known=self.vocabulary_for(template)
             )
+            text = fix_confusions(text)
         return text
 
     def from_text(

@@ -1,0 +1,64 @@
+"""Short words the speech model hears as others that sound alike, put right by the words around them.
+
+Whisper hears a quick "of" as "on" ("stenosis on the right internal carotid artery", "no evidence on
+right heart strain"), and splits or bends a few report words ("by laterally", "a diffused disc
+bulge"). The lexicon correction (`lexicon.py`) cannot help: these are everyday words, heard as
+everyday words. Each rule here changes a word only where the words around it leave one reading:
+
+- "on" after a noun that takes "of" in a report ("evidence", "amount", "suggestive") is "of";
+- "on the [side] <part>" after a finding or an imaging word ("fracture on the left femoral neck",
+  "imaging on the brain") is "of the"; "stenosis on the left." and "fracture on the lateral
+  view" stay;
+- "by laterally" is "bilaterally", and "diffused" before the word it describes is "diffuse".
+"""
+
+from __future__ import annotations
+
+import re
+
+# "<noun> on" is never what a report says: "<noun> of".
+_ALWAYS_OF = ("evidence", "amount", "suggestive", "indicative", "presence", "absence", "sensitivity")
+
+# Findings and imaging words whose "on the <part>" is a misheard "of the <part>".
+_OF_THE_PART = (
+    "fracture", "fractures", "stenosis", "narrowing", "occlusion", "dissection", "aneurysm",
+    "dilatation", "dilation", "enlargement", "thickening", "images", "imaging", "artery", "arteries",
+)  # fmt: skip
+
+# After "on the [side]": words that say where something was seen, not which part it is.
+_SEEN_ON = (
+    "side", "sides", "image", "images", "view", "views", "series", "study", "studies", "exam",
+    "examination", "scan", "film", "films", "radiograph", "radiographs", "prior", "previous",
+    "current", "recent", "delayed", "axial", "coronal", "sagittal", "frontal", "lateral", "oblique",
+    "scout", "localizer", "sequence", "sequences", "ct", "mr", "mri", "ultrasound", "left", "right",
+    "period", "comma", "colon",
+)  # fmt: skip
+
+_SIDES = r"(?:(?:right|left|bilateral)\s+)?"
+
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"\b({'|'.join(_ALWAYS_OF)})\s+on\b", re.I), r"\1 of"),
+    (
+        re.compile(
+            rf"\b({'|'.join(_OF_THE_PART)})\s+on\s+(the\s+{_SIDES})(?!(?:{'|'.join(_SEEN_ON)})\b)(?=[a-z])",
+            re.I,
+        ),
+        r"\1 of \2",
+    ),
+    (re.compile(r"\bby\s+laterally\b", re.I), "bilaterally"),
+    (
+        re.compile(
+            r"\b(d)iffused\s+(?!(?:into|through|throughout|across|out|over|from|to|within|along|"
+            r"period|comma|and|or)\b)(?=[a-z])",
+            re.I,
+        ),
+        r"\1iffuse ",
+    ),
+)
+
+
+def fix_confusions(text: str) -> str:
+    """The text with the sound-alike function words above put right."""
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return text

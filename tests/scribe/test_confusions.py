@@ -1,0 +1,57 @@
+"""Sound-alike short words put right by the words around them, and left alone where they are right."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscribe.scribe import ScribeEngine, StudyContext
+from autoscribe.scribe.confusions import fix_confusions
+
+
+@pytest.mark.parametrize(
+    ("heard", "meant"),
+    [
+        ("No evidence on right heart strain.", "No evidence of right heart strain."),
+        ("A small amount on free fluid.", "A small amount of free fluid."),
+        ("Highly suggestive on malignancy.", "Highly suggestive of malignancy."),
+        (
+            "Less than 50% stenosis on the right internal carotid artery.",
+            "Less than 50% stenosis of the right internal carotid artery.",
+        ),
+        ("Fracture on the left femoral neck.", "Fracture of the left femoral neck."),
+        ("MR imaging on the brain was performed.", "MR imaging of the brain was performed."),
+        ("The arteries on the right lower lobe.", "The arteries of the right lower lobe."),
+        ("Patchy opacities by laterally.", "Patchy opacities bilaterally."),
+        ("A diffused disc bulge.", "A diffuse disc bulge."),
+    ],
+)
+def test_a_misheard_short_word_is_put_right(heard: str, meant: str) -> None:
+    assert fix_confusions(heard) == meant
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Moderate stenosis on the left.",
+        "Moderate stenosis on the left period",
+        "The fracture is best seen on the lateral view.",
+        "Fracture on the frontal radiograph.",
+        "Thickening on the right side.",
+        "Findings on the prior study are unchanged.",
+        "Contrast diffused into the soft tissues.",
+        "The patient is on anticoagulation.",
+        "A fall on outstretched hand.",
+        "Images on the delayed series.",
+    ],
+)
+def test_words_that_are_right_stay(text: str) -> None:
+    assert fix_confusions(text) == text
+
+
+def test_the_engine_puts_them_right_before_the_draft() -> None:
+    result = ScribeEngine(llm=None).from_text(
+        "Findings. There is an acute fracture on the left femoral neck. No evidence on dislocation.",
+        StudyContext(procedure="XR HIP LEFT", modality="CR"),
+    )
+    assert "fracture of the left femoral neck" in result.text
+    assert "No evidence of dislocation" in result.text
