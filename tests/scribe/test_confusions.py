@@ -23,6 +23,10 @@ from autoscribe.scribe.confusions import fix_confusions
         ("The arteries on the right lower lobe.", "The arteries of the right lower lobe."),
         ("Patchy opacities by laterally.", "Patchy opacities bilaterally."),
         ("A diffused disc bulge.", "A diffuse disc bulge."),
+        ("Mild chronic small muscle ischemic disease.", "Mild chronic small vessel ischemic disease."),
+        ("Continuous axial images of the head.", "Contiguous axial images of the head."),
+        ("There is an nondisplaced fracture.", "There is a nondisplaced fracture."),
+        ("There is a ovoid lesion. A ovoid cyst.", "There is an ovoid lesion. An ovoid cyst."),
     ],
 )
 def test_a_misheard_short_word_is_put_right(heard: str, meant: str) -> None:
@@ -42,6 +46,10 @@ def test_a_misheard_short_word_is_put_right(heard: str, meant: str) -> None:
         "The patient is on anticoagulation.",
         "A fall on outstretched hand.",
         "Images on the delayed series.",
+        "Small muscle tear of the calf.",
+        "Continuous wave Doppler.",
+        "Stanford type A aortic dissection.",
+        "Hepatitis a infection. An MRI and an x-ray. An hour. A one cm nodule. A unilateral finding.",
     ],
 )
 def test_words_that_are_right_stay(text: str) -> None:

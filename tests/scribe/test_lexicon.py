@@ -66,8 +66,13 @@ def test_phonetic_keys_put_sound_alikes_together() -> None:
         ),
         ("The basal systems are patent.", "The basal cisterns are patent.", ("neuro",)),
         ("Negative photographic Murphy sign.", "Negative sonographic Murphy sign.", ("abdomen",)),
+        ("The muscular surgeon was notified.", "The vascular surgeon was notified.", ("vascular",)),
+        ("Mild arrowing of both neural foramina.", "Mild narrowing of both neural foramina.", ("spine",)),
+        ("The infernal abdominal aorta.", "The infrarenal abdominal aorta.", ("vascular",)),
+        ("An undisclosed fracture of the lamina.", "An nondisplaced fracture of the lamina.", ("msk",)),
         # A long term heard as two words, a letter or two off.
         ("The posterior lateral tibial plateau.", "The posterolateral tibial plateau.", ("msk",)),
+        ("A hollow hemispheric subdural hematoma.", "A holohemispheric subdural hematoma.", ("neuro",)),
     ],
 )
 def test_misheard_terms_are_restored_where_the_context_fits(
@@ -103,6 +108,7 @@ def test_words_that_fit_are_left_alone(text: str) -> None:
         ("An ulnar styloid fracture.", "msk"),  # a term of the region, not a "stress fracture"
         ("There is no hydrocephalus.", "neuro"),  # not a split "hydrocephalus"
         ("Acute infarct in the right MCA territory.", "neuro"),  # not a split "infarction"
+        ("The arrow points to the lesion. It is preferable to wait.", "spine"),  # no cue near
     ],
 )
 def test_known_words_heard_right_are_not_taken_for_a_phrase(text: str, region: str) -> None:

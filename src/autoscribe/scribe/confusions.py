@@ -9,7 +9,9 @@ everyday words. Each rule here changes a word only where the words around it lea
 - "on the [side] <part>" after a finding or an imaging word ("fracture on the left femoral neck",
   "imaging on the brain") is "of the"; "stenosis on the left." and "fracture on the lateral
   view" stay;
-- "by laterally" is "bilaterally", and "diffused" before the word it describes is "diffuse".
+- "by laterally" is "bilaterally", and "diffused" before the word it describes is "diffuse";
+- "small muscle ischemic disease" and "continuous axial images" are their stock phrases;
+- "a" and "an" agree with the word after them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1 of \2",
     ),
     (re.compile(r"\bby\s+laterally\b", re.I), "bilaterally"),
+    # The stock phrases of a CT head and of a technique line.
+    (re.compile(r"\b(small)\s+muscle\s+(?=(?:ischemic|ischemia|disease|changes?)\b)", re.I), r"\1 vessel "),
+    (
+        re.compile(r"\b(c)ontinuous\s+(?=(?:axial|coronal|sagittal|thin|images|sections|slices)\b)", re.I),
+        r"\1ontiguous ",
+    ),
     (
         re.compile(
             r"\b(d)iffused\s+(?!(?:into|through|throughout|across|out|over|from|to|within|along|"
@@ -57,8 +65,27 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# "a"/"an" agreeing with the next word once a term is put right ("an undisclosed" heard for "a
+# nondisplaced"): only before a lower-case word whose first letter decides ("an hour", "a unit",
+# "an MRI", "an x-ray" and "a one" are left as they are).
+_AN_BEFORE_CONSONANT = re.compile(r"\b([Aa])n\s+(?=[bcdfgjklmnpqrstvwyz][a-z])")
+_A_BEFORE_VOWEL = re.compile(r"\b([Aa])\s+(?=(?!one\b|once\b)[aeio][a-z])")
+# "type A aortic dissection", "hepatitis a infection": a letter that names something, not an article.
+_LETTER_NAMES = re.compile(r"\b(?:type|grade|class|zone|vitamin|hepatitis|category|segment|level)\s*$", re.I)
+
+
+def _article_before_vowel(match: re.Match[str]) -> str:
+    before = match.string[: match.start()]
+    if _LETTER_NAMES.search(before) or (
+        match.group(1) == "A" and before.strip()[-1:] not in ("", ".", "!", "?", ":")
+    ):
+        return match.group(0)
+    return f"{match.group(1)}n "
+
+
 def fix_confusions(text: str) -> str:
     """The text with the sound-alike function words above put right."""
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
-    return text
+    text = _AN_BEFORE_CONSONANT.sub(r"\1 ", text)
+    return _A_BEFORE_VOWEL.sub(_article_before_vowel, text)

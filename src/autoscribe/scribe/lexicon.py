@@ -73,7 +73,7 @@ def _split_term(heard: Sequence[str], letters: str) -> bool:
     return (
         len(letters) >= 10
         and all(len(w) >= 4 for w in heard)
-        and joined[:4] == letters[:4]
+        and joined[:3] == letters[:3]
         and joined[-4:] == letters[-4:]
         and edit_distance(joined, letters, 2) <= 2
     )
