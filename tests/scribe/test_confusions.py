@@ -27,6 +27,8 @@ from autoscribe.scribe.confusions import fix_confusions
         ("Continuous axial images of the head.", "Contiguous axial images of the head."),
         ("There is an nondisplaced fracture.", "There is a nondisplaced fracture."),
         ("There is a ovoid lesion. A ovoid cyst.", "There is an ovoid lesion. An ovoid cyst."),
+        ("There is a small light effusion.", "There is a small right effusion."),
+        ("Acute light lower lobe emboli.", "Acute right lower lobe emboli."),
     ],
 )
 def test_a_misheard_short_word_is_put_right(heard: str, meant: str) -> None:
@@ -47,6 +49,7 @@ def test_a_misheard_short_word_is_put_right(heard: str, meant: str) -> None:
         "A fall on outstretched hand.",
         "Images on the delayed series.",
         "Small muscle tear of the calf.",
+        "Findings at light microscopy. A light touch.",
         "Continuous wave Doppler.",
         "Stanford type A aortic dissection.",
         "Hepatitis a infection. An MRI and an x-ray. An hour. A one cm nodule. A unilateral finding.",

@@ -38,6 +38,8 @@ def test_numbers_and_units(spoken: str, written: str) -> None:
         ("from T twelve to L one period", "From T12 to L1."),
         ("Epidural mass at T-8, causing cord compression.", "Epidural mass at T8, causing cord compression."),
         ("The T-shaped catheter tip.", "The T-shaped catheter tip."),
+        ("Metastases at D8 with cord compression.", "Metastases at T8 with cord compression."),
+        ("Vitamin D 8 units.", "Vitamin D 8 units."),
     ],
 )
 def test_vertebral_levels(spoken: str, written: str) -> None:

@@ -11,12 +11,14 @@ everyday words. Each rule here changes a word only where the words around it lea
   view" stay;
 - "by laterally" is "bilaterally", and "diffused" before the word it describes is "diffuse";
 - "small muscle ischemic disease" and "continuous axial images" are their stock phrases;
+- "light" before a part that has sides is "right";
 - "a" and "an" agree with the word after them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # "<noun> on" is never what a report says: "<noun> of".
 _ALWAYS_OF = ("evidence", "amount", "suggestive", "indicative", "presence", "absence", "sensitivity")
@@ -38,7 +40,17 @@ _SEEN_ON = (
 
 _SIDES = r"(?:(?:right|left|bilateral)\s+)?"
 
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+# Parts and findings that have a side: after "light" they ask for "right".
+_SIDED = (
+    "upper", "lower", "middle", "lobe", "lung", "hemithorax", "pleural", "effusion", "pneumothorax",
+    "kidney", "renal", "adrenal", "ureter", "ovary", "ovarian", "adnexa", "adnexal", "breast",
+    "axilla", "axillary", "inguinal", "hip", "knee", "shoulder", "ankle", "wrist", "elbow", "femur",
+    "femoral", "frontal", "parietal", "temporal", "occipital", "cerebellar", "hemisphere", "thyroid",
+    "internal", "external", "common", "subclavian", "jugular", "carotid", "vertebral", "portal",
+    "hepatic", "basal", "apical", "ventricle", "atrium", "side", "sided",
+)  # fmt: skip
+
+_RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (re.compile(rf"\b({'|'.join(_ALWAYS_OF)})\s+on\b", re.I), r"\1 of"),
     (
         re.compile(
@@ -48,6 +60,11 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1 of \2",
     ),
     (re.compile(r"\bby\s+laterally\b", re.I), "bilaterally"),
+    # "right" heard as "light" before a part that has sides ("a small light effusion").
+    (
+        re.compile(rf"\b([Ll])ight\s+(?=(?:{'|'.join(_SIDED)})\b)"),
+        lambda m: "Right " if m.group(1) == "L" else "right ",
+    ),
     # The stock phrases of a CT head and of a technique line.
     (re.compile(r"\b(small)\s+muscle\s+(?=(?:ischemic|ischemia|disease|changes?)\b)", re.I), r"\1 vessel "),
     (

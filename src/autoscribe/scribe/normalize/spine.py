@@ -24,6 +24,8 @@ def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
     """ "L four five" → L4-L5, "L5 S1" → L5-S1, "C5-6" → C5-C6, "T twelve" → T12."""
     tok = toks[i]
     letter = tok.low
+    if tok.text == "D" and _spine_context(toks, i):
+        letter = "t"  # "D8": a dorsal level, written T8 (and how the model hears "T eight" at times)
     if tok.kind != "word" or letter not in _SPINE_MAX:
         return None
     # Letters as words only count as a spine level when written capital or followed by a number.
