@@ -605,6 +605,12 @@ def test_a_piece_the_prompted_pass_loops_on_is_heard_again_without_repeats(
     assert len(calls) == 2
 
 
+def _espeak(folder: Path, said: str, voice: str, speed: int) -> Path:
+    wav = folder / f"{voice.replace('+', '-')}-{speed}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), said], check=True)
+    return wav
+
+
 def test_real_speech_whose_impression_the_prompted_pass_dropped_keeps_it(tmp_path: Path) -> None:
     """A CT head dictation, British voice at 175 words a minute, on which the prompted beam pass
     stopped after "Impression." (Whisper base): the impression must still be heard."""
@@ -616,8 +622,7 @@ def test_real_speech_whose_impression_the_prompted_pass_dropped_keeps_it(tmp_pat
         "intraparenchymal hematoma period. Impression. Diffuse subarachnoid hemorrhage with early "
         "hydrocephalus period. Recommend CT angiography to evaluate for an aneurysm period."
     )
-    wav = tmp_path / "sah.wav"
-    subprocess.run(["espeak-ng", "-v", "en-gb", "-s", "175", "-w", str(wav), said], check=True)
+    wav = _espeak(tmp_path, said, "en-gb", 175)
     context = StudyContext(
         procedure="CT HEAD WITHOUT CONTRAST", modality="CT", clinical_indication="Worst headache of life"
     )
@@ -639,8 +644,7 @@ def test_real_speech_that_starts_at_the_first_frame_keeps_its_first_word(tmp_pat
         "Normal flow voids are seen in the major intracranial arteries period. There is no hydrocephalus "
         "period. Impression. Acute infarct in the right MCA territory period."
     )
-    wav = tmp_path / "mr.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(wav), said], check=True)
+    wav = _espeak(tmp_path, said, "en-us", 160)
     context = StudyContext(procedure="MR BRAIN WITHOUT CONTRAST", modality="MR")
     engine = ScribeEngine(llm=None)
     transcript = engine.transcribe(wav, engine.template_for(context), context)
