@@ -12,6 +12,9 @@ everyday words. Each rule here changes a word only where the words around it lea
 - "by laterally" is "bilaterally", and "diffused" before the word it describes is "diffuse";
 - "small muscle ischemic disease" and "continuous axial images" are their stock phrases;
 - "light" before a part that has sides is "right";
+- a singular noun before "are"/"were" takes its plural "s" ("filling defect are present"), unless
+  it is one of two subjects, the object of a preposition ("images of the head were") or an
+  adjective; "within normal limit" is "within normal limits";
 - "a" and "an" agree with the word after them.
 """
 
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+
+from autoscribe.scribe.wordlists import english_words
 
 # "<noun> on" is never what a report says: "<noun> of".
 _ALWAYS_OF = ("evidence", "amount", "suggestive", "indicative", "presence", "absence", "sensitivity")
@@ -100,9 +105,52 @@ def _article_before_vowel(match: re.Match[str]) -> str:
     return f"{match.group(1)}n "
 
 
+# A plural "s" the model did not hear: "filling defect are present", "soft tissue are not
+# thickened", "within normal limit".
+_NOUN_BEFORE_ARE = re.compile(r"\b([a-z]{3,})\s+(?=(?:are|were)\b)")
+_NOT_NOUNS = frozenset(
+    {
+        "there", "these", "those", "they", "which", "that", "who", "what", "both", "all", "some",
+        "many", "few", "several", "most", "you", "we", "it", "this", "its", "one", "none", "each",
+        "either", "neither", "other", "others", "such", "also", "only", "still", "again", "and", "or",
+        "but", "no", "not", "nor",
+    }
+)  # fmt: skip
+_PREPOSITION = re.compile(r"\b(?:of|in|on|at|from|within|to|for|by|over|under|about|into|through)\b")
+_COORDINATION = re.compile(r"(?:\band\b|\bor\b|\bnor\b|,|\bwith\b|\bas well as\b)")
+
+
+def _plural(word: str) -> str:
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def _plural_before_are(match: re.Match[str]) -> str:
+    noun = match.group(1)
+    before = match.string[max(0, match.start() - 40) : match.start()]
+    clause = re.split(r"[.;:!?]|\bperiod\b", before)[-1]
+    if (
+        noun in _NOT_NOUNS
+        # Plurals already, and adjectives ("internal carotid are" is a misheard "artery").
+        or noun.endswith(
+            ("s", "x", "ch", "sh", "a", "i", "um", "ed", "ing", "ly", "al", "ic", "id", "ous", "ive", "ar")
+        )
+        or _COORDINATION.search(" ".join(clause.split()[-4:]))
+        # "images of the head were": the verb goes with a noun before the preposition.
+        or _PREPOSITION.search(" ".join(clause.split()[-3:]))
+        or _plural(noun) not in english_words()
+        or noun not in english_words()
+    ):
+        return match.group(0)
+    return _plural(noun) + " "
+
+
 def fix_confusions(text: str) -> str:
     """The text with the sound-alike function words above put right."""
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
+    text = re.sub(r"\b(within normal) limit\b", r"\1 limits", text, flags=re.I)
+    text = _NOUN_BEFORE_ARE.sub(_plural_before_are, text)
     text = _AN_BEFORE_CONSONANT.sub(r"\1 ", text)
     return _A_BEFORE_VOWEL.sub(_article_before_vowel, text)
