@@ -21,7 +21,7 @@ from autoscribe.dictation.schemas import DictationCreate
 from autoscribe.reports.schemas import ReportContent
 from autoscribe.scribe import Draft, ScribeEngine, StudyContext, build_draft, builtin_template
 from autoscribe.scribe.normalize import normalize
-from autoscribe.scribe.section_names import SECTION_OF, SPOKEN_SECTION_NAMES
+from autoscribe.scribe.section_names import COLON_SECTION_NAMES, SECTION_OF, SPOKEN_SECTION_NAMES
 
 CHEST = StudyContext(procedure="XR CHEST 2 VIEWS", modality="CR")
 SPOKEN = (
@@ -226,7 +226,9 @@ def test_every_section_name_in_the_table_places_what_follows_it(name: str) -> No
     """data/section_names.tsv is the one list: each name, dictated before "colon" and (if spoken)
     on its own, moves what follows into its section, and is not kept as text."""
     section = SECTION_OF[name]
-    ways = [f"{name} colon mild cough for two weeks."]
+    ways = [f"{name.capitalize()}: Mild cough for two weeks."]  # typed, or pasted
+    if name in COLON_SECTION_NAMES:
+        ways.append(f"{name} colon mild cough for two weeks.")
     if tuple(name.split()) in SPOKEN_SECTION_NAMES:
         ways.append(f"{name.capitalize()}. Mild cough for two weeks.")
     for dictation in ways:
@@ -238,6 +240,12 @@ def test_every_section_name_in_the_table_places_what_follows_it(name: str) -> No
             assert _dictated(result.draft, section) == ["Mild cough for two weeks."], dictation
         kept = " ".join(result.draft.section_texts().values()).lower()
         assert f"{name}:" not in kept and f"{name}." not in kept, dictation
+
+
+def test_a_written_only_section_name_dictated_before_colon_stays_words() -> None:
+    # "colon" is an organ too: "prior colon surgery" is history, not a "Prior:" heading.
+    result = _engine().from_text("Clinical history. Prior colon surgery. Findings. Normal.", CHEST)
+    assert result.draft.section_texts()["clinicalIndication"] == "Prior colon surgery."
 
 
 def test_the_dictated_impression_is_not_replaced_by_the_rules() -> None:

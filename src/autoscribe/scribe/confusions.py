@@ -23,8 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from autoscribe.scribe.wordlists import english_words
-
 # "<noun> on" is never what a report says: "<noun> of".
 _ALWAYS_OF = ("evidence", "amount", "suggestive", "indicative", "presence", "absence", "sensitivity")
 
@@ -34,16 +32,14 @@ _OF_THE_PART = (
     "dilatation", "dilation", "enlargement", "thickening", "images", "imaging", "artery", "arteries",
 )  # fmt: skip
 
-# After "on the [side]": words that say where something was seen, not which part it is.
-_SEEN_ON = (
-    "side", "sides", "image", "images", "view", "views", "series", "study", "studies", "exam",
-    "examination", "scan", "film", "films", "radiograph", "radiographs", "prior", "previous",
-    "current", "recent", "delayed", "axial", "coronal", "sagittal", "frontal", "lateral", "oblique",
-    "scout", "localizer", "sequence", "sequences", "ct", "mr", "mri", "ultrasound", "left", "right",
-    "period", "comma", "colon",
-)  # fmt: skip
-
 _SIDES = r"(?:(?:right|left|bilateral)\s+)?"
+
+# After "evidence on", "amount on": an exam, a side or an image, not a finding ("no evidence on
+# this exam of ...", "a greater amount on the right").
+_NOT_A_FINDING = (
+    r"(?:the|this|that|these|those|prior|previous|current|recent|today|todays|my|our|either|both|"
+    r"imaging|images?|exam|examination|study|ct|mri?|ultrasound)\b"
+)
 
 # Parts and findings that have a side: after "light" they ask for "right".
 _SIDED = (
@@ -55,14 +51,28 @@ _SIDED = (
     "hepatic", "basal", "apical", "ventricle", "atrium", "side", "sided",
 )  # fmt: skip
 
+# A part of the body after "on the [side]": "fracture on the left femoral neck" is "of the".
+_PARTS = (
+    *(w for w in _SIDED if w not in ("side", "sided", "effusion", "pneumothorax", "frontal")),
+    "head", "brain", "chest", "abdomen", "pelvis", "neck", "spine", "face", "orbits", "sinuses",
+    "cervical", "thoracic", "lumbar", "humerus", "humeral", "radius", "radial", "ulna", "ulnar",
+    "tibia", "tibial", "fibula", "distal", "proximal",
+)  # fmt: skip
+
 _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
-    (re.compile(rf"\b({'|'.join(_ALWAYS_OF)})\s+on\b", re.I), r"\1 of"),
+    (re.compile(rf"\b({'|'.join(_ALWAYS_OF)})\s+on\s+(?!{_NOT_A_FINDING})", re.I), r"\1 of "),
     (
         re.compile(
-            rf"\b({'|'.join(_OF_THE_PART)})\s+on\s+(the\s+{_SIDES})(?!(?:{'|'.join(_SEEN_ON)})\b)(?=[a-z])",
-            re.I,
+            rf"\b({'|'.join(_OF_THE_PART)})\s+on\s+(the\s+{_SIDES})(?=(?:{'|'.join(_PARTS)})\b)", re.I
         ),
         r"\1 of \2",
+    ),
+    # "Mister" is not a word of a report: before an imaging word it is a misheard "MR".
+    (
+        re.compile(
+            r"\bmister\s+(?=(?:imaging|images|angiography|angiogram|examination|exam|scan|study)\b)", re.I
+        ),
+        "MR ",
     ),
     (re.compile(r"\bby\s+laterally\b", re.I), "bilaterally"),
     # "right" heard as "light" before a part that has sides ("a small light effusion").
@@ -78,7 +88,7 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
     ),
     (
         re.compile(
-            r"\b(d)iffused\s+(?!(?:into|through|throughout|across|out|over|from|to|within|along|"
+            r"\b(d)iffused\s+(?!(?:into|in|through|throughout|across|out|over|from|to|within|along|"
             r"period|comma|and|or)\b)(?=[a-z])",
             re.I,
         ),
@@ -91,9 +101,14 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 # nondisplaced"): only before a lower-case word whose first letter decides ("an hour", "a unit",
 # "an MRI", "an x-ray" and "a one" are left as they are).
 _AN_BEFORE_CONSONANT = re.compile(r"\b([Aa])n\s+(?=[bcdfgjklmnpqrstvwyz][a-z])")
-_A_BEFORE_VOWEL = re.compile(r"\b([Aa])\s+(?=(?!one\b|once\b)[aeio][a-z])")
+_A_BEFORE_VOWEL = re.compile(
+    r"\b([Aa])\s+(?=(?!one\b|once\b|eu|and\b|or\b|of\b|in\b|is\b|on\b|at\b|as\b|if\b|it\b|into\b)[aeio][a-z])"
+)
 # "type A aortic dissection", "hepatitis a infection": a letter that names something, not an article.
-_LETTER_NAMES = re.compile(r"\b(?:type|grade|class|zone|vitamin|hepatitis|category|segment|level)\s*$", re.I)
+_LETTER_NAMES = re.compile(
+    r"\b(?:types?|grades?|class(?:es)?|zones?|vitamins?|hepatitis|category|segments?|levels?|groups?)\s*$",
+    re.I,
+)
 
 
 def _article_before_vowel(match: re.Match[str]) -> str:
@@ -105,52 +120,10 @@ def _article_before_vowel(match: re.Match[str]) -> str:
     return f"{match.group(1)}n "
 
 
-# A plural "s" the model did not hear: "filling defect are present", "soft tissue are not
-# thickened", "within normal limit".
-_NOUN_BEFORE_ARE = re.compile(r"\b([a-z]{3,})\s+(?=(?:are|were)\b)")
-_NOT_NOUNS = frozenset(
-    {
-        "there", "these", "those", "they", "which", "that", "who", "what", "both", "all", "some",
-        "many", "few", "several", "most", "you", "we", "it", "this", "its", "one", "none", "each",
-        "either", "neither", "other", "others", "such", "also", "only", "still", "again", "and", "or",
-        "but", "no", "not", "nor",
-    }
-)  # fmt: skip
-_PREPOSITION = re.compile(r"\b(?:of|in|on|at|from|within|to|for|by|over|under|about|into|through)\b")
-_COORDINATION = re.compile(r"(?:\band\b|\bor\b|\bnor\b|,|\bwith\b|\bas well as\b)")
-
-
-def _plural(word: str) -> str:
-    if word.endswith("y") and word[-2:-1] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + "s"
-
-
-def _plural_before_are(match: re.Match[str]) -> str:
-    noun = match.group(1)
-    before = match.string[max(0, match.start() - 40) : match.start()]
-    clause = re.split(r"[.;:!?]|\bperiod\b", before)[-1]
-    if (
-        noun in _NOT_NOUNS
-        # Plurals already, and adjectives ("internal carotid are" is a misheard "artery").
-        or noun.endswith(
-            ("s", "x", "ch", "sh", "a", "i", "um", "ed", "ing", "ly", "al", "ic", "id", "ous", "ive", "ar")
-        )
-        or _COORDINATION.search(" ".join(clause.split()[-4:]))
-        # "images of the head were": the verb goes with a noun before the preposition.
-        or _PREPOSITION.search(" ".join(clause.split()[-3:]))
-        or _plural(noun) not in english_words()
-        or noun not in english_words()
-    ):
-        return match.group(0)
-    return _plural(noun) + " "
-
-
 def fix_confusions(text: str) -> str:
     """The text with the sound-alike function words above put right."""
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     text = re.sub(r"\b(within normal) limit\b", r"\1 limits", text, flags=re.I)
-    text = _NOUN_BEFORE_ARE.sub(_plural_before_are, text)
     text = _AN_BEFORE_CONSONANT.sub(r"\1 ", text)
     return _A_BEFORE_VOWEL.sub(_article_before_vowel, text)

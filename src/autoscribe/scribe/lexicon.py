@@ -59,10 +59,7 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         # word of the same length with another last letter is a mishearing ("mast effect").
         return False
     a, b = phonetic_key(h), phonetic_key(t)
-    # An everyday word for a term may sound further off ("basal systems" for basal cisterns); a
-    # word the model made up is held to one sound ("styloid" is not "stress").
-    limit = 2 if min(len(a), len(b)) >= 4 and h in english_words() else 1
-    return len(a) >= 2 and edit_distance(a, b, limit) <= limit and h not in _KEEP
+    return len(a) >= 2 and edit_distance(a, b, 1) <= 1 and h not in _KEEP
 
 
 def _split_term(heard: Sequence[str], letters: str) -> bool:
@@ -217,11 +214,6 @@ class _Matcher:
             self.by_len.setdefault(len(term.key), []).append(term)
         self.known = _domain() | {w.lower() for w in extra_known}
         self.joined = {t.letters for t in self.terms if " " not in t.text}
-        self.phrases = {t.text.lower() for t in self.terms if " " in t.text}
-        self.region_words = {
-            name: frozenset(w for t in region.terms for w in re.findall(r"[a-z]+", t.text.lower()))
-            for name, region in lexicon.regions.items()
-        }
         self.english = english_words()
         self.context_words = {
             name: region.context for name, region in lexicon.regions.items() if region.context
@@ -236,21 +228,6 @@ class _Matcher:
                 if d <= min(limit, _allowed(len(term.key))):
                     out.append((d, term))
         return out
-
-    def phrase_heard_as_known(self, span: Sequence[str], term_words: Sequence[str], term: Term) -> bool:
-        """Known words that are a phrase of the lexicon with one word misheard as another known
-        word ("femoral canal" for femoral condyle in a knee study). Not when the heard word is
-        another form of the term's ("distal radial": distal radius, heard right), nor when it is a
-        term word of the same region ("ulnar styloid fracture" is not a stress fracture), and only
-        for a phrase of the study's regions."""
-        if len(term_words) != len(span) or not _one_word_misheard(span, term_words):
-            return False
-        heard, meant = next((h, t) for h, t in zip(span, term_words, strict=True) if h != t)
-        return (
-            heard[:4] != meant[:4]
-            and heard not in self.region_words.get(term.region, frozenset())
-            and term.region in self.regions
-        )
 
     def fits(self, term: Term, window: set[str]) -> tuple[bool, bool, bool]:
         """(cue near, region of the study, region near): a cue word of the term is near; the term's
@@ -298,11 +275,10 @@ def correct_radiology_terms(
                 continue
             unknown = [w for w in span if w not in matcher.known]
             joined = "".join(span)
-            # Radiology or report words as heard are kept, unless a term was split in two, or they
-            # are a lexicon phrase with one word heard as another known word ("femoral canal" for
-            # femoral condyle): the rest of the phrase, heard right, says which was meant.
-            only_phrase = not unknown and not (size > 1 and joined in matcher.joined)
-            if only_phrase and (size == 1 or " ".join(span) in matcher.phrases):
+            # Radiology or report words as heard are kept, unless a term was split in two, a letter
+            # or two off ("posterior lateral" for posterolateral).
+            only_split = not unknown and not (size > 1 and joined in matcher.joined)
+            if only_split and size == 1:
                 continue
             as_word = joined in matcher.known or joined in matcher.english
             if len(joined) < 4 or (size > 1 and joined not in matcher.joined and as_word):
@@ -320,7 +296,7 @@ def correct_radiology_terms(
                 # A long term heard as two or three words, a letter or two off ("posterior lateral"
                 # for posterolateral, "hollow hemispheric" for holohemispheric).
                 split = size > 1 and len(term_words) == 1 and not kept and _split_term(span, term.letters)
-                if only_phrase and not split and not matcher.phrase_heard_as_known(span, term_words, term):
+                if only_split and not split:
                     continue
                 phrase = False  # the rest of the phrase was heard: that is context enough
                 if size > 1:
@@ -345,8 +321,7 @@ def correct_radiology_terms(
                     # Only English words: a stricter sound match and a context that asks for the term.
                     ok = (
                         letters >= 0.6
-                        # The rest of a lexicon phrase heard right lets the one word differ more.
-                        and d <= (_allowed(len(key)) if phrase else max(1, _allowed(len(key)) - 1))
+                        and d <= max(1, _allowed(len(key)) - 1)
                         and (cue or (study and near and d == 0))
                     )
                 if not ok:

@@ -10,15 +10,16 @@ from autoscribe.scribe.normalize.tokens import (
     sentence_start,
     words_at,
 )
-from autoscribe.scribe.section_names import SECTION_OF, SPOKEN_SECTION_NAMES
+from autoscribe.scribe.section_names import COLON_SECTION_NAMES, SPOKEN_SECTION_NAMES
 from autoscribe.scribe.wordlists import data_sections
 
 # Report sections a radiologist names by saying them on their own ("Findings." "Impression, ..."):
 # data/section_names.tsv, which the section mapper reads too.
 SECTION_PHRASES = SPOKEN_SECTION_NAMES
 
-# Words that, followed by "colon", make a heading: every section name, and organ titles (data).
-HEADING_WORDS = frozenset(SECTION_OF) | frozenset(data_sections("normalize_words.txt")["headings"])
+# Words that, followed by "colon", make a heading: section names (not those only written) and organ
+# titles (data).
+HEADING_WORDS = COLON_SECTION_NAMES | frozenset(data_sections("normalize_words.txt")["headings"])
 
 
 _PHRASE_STARTS = frozenset(phrase[0] for phrase in SECTION_PHRASES)
