@@ -25,6 +25,8 @@ Figures:
   RTF         transcription seconds / audio seconds (model threads: AUTOSCRIBE_ASR_THREADS, default 2)
   placement   share of dictated sentences that land in their expected section (clinical indication,
               technique, comparison, findings, impression); spoken headings are not scored
+  script WER  the script (correct text) through the same corrections: words the engine changed
+              that were right
   critical    recall: share of dictations with a critical finding on which the critical_finding check
               fires; false alarms: share of dictations without one on which it fires
 """
@@ -397,6 +399,8 @@ class SetTally:
     recall: dict[str, list[int]] = field(default_factory=dict)  # mode → [flagged, critical cases]
     alarms: dict[str, list[int]] = field(default_factory=dict)  # mode → [flagged, clean cases]
     notes: list[str] = field(default_factory=list)
+    script_errors: int = 0
+    script_words: int = 0
 
     def bump(self, table: dict[str, list[int]], mode: str, hit: bool) -> None:
         pair = table.setdefault(mode, [0, 0])
@@ -477,6 +481,12 @@ def run_set(name: str, args: argparse.Namespace, engine: ScribeEngine, heard: He
         context = StudyContext() if args.no_context else case.context
         template = engine.template_for(context)
         script = case.spoken()
+        ref = words_for_wer(normalize(script))
+        # The script itself through the corrections: every word changed is one the engine got wrong
+        # in text that was right (a correction pass must leave correct report language alone).
+        as_written = words_for_wer(engine_text(engine, script, template, context))
+        tally.script_errors += edit_distance(ref, as_written)
+        tally.script_words += len(ref)
         runs: list[tuple[str, str | None, str, Any]] = [("text", None, script, None)]
         if heard is not None:
             for voice in voices:
@@ -490,7 +500,6 @@ def run_set(name: str, args: argparse.Namespace, engine: ScribeEngine, heard: He
                         if heard_with is not None:
                             text, _, again = heard(wav, heard_with, context)
                             seconds += again
-                    ref = words_for_wer(normalize(script))
                     hyp = words_for_wer(engine_text(engine, text, heard_with or template, context))
                     raw = words_for_wer(normalize(text))
                     errors = edit_distance(ref, hyp)
@@ -528,6 +537,7 @@ def run_set(name: str, args: argparse.Namespace, engine: ScribeEngine, heard: He
         "criticalDictations": sum(1 for c in cases if c.critical),
         "procedureTypes": sorted({t for c in cases for t in c.types}),
         "placementPctText": _pct(tally.placed.get("text")),
+        "werPctScript": round(100 * tally.script_errors / max(1, tally.script_words), 2),
         "criticalRecallPctText": _pct(tally.recall.get("text")),
         "criticalFalseAlarmPctText": _pct(tally.alarms.get("text")),
     }
@@ -581,6 +591,10 @@ def print_set(figures: dict[str, Any], verbose: bool) -> None:
             f"  [{name.lower()}] critical recall (audio) {figures['criticalRecallPctAudio']}%, "
             f"false alarms {figures['criticalFalseAlarmPctAudio']}%"
         )
+    print(
+        f"  [{name.lower()}] WER of the script text itself through the corrections: "
+        f"{figures['werPctScript']}% (words changed in correct text)"
+    )
     print(f"  [{name.lower()}] placement (script text) {figures['placementPctText']}%")
     print(
         f"  [{name.lower()}] critical recall (script text) {figures['criticalRecallPctText']}%, "
