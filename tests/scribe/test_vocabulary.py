@@ -51,3 +51,20 @@ def test_a_split_peri_word_after_a_negation_is_not_a_full_stop() -> None:
     assert normalize("there is no period of growth period") == "There is no period of growth."
     # A preposition can end a sentence ("left in"): the "period" after it is the full stop.
     assert normalize("the drain is left in period no leak period") == "The drain is left in. No leak."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "An appendicolith is present at the base of the appendix.",
+        "The catheter tip projects over the cavoatrial junction.",
+        "Fracture of the distal radial metaphysis.",
+        "Periventricular lesions consistent with demyelination.",
+        "Nonobstructive bowel gas pattern. The bones are osteopenic.",
+        "Mild narrowing of both neural foramina.",
+    ],
+)
+def test_correct_radiology_words_are_left_as_they_are(text: str) -> None:
+    """Correct words the spelling correction once turned into a neighbour (appendicolith into
+    appendicitis: another diagnosis)."""
+    assert correct_terms(text) == text
