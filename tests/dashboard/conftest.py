@@ -61,8 +61,12 @@ def flash_of(client: httpx.Client, response: httpx.Response) -> str:
 @pytest.fixture(scope="module")
 def guarded_server(database: str) -> Iterator[Server]:
     """A server set up as in production: webhooks may not call private or loopback addresses
-    (the shared test server allows them, as `make run` does)."""
-    srv = start_server({"AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE": "0"}, name="guarded")
+    (the shared test server allows them, as `make run` does). Without a worker of its own: it
+    shares the database, and its dispatcher would take the shared server's deliveries and refuse
+    the loopback receivers of other tests in the module (a browser test timed out on that)."""
+    srv = start_server(
+        {"AUTOSCRIBE_WEBHOOK_ALLOW_PRIVATE": "0", "AUTOSCRIBE_INPROCESS_WORKER": "0"}, name="guarded"
+    )
     yield srv
     stop_server(srv)
 
