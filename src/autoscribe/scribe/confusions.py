@@ -12,9 +12,7 @@ everyday words. Each rule here changes a word only where the words around it lea
 - "by laterally" is "bilaterally", and "diffused" before the word it describes is "diffuse";
 - "small muscle ischemic disease" and "continuous axial images" are their stock phrases;
 - "light" before a part that has sides is "right";
-- a singular noun before "are"/"were" takes its plural "s" ("filling defect are present"), unless
-  it is one of two subjects, the object of a preposition ("images of the head were") or an
-  adjective; "within normal limit" is "within normal limits";
+- "within normal limit" is "within normal limits";
 - "a" and "an" agree with the word after them.
 """
 
@@ -112,7 +110,7 @@ _LETTER_NAMES = re.compile(
 
 
 def _article_before_vowel(match: re.Match[str]) -> str:
-    before = match.string[: match.start()]
+    before = match.string[max(0, match.start() - 40) : match.start()]  # the words just before
     if _LETTER_NAMES.search(before) or (
         match.group(1) == "A" and before.strip()[-1:] not in ("", ".", "!", "?", ":")
     ):
