@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from autoscribe.scribe import correct_terms, normalize
+from autoscribe.scribe.engine import ScribeEngine
+from autoscribe.scribe.types import StudyContext
+from autoscribe.scribe.vocabulary import domain_vocabulary, is_compound, prefix_changed
+from autoscribe.scribe.wordlists import english_words
 
 
 @pytest.mark.parametrize(
@@ -68,3 +72,50 @@ def test_correct_radiology_words_are_left_as_they_are(text: str) -> None:
     """Correct words the spelling correction once turned into a neighbour (appendicolith into
     appendicitis: another diagnosis)."""
     assert correct_terms(text) == text
+
+
+@pytest.mark.parametrize(
+    ("procedure", "text"),
+    [
+        ("MRI RIGHT KNEE", "Small suprapatellar joint effusion."),
+        ("CT ABDOMEN PELVIS WITH CONTRAST", "No extrahepatic biliary ductal dilatation."),
+        ("US ABDOMEN DOPPLER", "Hepatopetal flow in the main portal vein."),
+        ("CT CHEST", "Smooth interlobular septal thickening."),
+        ("MRI LUMBAR SPINE", "Small posterolateral disc protrusion."),
+        ("CT HEAD", "No infratentorial abnormality."),
+        ("MRI LUMBAR SPINE", "Paraspinal soft tissues are unremarkable."),
+        ("US SOFT TISSUE", "A subdermal fluid collection."),
+    ],
+)
+def test_a_prefix_and_a_known_root_is_a_word_heard_right(procedure: str, text: str) -> None:
+    """A real compound the vocabulary does not list ("supra" + "patellar") was replaced by its
+    nearest listed neighbour: suprapatellar became suprasellar (another body part), extrahepatic
+    intrahepatic (the opposite). The whole correction (spelling, then sounds) leaves it alone."""
+    engine = ScribeEngine(llm=None)
+    context = StudyContext(procedure=procedure)
+    assert engine.corrected_text(text, engine.template_for(context), context) == text
+
+
+def test_a_misheard_word_that_looks_like_a_prefix_and_an_everyday_word_is_still_restored() -> None:
+    # "hypo" + "dents": an everyday word, not an anatomical root, so it is a misheard "hypodense".
+    assert correct_terms("a hypodents lesion") == "a hypodense lesion"
+    assert correct_terms("no subdoral hematoma") == "no subdural hematoma"
+    english = english_words()
+    assert not is_compound("hypodents", domain_vocabulary(), english)
+    assert is_compound("suprapatellar", domain_vocabulary(), english)
+    assert is_compound("paraspinal", domain_vocabulary(), english)  # para + spinal, an English adjective
+
+
+@pytest.mark.parametrize(
+    ("heard", "term", "changed"),
+    [
+        ("extrahepatic", "intrahepatic", True),
+        ("hypoechoic", "hyperechoic", True),
+        ("unobstructing", "obstructing", True),
+        ("obstructing", "nonobstructing", True),
+        ("unobstructing", "nonobstructing", False),
+        ("sentrylobular", "centrilobular", False),
+    ],
+)
+def test_a_correction_never_swaps_a_meaning_carrying_prefix(heard: str, term: str, changed: bool) -> None:
+    assert prefix_changed(heard, term) is changed

@@ -25,10 +25,11 @@ DATA = resources.files("autoscribe.scribe") / "data"
 SECTIONED = {
     "negex_triggers.txt": {"before", "after", "pseudo", "terminators"},
     "findings_words.txt": {"normal", "qualifiers", "severe", "mild"},
-    "vocabulary_words.txt": {"protected", "common", "radiology"},
+    "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes"},
     "normalize_words.txt": {"headings", "number context"},
     "sex_specific_anatomy.txt": {"female", "male"},
     "procedure_words.txt": {"CT", "MR", "XR", "US", "MG", "angiography"},
+    "confusion_words.txt": {"of before a finding", "of the part", "sided", "parts"},
 }
 LISTS = ("base_vocabulary.txt", "templates/ORDER.txt")
 TABLES = {"findings_lexicon.tsv": 4, "units.tsv": 2, "lesion_max_size.tsv": 2, "section_names.tsv": 3}

@@ -21,14 +21,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-# "<noun> on" is never what a report says: "<noun> of".
-_ALWAYS_OF = ("evidence", "amount", "suggestive", "indicative", "presence", "absence", "sensitivity")
+from autoscribe.scribe.wordlists import data_sections
 
-# Findings and imaging words whose "on the <part>" is a misheard "of the <part>".
-_OF_THE_PART = (
-    "fracture", "fractures", "stenosis", "narrowing", "occlusion", "dissection", "aneurysm",
-    "dilatation", "dilation", "enlargement", "thickening", "images", "imaging", "artery", "arteries",
-)  # fmt: skip
+# The clinical word lists are data (data/confusion_words.txt): nouns that take "of", findings whose
+# "on the <part>" is "of the", parts that have a side, parts that may follow "on the [side]".
+_WORDS = data_sections("confusion_words.txt")
+_ALWAYS_OF = _WORDS["of before a finding"]
+_OF_THE_PART = _WORDS["of the part"]
+_SIDED = _WORDS["sided"]
+_PARTS = _WORDS["parts"]
 
 _SIDES = r"(?:(?:right|left|bilateral)\s+)?"
 
@@ -38,24 +39,6 @@ _NOT_A_FINDING = (
     r"(?:the|this|that|these|those|prior|previous|current|recent|today|todays|my|our|either|both|"
     r"imaging|images?|exam|examination|study|ct|mri?|ultrasound)\b"
 )
-
-# Parts and findings that have a side: after "light" they ask for "right".
-_SIDED = (
-    "upper", "lower", "middle", "lobe", "lung", "hemithorax", "pleural", "effusion", "pneumothorax",
-    "kidney", "renal", "adrenal", "ureter", "ovary", "ovarian", "adnexa", "adnexal", "breast",
-    "axilla", "axillary", "inguinal", "hip", "knee", "shoulder", "ankle", "wrist", "elbow", "femur",
-    "femoral", "frontal", "parietal", "temporal", "occipital", "cerebellar", "hemisphere", "thyroid",
-    "internal", "external", "common", "subclavian", "jugular", "carotid", "vertebral", "portal",
-    "hepatic", "basal", "apical", "ventricle", "atrium", "side", "sided",
-)  # fmt: skip
-
-# A part of the body after "on the [side]": "fracture on the left femoral neck" is "of the".
-_PARTS = (
-    *(w for w in _SIDED if w not in ("side", "sided", "effusion", "pneumothorax", "frontal")),
-    "head", "brain", "chest", "abdomen", "pelvis", "neck", "spine", "face", "orbits", "sinuses",
-    "cervical", "thoracic", "lumbar", "humerus", "humeral", "radius", "radial", "ulna", "ulnar",
-    "tibia", "tibial", "fibula", "distal", "proximal",
-)  # fmt: skip
 
 _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     (re.compile(rf"\b({'|'.join(_ALWAYS_OF)})\s+on\s+(?!{_NOT_A_FINDING})", re.I), r"\1 of "),

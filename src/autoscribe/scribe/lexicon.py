@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from autoscribe.scribe.phonetics import edit_distance, phonetic_key
-from autoscribe.scribe.vocabulary import domain_vocabulary
+from autoscribe.scribe.vocabulary import domain_vocabulary, is_compound, prefix_changed
 from autoscribe.scribe.wordlists import data_text, english_words
 
 LEXICON_FILE = "radiology_lexicon.txt"
@@ -78,8 +78,9 @@ def _split_term(heard: Sequence[str], letters: str) -> bool:
 
 def _prefix_fits(heard: str, term: str) -> bool:
     """A heard negative prefix ("un-", "non-") keeps a negative term: "unstructing" is
-    nonobstructing, never obstructing (whether something is present must not change)."""
-    return not heard.startswith(("un", "non")) or term.startswith(("un", "non"))
+    nonobstructing, never obstructing (whether something is present must not change); nor does a
+    heard "extra-" become "intra-", or "hypo-" "hyper-"."""
+    return not prefix_changed(heard, term)
 
 
 def _allowed(key_len: int) -> int:
@@ -219,6 +220,10 @@ class _Matcher:
             name: region.context for name, region in lexicon.regions.items() if region.context
         }
 
+    def is_known(self, word: str) -> bool:
+        """A radiology or report word, or a prefix and such a word ("suprapatellar")."""
+        return word in self.known or is_compound(word, self.known, self.english)
+
     def candidates(self, key: str) -> list[tuple[int, Term]]:
         limit = _allowed(len(key))
         out = []
@@ -273,7 +278,7 @@ def correct_radiology_terms(
                 _GLUE.fullmatch(text[words[k].end() : words[k + 1].start()]) for k in range(i, i + size - 1)
             ):
                 continue
-            unknown = [w for w in span if w not in matcher.known]
+            unknown = [w for w in span if not matcher.is_known(w)]
             joined = "".join(span)
             # Radiology or report words as heard are kept, unless a term was split in two, a letter
             # or two off ("posterior lateral" for posterolateral).

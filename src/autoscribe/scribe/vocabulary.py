@@ -9,13 +9,16 @@ laterality: no correction may change whether something is present or on which si
 meaning-carrying prefix is kept ("unobstructing" becomes "nonobstructing", never "obstruction").
 A word the model split in two is rejoined when the halves together spell a vocabulary word
 ("micro adenoma", "cardiomegaly distinal" for cardiomediastinal), but two real words never are.
+A word made of a radiology prefix and a known root ("suprapatellar", "extrahepatic", "paraspinal")
+is a real word the model heard right, though no list names it: it is never replaced by a listed
+neighbour ("suprasellar", "intrahepatic").
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 from autoscribe.scribe.normalize import OPEN_WORDS
@@ -28,6 +31,8 @@ _WORDS = data_sections("vocabulary_words.txt")
 _PROTECTED = frozenset(_WORDS["protected"])
 _COMMON = _WORDS["common"]
 RADIOLOGY_WORDS = _WORDS["radiology"]
+# Longest first, so that "postero" is tried before "post".
+_COMPOUND_PREFIXES = tuple(sorted(_WORDS["prefixes"], key=len, reverse=True))
 # Prefixes that carry meaning: a correction keeps them ("unobstructing" may become
 # "nonobstructing", never "obstruction"; "hyperintense" never becomes "hypointense").
 _MEANING_PREFIXES = (
@@ -106,6 +111,33 @@ def _prefix_kept(word: str, target: str) -> bool:
     return have == get or (have == "" and get != "non")
 
 
+def prefix_changed(heard: str, target: str) -> bool:
+    """Whether putting `target` for `heard` would change a meaning-carrying prefix: another one
+    ("extrahepatic" → intrahepatic, "hypo-" → hyper-) or a negation dropped or added."""
+    have, get = _prefix(heard), _prefix(target)
+    return (have != get and have != "" and get != "") or (have == "non") != (get == "non")
+
+
+# Endings of the anatomical adjectives an English root of a compound may be ("paraspinal",
+# "subdermal"): an everyday root ("hypo" + "dents") is a misheard "hypodense", not a compound.
+_ADJECTIVE_ENDINGS = ("al", "ar", "ic", "ous", "ary")
+
+
+def is_compound(word: str, roots: Collection[str], english: Collection[str] = ()) -> bool:
+    """A prefix or combining form (data/vocabulary_words.txt [prefixes]) and a root: a vocabulary
+    word (`roots`) of 4 letters or more ("suprapatellar", "extrahepatic", "interlobular"), or an
+    English adjective of 5 letters or more ("paraspinal", "subdermal"). Such a word is a real one the
+    model heard right, not a misspelling of a neighbour; "hypodents" (hypo + dents) is not one."""
+    for prefix in _COMPOUND_PREFIXES:
+        if word.startswith(prefix):
+            rest = word[len(prefix) :]
+            if len(rest) >= 4 and rest in roots:
+                return True
+            if len(rest) >= 5 and rest.endswith(_ADJECTIVE_ENDINGS) and rest in english:
+                return True
+    return False
+
+
 def _ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
 
@@ -122,7 +154,12 @@ class _Corrector:
         self.cache: dict[str, str | None] = {}
 
     def known(self, low: str) -> bool:
-        return low in self.vocabulary or low in _PROTECTED or low in self.english
+        return (
+            low in self.vocabulary
+            or low in _PROTECTED
+            or low in self.english
+            or is_compound(low, self.vocabulary, self.english)
+        )
 
     def form(self, target: str) -> str:
         return self.compounds.get(target, target)
