@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from autoscribe.scribe import LlmConfig, ScribeEngine, StudyContext, build_draft, builtin_template, run_checks
+from autoscribe.scribe import (
+    LlmConfig,
+    ScribeEngine,
+    StudyContext,
+    build_draft,
+    builtin_template,
+    normalize,
+    run_checks,
+)
 from autoscribe.scribe.findings import analyze
 from autoscribe.scribe.impression import generate_impression, impression_with_source
 
@@ -143,6 +151,32 @@ def test_checks_catch_injected_errors_and_stay_quiet_on_a_clean_report() -> None
     assert "laterality_inconsistent" in _codes(
         "small right pleural effusion period impression colon small left pleural effusion period", chest
     )
+
+
+@pytest.mark.parametrize(
+    ("procedure", "dictated"),
+    [
+        ("US PELVIS", "a simple cyst measuring 3.2 x 2.8 cm period"),
+        ("US PELVIS", "a lesion measuring 8.2 x 4.1 x 5.0 cm period"),
+        ("US RENAL", "a stone measuring 4 by 5 millimeters period"),
+        ("CT CHEST", "the pulmonary artery to aorta ratio is 1.2 period"),
+        (
+            "US CAROTID",
+            "peak systolic velocity of 140 centimeters per second in the right internal carotid period",
+        ),
+        ("US CAROTID", "peak systolic velocity of 1.4 meters per second period"),
+    ],
+)
+def test_measurements_with_their_units_raise_no_unit_warning(procedure: str, dictated: str) -> None:
+    """Sizes in three dimensions, ratios and velocities are written right: a warning on them would
+    teach the radiologist to ignore the unit checks."""
+    codes = _codes(dictated, StudyContext(procedure=procedure, clinical_indication="pain"))
+    assert "unit_missing" not in codes
+    assert "unit_implausible" not in codes
+
+
+def test_a_velocity_is_written_per_second() -> None:
+    assert normalize("velocity of 140 centimeters per second period") == "Velocity of 140 cm/s."
 
 
 def test_completeness_checks() -> None:

@@ -80,6 +80,23 @@ def test_organ_heading_overrides_keywords_and_numbered_impression_is_unnumbered(
     assert draft.impression == ["Healed fracture.", "No pneumonia."]
 
 
+@pytest.mark.parametrize(
+    ("dictated", "impression"),
+    [
+        ("impression 2.1 cm simple right ovarian cyst.", ["2.1 cm simple right ovarian cyst."]),
+        ("impression 1.5 cm nodule. 2. No effusion.", ["1.5 cm nodule.", "No effusion."]),
+        ("impression number two 1.5 cm nodule.", ["1.5 cm nodule."]),
+    ],
+)
+def test_a_measurement_that_opens_an_impression_item_keeps_its_number(
+    dictated: str, impression: list[str]
+) -> None:
+    """ "2.1 cm" is a size, not item 2 of a list: it was cut to "1 cm"."""
+    template = builtin_template("generic")
+    assert template is not None
+    assert build_draft(dictated, template).impression == impression
+
+
 def test_context_fills_the_indication_placeholder() -> None:
     template = builtin_template("xr-chest")
     assert template is not None

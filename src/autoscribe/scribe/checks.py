@@ -48,7 +48,9 @@ _UNIT = r"(?:cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?)"
 _DIMENSIONS = re.compile(r"\b\d+(?:\.\d+)?(?:\s*x\s*\d+(?:\.\d+)?)+(?!\s*x)(?P<after>\s*\S*)", re.I)
 _MEASURED = re.compile(
     r"\b(?:measuring|measures|measured|measure|diameter of|size of|up to|thickness of|caliber of)\s+"
-    r"(?:approximately\s+|about\s+|up to\s+)?(?P<num>\d+(?:\.\d+)?)(?P<after>\s*\S*)",
+    # Not the first number of "3.2 x 2.8 cm": _DIMENSIONS reads those.
+    r"(?:approximately\s+|about\s+|up to\s+)?(?P<num>\d+(?:\.\d+)?)(?![\d.]|\s*(?:x|by)\s*\d)"
+    r"(?P<after>\s*\S*)",
     re.I,
 )
 _NUMBER_WORD = (
@@ -65,10 +67,12 @@ _DISTANCE = re.compile(rf"\b{_NUMBER}\s+(?:above|below|proximal to|distal to|dee
 # A decimal is a measurement unless it is a ratio, score or index.
 _DECIMAL = re.compile(r"(?<![\w.])(?P<num>\d+\.\d+)(?P<after>\s*\S*)")
 _DECIMAL_OK_BEFORE = re.compile(
-    r"(ratio|index|score|grade|version|z-score|of|is less than|greater than)\W*$", re.I
+    r"(?:(?:ratio|index|score|grade|version|z-score)(?:\s+(?:is|was|of|measures|measured|measuring|"
+    r"approximately|about))*|of|is less than|greater than)\W*$",
+    re.I,
 )
 _WITH_UNIT = re.compile(
-    r"\b(?P<num>\d+(?:\.\d+)?)(?:\s*x\s*\d+(?:\.\d+)?)*\s*(?P<unit>cm|mm|m|HU|%|mL)(?![A-Za-z])"
+    r"\b(?P<num>\d+(?:\.\d+)?)(?:\s*x\s*\d+(?:\.\d+)?)*\s*(?P<unit>cm|mm|m|HU|%|mL)(?![A-Za-z/])"
 )
 # A sentence that names the diagnosis the findings before it add up to.
 _DIAGNOSIS = re.compile(

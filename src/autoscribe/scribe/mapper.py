@@ -55,8 +55,10 @@ _INDICATION_START = re.compile(
 )
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten"
 # "1." / "One." / "One," / "Number one" before an impression item ("One, small effusion.").
+# A number before a decimal point is a measurement, not an item: "2.1 cm cyst" keeps its 2.
 _ENUMERATION = re.compile(
-    rf"^(?:number\s+(?:\d{{1,2}}|{_NUMBER_WORDS})[.):,]?\s*|\d{{1,2}}[.):]\s*|(?:{_NUMBER_WORDS})[.):,]\s*"
+    rf"^(?:number\s+(?:\d{{1,2}}(?![.,]\d)|{_NUMBER_WORDS})(?:[.):,](?!\d))?\s*|\d{{1,2}}[.):](?!\d)\s*"
+    rf"|(?:{_NUMBER_WORDS})[.):,]\s*"
     rf"|#\d+\s+)(?=\S|$)",
     re.I,
 )
