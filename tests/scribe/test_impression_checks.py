@@ -179,6 +179,19 @@ def test_a_velocity_is_written_per_second() -> None:
     assert normalize("velocity of 140 centimeters per second period") == "Velocity of 140 cm/s."
 
 
+def test_a_denial_and_a_finding_dictated_under_different_organs_conflict() -> None:
+    head = StudyContext(procedure="CT HEAD", clinical_indication="fall")
+    dictated = (
+        "brain colon no intracranial hemorrhage period extra axial colon small left subdural hematoma period"
+    )
+    assert "negation_conflict" in _codes(dictated, head, "ct-head")
+    old = (
+        "brain colon no acute intracranial hemorrhage period "
+        "extra axial colon chronic left subdural hematoma period"
+    )
+    assert "negation_conflict" not in _codes(old, head, "ct-head")
+
+
 def test_completeness_checks() -> None:
     draft = _draft("the lungs are clear period")
     codes = {c.code: c for c in run_checks(draft, StudyContext())}

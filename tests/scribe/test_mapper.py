@@ -97,6 +97,37 @@ def test_a_measurement_that_opens_an_impression_item_keeps_its_number(
     assert build_draft(dictated, template).impression == impression
 
 
+def test_a_normal_sentence_that_denies_a_dictated_finding_elsewhere_is_taken_out() -> None:
+    """The brain's normal sentence said "No acute intracranial hemorrhage, mass effect ..." beside
+    a subdural hematoma and a midline shift dictated under other organs: the report said both."""
+    template = builtin_template("ct-head")
+    assert template is not None
+    draft = build_draft(
+        "There is an acute subdural hematoma along the left convexity. "
+        "There is 3 mm of rightward midline shift.",
+        template,
+    )
+    assert _texts(draft, "findings.extraAxial") == [
+        "There is an acute subdural hematoma along the left convexity."
+    ]
+    assert _texts(draft, "findings.brain") == ["Gray-white matter differentiation is preserved."]
+    assert _texts(draft, "findings.calvarium") == ["The calvarium is intact."]
+
+
+def test_a_normal_sentence_stays_beside_an_old_finding_or_one_in_another_organ() -> None:
+    head = builtin_template("ct-head")
+    abdomen = builtin_template("ct-abdomen-pelvis")
+    assert head is not None and abdomen is not None
+    # "No acute ..." and a chronic subdural hematoma may both stand.
+    draft = build_draft("There is a chronic subdural hematoma along the left convexity.", head)
+    assert _texts(draft, "findings.brain")[0].startswith("No acute intracranial hemorrhage")
+    # "No focal lesion" in the liver says nothing about a renal lesion.
+    draft = build_draft("There is a 2 cm lesion in the left kidney.", abdomen)
+    assert _texts(draft, "findings.liver") == [
+        "The liver is normal in size and attenuation without focal lesion."
+    ]
+
+
 def test_context_fills_the_indication_placeholder() -> None:
     template = builtin_template("xr-chest")
     assert template is not None

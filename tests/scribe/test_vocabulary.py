@@ -85,6 +85,7 @@ def test_correct_radiology_words_are_left_as_they_are(text: str) -> None:
         ("CT HEAD", "No infratentorial abnormality."),
         ("MRI LUMBAR SPINE", "Paraspinal soft tissues are unremarkable."),
         ("US SOFT TISSUE", "A subdermal fluid collection."),
+        ("MG SCREENING BILATERAL", "No mammographic evidence of malignancy."),
     ],
 )
 def test_a_prefix_and_a_known_root_is_a_word_heard_right(procedure: str, text: str) -> None:
@@ -119,3 +120,15 @@ def test_a_misheard_word_that_looks_like_a_prefix_and_an_everyday_word_is_still_
 )
 def test_a_correction_never_swaps_a_meaning_carrying_prefix(heard: str, term: str, changed: bool) -> None:
     assert prefix_changed(heard, term) is changed
+
+
+def test_a_word_as_near_two_vocabulary_words_is_left_to_the_sound_pass() -> None:
+    """ "intreparital" is as near intracranial as intraperitoneal in letters; the spelling
+    correction took intracranial (free air in the head, in a CT abdomen), the sound pass, which
+    knows the study's region, restores intraperitoneal."""
+    engine = ScribeEngine(llm=None)
+    context = StudyContext(procedure="CT ABDOMEN PELVIS WITH CONTRAST")
+    heard = "There is free intreparital air beneath the diaphragm."
+    assert engine.corrected_text(heard, engine.template_for(context), context) == (
+        "There is free intraperitoneal air beneath the diaphragm."
+    )

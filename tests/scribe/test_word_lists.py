@@ -24,7 +24,7 @@ DATA = resources.files("autoscribe.scribe") / "data"
 # Every file of data/ and the sections it must have (None: not a sectioned word list).
 SECTIONED = {
     "negex_triggers.txt": {"before", "after", "pseudo", "terminators"},
-    "findings_words.txt": {"normal", "qualifiers", "severe", "mild"},
+    "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild"},
     "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes"},
     "normalize_words.txt": {"headings", "number context"},
     "sex_specific_anatomy.txt": {"female", "male"},
@@ -32,7 +32,13 @@ SECTIONED = {
     "confusion_words.txt": {"of before a finding", "of the part", "sided", "parts"},
 }
 LISTS = ("base_vocabulary.txt", "templates/ORDER.txt")
-TABLES = {"findings_lexicon.tsv": 4, "units.tsv": 2, "lesion_max_size.tsv": 2, "section_names.tsv": 3}
+TABLES = {
+    "findings_lexicon.tsv": 4,
+    "units.tsv": 2,
+    "lesion_max_size.tsv": 2,
+    "section_names.tsv": 3,
+    "findings_scope.tsv": 2,
+}
 OTHERS = {"radiology_lexicon.txt", "macros.json", "README.md"}  # tested here or in test_template_data.py
 
 

@@ -16,7 +16,14 @@ import itertools
 import re
 from dataclasses import dataclass, replace
 
-from autoscribe.scribe.findings import Analysis, Mention, analyze, concepts_match, sides_compatible
+from autoscribe.scribe.findings import (
+    Analysis,
+    Mention,
+    analyze,
+    concepts_match,
+    contradicts_anywhere,
+    sides_compatible,
+)
 from autoscribe.scribe.types import FINDINGS, IMPRESSION, PLACEHOLDER, CheckResult, Draft, StudyContext
 from autoscribe.scribe.wordlists import data_rows, data_sections
 
@@ -247,15 +254,20 @@ def check_negation_conflicts(items: list[_Item]) -> list[CheckResult]:
     reported = _reported(items)
     out = []
     flagged: set[str] = set()
-    negs: list[tuple[_Item, Mention]] = [
-        (i, m) for i in reported for m in i.analysis.mentions if m.negated and not m.qualified
-    ]
+    negs: list[tuple[_Item, Mention]] = [(i, m) for i in reported for m in i.analysis.mentions if m.negated]
     poss: list[tuple[_Item, Mention]] = [(i, m) for i in reported for m in i.analysis.positive]
     for neg_item, neg in negs:
         for pos_item, pos in poss:
-            if pos_item is neg_item or not concepts_match(neg.concept, pos.concept):
+            if pos_item is neg_item:
                 continue
-            if not sides_compatible(neg.side, pos.side) or not _may_conflict(neg_item, pos_item):
+            same_place = (
+                not neg.qualified
+                and concepts_match(neg.concept, pos.concept)
+                and sides_compatible(neg.side, pos.side)
+                and _may_conflict(neg_item, pos_item)
+            )
+            # "No intracranial hemorrhage" in one organ, a subdural hematoma in another.
+            if not same_place and not contradicts_anywhere(neg, pos, pos_item.text):
                 continue
             key = neg.concept if neg.concept == pos.concept else f"{neg.concept}|{pos.concept}"
             if key in flagged:

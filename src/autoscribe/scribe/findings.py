@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from autoscribe.scribe.variants import critical_variants
-from autoscribe.scribe.wordlists import data_sections, findings_lexicon
+from autoscribe.scribe.wordlists import data_rows, data_sections, findings_lexicon
 
 
 def _words_regex(words: tuple[str, ...]) -> re.Pattern[str]:
@@ -30,6 +30,7 @@ _NORMAL_WORDS = _words_regex(_WORDS["normal"])
 _QUALIFIERS = _words_regex(_WORDS["qualifiers"])
 _SIDE = re.compile(r"\b(right|left|bilateral|bilaterally|both)\b", re.I)
 _MEASURE = re.compile(r"\b\d+(?:\.\d+)?(?: x \d+(?:\.\d+)?)* ?(?:cm|mm)\b")
+_NOT_ACUTE = _words_regex(_WORDS["not acute"])
 _SIZE_UP = _words_regex(_WORDS["severe"])
 _SIZE_DOWN = _words_regex(_WORDS["mild"])
 
@@ -223,3 +224,22 @@ def concepts_match(a: str, b: str) -> bool:
 
 def sides_compatible(a: str | None, b: str | None) -> bool:
     return a is None or b is None or a == b or "bilateral" in (a, b)
+
+
+# Denials that cover the whole report (data/findings_scope.tsv): the concepts that contradict each.
+_REPORT_WIDE = {
+    denied: frozenset(c.strip() for c in affirmed.split(","))
+    for denied, affirmed in data_rows("findings_scope.tsv", 2)
+}
+
+
+def contradicts_anywhere(denied: Mention, affirmed: Mention, affirmed_in: str) -> bool:
+    """Whether a finding affirmed anywhere in the findings (in the sentence `affirmed_in`)
+    contradicts this denial, whatever organ each sentence is filed under: "no acute intracranial
+    hemorrhage" (brain) against a subdural hematoma (extra-axial spaces), "no mass effect" against a
+    midline shift. A qualified denial ("no acute ...") stands beside a finding said to be old."""
+    return (
+        affirmed.concept in _REPORT_WIDE.get(denied.concept, frozenset())
+        and sides_compatible(denied.side, affirmed.side)
+        and not (denied.qualified and _NOT_ACUTE.search(affirmed_in))
+    )

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from autoscribe.errors import InvalidRequest, NotFound
-from autoscribe.scribe.findings import analyze
+from autoscribe.scribe.findings import analyze, contradicts_anywhere
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 from autoscribe.scribe.section_names import SECTION_OF
 from autoscribe.scribe.templates import BUILTIN_MACROS
@@ -288,7 +288,35 @@ def build_draft(
                 draft.impression_source = "dictated"
             _place(draft, path, sentence)
             cursor.last_section = path.split(".")[0]
+    _drop_contradicted_defaults(draft)
     return draft
+
+
+def _drop_contradicted_defaults(draft: Draft) -> None:
+    """A template's normal sentence that denies what the radiologist dictated under another organ
+    ("No acute intracranial hemorrhage ..." in the brain, a subdural hematoma dictated under the
+    extra-axial spaces) is taken out: the report must not say both."""
+    dictated = [
+        (sentence.text, mention)
+        for section in draft.sections
+        if section.key in (FINDINGS, IMPRESSION)
+        for sentence in section.all_sentences()
+        if sentence.source not in ("default", "context")
+        for mention in analyze(sentence.text).positive
+    ]
+    if not dictated:
+        return
+
+    def contradicted(default: str) -> bool:
+        denials = [m for m in analyze(default).mentions if m.negated]
+        return any(contradicts_anywhere(d, m, text) for d in denials for text, m in dictated)
+
+    for section in draft.sections:
+        if section.key == FINDINGS:
+            for sub in (section, *section.subsections):
+                sub.sentences[:] = [
+                    s for s in sub.sentences if s.source != "default" or not contradicted(s.text)
+                ]
 
 
 def _route(

@@ -138,6 +138,23 @@ def is_compound(word: str, roots: Collection[str], english: Collection[str] = ()
     return False
 
 
+# Endings that make another form of one word: "mammographic" is a form of mammography, heard right.
+_FORM_ENDINGS = frozenset(
+    ("", "s", "es", "ic", "ical", "ically", "y", "ies", "al", "ally", "ia", "ed", "ing", "ly", "ation",
+     "ations", "ous", "ity", "ive", "ment", "ments")
+)  # fmt: skip
+
+
+def _other_form(heard: str, target: str) -> bool:
+    """Whether `heard` is another form of `target`: the same stem of 5 letters or more, each with
+    an ending of _FORM_ENDINGS ("mammographic", mammography). "periappendical" is not a form of
+    periappendiceal ("al" against "eal"): a misspelling, put right."""
+    stem = 0
+    while stem < min(len(heard), len(target)) and heard[stem] == target[stem]:
+        stem += 1
+    return stem >= 5 and heard[stem:] in _FORM_ENDINGS and target[stem:] in _FORM_ENDINGS
+
+
 def _ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
 
@@ -167,16 +184,27 @@ class _Corrector:
     def closest(self, low: str, *, max_len_diff: int = 2, cutoff: float | None = None) -> str | None:
         """The one vocabulary word clearly closest in spelling to `low`, keeping its prefix, or None."""
         cutoff = cutoff or (0.75 if len(low) >= 8 else 0.8)
+        # Candidates a little under the cutoff too: they only make a winner less clear.
+        near = [
+            c
+            for c in difflib.get_close_matches(low, self.targets, n=6, cutoff=cutoff - 0.05)
+            if _prefix_kept(low, c)
+        ]
         # Similar length only: "hypoenhancing" is not a misspelled "enhancing" (a prefix changes meaning).
         close = [
             c
-            for c in difflib.get_close_matches(low, self.targets, n=5, cutoff=cutoff)
-            if abs(len(c) - len(low)) <= max_len_diff
+            for c in near
+            if _ratio(low, c) >= cutoff
+            and abs(len(c) - len(low)) <= max_len_diff
             and not (low.endswith(c) or low.startswith(c))
-            and _prefix_kept(low, c)
-        ][:2]
-        # Only a clear winner: two equally close candidates mean we cannot tell.
-        if not close or (len(close) == 2 and _ratio(low, close[0]) - _ratio(low, close[1]) < 0.05):
+            and not _other_form(low, c)
+        ]
+        if not close:
+            return None
+        # Only a clear winner: another word about as close, of any length, means we cannot tell
+        # ("intreparital" is as near intraperitoneal as intracranial; the sound pass decides).
+        best = _ratio(low, close[0])
+        if any(c != close[0] and best - _ratio(low, c) < 0.05 for c in near):
             return None
         return close[0]
 
