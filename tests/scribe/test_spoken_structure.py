@@ -65,6 +65,11 @@ def _no_heading_words(sections: dict[str, str]) -> None:
             "Findings: The lungs are clear. There is no pleural effusion.\n"
             "Impression: No acute cardiopulmonary abnormality.",
         ),
+        # "Findings are as follows", also as the model shortens it.
+        (
+            "Findings are follows. The lungs are clear. Impression as follows. Normal.",
+            "Findings: The lungs are clear.\nImpression: Normal.",
+        ),
         (
             "Findings: the lungs are clear. Impression: normal.",
             "Findings: The lungs are clear.\nImpression: Normal.",
@@ -380,6 +385,7 @@ def test_spoken_commands_and_punctuation(spoken: str, written: str) -> None:
         "The lungs are clear. There is a small effusion. Scratch heart. No effusion.",
         "the lungs are clear period there is a small effusion period scratch mat period no effusion period",
         "The lungs are clear. There is a small effusion. The lead last sentence. No effusion.",
+        "The lungs are clear. There is a small effusion. Scratch out. No effusion.",
     ],
 )
 def test_scratch_that_and_delete_last_sentence_remove_the_sentence_just_said(said: str) -> None:
@@ -392,6 +398,8 @@ def test_scratch_that_and_delete_last_sentence_remove_the_sentence_just_said(sai
         "Crash at high speed. No fracture.",
         "Scratch marks on the skin. No fracture.",
         "Crash that occurred yesterday. No fracture.",
+        "The lesion was scratched out on the film. No fracture.",
+        "Scratch out the margin. No fracture.",
         "The lungs are clear. See last sentence.",  # only a misheard "delete" takes the sentence
     ],
 )

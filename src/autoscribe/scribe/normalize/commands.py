@@ -181,7 +181,8 @@ def _misheard_comma(toks: list[Tok], i: int) -> bool:
 # a whole sentence of their own: no report sentence is "Crash that." or ends in "last sentence".
 _SCRATCH_LIKE = frozenset(("scratch", "scratched", "scratches", "crash", "stretch", "strike", "struck"))
 _DELETE_LIKE = frozenset(("the", "lead", "elite", "delete", "deleted", "deletes", "delight", "relete"))
-_THAT_LIKE = frozenset(("that", "hat", "mat", "heart", "fat", "at", "bat", "pat", "cat", "sat", "dat"))
+# What the model hears for "that" in "scratch that", and "scratch out", said as much.
+_THAT_LIKE = frozenset(("that", "hat", "mat", "heart", "fat", "at", "bat", "pat", "cat", "sat", "dat", "out"))
 
 
 def _scratch_command(toks: list[Tok], i: int, out: list[Tok]) -> int:

@@ -71,11 +71,22 @@ def _heading_mark(toks: list[Tok], j: int) -> int | None:
         return j + 1
     if words[:1] == ("period",) and not period_is_word(toks, j, after_the=True):
         return j + 1
-    # "Findings are as follows." / "The impression is as follows:" ("our": how the model hears "are")
-    if words[1:3] == ("as", "follows") and words[0] in ("are", "is", "our"):
-        after = _heading_mark(toks, j + 3)
-        return j + 3 if after is None else after
+    follows = _as_follows(words)
+    if follows:
+        after = _heading_mark(toks, j + follows)
+        return j + follows if after is None else after
     return None
+
+
+def _as_follows(words: tuple[str, ...]) -> int:
+    """How many words of "are as follows" start `words` (0: none): "Findings are as follows." /
+    "The impression is as follows:", also as the model hears it ("our as follows", "are follows",
+    "as follows")."""
+    if words[1:3] == ("as", "follows") and words[0] in ("are", "is", "our"):
+        return 3
+    if words[:2] in (("as", "follows"), ("are", "follows"), ("is", "follows")):
+        return 2
+    return 0
 
 
 def spoken_heading(
@@ -104,7 +115,7 @@ def spoken_heading(
             continue
         j = start + len(phrase)
         words = toks[start:j]
-        if start != i and words_at(toks, j, 3)[1:3] != ("as", "follows"):
+        if start != i and not _as_follows(words_at(toks, j, 3)):
             return None
         mark = _heading_mark(toks, j)
         nxt = toks[j] if j < len(toks) else None

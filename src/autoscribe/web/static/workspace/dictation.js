@@ -86,7 +86,7 @@
     ["“Period” or “full stop”, “comma”, “colon”, “semicolon”, “question mark”", "Punctuation"],
     ["“Open parenthesis”, “close parenthesis”", "( and )"],
     ["“New line”, “new paragraph”", "A line break, a blank line"],
-    ["“Scratch that”, “delete last sentence”", "Remove the sentence just said (right after “new line” or “new paragraph”: the break)"],
+    ["“Scratch that”, “scratch out”, “delete last sentence”", "Remove the sentence just said (right after “new line” or “new paragraph”: the break)"],
     ["“Insert” and a macro name", "The macro’s text"],
     ["Under Impression: “one … two …”", "Numbered impression items"],
   ];
