@@ -52,6 +52,18 @@ def test_rule_based_impression_orders_critical_first_and_says_normal_when_normal
     ]
 
 
+def test_the_suggested_impression_leaves_out_the_sizes_of_normal_structures() -> None:
+    """A liver ultrasound lists organ sizes; they are not findings for the impression."""
+    template = builtin_template("us-abdomen")
+    assert template is not None
+    draft = build_draft(
+        "The common bile duct measures 4 mm. The right kidney measures 10.5 cm. "
+        "There is a 2 cm hypoechoic focus in the spleen.",
+        template,
+    )
+    assert generate_impression(draft) == ["2 cm hypoechoic focus in the spleen."]
+
+
 class _FakeLLM(BaseHTTPRequestHandler):
     answers: list[tuple[int, str]] = []
     requests: list[dict[str, Any]] = []

@@ -209,9 +209,19 @@ def analyze(sentence: str, *, variants: bool = False) -> Analysis:
     return Analysis(text=text, mentions=tuple(mentions), normal=normal)
 
 
+# "The right kidney measures 10.5 cm.", "The common bile duct measures 4 mm.": a named structure's
+# size, routine biometry (an abnormality would have a word of the lexicon: "the lesion measures").
+_BIOMETRY = re.compile(r"^the\b[^.;]*?\bmeasur(?:es|ed|ing)\b", re.I)
+
+
 def measurement_only_positive(sentence: str) -> bool:
-    """A measured structure with no abnormality word ("2 cm hypoechoic focus") is still a finding."""
-    return bool(_MEASURE.search(sentence)) and not _NORMAL_WORDS.search(sentence)
+    """A measured structure with no abnormality word ("2 cm hypoechoic focus") is still a finding;
+    the size of a named structure ("The spleen measures 11 cm.") is not."""
+    return (
+        bool(_MEASURE.search(sentence))
+        and not _NORMAL_WORDS.search(sentence)
+        and not _BIOMETRY.search(sentence)
+    )
 
 
 def concepts_match(a: str, b: str) -> bool:
