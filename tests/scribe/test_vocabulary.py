@@ -7,7 +7,7 @@ import pytest
 from autoscribe.scribe import correct_terms, normalize
 from autoscribe.scribe.engine import ScribeEngine
 from autoscribe.scribe.types import StudyContext
-from autoscribe.scribe.vocabulary import domain_vocabulary, is_compound, prefix_changed
+from autoscribe.scribe.vocabulary import domain_vocabulary, is_compound, other_word, prefix_changed
 from autoscribe.scribe.wordlists import english_words
 
 
@@ -114,7 +114,9 @@ def test_a_misheard_word_that_looks_like_a_prefix_and_an_everyday_word_is_still_
         ("hypoechoic", "hyperechoic", True),
         ("unobstructing", "obstructing", True),
         ("obstructing", "nonobstructing", True),
+        ("malalignment", "alignment", True),
         ("unobstructing", "nonobstructing", False),
+        ("antigrade", "antegrade", False),
         ("sentrylobular", "centrilobular", False),
     ],
 )
@@ -132,3 +134,45 @@ def test_a_word_as_near_two_vocabulary_words_is_left_to_the_sound_pass() -> None
     assert engine.corrected_text(heard, engine.template_for(context), context) == (
         "There is free intraperitoneal air beneath the diaphragm."
     )
+
+
+@pytest.mark.parametrize(
+    ("procedure", "text"),
+    [
+        ("CT ABDOMEN PELVIS", "A 4 mm nonobstructing calculus in the lower pole of the right kidney."),
+        ("CT CERVICAL SPINE", "No acute fracture or malalignment of the cervical spine."),
+        ("US SCROTUM", "A 5 mm epididymal head cyst."),
+        ("IR DRAINAGE", "Percutaneous cholecystostomy tube placement."),
+        ("IR VENOUS ACCESS", "Venography demonstrates compression of the left common iliac vein."),
+        ("CT NECK", "Sialolithiasis of the left submandibular duct."),
+        ("US SCROTUM", "Scattered testicular microlithiasis."),
+        ("US PELVIS", "Poorly defined myometrial echotexture."),
+        ("MRI BRAIN", "Thin subdural collections overlying both cerebral convexities."),
+        ("XR ANKLE", "Plantar calcaneal enthesophyte."),
+    ],
+)
+def test_another_word_of_a_listed_word_s_family_is_heard_right(procedure: str, text: str) -> None:
+    """Correct words the corrections once turned into a listed relative: another ending
+    (epididymal, cholecystostomy, convexities), another root before the same ending (venography,
+    sialolithiasis, myometrial), a negating prefix dropped (nonobstructing, malalignment)."""
+    engine = ScribeEngine(llm=None)
+    context = StudyContext(procedure=procedure)
+    assert engine.corrected_text(text, engine.template_for(context), context) == text
+
+
+@pytest.mark.parametrize(
+    ("heard", "target", "other"),
+    [
+        ("epididymitis", "epididymis", True),
+        ("calcaneal", "calcaneus", True),
+        ("venography", "angiography", True),
+        ("myometrial", "endometrial", True),
+        # Misspellings and mishearings of the listed word stay correctable.
+        ("biopsis", "biopsy", False),
+        ("extroversation", "extravasation", False),
+        ("sentrylobular", "centrilobular", False),
+        ("periappendical", "periappendiceal", False),
+    ],
+)
+def test_other_word_tells_a_relative_from_a_misspelling(heard: str, target: str, other: bool) -> None:
+    assert other_word(heard, target) is other

@@ -25,7 +25,7 @@ DATA = resources.files("autoscribe.scribe") / "data"
 SECTIONED = {
     "negex_triggers.txt": {"before", "after", "pseudo", "terminators"},
     "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild"},
-    "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes"},
+    "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes", "endings"},
     "normalize_words.txt": {"headings", "number context"},
     "sex_specific_anatomy.txt": {"female", "male"},
     "procedure_words.txt": {"CT", "MR", "XR", "US", "MG", "angiography"},

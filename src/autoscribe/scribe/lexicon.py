@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from autoscribe.scribe.phonetics import edit_distance, phonetic_key
-from autoscribe.scribe.vocabulary import domain_vocabulary, is_compound, prefix_changed
+from autoscribe.scribe.vocabulary import (
+    domain_vocabulary,
+    is_compound,
+    meaning_prefix,
+    other_word,
+    prefix_changed,
+)
 from autoscribe.scribe.wordlists import data_text, english_words
 
 LEXICON_FILE = "radiology_lexicon.txt"
@@ -76,11 +82,13 @@ def _split_term(heard: Sequence[str], letters: str) -> bool:
     )
 
 
-def _prefix_fits(heard: str, term: str) -> bool:
-    """A heard negative prefix ("un-", "non-") keeps a negative term: "unstructing" is
-    nonobstructing, never obstructing (whether something is present must not change); nor does a
-    heard "extra-" become "intra-", or "hypo-" "hyper-"."""
-    return not prefix_changed(heard, term)
+def _prefix_fits(heard: Sequence[str], term: str) -> bool:
+    """The term keeps every meaning-carrying prefix heard: "unstructing" is nonobstructing, never
+    obstructing, and "4 mm nonobstructing" is not "obstructing" either (whether something is present
+    must not change); nor does "extra-" become "intra-", or "hypo-" "hyper-" (`prefix_changed`)."""
+    return not prefix_changed("".join(heard), term) and not any(
+        meaning_prefix(word) and prefix_changed(word, term) for word in heard
+    )
 
 
 def _allowed(key_len: int) -> int:
@@ -295,8 +303,10 @@ def correct_radiology_terms(
             lo, hi = max(0, i - 6), min(len(words), i + size + 6)
             window = set(lows[lo:i]) | set(lows[i + size : hi])
             for d, term in matcher.candidates(key):
-                if (size == 1 and term.letters == joined) or not _prefix_fits(joined, term.letters):
+                if (size == 1 and term.letters == joined) or not _prefix_fits(span, term.letters):
                     continue
+                if size == 1 and other_word(joined, term.letters):
+                    continue  # "epididymitis" is not a misheard epididymis
                 term_words = term.text.lower().split()
                 # A long term heard as two or three words, a letter or two off ("posterior lateral"
                 # for posterolateral, "hollow hemispheric" for holohemispheric).

@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 from autoscribe.scribe.normalize import OPEN_WORDS
+from autoscribe.scribe.phonetics import edit_distance
 from autoscribe.scribe.templates import BASE_VOCABULARY, BUILTIN_MACROS, BUILTIN_TEMPLATES
 from autoscribe.scribe.wordlists import data_sections, english_words, findings_lexicon
 
@@ -37,6 +38,7 @@ _COMPOUND_PREFIXES = tuple(sorted(_WORDS["prefixes"], key=len, reverse=True))
 # "nonobstructing", never "obstruction"; "hyperintense" never becomes "hypointense").
 _MEANING_PREFIXES = (
     ("non", "un"),
+    ("mal",),
     ("hypo",),
     ("hyper",),
     ("intra",),
@@ -97,7 +99,10 @@ def domain_compounds() -> dict[str, str]:
     return _compounds(_domain_texts())
 
 
-def _prefix(word: str) -> str:
+_NEGATING = ("non", "mal")
+
+
+def meaning_prefix(word: str) -> str:
     """The meaning-carrying prefix group a word starts with ("" for none); "un" and "non" are one."""
     for group in _MEANING_PREFIXES:
         if any(word.startswith(p) and len(word) >= len(p) + 3 for p in group):
@@ -107,15 +112,17 @@ def _prefix(word: str) -> str:
 
 def _prefix_kept(word: str, target: str) -> bool:
     """A correction keeps the word's prefix; it may add one the model dropped, but never a negation."""
-    have, get = _prefix(word), _prefix(target)
+    have, get = meaning_prefix(word), meaning_prefix(target)
     return have == get or (have == "" and get != "non")
 
 
 def prefix_changed(heard: str, target: str) -> bool:
     """Whether putting `target` for `heard` would change a meaning-carrying prefix: another one
-    ("extrahepatic" → intrahepatic, "hypo-" → hyper-) or a negation dropped or added."""
-    have, get = _prefix(heard), _prefix(target)
-    return (have != get and have != "" and get != "") or (have == "non") != (get == "non")
+    ("extrahepatic" → intrahepatic, "hypo-" → hyper-), or a negating one dropped or added
+    ("malalignment" → alignment, "nonobstructing" → obstructing). A prefix that only sounds like
+    the start of the term may go ("anti grade" is antegrade)."""
+    have, get = meaning_prefix(heard), meaning_prefix(target)
+    return have != get and ((have != "" and get != "") or have in _NEGATING or get in _NEGATING)
 
 
 # Endings of the anatomical adjectives an English root of a compound may be ("paraspinal",
@@ -138,21 +145,40 @@ def is_compound(word: str, roots: Collection[str], english: Collection[str] = ()
     return False
 
 
-# Endings that make another form of one word: "mammographic" is a form of mammography, heard right.
-_FORM_ENDINGS = frozenset(
-    ("", "s", "es", "ic", "ical", "ically", "y", "ies", "al", "ally", "ia", "ed", "ing", "ly", "ation",
-     "ations", "ous", "ity", "ive", "ment", "ments")
-)  # fmt: skip
+# Word endings (data/vocabulary_words.txt [endings]): "mammographic" and mammography, "epididymitis"
+# and epididymis, "cholecystostomy" and cholecystectomy are words of one family, each heard right.
+_ENDINGS = frozenset(("", *_WORDS["endings"]))
+# The listed word may end in a Latin noun ending the heard one does not ("calcaneal" / calcaneus,
+# "epididymal" / epididymis); a heard "biopsis" is a misspelled biopsy, not another word.
+_TARGET_ENDINGS = _ENDINGS | {"is", "us", "um", "a", "e"}
+_MIN_STEM = 5
 
 
-def _other_form(heard: str, target: str) -> bool:
-    """Whether `heard` is another form of `target`: the same stem of 5 letters or more, each with
-    an ending of _FORM_ENDINGS ("mammographic", mammography). "periappendical" is not a form of
-    periappendiceal ("al" against "eal"): a misspelling, put right."""
+def other_word(heard: str, target: str) -> bool:
+    """Whether `heard` is another real word of `target`'s family, not a misspelling of it: the
+    same stem of 5 letters or more with another ending ("epididymitis" / epididymis, "convexities" /
+    convexity), or the same ending of 5 letters or more after another root ("sialolithiasis" /
+    urolithiasis, "venography" / angiography, "myometrial" / endometrial). A misspelling differs a
+    letter here and there: "periappendical" (periappendiceal), "sentrylobular" (centrilobular)."""
     stem = 0
     while stem < min(len(heard), len(target)) and heard[stem] == target[stem]:
         stem += 1
-    return stem >= 5 and heard[stem:] in _FORM_ENDINGS and target[stem:] in _FORM_ENDINGS
+    if any(heard[k:] in _ENDINGS and target[k:] in _TARGET_ENDINGS for k in range(stem, _MIN_STEM - 1, -1)):
+        return True
+    tail = 0
+    while tail < min(len(heard), len(target)) and heard[-1 - tail] == target[-1 - tail]:
+        tail += 1
+    # Another root only when the heard one is a radiology root ("veno", "sialo", "myo"): a sound-
+    # alike start ("extroversation", "pheromentricular") is a mishearing of the term.
+    root = heard[: len(heard) - tail]
+    return (
+        tail >= 5
+        and any(
+            heard.startswith(p) and len(p) >= len(root) and not target.startswith(p)
+            for p in _COMPOUND_PREFIXES
+        )
+        and edit_distance(root, target[: len(target) - tail], 3) >= 3
+    )
 
 
 def _ratio(a: str, b: str) -> float:
@@ -181,8 +207,12 @@ class _Corrector:
     def form(self, target: str) -> str:
         return self.compounds.get(target, target)
 
-    def closest(self, low: str, *, max_len_diff: int = 2, cutoff: float | None = None) -> str | None:
-        """The one vocabulary word clearly closest in spelling to `low`, keeping its prefix, or None."""
+    def closest(
+        self, low: str, *, max_len_diff: int = 2, cutoff: float | None = None, heard_whole: bool = True
+    ) -> str | None:
+        """The one vocabulary word clearly closest in spelling to `low`, keeping its prefix, or None.
+        `heard_whole`: `low` is one heard word, which may be another word of the target's family
+        (`other_word`); two heard words joined are not."""
         cutoff = cutoff or (0.75 if len(low) >= 8 else 0.8)
         # Candidates a little under the cutoff too: they only make a winner less clear.
         near = [
@@ -197,7 +227,7 @@ class _Corrector:
             if _ratio(low, c) >= cutoff
             and abs(len(c) - len(low)) <= max_len_diff
             and not (low.endswith(c) or low.startswith(c))
-            and not _other_form(low, c)
+            and not (heard_whole and other_word(low, c))
         ]
         if not close:
             return None
@@ -237,7 +267,7 @@ class _Corrector:
             return self.form(joined)
         if self.known(a) and self.known(b):
             return None  # two real words stay two words
-        best = self.closest(joined, max_len_diff=3, cutoff=0.8)
+        best = self.closest(joined, max_len_diff=3, cutoff=0.8, heard_whole=False)
         if best is None or len(joined) < 10:
             return None
         # Only when the two together fit better than either alone ("appendical fat" stays two words).
