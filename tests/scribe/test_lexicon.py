@@ -162,3 +162,13 @@ def test_the_engine_biases_the_model_and_corrects_through_the_lexicon() -> None:
     assert "module" in engine.corrected_text(
         "a module in the right upper lobe", builtin_template("ct-chest"), chest
     )
+
+
+def test_a_unit_is_never_part_of_a_misheard_term() -> None:
+    """ "5 mm module" is a 5 mm nodule: the unit stays (it was swallowed: "a 5 nodule")."""
+    engine = ScribeEngine(llm=None)
+    context = StudyContext(procedure="CT CHEST")
+    heard = "A 5 mm module in the right upper lobe."
+    assert engine.corrected_text(heard, engine.template_for(context), context) == (
+        "A 5 mm nodule in the right upper lobe."
+    )

@@ -30,6 +30,7 @@ from functools import lru_cache
 
 from autoscribe.scribe.phonetics import edit_distance, phonetic_key
 from autoscribe.scribe.vocabulary import (
+    domain_compounds,
     domain_vocabulary,
     is_compound,
     meaning_prefix,
@@ -47,7 +48,9 @@ _KEEP = frozenset(
         "new old normal abnormal minor major mild moderate severe small large acute chronic "
         "the a an of in on at to is are was were be been with and or for by as from this that there these "
         "those it its which who than then into onto over under per "
-        "period comma colon paragraph section scratch"
+        "period comma colon paragraph section scratch "
+        # Units: "5 mm module" is a 5 mm nodule, never "5 nodule".
+        "mm cm ml cc hu mmhg"
     )
     .strip()
     .split(" ")
@@ -89,6 +92,18 @@ def _prefix_fits(heard: Sequence[str], term: str) -> bool:
     return not prefix_changed("".join(heard), term) and not any(
         meaning_prefix(word) and prefix_changed(word, term) for word in heard
     )
+
+
+_HYPHENATED = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+")
+
+
+def _inside_known_compound(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is part of a hyphenated radiology word ("cul-de" of "cul-de-sac"),
+    which stays whole. The model also hyphenates a mishearing ("canal-arrowing"): that is no word."""
+    for match in _HYPHENATED.finditer(text, max(0, start - 40), end + 40):
+        if match.start() <= start and end <= match.end() and (match.start(), match.end()) != (start, end):
+            return match.group().lower().replace("-", "") in domain_compounds()
+    return False
 
 
 def _allowed(key_len: int) -> int:
@@ -286,6 +301,8 @@ def correct_radiology_terms(
                 _GLUE.fullmatch(text[words[k].end() : words[k + 1].start()]) for k in range(i, i + size - 1)
             ):
                 continue
+            if _inside_known_compound(text, words[i].start(), words[i + size - 1].end()):
+                continue  # "cul-de-sac" is one word: "cul de" is not a misheard "loculated"
             unknown = [w for w in span if not matcher.is_known(w)]
             joined = "".join(span)
             # Radiology or report words as heard are kept, unless a term was split in two, a letter
