@@ -150,6 +150,8 @@ def test_a_word_as_near_two_vocabulary_words_is_left_to_the_sound_pass() -> None
         ("MRI BRAIN", "Thin subdural collections overlying both cerebral convexities."),
         ("XR ANKLE", "Plantar calcaneal enthesophyte."),
         ("US PELVIS", "Small amount of free fluid in the cul-de-sac."),
+        # A word of the sound pass's lexicon is a word the spelling correction knows.
+        ("US DOPPLER LOWER EXTREMITY VENOUS", "The posterior tibial and peroneal veins are patent."),
     ],
 )
 def test_another_word_of_a_listed_word_s_family_is_heard_right(procedure: str, text: str) -> None:

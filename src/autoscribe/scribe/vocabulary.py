@@ -73,6 +73,11 @@ def _domain_texts() -> list[str]:
     texts: list[str] = [*BASE_VOCABULARY, *BUILTIN_MACROS.values(), *_COMMON]
     texts += RADIOLOGY_WORDS
     texts += [term.phrase for term in findings_lexicon()]
+    # The sound pass's radiology terms are words too ("peroneal", "loculated"). Imported here:
+    # lexicon.py builds on this module.
+    from autoscribe.scribe.lexicon import load_lexicon
+
+    texts += [term.text for term in load_lexicon().terms]
     for template in BUILTIN_TEMPLATES:
         texts += [template.name, *template.terms, *template.match]
         for section in template.sections:
