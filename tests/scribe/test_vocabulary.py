@@ -8,7 +8,7 @@ from autoscribe.scribe import correct_terms, normalize
 from autoscribe.scribe.engine import ScribeEngine
 from autoscribe.scribe.types import StudyContext
 from autoscribe.scribe.vocabulary import domain_vocabulary, is_compound, other_word, prefix_changed
-from autoscribe.scribe.wordlists import english_words
+from autoscribe.scribe.wordlists import real_words
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_a_misheard_word_that_looks_like_a_prefix_and_an_everyday_word_is_still_
     # "hypo" + "dents": an everyday word, not an anatomical root, so it is a misheard "hypodense".
     assert correct_terms("a hypodents lesion") == "a hypodense lesion"
     assert correct_terms("no subdoral hematoma") == "no subdural hematoma"
-    english = english_words()
+    english = real_words()
     assert not is_compound("hypodents", domain_vocabulary(), english)
     assert is_compound("suprapatellar", domain_vocabulary(), english)
     assert is_compound("paraspinal", domain_vocabulary(), english)  # para + spinal, an English adjective
@@ -179,3 +179,21 @@ def test_another_word_of_a_listed_word_s_family_is_heard_right(procedure: str, t
 )
 def test_other_word_tells_a_relative_from_a_misspelling(heard: str, target: str, other: bool) -> None:
     assert other_word(heard, target) is other
+
+
+@pytest.mark.parametrize(
+    ("procedure", "text"),
+    [
+        ("CT CHEST WITH CONTRAST", "Loculated right pleural effusion with pleural enhancement."),
+        ("CT CHEST WITHOUT CONTRAST", "Sternal wires are intact."),
+        ("MRI BRAIN PEDIATRIC", "Myelination is appropriate for age."),
+        ("XR PELVIS", "Sclerosis and erosions of the bilateral sacroiliac joints."),
+        ("CT CHEST WITH CONTRAST", "An enlarged subcarinal lymph node measures 1.6 cm in short axis."),
+    ],
+)
+def test_real_radiology_words_the_dictionary_lacks_are_heard_right(procedure: str, text: str) -> None:
+    """data/radiology_words.txt: loculated was made "located", sternal "terminal", myelination
+    "demyelination" (the opposite), erosions "lesions", subcarinal "subacromial"."""
+    engine = ScribeEngine(llm=None)
+    context = StudyContext(procedure=procedure)
+    assert engine.corrected_text(text, engine.template_for(context), context) == text

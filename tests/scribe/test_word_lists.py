@@ -31,7 +31,7 @@ SECTIONED = {
     "procedure_words.txt": {"CT", "MR", "XR", "US", "MG", "angiography"},
     "confusion_words.txt": {"of before a finding", "of the part", "sided", "parts"},
 }
-LISTS = ("base_vocabulary.txt", "templates/ORDER.txt")
+LISTS = ("base_vocabulary.txt", "templates/ORDER.txt", "radiology_words.txt")
 TABLES = {
     "findings_lexicon.tsv": 4,
     "units.tsv": 2,

@@ -37,7 +37,7 @@ from autoscribe.scribe.vocabulary import (
     other_word,
     prefix_changed,
 )
-from autoscribe.scribe.wordlists import data_text, english_words
+from autoscribe.scribe.wordlists import data_text, real_words
 
 LEXICON_FILE = "radiology_lexicon.txt"
 
@@ -238,14 +238,14 @@ class _Matcher:
             self.by_len.setdefault(len(term.key), []).append(term)
         self.known = _domain() | {w.lower() for w in extra_known}
         self.joined = {t.letters for t in self.terms if " " not in t.text}
-        self.english = english_words()
+        self.real = real_words()
         self.context_words = {
             name: region.context for name, region in lexicon.regions.items() if region.context
         }
 
     def is_known(self, word: str) -> bool:
         """A radiology or report word, or a prefix and such a word ("suprapatellar")."""
-        return word in self.known or is_compound(word, self.known, self.english)
+        return word in self.known or is_compound(word, self.known, self.real)
 
     def candidates(self, key: str) -> list[tuple[int, Term]]:
         limit = _allowed(len(key))
@@ -310,13 +310,13 @@ def correct_radiology_terms(
             only_split = not unknown and not (size > 1 and joined in matcher.joined)
             if only_split and size == 1:
                 continue
-            as_word = joined in matcher.known or joined in matcher.english
+            as_word = joined in matcher.known or joined in matcher.real
             if len(joined) < 4 or (size > 1 and joined not in matcher.joined and as_word):
                 continue  # "multi-level" is multilevel, a word as heard
             key = phonetic_key(joined)
             if len(key) < 2:
                 continue
-            non_words = [w for w in unknown if w not in matcher.english]
+            non_words = [w for w in unknown if w not in matcher.real]
             lo, hi = max(0, i - 6), min(len(words), i + size + 6)
             window = set(lows[lo:i]) | set(lows[i + size : hi])
             for d, term in matcher.candidates(key):

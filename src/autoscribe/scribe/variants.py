@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from autoscribe.scribe.phonetics import edit_distance, phonetic_key
-from autoscribe.scribe.wordlists import english_words, findings_lexicon
+from autoscribe.scribe.wordlists import findings_lexicon, real_words
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +44,7 @@ def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> li
     dural hematoma". A single real English word never counts ("portion" is not torsion): the
     speech model turns a term it does not know into several words, or into a non-word."""
     words = list(_SPAN_WORD.finditer(text))
-    english = english_words()
+    real = real_words()
     out: list[tuple[int, int, str]] = []
     i = 0
     while i < len(words):
@@ -61,7 +61,7 @@ def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> li
             lows = [w.group().lower() for w in run]
             if any(w in _NOT_IN_VARIANT for w in lows) or lows[0] in _NOT_AT_EDGE or lows[-1] in _NOT_AT_EDGE:
                 continue
-            if size == 1 and lows[0] in english:
+            if size == 1 and lows[0] in real:
                 continue
             joined = "".join(lows)
             key = phonetic_key(joined)
@@ -82,7 +82,7 @@ def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> li
                 rest = [w for w in lows if w not in phrase_words]
                 if len(rest) < len(lows):
                     target = "".join(w for w in phrase_words if w not in lows)
-                    if not rest or not target or (len(rest) == 1 and rest[0] in english):
+                    if not rest or not target or (len(rest) == 1 and rest[0] in real):
                         continue
                     a, b = phonetic_key("".join(rest)), phonetic_key(target)
                     if edit_distance(a, b, 2) > (1 if len(b) <= 4 else 2):

@@ -2,9 +2,10 @@
 
 A small speech model writes rare radiology words as non-words ("tenosis", "poplidal",
 "calmerium"). Each word of the transcript that is neither in the domain vocabulary (the templates'
-words, the findings lexicon) nor an English word (pyspellchecker's dictionary) and that is close
-in spelling to one vocabulary word is replaced by it. Real English words are never changed
-("spinal canal" must not become "signal cranial"), nor are short words, numbers, negations and
+words, the findings lexicon) nor a real word (pyspellchecker's English dictionary and
+data/radiology_words.txt) and that is close in spelling to one vocabulary word is replaced by it.
+Real words are never changed ("spinal canal" must not become "signal cranial"), nor are short
+words, numbers, negations and
 laterality: no correction may change whether something is present or on which side, so a
 meaning-carrying prefix is kept ("unobstructing" becomes "nonobstructing", never "obstruction").
 A word the model split in two is rejoined when the halves together spell a vocabulary word
@@ -24,7 +25,7 @@ from functools import lru_cache
 from autoscribe.scribe.normalize import OPEN_WORDS
 from autoscribe.scribe.phonetics import edit_distance
 from autoscribe.scribe.templates import BASE_VOCABULARY, BUILTIN_MACROS, BUILTIN_TEMPLATES
-from autoscribe.scribe.wordlists import data_sections, english_words, findings_lexicon
+from autoscribe.scribe.wordlists import data_sections, findings_lexicon, real_words
 
 # The word lists are data (data/vocabulary_words.txt): never-changed words, everyday report words,
 # general radiology words.
@@ -135,7 +136,7 @@ def prefix_changed(heard: str, target: str) -> bool:
 _ADJECTIVE_ENDINGS = ("al", "ar", "ic", "ous", "ary")
 
 
-def is_compound(word: str, roots: Collection[str], english: Collection[str] = ()) -> bool:
+def is_compound(word: str, roots: Collection[str], real: Collection[str] = ()) -> bool:
     """A prefix or combining form (data/vocabulary_words.txt [prefixes]) and a root: a vocabulary
     word (`roots`) of 4 letters or more ("suprapatellar", "extrahepatic", "interlobular"), or an
     English adjective of 5 letters or more ("paraspinal", "subdermal"). Such a word is a real one the
@@ -145,7 +146,7 @@ def is_compound(word: str, roots: Collection[str], english: Collection[str] = ()
             rest = word[len(prefix) :]
             if len(rest) >= 4 and rest in roots:
                 return True
-            if len(rest) >= 5 and rest.endswith(_ADJECTIVE_ENDINGS) and rest in english:
+            if len(rest) >= 5 and rest.endswith(_ADJECTIVE_ENDINGS) and rest in real:
                 return True
     return False
 
@@ -195,7 +196,7 @@ class _Corrector:
         extra = list(extra)
         self.vocabulary = set(domain_vocabulary()) | _words(extra)
         self.compounds = {**domain_compounds(), **_compounds(extra)}
-        self.english = english_words()
+        self.real = real_words()
         self.targets = sorted(
             {w for w in self.vocabulary if len(w) >= 5 and w not in _PROTECTED} | set(self.compounds)
         )
@@ -205,8 +206,8 @@ class _Corrector:
         return (
             low in self.vocabulary
             or low in _PROTECTED
-            or low in self.english
-            or is_compound(low, self.vocabulary, self.english)
+            or low in self.real
+            or is_compound(low, self.vocabulary, self.real)
         )
 
     def form(self, target: str) -> str:

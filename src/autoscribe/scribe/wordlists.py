@@ -83,6 +83,12 @@ def findings_lexicon() -> tuple[FindingTerm, ...]:
 
 
 @lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """pyspellchecker's English dictionary (loading it takes about half a second: once, on first use)."""
-    return frozenset(SpellChecker(distance=1).word_frequency.dictionary.keys())
+def real_words() -> frozenset[str]:
+    """Words that are real as heard: pyspellchecker's English dictionary (loading it takes about half
+    a second: once, on first use) and data/radiology_words.txt, hyphenated words also without their
+    hyphens ("cul-de-sac", "culdesac")."""
+    radiology = data_lines("radiology_words.txt")
+    return frozenset(
+        {*SpellChecker(distance=1).word_frequency.dictionary.keys(), *radiology}
+        | {w.replace("-", "") for w in radiology}
+    )
