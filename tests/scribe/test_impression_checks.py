@@ -202,6 +202,13 @@ def test_a_denial_and_a_finding_dictated_under_different_organs_conflict() -> No
         "extra axial colon chronic left subdural hematoma period"
     )
     assert "negation_conflict" not in _codes(old, head, "ct-head")
+    # A qualified denial in the impression against the same qualified finding.
+    denied = "acute left subdural hematoma period impression colon no acute subdural hematoma period"
+    assert "negation_conflict" in _codes(denied, head, "ct-head")
+    chest = StudyContext(procedure="CT CHEST", clinical_indication="follow up")
+    assert "negation_conflict" not in _codes(
+        "stable 4 mm nodule in the right upper lobe period impression colon no new nodule period", chest
+    )
 
 
 def test_completeness_checks() -> None:

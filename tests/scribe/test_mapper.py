@@ -128,6 +128,23 @@ def test_a_normal_sentence_stays_beside_an_old_finding_or_one_in_another_organ()
     ]
 
 
+@pytest.mark.parametrize(
+    ("procedure", "says"),
+    [
+        ("CT ABDOMEN AND PELVIS WITHOUT CONTRAST", "obtained without intravenous contrast"),
+        ("CT ABD/PELVIS W/O CONTRAST", "obtained without intravenous contrast"),
+        ("CT ABDOMEN PELVIS WITH AND WITHOUT CONTRAST", "obtained before and after intravenous contrast"),
+        ("CT ABDOMEN PELVIS WITH CONTRAST", "obtained with intravenous contrast"),
+    ],
+)
+def test_the_default_technique_says_the_contrast_the_study_was_done_with(procedure: str, says: str) -> None:
+    """A CT abdomen "WITHOUT CONTRAST" read "obtained with intravenous contrast" until dictated over."""
+    template = builtin_template("ct-abdomen-pelvis")
+    assert template is not None
+    draft = draft_from_template(template, StudyContext(procedure=procedure))
+    assert says in " ".join(_texts(draft, "technique"))
+
+
 def test_context_fills_the_indication_placeholder() -> None:
     template = builtin_template("xr-chest")
     assert template is not None

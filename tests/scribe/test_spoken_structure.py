@@ -307,6 +307,8 @@ def test_the_stored_report_content_keeps_the_suggested_mark() -> None:
 @pytest.mark.parametrize(
     ("spoken", "written"),
     [
+        # "New line" as the model sometimes writes it, one word.
+        ("The lungs are clear. Newline. The heart is normal.", "The lungs are clear.\nThe heart is normal."),
         (
             "the lungs are clear period new paragraph the heart is normal period",
             "The lungs are clear.\n\nThe heart is normal.",

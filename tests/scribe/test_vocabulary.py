@@ -189,6 +189,9 @@ def test_other_word_tells_a_relative_from_a_misspelling(heard: str, target: str,
         ("MRI BRAIN PEDIATRIC", "Myelination is appropriate for age."),
         ("XR PELVIS", "Sclerosis and erosions of the bilateral sacroiliac joints."),
         ("CT CHEST WITH CONTRAST", "An enlarged subcarinal lymph node measures 1.6 cm in short axis."),
+        ("XR CHEST PORTABLE", "The endotracheal tube tip is in the right mainstem bronchus."),
+        ("CT CHEST", "Findings consistent with stage three sarcoidosis."),
+        ("CT CHEST", "A thin-walled pneumatocele in the right lower lobe."),
     ],
 )
 def test_real_radiology_words_the_dictionary_lacks_are_heard_right(procedure: str, text: str) -> None:

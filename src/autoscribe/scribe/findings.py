@@ -253,3 +253,11 @@ def contradicts_anywhere(denied: Mention, affirmed: Mention, affirmed_in: str) -
         and sides_compatible(denied.side, affirmed.side)
         and not (denied.qualified and _NOT_ACUTE.search(affirmed_in))
     )
+
+
+def qualifier_shared(denial_sentence: str, affirming_sentence: str) -> bool:
+    """Whether a qualified denial ("no acute subdural hematoma") is contradicted all the same: the
+    affirming sentence carries one of its qualifiers ("acute left subdural hematoma"). "No new
+    nodule" and "a stable nodule" may both stand."""
+    qualifiers = {m.group().lower() for m in _QUALIFIERS.finditer(denial_sentence)}
+    return any(m.group().lower() in qualifiers for m in _QUALIFIERS.finditer(affirming_sentence))

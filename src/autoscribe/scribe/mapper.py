@@ -122,6 +122,28 @@ def expand_macros(text: str, macros: Mapping[str, str] | None = None) -> str:
 # ---- template → empty draft ----------------------------------------------------------------------
 
 
+_WITHOUT_CONTRAST = re.compile(
+    r"\b(?:without|w/o|wo)\s+(?:iv\s+|intravenous\s+)?contrast\b|\bnon-?contrast", re.I
+)
+_WITH_AND_WITHOUT = re.compile(r"\bwith\s+and\s+without\b|\bwithout\s+and\s+with\b|\bw\s*/\s*wo\b", re.I)
+_WITH_CONTRAST = re.compile(r"\b(?:with|w/)\s*(?:iv\s+|intravenous\s+)?contrast\b", re.I)
+_TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b")
+
+
+def technique_for_study(default: str, procedure: str) -> str:
+    """The template's technique sentence, its contrast as the study's description says: a CT
+    abdomen "WITHOUT CONTRAST" must not read "obtained with intravenous contrast"."""
+    if _WITH_AND_WITHOUT.search(procedure):
+        wanted = "before and after"
+    elif _WITHOUT_CONTRAST.search(procedure):
+        wanted = "without"
+    elif _WITH_CONTRAST.search(procedure):
+        wanted = "with"
+    else:
+        return default
+    return _TECHNIQUE_CONTRAST.sub(lambda m: f"{wanted}{m.group(1) or ''} contrast", default, count=1)
+
+
 def draft_from_template(template: Template, context: StudyContext | None = None) -> Draft:
     """The template as a draft: normal defaults in place, placeholders where nothing is known yet."""
     context = context or StudyContext()
@@ -134,6 +156,8 @@ def draft_from_template(template: Template, context: StudyContext | None = None)
             default, source = _clean(context.clinical_indication), "context"
         elif st.key == COMPARISON and context.comparison.strip():
             default, source = _clean(context.comparison), "context"
+        elif st.key == TECHNIQUE and default:
+            default = technique_for_study(default, context.procedure)
         for text in (
             split_sentences(default) if default and default != PLACEHOLDER else ([default] if default else [])
         ):

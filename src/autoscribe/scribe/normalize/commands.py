@@ -49,6 +49,11 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             out.append(Tok("\n", kind="line"))
             i += 2
             continue
+        # "Newline." as the model sometimes writes the command, as one word.
+        if tok.kind == "word" and tok.low == "newline" and not _is_text_line(out):
+            out.append(Tok("\n", kind="line"))
+            i += 1
+            continue
         if two == ("next", "section"):
             out.append(Tok(NEXT_SECTION_MARK, kind="next"))
             i += 2
