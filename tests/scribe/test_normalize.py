@@ -56,6 +56,22 @@ def test_dates() -> None:
 @pytest.mark.parametrize(
     ("spoken", "written"),
     [
+        ("compared to the prior CT from twenty twenty three period", "Compared to the prior CT from 2023."),
+        ("in nineteen ninety nine period", "In 1999."),
+        ("dated March twenty twenty four period", "Dated March 2024."),
+        # Two numbers where no year is asked for stay numbers.
+        ("measuring twenty by twenty three millimeters period", "Measuring 20 x 23 mm."),
+        ("from twenty to thirty millimeters period", "From 20 to 30 mm."),
+    ],
+)
+def test_a_year_spoken_in_two_halves_is_one_number(spoken: str, written: str) -> None:
+    """ "from twenty twenty three" was written "from 20 23"."""
+    assert normalize(spoken) == written
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
         ("no one was present period", "No one was present."),
         ("the left one is larger period", "The left one is larger."),
         ("there are two nodules period", "There are two nodules."),

@@ -105,3 +105,20 @@ def _year(toks: list[Tok], j: int) -> tuple[int | None, int]:
     if parsed is not None and "." not in parsed[0] and 1900 <= int(parsed[0]) <= 2100:
         return int(parsed[0]), parsed[1]
     return None, j
+
+
+# Words after which "twenty twenty three" is a year, not two numbers ("from twenty twenty three",
+# "in nineteen ninety nine", "dated March twenty twenty four").
+_YEAR_CONTEXT = frozenset(
+    ("from", "in", "since", "dated", "of", "year", "until", "through", "during", *_MONTHS)
+)
+
+
+def year_at(toks: list[Tok], i: int, previous: str) -> tuple[str, int] | None:
+    """A spoken year in two halves ("twenty twenty three" → 2023) after a word that asks for one."""
+    if previous not in _YEAR_CONTEXT or toks[i].kind != "word" or toks[i].low not in ("twenty", "nineteen"):
+        return None
+    year, k = _year(toks, i)
+    if year is None or k - i < 2 or not 1900 <= year <= 2099 or year % 100 < 10:
+        return None
+    return str(year), k

@@ -4,7 +4,7 @@ abbreviation; spine levels and dates are written the way a report writes them.""
 
 from __future__ import annotations
 
-from autoscribe.scribe.normalize.dates import date_at
+from autoscribe.scribe.normalize.dates import date_at, year_at
 from autoscribe.scribe.normalize.numbers import SMALL, TENS, parse_number, parse_point_number
 from autoscribe.scribe.normalize.spine import spine_level
 from autoscribe.scribe.normalize.tokens import Tok, words_at
@@ -96,6 +96,11 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
         if date is not None:
             text, i = date
             out.append(Tok(text, tok.space, "word", heading=tok.heading))
+            continue
+        year = year_at(toks, i, out[-1].low if out and out[-1].kind == "word" else "")
+        if year is not None:
+            text, i = year
+            out.append(Tok(text, tok.space, "num", heading=tok.heading))
             continue
         parsed = parse_number(toks, i) or parse_point_number(toks, i)
         if parsed is None:

@@ -87,7 +87,22 @@ def period_is_word(toks: list[Tok], i: int, after_the: bool = False) -> bool:
     if after_the:
         return False
     prev = toks[i - 1].low if i > 0 and toks[i - 1].kind == "word" else ""
+    if prev == "a" and i >= 2 and _names_a_letter(toks[i - 2]):
+        return False  # "BI-RADS 4 A period", "type A period": a letter, then the full stop
     return prev in OPEN_WORDS or prev in ("this", "that", "postoperative", "interval", "time")
+
+
+# Before "A" as a letter, not an article: a number ("Lung-RADS four A", "segment 4 A") or a word
+# that names a class ("type A", "vitamin A").
+_BEFORE_A_LETTER = frozenset((
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "type", "types", "grade", "class", "zone", "vitamin", "hepatitis", "category", "segment", "stage",
+    "level", "group",
+))  # fmt: skip
+
+
+def _names_a_letter(before: Tok) -> bool:
+    return before.kind == "num" or before.text.isdigit() or before.low in _BEFORE_A_LETTER
 
 
 def join(toks: list[Tok]) -> str:
