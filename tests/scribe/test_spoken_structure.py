@@ -22,6 +22,7 @@ from autoscribe.reports.schemas import ReportContent
 from autoscribe.scribe import Draft, ScribeEngine, StudyContext, build_draft, builtin_template
 from autoscribe.scribe.normalize import normalize
 from autoscribe.scribe.section_names import COLON_SECTION_NAMES, SECTION_OF, SPOKEN_SECTION_NAMES
+from autoscribe.scribe.templates import BUILTIN_TEMPLATES
 
 CHEST = StudyContext(procedure="XR CHEST 2 VIEWS", modality="CR")
 SPOKEN = (
@@ -509,3 +510,13 @@ def test_cli_dictate_spoken_headings_on_real_audio(tmp_path: Path) -> None:
 def test_spoken_headings_in_other_voices(tmp_path: Path, voice: str) -> None:
     result = _engine().dictate(_speak(tmp_path, voice, speed=175), CHEST)
     _check_spoken_structure(result.to_dict())
+
+
+@pytest.mark.parametrize(
+    "title", sorted({organ.title for template in BUILTIN_TEMPLATES for organ in template.organs()})
+)
+def test_every_organ_title_said_before_colon_is_a_heading(title: str) -> None:
+    """ "Urinary bladder colon ..." kept the word "colon": only some organ titles were listed."""
+    written = normalize(f"{title.lower()} colon no abnormality period")
+    assert "colon" not in written.lower().replace(title.lower(), "")
+    assert written.endswith(": No abnormality.")

@@ -11,15 +11,27 @@ from autoscribe.scribe.normalize.tokens import (
     words_at,
 )
 from autoscribe.scribe.section_names import COLON_SECTION_NAMES, SPOKEN_SECTION_NAMES
+from autoscribe.scribe.templates import BUILTIN_TEMPLATES
 from autoscribe.scribe.wordlists import data_sections
 
 # Report sections a radiologist names by saying them on their own ("Findings." "Impression, ..."):
 # data/section_names.tsv, which the section mapper reads too.
 SECTION_PHRASES = SPOKEN_SECTION_NAMES
 
+
 # Words that, followed by "colon", make a heading: section names (not those only written) and organ
 # titles (data).
-HEADING_WORDS = COLON_SECTION_NAMES | frozenset(data_sections("normalize_words.txt")["headings"])
+def _organ_titles() -> frozenset[str]:
+    """The built-in templates' organ titles ("Urinary bladder", "Extra-axial spaces"), as the model
+    may write them: a radiologist dictates them as headings ("urinary bladder colon ...")."""
+    titles = {organ.title.lower() for template in BUILTIN_TEMPLATES for organ in template.organs()}
+    titles = {t.replace(",", "") for t in titles}
+    return frozenset(t for title in titles for t in (title, title.replace("-", " ")))
+
+
+HEADING_WORDS = (
+    COLON_SECTION_NAMES | frozenset(data_sections("normalize_words.txt")["headings"]) | _organ_titles()
+)
 
 
 _PHRASE_STARTS = frozenset(phrase[0] for phrase in SECTION_PHRASES)
@@ -181,10 +193,13 @@ def emit_heading(out: list[Tok], words: list[Tok]) -> None:
 def heading_before(out: list[Tok]) -> int | None:
     """If the words since the last sentence break form a heading, the index of its first word."""
     start = sentence_start(out, len(out))
-    words = out[start:]
-    if not words or len(words) > 4 or any(t.kind != "word" for t in words):
+    toks = [t for t in out[start:] if not (t.kind == "punct" and t.text == ",")]  # "Orbits, sinuses and ..."
+    hyphen = [t.kind == "punct" and t.text == "-" for t in toks]
+    words = [t for t, h in zip(toks, hyphen, strict=True) if not h]
+    if not words or len(words) > 4 or any(t.kind != "word" for t in words) or hyphen[0] or hyphen[-1]:
         return None
-    phrase = " ".join(t.low for t in words)
+    # "extra-axial spaces": a hyphen joins two words of the heading
+    phrase = " ".join("-" if h else t.low for t, h in zip(toks, hyphen, strict=True)).replace(" - ", "-")
     return start if phrase in HEADING_WORDS else None
 
 
