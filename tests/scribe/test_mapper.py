@@ -145,6 +145,19 @@ def test_the_default_technique_says_the_contrast_the_study_was_done_with(procedu
     assert says in " ".join(_texts(draft, "technique"))
 
 
+def test_a_one_sided_study_has_no_organ_of_the_other_side() -> None:
+    """A left diagnostic mammogram got "Right breast: No suspicious mass ..." and "Bilateral" views."""
+    template = builtin_template("mg-screening")
+    assert template is not None
+    draft = draft_from_template(template, StudyContext(procedure="DIAGNOSTIC MAMMOGRAPHY LEFT"))
+    assert draft.section("findings.rightBreast") is None
+    assert draft.section("findings.leftBreast") is not None
+    assert _texts(draft, "technique")[0].startswith("Left craniocaudal")
+    both = draft_from_template(template, StudyContext(procedure="SCREENING MAMMOGRAPHY BILATERAL"))
+    assert both.section("findings.rightBreast") is not None
+    assert _texts(both, "technique")[0].startswith("Bilateral")
+
+
 def test_context_fills_the_indication_placeholder() -> None:
     template = builtin_template("xr-chest")
     assert template is not None

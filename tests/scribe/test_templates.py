@@ -41,6 +41,9 @@ from autoscribe.scribe.types import FINDINGS, IMPRESSION
         # A count of views names no body part: a knee or hip film is not a chest X-ray.
         ("XR KNEE 2 VIEWS RIGHT", "XR", "generic"),
         ("XR HIP 1 VIEW LEFT", "CR", "generic"),
+        # A spine study names its region, but has none of the chest's or abdomen's organs.
+        ("CT THORACIC SPINE WITHOUT CONTRAST", "", "generic"),
+        ("MRI LUMBAR SPINE", "", "generic"),
         ("", "", "generic"),
     ],
 )

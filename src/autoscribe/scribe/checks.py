@@ -25,6 +25,7 @@ from autoscribe.scribe.findings import (
     qualifier_shared,
     sides_compatible,
 )
+from autoscribe.scribe.templates import study_side
 from autoscribe.scribe.types import FINDINGS, IMPRESSION, PLACEHOLDER, CheckResult, Draft, StudyContext
 from autoscribe.scribe.wordlists import data_rows, data_sections
 
@@ -51,7 +52,6 @@ _SEX_SPECIFIC = data_sections("sex_specific_anatomy.txt")
 _FEMALE_ONLY = _words_regex(_SEX_SPECIFIC["female"])
 _MALE_ONLY = _words_regex(_SEX_SPECIFIC["male"])
 _SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
-_DESCRIPTION_SIDE = re.compile(r"\b(right|left|rt|lt|bilateral|bilat|both)\b", re.I)
 _UNIT = r"(?:cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?)"
 _DIMENSIONS = re.compile(r"\b\d+(?:\.\d+)?(?:\s*x\s*\d+(?:\.\d+)?)+(?!\s*x)(?P<after>\s*\S*)", re.I)
 _MEASURED = re.compile(
@@ -172,11 +172,9 @@ def _reported(items: list[_Item]) -> list[_Item]:
 
 
 def check_laterality(items: list[_Item], context: StudyContext) -> list[CheckResult]:
-    sides = {m.lower() for m in _DESCRIPTION_SIDE.findall(context.procedure)}
-    sides = {"right" if s == "rt" else "left" if s == "lt" else s for s in sides}
-    if sides != {"right"} and sides != {"left"}:
+    side = study_side(context.procedure)
+    if side is None:
         return []
-    side = sides.pop()
     opposite = "left" if side == "right" else "right"
     out = []
     for item in _reported(items):

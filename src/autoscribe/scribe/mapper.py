@@ -17,7 +17,7 @@ from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.scribe.findings import analyze, contradicts_anywhere
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 from autoscribe.scribe.section_names import SECTION_OF
-from autoscribe.scribe.templates import BUILTIN_MACROS
+from autoscribe.scribe.templates import BUILTIN_MACROS, study_side
 from autoscribe.scribe.types import (
     CLINICAL_INDICATION,
     COMPARISON,
@@ -130,6 +130,9 @@ _WITH_CONTRAST = re.compile(r"\b(?:with|w/)\s*(?:iv\s+|intravenous\s+)?contrast\
 _TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b")
 
 
+_OPPOSITE = {"right": "left", "left": "right"}
+
+
 def technique_for_study(default: str, procedure: str) -> str:
     """The template's technique sentence, its contrast as the study's description says: a CT
     abdomen "WITHOUT CONTRAST" must not read "obtained with intravenous contrast"."""
@@ -147,6 +150,7 @@ def technique_for_study(default: str, procedure: str) -> str:
 def draft_from_template(template: Template, context: StudyContext | None = None) -> Draft:
     """The template as a draft: normal defaults in place, placeholders where nothing is known yet."""
     context = context or StudyContext()
+    side = study_side(context.procedure)
     draft = Draft(template_id=template.id, template_name=template.name, sections=[])
     for st in template.sections:
         section = Section(key=st.key, title=st.title, required=st.required)
@@ -158,11 +162,15 @@ def draft_from_template(template: Template, context: StudyContext | None = None)
             default, source = _clean(context.comparison), "context"
         elif st.key == TECHNIQUE and default:
             default = technique_for_study(default, context.procedure)
+            if side is not None and default.startswith("Bilateral "):
+                default = side.capitalize() + default[len("Bilateral") :]
         for text in (
             split_sentences(default) if default and default != PLACEHOLDER else ([default] if default else [])
         ):
             section.sentences.append(Sentence(draft.new_sentence_id(), text, source))  # type: ignore[arg-type]
         for organ in st.organs:
+            if side is not None and organ.title.lower().startswith(_OPPOSITE[side]):
+                continue  # a left-only study has no "Right breast" to report
             sub = Section(key=organ.key, title=organ.title)
             normal = organ.normal_for(context.sex)
             for text in split_sentences(normal):

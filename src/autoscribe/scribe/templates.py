@@ -94,6 +94,19 @@ def _candidates(templates: Sequence[Template] | None) -> list[Template]:
     return candidates + [t for t in BUILTIN_TEMPLATES if t.id not in {c.id for c in candidates}]
 
 
+_DESCRIPTION_SIDE = re.compile(r"\b(right|left|rt|lt|bilateral|bilat|both)\b", re.I)
+# A spine study is none of the chest, abdomen or head templates, though it names the region
+# ("CT THORACIC SPINE" is not a CT chest): no built-in template has a spine's organs.
+_SPINE = re.compile(r"\b(?:spine|spinal|[ctl]-spine)\b", re.I)
+
+
+def study_side(procedure: str) -> str | None:
+    """ "right" or "left" when the study description names that side only, else None."""
+    sides = {m.lower() for m in _DESCRIPTION_SIDE.findall(procedure)}
+    sides = {"right" if s == "rt" else "left" if s == "lt" else s for s in sides}
+    return sides.pop() if sides in ({"right"}, {"left"}) else None
+
+
 def choose_template(
     procedure: str,
     description: str = "",
@@ -115,7 +128,7 @@ def choose_template(
         if template.modality and family and template.modality != family:
             continue
         hits = _words_in(text, template.match)
-        if not hits:
+        if not hits or (_SPINE.search(text) and not _SPINE.search(" ".join(template.match))):
             continue
         score = float(sum(len(h.split()) for h in hits))
         if template.modality and template.modality == family:
