@@ -114,6 +114,17 @@ def test_a_normal_sentence_that_denies_a_dictated_finding_elsewhere_is_taken_out
     assert _texts(draft, "findings.calvarium") == ["The calvarium is intact."]
 
 
+def test_a_sentence_goes_to_the_organ_of_its_subject_not_of_a_longer_keyword_counted_twice() -> None:
+    """ "midline shift" counted as "midline shift" and "midline" again: the subdural hematoma went to
+    the ventricles, and "No extra-axial fluid collection" stayed beside it."""
+    template = builtin_template("ct-head")
+    assert template is not None
+    draft = build_draft("There is an acute left subdural hematoma with 5 mm of midline shift.", template)
+    assert _texts(draft, "findings.extraAxial") == [
+        "There is an acute left subdural hematoma with 5 mm of midline shift."
+    ]
+
+
 def test_a_normal_sentence_stays_beside_an_old_finding_or_one_in_another_organ() -> None:
     head = builtin_template("ct-head")
     abdomen = builtin_template("ct-abdomen-pelvis")

@@ -205,8 +205,14 @@ def classify_organ(sentence: str, organs: Iterable[OrganTemplate]) -> str | None
     for order, organ in enumerate(organs):
         score = 0.0
         first = len(low)
-        for keyword in (*organ.keywords, organ.title):
+        counted: list[tuple[int, int]] = []
+        # Longer keywords first; a word inside a phrase already counted ("midline" of "midline
+        # shift") does not count again.
+        for keyword in sorted((*organ.keywords, organ.title), key=len, reverse=True):
             for match in _kw(keyword).finditer(low):
+                if any(a <= match.start() and match.end() <= b for a, b in counted):
+                    continue
+                counted.append(match.span())
                 score += len(keyword.split())
                 first = min(first, match.start())
         if score == 0:
