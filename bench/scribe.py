@@ -418,6 +418,8 @@ def make_engine(args: argparse.Namespace) -> ScribeEngine:
         options: dict[str, Any] = {}
         if args.beam is not None:
             options["beam_size"] = args.beam
+        if args.patience is not None:
+            options["patience"] = args.patience
         if args.model:
             options["model"] = args.model
         for name in ("hotwords", "check_pass"):
@@ -433,6 +435,7 @@ def make_engine(args: argparse.Namespace) -> ScribeEngine:
                 "compute_type": base.compute_type,
                 "cpu_threads": base.cpu_threads,
                 "beam_size": base.beam_size,
+                "patience": base.patience,
             }
             model = options.pop("model", None)
             hot = options.pop("hotwords", None)
@@ -647,6 +650,9 @@ def main() -> None:
         choices=("on", "off"),
         default="on",
         help="with --no-context: hear again with the template the dictation is about (default: on)",
+    )
+    parser.add_argument(
+        "--patience", type=float, help="beam search patience (default: AUTOSCRIBE_ASR_PATIENCE)"
     )
     parser.add_argument("--correction", choices=("on", "off"), help="radiology lexicon correction pass")
     parser.add_argument(

@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     asr_compute_type: str = "int8"
     asr_threads: int = 2
     asr_beam_size: int = 5
+    asr_patience: float = 2.0  # beam search: stop after patience x beam finished candidates
     # Optional OpenAI-compatible endpoint that writes the impression (off when unset).
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
