@@ -211,6 +211,18 @@ def test_a_denial_and_a_finding_dictated_under_different_organs_conflict() -> No
     )
 
 
+def test_an_old_finding_beside_an_acute_denial_and_a_finding_not_confirmed_raise_no_conflict() -> None:
+    brain = StudyContext(procedure="MRI BRAIN", clinical_indication="stroke")
+    old = "old left MCA infarct period no acute infarct period"
+    assert "negation_conflict" not in _codes(old, brain, "mri-brain")
+    assert "negation_conflict" in _codes(
+        "acute left MCA infarct period no acute infarct period", brain, "mri-brain"
+    )
+    chest = StudyContext(procedure="CT CHEST", clinical_indication="fever")
+    not_confirmed = "the clinical impression of pneumonia is not confirmed period no pneumonia period"
+    assert "negation_conflict" not in _codes(not_confirmed, chest)
+
+
 def test_completeness_checks() -> None:
     draft = _draft("the lungs are clear period")
     codes = {c.code: c for c in run_checks(draft, StudyContext())}

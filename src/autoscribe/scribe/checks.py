@@ -22,6 +22,7 @@ from autoscribe.scribe.findings import (
     analyze,
     concepts_match,
     contradicts_anywhere,
+    old_beside_acute,
     qualifier_shared,
     sides_compatible,
 )
@@ -261,6 +262,7 @@ def check_negation_conflicts(items: list[_Item]) -> list[CheckResult]:
                 continue
             same_place = (
                 (not neg.qualified or qualifier_shared(neg_item.text, pos_item.text))
+                and not old_beside_acute(neg, pos_item.text)
                 and concepts_match(neg.concept, pos.concept)
                 and sides_compatible(neg.side, pos.side)
                 and _may_conflict(neg_item, pos_item)

@@ -251,7 +251,7 @@ def contradicts_anywhere(denied: Mention, affirmed: Mention, affirmed_in: str) -
     return (
         affirmed.concept in _REPORT_WIDE.get(denied.concept, frozenset())
         and sides_compatible(denied.side, affirmed.side)
-        and not (denied.qualified and _NOT_ACUTE.search(affirmed_in))
+        and not old_beside_acute(denied, affirmed_in)
     )
 
 
@@ -261,3 +261,10 @@ def qualifier_shared(denial_sentence: str, affirming_sentence: str) -> bool:
     nodule" and "a stable nodule" may both stand."""
     qualifiers = {m.group().lower() for m in _QUALIFIERS.finditer(denial_sentence)}
     return any(m.group().lower() in qualifiers for m in _QUALIFIERS.finditer(affirming_sentence))
+
+
+def old_beside_acute(denied: Mention, affirming_sentence: str) -> bool:
+    """ "No acute infarct" and "an old left MCA infarct" may both stand: the denial is of an acute
+    finding (qualified, or "acute" in its term) and the finding is said to be old."""
+    acute = denied.qualified or "acute" in denied.concept.split() or "acute" in denied.term.split()
+    return acute and bool(_NOT_ACUTE.search(affirming_sentence))
