@@ -308,6 +308,9 @@ def test_the_stored_report_content_keeps_the_suggested_mark() -> None:
 @pytest.mark.parametrize(
     ("spoken", "written"),
     [
+        # Capital letters said one by one are one abbreviation; "type A" and "A and B" stay.
+        ("prior C T of the chest period no D V T period", "Prior CT of the chest. No DVT."),
+        ("A C L tear period segments A and B period", "ACL tear. Segments A and B."),
         # "A" as a letter, then the dictated full stop (not "a period of ...").
         (
             "BI-RADS category four A period biopsy is recommended period",

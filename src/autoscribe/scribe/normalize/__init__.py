@@ -72,9 +72,28 @@ def _none_after_heading(toks: list[Tok]) -> list[Tok]:
     return toks
 
 
+def _spelled_letters(toks: list[Tok]) -> list[Tok]:
+    """Capital letters said one by one are one abbreviation: "C T" → CT, "D V T" → DVT, "A C L" →
+    ACL. Only capitals, two or more in a row: "segments A and B" and "type A" stay."""
+    out: list[Tok] = []
+    i = 0
+    while i < len(toks):
+        j = i
+        while j < len(toks) and toks[j].kind == "word" and len(toks[j].text) == 1 and toks[j].text.isupper():
+            j += 1
+        if j - i >= 2:
+            first = toks[i]
+            out.append(Tok("".join(t.text for t in toks[i:j]), first.space, "word", heading=first.heading))
+            i = j
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
+
+
 def normalize(text: str) -> str:
     """Turn dictated text into report text (see the module docstring)."""
-    toks = tokenize(text.replace("\r\n", "\n"))
+    toks = _spelled_letters(tokenize(text.replace("\r\n", "\n")))
     toks = _collapse_repeats(spoken_commands(toks))  # after the commands: "scratch that" twice means twice
     toks = numbers_and_units(toks)
     toks = dedupe_punct(_none_after_heading(toks))
