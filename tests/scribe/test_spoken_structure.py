@@ -310,7 +310,9 @@ def test_the_stored_report_content_keeps_the_suggested_mark() -> None:
     [
         # Capital letters said one by one are one abbreviation; "type A" and "A and B" stay.
         ("prior C T of the chest period no D V T period", "Prior CT of the chest. No DVT."),
-        ("A C L tear period segments A and B period", "ACL tear. Segments A and B."),
+        ("M R I of the knee period segments A and B period", "MRI of the knee. Segments A and B."),
+        # An article before the letters, a level after them: left as they are.
+        ("A L4-L5 disc bulge period a C T scan period", "A L4-L5 disc bulge. A CT scan."),
         # "A" as a letter, then the dictated full stop (not "a period of ...").
         (
             "BI-RADS category four A period biopsy is recommended period",

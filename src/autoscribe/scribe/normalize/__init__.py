@@ -72,16 +72,25 @@ def _none_after_heading(toks: list[Tok]) -> list[Tok]:
     return toks
 
 
+def _is_letter(toks: list[Tok], k: int) -> bool:
+    """A capital said on its own, not the start of a level or sequence ("L" of "L4", "T" of "T2")."""
+    tok = toks[k]
+    nxt = toks[k + 1] if k + 1 < len(toks) else None
+    before_number = nxt is not None and (nxt.kind == "num" or nxt.low in NUMBER_WORDS)
+    return tok.kind == "word" and len(tok.text) == 1 and tok.text.isupper() and not before_number
+
+
 def _spelled_letters(toks: list[Tok]) -> list[Tok]:
-    """Capital letters said one by one are one abbreviation: "C T" → CT, "D V T" → DVT, "A C L" →
-    ACL. Only capitals, two or more in a row: "segments A and B" and "type A" stay."""
+    """Capital letters said one by one are one abbreviation: "C T" → CT, "D V T" → DVT. Only
+    capitals, two or more in a row, none the start of a level ("A L4-L5" stays); a run that starts
+    with "A" or "I" is left alone, for the article may start it ("A C T scan", "I V contrast")."""
     out: list[Tok] = []
     i = 0
     while i < len(toks):
         j = i
-        while j < len(toks) and toks[j].kind == "word" and len(toks[j].text) == 1 and toks[j].text.isupper():
+        while j < len(toks) and _is_letter(toks, j):
             j += 1
-        if j - i >= 2:
+        if j - i >= 2 and toks[i].text not in ("A", "I"):
             first = toks[i]
             out.append(Tok("".join(t.text for t in toks[i:j]), first.space, "word", heading=first.heading))
             i = j
