@@ -144,3 +144,9 @@ def test_a_full_stop_the_model_put_between_a_number_and_its_unit_goes() -> None:
     assert normalize("the count is eleven period centimeters are used period") == (
         "The count is 11. Centimeters are used."
     )
+
+
+def test_cc_spelled_as_two_letters_is_a_unit() -> None:
+    """ "two hundred c c" lost a letter to the stutter rule: "200 c"."""
+    assert normalize("two hundred c c of contrast period") == "200 mL of contrast."
+    assert normalize("a a nodule period") == "A nodule."

@@ -44,7 +44,13 @@ def _collapse_repeats(toks: list[Tok]) -> list[Tok]:
             if len(words) < 2 * n or any(out[k].kind != "word" for k in words[-2 * n :]):
                 continue
             tail = [out[k].low for k in words[-n:]]
-            if tail == [out[k].low for k in words[-2 * n : -n]] and not set(tail) & NUMBER_WORDS:
+            # Single letters are spelled, not stuttered: "c c" is cc ("a a" is still a stutter).
+            spelled = n == 1 and len(tail[0]) == 1 and tail[0] not in ("a", "i")
+            if (
+                tail == [out[k].low for k in words[-2 * n : -n]]
+                and not set(tail) & NUMBER_WORDS
+                and not spelled
+            ):
                 cut = words[-n]
                 del out[cut:]  # drop the repeat and the commas before it
                 del words[-n:]
