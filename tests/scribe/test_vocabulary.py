@@ -11,6 +11,13 @@ from autoscribe.scribe.vocabulary import domain_vocabulary, is_compound, other_w
 from autoscribe.scribe.wordlists import real_words
 
 
+def _corrected(procedure: str, text: str) -> str:
+    """The whole correction (spelling, sounds, short words) for a study of `procedure`."""
+    engine = ScribeEngine(llm=None)
+    context = StudyContext(procedure=procedure)
+    return engine.corrected_text(text, engine.template_for(context), context)
+
+
 @pytest.mark.parametrize(
     ("heard", "fixed"),
     [
@@ -92,9 +99,7 @@ def test_a_prefix_and_a_known_root_is_a_word_heard_right(procedure: str, text: s
     """A real compound the vocabulary does not list ("supra" + "patellar") was replaced by its
     nearest listed neighbour: suprapatellar became suprasellar (another body part), extrahepatic
     intrahepatic (the opposite). The whole correction (spelling, then sounds) leaves it alone."""
-    engine = ScribeEngine(llm=None)
-    context = StudyContext(procedure=procedure)
-    assert engine.corrected_text(text, engine.template_for(context), context) == text
+    assert _corrected(procedure, text) == text
 
 
 def test_a_misheard_word_that_looks_like_a_prefix_and_an_everyday_word_is_still_restored() -> None:
@@ -128,10 +133,8 @@ def test_a_word_as_near_two_vocabulary_words_is_left_to_the_sound_pass() -> None
     """ "intreparital" is as near intracranial as intraperitoneal in letters; the spelling
     correction took intracranial (free air in the head, in a CT abdomen), the sound pass, which
     knows the study's region, restores intraperitoneal."""
-    engine = ScribeEngine(llm=None)
-    context = StudyContext(procedure="CT ABDOMEN PELVIS WITH CONTRAST")
     heard = "There is free intreparital air beneath the diaphragm."
-    assert engine.corrected_text(heard, engine.template_for(context), context) == (
+    assert _corrected("CT ABDOMEN PELVIS WITH CONTRAST", heard) == (
         "There is free intraperitoneal air beneath the diaphragm."
     )
 
@@ -158,9 +161,7 @@ def test_another_word_of_a_listed_word_s_family_is_heard_right(procedure: str, t
     """Correct words the corrections once turned into a listed relative: another ending
     (epididymal, cholecystostomy, convexities), another root before the same ending (venography,
     sialolithiasis, myometrial), a negating prefix dropped (nonobstructing, malalignment)."""
-    engine = ScribeEngine(llm=None)
-    context = StudyContext(procedure=procedure)
-    assert engine.corrected_text(text, engine.template_for(context), context) == text
+    assert _corrected(procedure, text) == text
 
 
 @pytest.mark.parametrize(
@@ -197,6 +198,4 @@ def test_other_word_tells_a_relative_from_a_misspelling(heard: str, target: str,
 def test_real_radiology_words_the_dictionary_lacks_are_heard_right(procedure: str, text: str) -> None:
     """data/radiology_words.txt: loculated was made "located", sternal "terminal", myelination
     "demyelination" (the opposite), erosions "lesions", subcarinal "subacromial"."""
-    engine = ScribeEngine(llm=None)
-    context = StudyContext(procedure=procedure)
-    assert engine.corrected_text(text, engine.template_for(context), context) == text
+    assert _corrected(procedure, text) == text
