@@ -138,3 +138,51 @@ def test_a_torn_ligament_is_not_a_ruptured_aneurysm() -> None:
     knee = StudyContext(procedure="MR KNEE WITHOUT CONTRAST LEFT", clinical_indication="injury")
     assert _critical("Complete ACL rupture with a pivot shift contusion pattern.", context=knee) == []
     assert _critical("Ruptured aneurysm of the infrarenal aorta.", context=knee)
+
+
+@pytest.mark.parametrize(
+    ("procedure", "sentence", "named"),
+    [
+        # A generic word in its own anatomy, or in a study of its region: the critical concept.
+        ("CT HEAD WITHOUT CONTRAST", "Small volume hemorrhage along the falx.", "Intracranial hemorrhage"),
+        ("CT ABDOMEN PELVIS", "Acute hemorrhage in the left basal ganglia.", "Intracranial hemorrhage"),
+        ("CTA CHEST", "Filling defects in the right lower lobe segmental arteries.", "Pulmonary embolism"),
+        ("CT CHEST WITH CONTRAST", "Dissection flap in the ascending aorta.", "Aortic dissection"),
+        # Elsewhere it is named for what it is, and still critical where that is.
+        ("CT ABDOMEN PELVIS WITH CONTRAST", "Large retroperitoneal hemorrhage.", "Hemorrhage"),
+        ("CT ABDOMEN PELVIS WITH CONTRAST", "Large volume hemorrhage.", "Hemorrhage"),
+        ("CTA NECK", "Dissection of the left internal carotid artery.", "Arterial dissection"),
+        ("MRI BRAIN", "Filling defect in the superior sagittal sinus.", "Venous sinus thrombosis"),
+        ("CT ABDOMEN PELVIS WITH CONTRAST", "Embolus in the superior mesenteric artery.", "Arterial embolus"),
+        # Not critical at all.
+        ("CT UROGRAM", "There is a filling defect in the left renal pelvis.", None),
+        ("CT ABDOMEN PELVIS WITH CONTRAST", "Filling defect.", None),
+        ("CT NECK WITH CONTRAST", "Postsurgical changes of a left neck dissection.", None),
+        ("MRI RIGHT SHOULDER", "Full-thickness rupture of the supraspinatus tendon.", None),
+        ("MRI RIGHT KNEE", "Rupture with fluid tracking into the calf.", None),
+        ("CT SINUS WITHOUT CONTRAST", "Nasal septal perforation.", None),
+        ("US PELVIS", "Haemorrhage within a right ovarian cyst.", None),
+        ("MRI PROSTATE", "PI-RADS 5 lesion of the right transition zone with restricted diffusion.", None),
+        ("MRI BRAIN", "Restricted diffusion in the right corona radiata.", "Acute infarct"),
+        # Another finding as written is not a misheard critical term.
+        ("CT HEAD WITHOUT CONTRAST", "Generalized volume loss, normal for age.", None),
+        ("XR RIGHT SHOULDER", "Grade 2 acromioclavicular joint separation.", None),
+    ],
+)
+def test_a_generic_critical_word_is_read_by_its_anatomy(
+    procedure: str, sentence: str, named: str | None
+) -> None:
+    """ "Hemorrhage", "filling defect", "dissection" name no organ: the sentence's anatomy, else the
+    study's body region, tells what they are (a filling defect in the renal pelvis is no pulmonary
+    embolism, a neck dissection no aortic dissection)."""
+    messages = _critical(sentence, context=StudyContext(procedure=procedure, clinical_indication="x"))
+    if named is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and messages[0].startswith(f"{named} ("), messages
+
+
+def test_the_organ_a_sentence_is_filed_under_places_a_generic_word() -> None:
+    sentence = "Filling defect in the upper pole."
+    assert analyze(sentence, where="kidneys").positive[0].concept == "filling defect"
+    assert analyze(sentence, where="lungs").positive[0].concept == "pulmonary embolism"

@@ -12,10 +12,12 @@ import pytest
 from autoscribe.scribe.lexicon import load_lexicon
 from autoscribe.scribe.section_names import SECTION_OF
 from autoscribe.scribe.wordlists import (
+    critical_anatomy,
     data_lines,
     data_rows,
     data_sections,
     findings_lexicon,
+    parse_critical_anatomy,
     parse_findings_lexicon,
 )
 
@@ -39,7 +41,8 @@ TABLES = {
     "section_names.tsv": 3,
     "findings_scope.tsv": 2,
 }
-OTHERS = {"radiology_lexicon.txt", "macros.json", "README.md"}  # tested here or in test_template_data.py
+# Tested here or in test_template_data.py.
+OTHERS = {"radiology_lexicon.txt", "critical_anatomy.txt", "macros.json", "README.md"}
 
 
 def _files() -> set[str]:
@@ -140,3 +143,29 @@ def test_radiology_lexicon_loads_every_term_it_lists_once_per_region() -> None:
         texts = [t.text.lower() for t in region.terms]
         assert len(texts) == len(set(texts)), f"[{region.name}] repeats a term"
     assert all(re.fullmatch(r"[a-z]+", v) for v in lexicon.variants)
+
+
+def test_critical_anatomy_places_critical_phrases_of_the_lexicon_in_known_regions() -> None:
+    concepts = {t.phrase: (t.concept, t.critical) for t in findings_lexicon()}
+    regions = set(load_lexicon().regions)
+    groups = critical_anatomy()
+    assert groups
+    placed = [p for g in groups for p in g.phrases]
+    assert len(placed) == len(set(placed)), "a phrase is placed by one group only"
+    for group in groups:
+        for phrase in group.phrases:
+            assert concepts.get(phrase) == (group.concept, True), phrase
+        assert group.regions <= regions
+        words = [w.lower() for _, ws in group.elsewhere for w in ws] + [w.lower() for w in group.anatomy]
+        assert all(words) and len(words) == len(set(words)), sorted({w for w in words if words.count(w) > 1})
+
+
+def test_a_malformed_critical_anatomy_section_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs 'of'"):
+        parse_critical_anatomy({"x": ("phrases: hemorrhage",)})
+    with pytest.raises(ValueError, match="go together"):
+        parse_critical_anatomy({"x": ("of: a", "phrases: b", "regions: neuro")})
+    with pytest.raises(ValueError, match="CONCEPT, WEIGHT"):
+        parse_critical_anatomy({"x": ("of: a", "phrases: b", "elsewhere: c, high, yes: d")})
+    with pytest.raises(ValueError, match="unexpected line"):
+        parse_critical_anatomy({"x": ("of: a", "phrases: b", "where: c")})

@@ -26,6 +26,7 @@ from autoscribe.scribe.findings import (
     qualifier_shared,
     sides_compatible,
 )
+from autoscribe.scribe.lexicon import regions_for_study
 from autoscribe.scribe.templates import study_side
 from autoscribe.scribe.types import FINDINGS, IMPRESSION, PLACEHOLDER, CheckResult, Draft, StudyContext
 from autoscribe.scribe.wordlists import data_rows, data_sections
@@ -103,9 +104,14 @@ class _Item:
     continues_denial: bool = False
 
 
-def _items(draft: Draft) -> list[_Item]:
+def _organ(path: str) -> str:
+    """The organ a sentence is filed under, as words: "findings.kidneys" -> "kidneys"."""
+    return path.partition(".")[2].replace("_", " ")
+
+
+def _items(draft: Draft, regions: frozenset[str] = frozenset()) -> list[_Item]:
     items = [
-        _Item(path, s.id, s.text, s.source, analyze(s.text))
+        _Item(path, s.id, s.text, s.source, analyze(s.text, where=_organ(path), regions=regions))
         for path, s in draft.iter_sentences()
         if s.text.strip()
     ]
@@ -437,7 +443,7 @@ def _implausible(item: _Item) -> str | None:
     return None
 
 
-def check_critical(items: list[_Item], context: StudyContext) -> list[CheckResult]:
+def check_critical(items: list[_Item], context: StudyContext, regions: frozenset[str]) -> list[CheckResult]:
     """A critical finding affirmed in Findings or Impression, also when it was written as a close
     variant of the term ("new motor thorax", "pulmonary and bolus", "subdural haematoma"): the
     suggestion names the words it matched, so the radiologist sees what was read as critical.
@@ -450,7 +456,7 @@ def check_critical(items: list[_Item], context: StudyContext) -> list[CheckResul
         # A generated impression restates the findings: the findings' own sentence is the one to flag.
         if item.continues_denial or item.source == "generated":
             continue
-        for mention in analyze(item.text, variants=True).positive:
+        for mention in analyze(item.text, variants=True, where=_organ(item.path), regions=regions).positive:
             if mention.critical and mention.concept not in seen:
                 seen.add(mention.concept)
                 if mention.variant:
@@ -469,7 +475,9 @@ def check_critical(items: list[_Item], context: StudyContext) -> list[CheckResul
 
 def run_checks(draft: Draft, study_context: StudyContext | None = None) -> list[CheckResult]:
     context = study_context or StudyContext()
-    items = _items(draft)
+    # The study's body regions tell what a generic word means ("hemorrhage" in a head CT).
+    regions = frozenset(regions_for_study(context.procedure, context.modality))
+    items = _items(draft, regions)
     return [
         *check_completeness(draft),
         *check_laterality(items, context),
@@ -478,5 +486,5 @@ def run_checks(draft: Draft, study_context: StudyContext | None = None) -> list[
         *check_negation_conflicts(items),
         *check_impression_omissions(items),
         *check_units(items),
-        *check_critical(items, context),
+        *check_critical(items, context, regions),
     ]

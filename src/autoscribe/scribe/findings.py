@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from autoscribe.scribe.variants import critical_variants
-from autoscribe.scribe.wordlists import data_rows, data_sections, findings_lexicon
+from autoscribe.scribe.wordlists import Meaning, critical_anatomy, data_rows, data_sections, findings_lexicon
 
 
 def _words_regex(words: tuple[str, ...]) -> re.Pattern[str]:
@@ -124,15 +124,71 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
-def _lookup(term: str, table: dict[str, tuple[str, int, bool]]) -> tuple[str, int, bool]:
+def _key(term: str) -> str:
+    """A matched phrase as the lexicon writes it: lower case, single spaces, American spelling."""
     key = re.sub(r"[\s-]+", " ", term.lower())
-    key = re.sub(r"\bhaem", "hem", re.sub(r"\boedema", "edema", re.sub(r"\boesoph", "esoph", key)))
+    return re.sub(r"\bhaem", "hem", re.sub(r"\boedema", "edema", re.sub(r"\boesoph", "esoph", key)))
+
+
+def _lookup(term: str, table: dict[str, tuple[str, int, bool]]) -> tuple[str, int, bool]:
+    key = _key(term)
     if key in table:
         return table[key]
     for phrase, value in table.items():
         if re.sub(r"[\s-]+", " ", phrase) == key or phrase.replace("-", "") == key.replace(" ", ""):
             return value
     return key, 20, False
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """A generic phrase's anatomy rules (data/critical_anatomy.txt), compiled."""
+
+    regions: frozenset[str]
+    anatomy: re.Pattern[str] | None
+    elsewhere: tuple[tuple[Meaning, re.Pattern[str]], ...]
+    otherwise: Meaning | None
+
+
+@lru_cache(maxsize=1)
+def _generic_phrases() -> dict[str, _Placement]:
+    concepts = {t.phrase: t.concept for t in findings_lexicon()}
+    out: dict[str, _Placement] = {}
+    for group in critical_anatomy():
+        placement = _Placement(
+            regions=group.regions,
+            anatomy=_phrase_regex(group.anatomy) if group.anatomy else None,
+            elsewhere=tuple((meaning, _phrase_regex(words)) for meaning, words in group.elsewhere),
+            otherwise=group.otherwise,
+        )
+        for phrase in group.phrases:
+            if concepts.get(phrase) != group.concept:
+                raise ValueError(
+                    f"critical_anatomy.txt: {phrase!r} is not a lexicon phrase of {group.concept!r}"
+                )
+            out[phrase] = placement
+    return out
+
+
+def _in_place(term: str, meaning: Meaning, sentence: str, where: str, regions: frozenset[str]) -> Meaning:
+    """What a phrase means where it was said. A critical concept's generic phrase ("hemorrhage",
+    "filling defect", "dissection") means it only where the anatomy fits: the sentence's anatomy
+    first ("retroperitoneal hemorrhage", "filling defect in the renal pelvis", "neck dissection"),
+    then the organ the sentence is filed under (`where`), then the study's body regions (`regions`:
+    "hemorrhage" alone in a CT abdomen is not intracranial)."""
+    placement = _generic_phrases().get(_key(term))
+    if placement is None:
+        return meaning
+    for text in (sentence, where):
+        for other, words in placement.elsewhere:
+            if words.search(text):
+                return other
+        if placement.anatomy is not None and placement.anatomy.search(text):
+            return meaning
+    studied = regions - {"general"}
+    if placement.otherwise is not None and studied and not studied & placement.regions:
+        return placement.otherwise
+    return meaning
 
 
 def _side_near(text: str, start: int, end: int, clause: tuple[int, int]) -> str | None:
@@ -154,9 +210,13 @@ def _side_near(text: str, start: int, end: int, clause: tuple[int, int]) -> str 
     return "bilateral" if word in ("bilateral", "bilaterally", "both") else word
 
 
-def analyze(sentence: str, *, variants: bool = False) -> Analysis:
+def analyze(
+    sentence: str, *, variants: bool = False, where: str = "", regions: frozenset[str] = frozenset()
+) -> Analysis:
     """Findings in one sentence. With `variants`, also close variants of critical terms that the
-    lexicon does not list (see `critical_variants`), marked `variant=True`."""
+    lexicon does not list (see `critical_variants`), marked `variant=True`. `where` (the organ the
+    sentence is filed under) and `regions` (the study's body regions) place generic phrases of
+    critical findings (`_in_place`)."""
     pattern, table = _lexicon_pattern()
     text = sentence
     pseudo = [(m.start(), m.end()) for m in _PSEUDO_RE.finditer(text)]
@@ -193,14 +253,18 @@ def analyze(sentence: str, *, variants: bool = False) -> Analysis:
 
     mentions: list[Mention] = []
     spans: list[tuple[int, int]] = []  # critical terms as written: no variant overlaps them
+    known: list[tuple[int, int]] = []  # every finding as written: no variant lies inside one
     for match in pattern.finditer(text):
         start, end = match.span()
-        concept, weight, critical = _lookup(match.group(), table)
-        if critical:
+        listed = Meaning(*_lookup(match.group(), table))
+        if listed.critical:  # placed elsewhere or not, no variant is read into it
             spans.append((start, end))
+        known.append((start, end))
+        meaning = _in_place(match.group(), listed, text, where, regions)
+        concept, weight, critical = meaning.concept, meaning.weight, meaning.critical
         mentions.append(mention(start, end, match.group().lower(), concept, weight, critical, False))
     if variants:
-        for start, end, concept in critical_variants(text, taken=spans):
+        for start, end, concept in critical_variants(text, taken=spans, known=known):
             _, weight, _ = next(v for v in table.values() if v[0] == concept)
             mentions.append(mention(start, end, text[start:end], concept, weight, True, True))
         mentions.sort(key=lambda m: m.start)

@@ -38,11 +38,15 @@ _NOT_IN_VARIANT = frozenset(
 _NOT_AT_EDGE = frozenset({"and", "an", "this"})  # "pulmonary and bolus", "aortic this section"
 
 
-def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int, str]]:
+def critical_variants(
+    text: str, *, taken: Sequence[tuple[int, int]] = (), known: Sequence[tuple[int, int]] = ()
+) -> list[tuple[int, int, str]]:
     """(start, end, concept) of runs of one to four words that sound like a critical term but are
     not it: "new motor thorax" (pneumothorax), "pulmonary and bolus" (pulmonary embolus), "sub
     dural hematoma". A single real English word never counts ("portion" is not torsion): the
-    speech model turns a term it does not know into several words, or into a non-word."""
+    speech model turns a term it does not know into several words, or into a non-word. No run
+    overlaps a `taken` span (critical terms as written), and none lies inside a `known` one (other
+    findings as written: "volume loss" is not volvulus)."""
     words = list(_SPAN_WORD.finditer(text))
     real = real_words()
     out: list[tuple[int, int, str]] = []
@@ -54,7 +58,7 @@ def critical_variants(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> li
                 continue
             run = words[i : i + size]
             start, end = run[0].start(), run[-1].end()
-            if any(a < end and start < b for a, b in taken):
+            if any(a < end and start < b for a, b in taken) or any(a <= start and end <= b for a, b in known):
                 continue
             if not re.fullmatch(r"[A-Za-z \t-]+", text[start:end]):
                 continue  # a sentence or clause boundary inside

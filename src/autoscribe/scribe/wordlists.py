@@ -92,3 +92,74 @@ def real_words() -> frozenset[str]:
         {*SpellChecker(distance=1).word_frequency.dictionary.keys(), *radiology}
         | {w.replace("-", "") for w in radiology}
     )
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a finding phrase means in one place: a concept, its rank, whether it is critical."""
+
+    concept: str
+    weight: int
+    critical: bool
+
+
+@dataclass(frozen=True)
+class GenericPhrases:
+    """A critical concept's phrases that name no organ, and the anatomy that decides what they mean
+    (data/critical_anatomy.txt)."""
+
+    concept: str
+    phrases: tuple[str, ...]
+    regions: frozenset[str]  # empty: the concept in every study
+    anatomy: tuple[str, ...]
+    elsewhere: tuple[tuple[Meaning, tuple[str, ...]], ...]
+    otherwise: Meaning | None
+
+
+def _meaning(text: str, where: str) -> Meaning:
+    fields = [f.strip() for f in text.split(",")]
+    if len(fields) != 3 or not fields[1].isdigit() or fields[2] not in ("yes", "no"):
+        raise ValueError(f"{where}: expected CONCEPT, WEIGHT, yes|no, got {text!r}")
+    return Meaning(fields[0], int(fields[1]), fields[2] == "yes")
+
+
+def _word_list(text: str) -> tuple[str, ...]:
+    return tuple(w.strip() for w in text.split(",") if w.strip())
+
+
+def parse_critical_anatomy(sections: dict[str, tuple[str, ...]]) -> tuple[GenericPhrases, ...]:
+    groups: list[GenericPhrases] = []
+    for name, lines in sections.items():
+        where = f"critical_anatomy.txt [{name}]"
+        fields: dict[str, str] = {}
+        elsewhere: list[tuple[Meaning, tuple[str, ...]]] = []
+        for line in lines:
+            key, _, value = line.partition(":")
+            key, value = key.strip(), value.strip()
+            if key == "elsewhere":
+                meaning, _, words = value.partition(":")
+                elsewhere.append((_meaning(meaning, where), _word_list(words)))
+            elif key in ("of", "phrases", "regions", "anatomy", "otherwise") and key not in fields:
+                fields[key] = value
+            else:
+                raise ValueError(f"{where}: unexpected line {line!r}")
+        if not fields.get("of") or not fields.get("phrases"):
+            raise ValueError(f"{where}: needs 'of' and 'phrases'")
+        if bool(fields.get("regions")) != bool(fields.get("otherwise")):
+            raise ValueError(f"{where}: 'regions' and 'otherwise' go together")
+        groups.append(
+            GenericPhrases(
+                concept=fields["of"],
+                phrases=_word_list(fields["phrases"]),
+                regions=frozenset(fields.get("regions", "").split()),
+                anatomy=_word_list(fields.get("anatomy", "")),
+                elsewhere=tuple(elsewhere),
+                otherwise=_meaning(fields["otherwise"], where) if fields.get("otherwise") else None,
+            )
+        )
+    return tuple(groups)
+
+
+@lru_cache(maxsize=1)
+def critical_anatomy() -> tuple[GenericPhrases, ...]:
+    return parse_critical_anatomy(data_sections("critical_anatomy.txt"))
