@@ -283,3 +283,27 @@ def test_a_finding_explained_by_the_next_sentence_s_diagnosis_is_covered_by_that
         abdomen,
         "ct-abdomen-pelvis",
     )
+
+
+def test_a_macro_command_that_names_no_macro_is_flagged_and_a_known_one_expands() -> None:
+    chest = StudyContext(procedure="CT CHEST", clinical_indication="cough")
+    assert "unknown_macro" in _codes("findings colon insert normal pelvis period", chest)
+    assert "unknown_macro" not in _codes("findings colon insert normal chest period", chest)
+    assert "unknown_macro" not in _codes("findings colon the catheter was inserted period", chest)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "mismatch"),
+    [
+        ("the left shoulder was not imaged period", False),
+        ("the left side was included for comparison period", False),
+        ("the joint space is narrower compared with the left period", False),
+        ("small left joint effusion period", True),
+        ("the left shoulder is dislocated and was not imaged on the lateral view period", True),
+    ],
+)
+def test_the_other_side_named_as_the_other_side_is_no_laterality_mismatch(
+    sentence: str, mismatch: bool
+) -> None:
+    shoulder = StudyContext(procedure="XR RIGHT SHOULDER 3 VIEWS", clinical_indication="fall")
+    assert ("laterality_mismatch" in _codes(f"findings colon {sentence}", shoulder, "generic")) is mismatch

@@ -316,7 +316,7 @@ def test_the_stored_report_content_keeps_the_suggested_mark() -> None:
         # "A" as a letter, then the dictated full stop (not "a period of ...").
         (
             "BI-RADS category four A period biopsy is recommended period",
-            "BI-RADS category 4 A. Biopsy is recommended.",
+            "BI-RADS category 4A. Biopsy is recommended.",
         ),
         ("Stanford type A period no rupture period", "Stanford type A. No rupture."),
         # "New line" as the model sometimes writes it, one word.

@@ -28,7 +28,7 @@ SECTIONED = {
     "negex_triggers.txt": {"before", "after", "pseudo", "terminators"},
     "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild"},
     "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes", "endings"},
-    "normalize_words.txt": {"headings", "number context"},
+    "normalize_words.txt": {"headings", "number context", "subcategory context"},
     "sex_specific_anatomy.txt": {"female", "male"},
     "procedure_words.txt": {"CT", "MR", "XR", "US", "MG", "angiography"},
     "confusion_words.txt": {"of before a finding", "of the part", "sided", "parts"},

@@ -42,6 +42,7 @@ CHECK_CODES = (
     "unit_missing",
     "unit_implausible",
     "critical_finding",
+    "unknown_macro",
 )
 
 
@@ -178,6 +179,23 @@ def _reported(items: list[_Item]) -> list[_Item]:
     return [i for i in items if _section_of(i.path) in (FINDINGS, IMPRESSION)]
 
 
+# "<side> [two words] was not imaged / included for comparison", "<side> knee for comparison".
+_OTHER_SIDE_NOT_IMAGED = (
+    r"(?:\s+[a-z]+){0,2}?\s+(?:(?:was|were|is|are)\s+(?:not\s+(?:imaged|included|evaluated|examined|assessed)"
+    r"|(?:included|imaged|obtained)\s+for\s+comparison)|for\s+comparison)\b"
+)
+_COMPARED_WITH_OTHER_SIDE = r"\b(?:compared (?:with|to)|comparison (?:with|to)|relative to|than) the "
+
+
+def _other_side_named_as_such(text: str, opposite: str) -> bool:
+    """ "The left shoulder was not imaged.", "Right hip included for comparison.", "asymmetric
+    compared with the left": the sentence names the other side as the other side."""
+    return bool(
+        re.search(rf"\b{opposite}\b{_OTHER_SIDE_NOT_IMAGED}", text, re.I)
+        or re.search(rf"{_COMPARED_WITH_OTHER_SIDE}{opposite}\b", text, re.I)
+    )
+
+
 def check_laterality(items: list[_Item], context: StudyContext) -> list[CheckResult]:
     side = study_side(context.procedure)
     if side is None:
@@ -188,7 +206,7 @@ def check_laterality(items: list[_Item], context: StudyContext) -> list[CheckRes
         if item.source == "default":
             continue
         words = {w.lower() for w in _SIDE_WORD.findall(item.text)}
-        if opposite in words:
+        if opposite in words and not _other_side_named_as_such(item.text, opposite):
             out.append(
                 CheckResult(
                     "laterality_mismatch",
@@ -385,6 +403,24 @@ def _unit_follows(after: str) -> bool:
     return bool(re.match(rf"\s*{_UNIT}(?![A-Za-z])", after, re.I))
 
 
+# A macro command still in the text after expansion names no macro ("insert normal pelvis").
+_MACRO_LEFT = re.compile(r"^\s*(?:insert|macro)\s+(?P<name>[a-z][a-z0-9 \-]*[a-z0-9])\s*[.!]?\s*$", re.I)
+
+
+def check_unknown_macros(items: list[_Item]) -> list[CheckResult]:
+    """ "Insert normal pelvis" kept as text: no macro has that name, so nothing was inserted."""
+    out = []
+    for item in items:
+        match = _MACRO_LEFT.match(item.text)
+        if match:
+            message = (
+                f'No macro is named "{match.group("name").lower()}": the words were kept as dictated '
+                "and nothing was inserted."
+            )
+            out.append(CheckResult("unknown_macro", "warning", message, item.path, item.sentence_id))
+    return out
+
+
 def check_units(items: list[_Item]) -> list[CheckResult]:
     out = []
     for item in _reported(items):
@@ -487,4 +523,5 @@ def run_checks(draft: Draft, study_context: StudyContext | None = None) -> list[
         *check_impression_omissions(items),
         *check_units(items),
         *check_critical(items, context, regions),
+        *check_unknown_macros(items),
     ]

@@ -18,6 +18,27 @@ _UNITS: list[tuple[tuple[str, ...], str]] = [
 
 # A quantity follows these words even without a unit ("series 3 image 42", "BI-RADS category 2").
 _NUMBER_CONTEXT = frozenset(data_sections("normalize_words.txt")["number context"])
+# A letter after the number makes a subcategory here ("BI-RADS 4A", "stage 3A").
+_SUBCATEGORY_CONTEXT = frozenset(data_sections("normalize_words.txt")["subcategory context"])
+_SUBCATEGORY_LETTERS = frozenset("ABCX")
+
+
+def _subcategory_letter(toks: list[Tok], k: int, prev: str) -> str | None:
+    """The letter of "4 A" after "BI-RADS"/"category"/"stage", written as one letter by the speech
+    model ("A", "B") or said as a letter before a full stop; "a" as an article stays a word."""
+    if prev not in _SUBCATEGORY_CONTEXT or k >= len(toks) or toks[k].kind != "word":
+        return None
+    letter = toks[k].text
+    if len(letter) != 1 or letter.upper() not in _SUBCATEGORY_LETTERS:
+        return None
+    after = toks[k + 1] if k + 1 < len(toks) else None
+    ends = after is None or after.kind in ("punct", "para", "line", "next") or after.low == "period"
+    return letter.upper() if letter.isupper() or ends else None
+
+
+def _out_of(out: list[Tok]) -> bool:
+    """ "2 out of four": the second number of a score."""
+    return len(out) >= 3 and out[-1].low == "of" and out[-2].low == "out" and out[-3].kind == "num"
 
 
 def _unit_at(toks: list[Tok], i: int) -> tuple[str, int] | None:
@@ -131,11 +152,15 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             or nwords > 1
             or int(value) >= 10
             or prev in _NUMBER_CONTEXT
+            or _out_of(out)
         )
         if not convert:
             out.append(tok)
             i += 1
             continue
+        letter = _subcategory_letter(toks, k, prev) if unit is None and len(chain) == 1 else None
+        if letter is not None:
+            chain, k = [chain[0] + letter], k + 1
         out.append(Tok(" x ".join(chain), tok.space, "num", heading=tok.heading))
         if unit is not None:
             abbrev, k = unit
