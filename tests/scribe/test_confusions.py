@@ -12,6 +12,13 @@ from autoscribe.scribe.confusions import fix_confusions
     ("heard", "meant"),
     [
         ("No evidence on right heart strain.", "No evidence of right heart strain."),
+        ("Emboli in the right lower low arteries.", "Emboli in the right lower lobe arteries."),
+        ("A nodule in the left low measuring 1 cm.", "A nodule in the left lobe measuring 1 cm."),
+        # A plural written as a possessive: nothing owned follows.
+        ("No abnormal cervical lymph node's.", "No abnormal cervical lymph nodes."),
+        ("Height of the vertebral body's is maintained.", "Height of the vertebral body's is maintained."),
+        ("The collecting system's remain decompressed.", "The collecting systems remain decompressed."),
+        ("Scattered microcalcification's period", "Scattered microcalcifications period"),
         ("Multiplanar mister imaging of the brain.", "Multiplanar MR imaging of the brain."),
         ("A small amount on free fluid.", "A small amount of free fluid."),
         ("Highly suggestive on malignancy.", "Highly suggestive of malignancy."),
@@ -41,6 +48,10 @@ def test_a_misheard_short_word_is_put_right(heard: str, meant: str) -> None:
     "text",
     [
         "Moderate stenosis on the left.",
+        "A left low attenuation lesion.",
+        "Findings consistent with Crohn's.",
+        "The patient's age.",
+        "The right low-lying kidney.",
         "Moderate stenosis on the left period",
         "The fracture is best seen on the lateral view.",
         "Fracture on the frontal radiograph.",

@@ -9,10 +9,12 @@ everyday words. Each rule here changes a word only where the words around it lea
 - "on the [side] <part>" after a finding or an imaging word ("fracture on the left femoral neck",
   "imaging on the brain") is "of the"; "stenosis on the left." and "fracture on the lateral
   view" stay;
+- "right lower low" is "right lower lobe";
 - "by laterally" is "bilaterally", and "diffused" before the word it describes is "diffuse";
 - "small muscle ischemic disease" and "continuous axial images" are their stock phrases;
 - "light" before a part that has sides is "right";
-- "within normal limit" is "within normal limits";
+- "within normal limit" is "within normal limits", and a plural written as a possessive ("lymph
+  node's period") a plural;
 - "a" and "an" agree with the word after them.
 """
 
@@ -56,6 +58,16 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         "MR ",
     ),
     (re.compile(r"\bby\s+laterally\b", re.I), "bilaterally"),
+    # "lobe" heard as "low" after a side ("the right lower low", "a nodule in the left low
+    # measuring ..."); "left low attenuation", "right low-lying" keep the adjective.
+    (
+        re.compile(
+            r"\b((?:right|left)\s+(?:(?:upper|middle|lower)\s+)?)low(s?)\b(?!-|\s+(?:attenuation|density|"
+            r"densities|signal|grade|lying|dose|volume|level|position|back|abdomen|quadrant|frequency)\b)",
+            re.I,
+        ),
+        r"\1lobe\2",
+    ),
     # "right" heard as "light" before a part that has sides ("a small light effusion").
     (
         re.compile(rf"\b([Ll])ight\s+(?=(?:{'|'.join(_SIDED)})\b)"),
@@ -101,8 +113,24 @@ def _article_before_vowel(match: re.Match[str]) -> str:
     return f"{match.group(1)}n "
 
 
+# A plural written as a possessive ("lymph node's period", "3-millimeter's.", "the collecting
+# system's remain"): a possessive is followed by what is owned, never by the end of a sentence or a
+# plural verb. Eponyms ("Crohn's.") are capitalised and stay.
+_POSSESSIVE_FOR_PLURAL = re.compile(
+    r"(?<![A-Za-z'])([a-z][a-z]*(?:-[a-z]+)*)'s(?=\s*(?:[.,;:!?]|$)|\s+(?:period|comma|and|or|are|were|remain|"
+    r"measure|appear|show|demonstrate|bilaterally)\b)"
+)
+
+
+def _plural(noun: str) -> str:
+    if re.search(r"[^aeiou]y$", noun):
+        return noun[:-1] + "ies"  # body -> bodies
+    return noun + ("es" if re.search(r"(?:s|x|ch|sh)$", noun) else "s")
+
+
 def fix_confusions(text: str) -> str:
     """The text with the sound-alike function words above put right."""
+    text = _POSSESSIVE_FOR_PLURAL.sub(lambda m: _plural(m.group(1)), text)
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     text = re.sub(r"\b(within normal) limit\b", r"\1 limits", text, flags=re.I)
