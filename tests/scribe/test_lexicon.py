@@ -5,14 +5,10 @@ from __future__ import annotations
 import pytest
 
 from autoscribe.scribe import ScribeEngine, StudyContext
-from autoscribe.scribe.lexicon import (
-    correct_radiology_terms,
-    load_lexicon,
-    parse_lexicon,
-    phonetic_key,
-    regions_for_study,
-)
+from autoscribe.scribe.lexicon import correct_radiology_terms, regions_for_study
+from autoscribe.scribe.phonetics import phonetic_key
 from autoscribe.scribe.templates import builtin_template
+from autoscribe.scribe.wordlists import load_lexicon, parse_lexicon
 
 
 def _fix(text: str, *regions: str) -> str:

@@ -9,7 +9,6 @@ from importlib import resources
 
 import pytest
 
-from autoscribe.scribe.lexicon import load_lexicon
 from autoscribe.scribe.section_names import SECTION_OF
 from autoscribe.scribe.wordlists import (
     critical_anatomy,
@@ -17,6 +16,7 @@ from autoscribe.scribe.wordlists import (
     data_rows,
     data_sections,
     findings_lexicon,
+    load_lexicon,
     parse_critical_anatomy,
     parse_findings_lexicon,
 )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from autoscribe.scribe.phonetics import edit_distance, phonetic_key
@@ -37,9 +37,7 @@ from autoscribe.scribe.vocabulary import (
     other_word,
     prefix_changed,
 )
-from autoscribe.scribe.wordlists import data_text, real_words
-
-LEXICON_FILE = "radiology_lexicon.txt"
+from autoscribe.scribe.wordlists import Lexicon, Term, load_lexicon, real_words
 
 # Never part of a heard span: meaning carriers (negation, side, change) and glue words.
 _KEEP = frozenset(
@@ -97,12 +95,20 @@ def _prefix_fits(heard: Sequence[str], term: str) -> bool:
 _HYPHENATED = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+")
 
 
-def _inside_known_compound(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] is part of a hyphenated radiology word ("cul-de" of "cul-de-sac"),
-    which stays whole. The model also hyphenates a mishearing ("canal-arrowing"): that is no word."""
-    for match in _HYPHENATED.finditer(text, max(0, start - 40), end + 40):
-        if match.start() <= start and end <= match.end() and (match.start(), match.end()) != (start, end):
-            return match.group().lower().replace("-", "") in domain_compounds()
+def _hyphenated_words(text: str) -> list[tuple[int, int, bool]]:
+    """Each hyphenated word of the text: where it is, and whether it is a radiology word
+    ("cul-de-sac"), which stays whole. The model also hyphenates a mishearing ("canal-arrowing")."""
+    known = domain_compounds()
+    return [
+        (m.start(), m.end(), m.group().lower().replace("-", "") in known) for m in _HYPHENATED.finditer(text)
+    ]
+
+
+def _inside_known_compound(hyphenated: list[tuple[int, int, bool]], start: int, end: int) -> bool:
+    """Whether text[start:end] is part of a hyphenated radiology word ("cul-de" of "cul-de-sac")."""
+    for first, last, known in hyphenated:
+        if first <= start and end <= last and (first, last) != (start, end):
+            return known
     return False
 
 
@@ -115,100 +121,6 @@ def _allowed(key_len: int) -> int:
     if key_len <= 9:
         return 2
     return 3
-
-
-@dataclass(frozen=True)
-class Term:
-    text: str
-    region: str
-    cues: frozenset[str]
-    key: str
-    letters: str
-
-
-@dataclass
-class Region:
-    name: str
-    procedure: frozenset[str] = frozenset()
-    context: frozenset[str] = frozenset()
-    terms: list[Term] = field(default_factory=list)
-
-
-@dataclass
-class Lexicon:
-    regions: dict[str, Region]
-    variants: dict[str, str]  # "haematoma" → "hematoma"
-
-    @property
-    def terms(self) -> list[Term]:
-        return [t for r in self.regions.values() for t in r.terms]
-
-    def words(self) -> frozenset[str]:
-        """Every word of every term (the words this pass itself never replaces)."""
-        return frozenset(w for t in self.terms for w in re.findall(r"[a-z]+", t.text.lower()))
-
-    def regions_for(self, procedure: str = "", modality: str = "", extra: str = "") -> set[str]:
-        """The regions a study's description (and template name) selects; "general" always."""
-        words = set(re.findall(r"[A-Z]+", f"{procedure} {modality} {extra}".upper()))
-        chosen = {"general"}
-        for region in self.regions.values():
-            if region.procedure & words:
-                chosen.add(region.name)
-        return chosen
-
-    def prompt_terms(self, regions: Iterable[str], limit: int = 40) -> list[str]:
-        """Hint words for the speech model: the selected regions' terms, those with the longest
-        (rarest) word first."""
-        out: list[str] = []
-        for name in sorted(set(regions), key=lambda r: (r == "general", r)):
-            region = self.regions.get(name)
-            if region is None:
-                continue
-            out.extend(
-                t.text for t in sorted(region.terms, key=lambda t: -max(len(w) for w in t.text.split()))
-            )
-        return list(dict.fromkeys(out))[:limit]
-
-
-def parse_lexicon(text: str) -> Lexicon:
-    regions: dict[str, Region] = {}
-    variants: dict[str, str] = {}
-    current = Region("general")
-    regions[current.name] = current
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            name = line[1:-1].strip().lower()
-            current = regions.setdefault(name, Region(name))
-            continue
-        if line.startswith("@procedure"):
-            current.procedure = frozenset(line.split()[1:])
-            continue
-        if line.startswith("@context"):
-            current.context = frozenset(w.lower() for w in line.split()[1:])
-            continue
-        cues: frozenset[str] = frozenset()
-        if "=" in line:
-            line, _, alts = line.partition("=")
-            for alt in alts.split(","):
-                if alt.strip():
-                    variants[alt.strip().lower()] = line.strip()
-        if ":" in line:
-            line, _, cue_text = line.partition(":")
-            cues = frozenset(w.lower() for w in cue_text.split())
-        term = line.strip()
-        letters = re.sub(r"[^a-z]", "", term.lower())
-        if len(letters) < 4:
-            continue
-        current.terms.append(Term(term, current.name, cues, phonetic_key(letters), letters))
-    return Lexicon(regions, variants)
-
-
-@lru_cache(maxsize=1)
-def load_lexicon() -> Lexicon:
-    return parse_lexicon(data_text(LEXICON_FILE))
 
 
 @dataclass(frozen=True)
@@ -280,6 +192,7 @@ def correct_radiology_terms(
     matcher = _Matcher(lex, set(regions), known)
     words = list(_WORD.finditer(text))
     lows = [m.group().lower() for m in words]
+    hyphenated = _hyphenated_words(text)
     out: list[Correction] = []
     i = 0
     while i < len(words):
@@ -301,7 +214,7 @@ def correct_radiology_terms(
                 _GLUE.fullmatch(text[words[k].end() : words[k + 1].start()]) for k in range(i, i + size - 1)
             ):
                 continue
-            if _inside_known_compound(text, words[i].start(), words[i + size - 1].end()):
+            if _inside_known_compound(hyphenated, words[i].start(), words[i + size - 1].end()):
                 continue  # "cul-de-sac" is one word: "cul de" is not a misheard "loculated"
             unknown = [w for w in span if not matcher.is_known(w)]
             joined = "".join(span)

@@ -25,7 +25,7 @@ from functools import lru_cache
 from autoscribe.scribe.normalize import OPEN_WORDS
 from autoscribe.scribe.phonetics import edit_distance
 from autoscribe.scribe.templates import BASE_VOCABULARY, BUILTIN_MACROS, BUILTIN_TEMPLATES
-from autoscribe.scribe.wordlists import data_sections, findings_lexicon, real_words
+from autoscribe.scribe.wordlists import data_sections, findings_lexicon, load_lexicon, real_words
 
 # The word lists are data (data/vocabulary_words.txt): never-changed words, everyday report words,
 # general radiology words.
@@ -74,10 +74,7 @@ def _domain_texts() -> list[str]:
     texts: list[str] = [*BASE_VOCABULARY, *BUILTIN_MACROS.values(), *_COMMON]
     texts += RADIOLOGY_WORDS
     texts += [term.phrase for term in findings_lexicon()]
-    # The sound pass's radiology terms are words too ("peroneal", "loculated"). Imported here:
-    # lexicon.py builds on this module.
-    from autoscribe.scribe.lexicon import load_lexicon
-
+    # The sound pass's radiology terms are words too ("peroneal", "loculated").
     texts += [term.text for term in load_lexicon().terms]
     for template in BUILTIN_TEMPLATES:
         texts += [template.name, *template.terms, *template.match]

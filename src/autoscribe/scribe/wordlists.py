@@ -2,19 +2,25 @@
 
 Clinical content (templates, lexicons, NegEx triggers, word lists) lives in data files that
 radiologists can review without reading Python; data/README.md says what each file is. This module
-only reads them and imports nothing else of the engine, so every engine module may use it.
+only reads them and imports nothing else of the engine but phonetics.py (the lexicon's sound keys), so
+every engine module may use it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
 from spellchecker import SpellChecker
 
+from autoscribe.scribe.phonetics import phonetic_key
+
 DATA = resources.files("autoscribe.scribe") / "data"
 FINDINGS_LEXICON = "findings_lexicon.tsv"
+RADIOLOGY_LEXICON = "radiology_lexicon.txt"
 
 
 def data_text(name: str) -> str:
@@ -163,3 +169,100 @@ def parse_critical_anatomy(sections: dict[str, tuple[str, ...]]) -> tuple[Generi
 @lru_cache(maxsize=1)
 def critical_anatomy() -> tuple[GenericPhrases, ...]:
     return parse_critical_anatomy(data_sections("critical_anatomy.txt"))
+
+
+# ---- the sound pass's radiology lexicon (data/radiology_lexicon.txt; its header says the format) ----
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    region: str
+    cues: frozenset[str]
+    key: str
+    letters: str
+
+
+@dataclass
+class Region:
+    name: str
+    procedure: frozenset[str] = frozenset()
+    context: frozenset[str] = frozenset()
+    terms: list[Term] = field(default_factory=list)
+
+
+@dataclass
+class Lexicon:
+    regions: dict[str, Region]
+    variants: dict[str, str]  # "haematoma" → "hematoma"
+
+    @property
+    def terms(self) -> list[Term]:
+        return [t for r in self.regions.values() for t in r.terms]
+
+    def words(self) -> frozenset[str]:
+        """Every word of every term (the words this pass itself never replaces)."""
+        return frozenset(w for t in self.terms for w in re.findall(r"[a-z]+", t.text.lower()))
+
+    def regions_for(self, procedure: str = "", modality: str = "", extra: str = "") -> set[str]:
+        """The regions a study's description (and template name) selects; "general" always."""
+        words = set(re.findall(r"[A-Z]+", f"{procedure} {modality} {extra}".upper()))
+        chosen = {"general"}
+        for region in self.regions.values():
+            if region.procedure & words:
+                chosen.add(region.name)
+        return chosen
+
+    def prompt_terms(self, regions: Iterable[str], limit: int = 40) -> list[str]:
+        """Hint words for the speech model: the selected regions' terms, those with the longest
+        (rarest) word first."""
+        out: list[str] = []
+        for name in sorted(set(regions), key=lambda r: (r == "general", r)):
+            region = self.regions.get(name)
+            if region is None:
+                continue
+            out.extend(
+                t.text for t in sorted(region.terms, key=lambda t: -max(len(w) for w in t.text.split()))
+            )
+        return list(dict.fromkeys(out))[:limit]
+
+
+def parse_lexicon(text: str) -> Lexicon:
+    regions: dict[str, Region] = {}
+    variants: dict[str, str] = {}
+    current = Region("general")
+    regions[current.name] = current
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip().lower()
+            current = regions.setdefault(name, Region(name))
+            continue
+        if line.startswith("@procedure"):
+            current.procedure = frozenset(line.split()[1:])
+            continue
+        if line.startswith("@context"):
+            current.context = frozenset(w.lower() for w in line.split()[1:])
+            continue
+        cues: frozenset[str] = frozenset()
+        if "=" in line:
+            line, _, alts = line.partition("=")
+            for alt in alts.split(","):
+                if alt.strip():
+                    variants[alt.strip().lower()] = line.strip()
+        if ":" in line:
+            line, _, cue_text = line.partition(":")
+            cues = frozenset(w.lower() for w in cue_text.split())
+        term = line.strip()
+        letters = re.sub(r"[^a-z]", "", term.lower())
+        if len(letters) < 4:
+            continue
+        current.terms.append(Term(term, current.name, cues, phonetic_key(letters), letters))
+    return Lexicon(regions, variants)
+
+
+@lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    return parse_lexicon(data_text(RADIOLOGY_LEXICON))
