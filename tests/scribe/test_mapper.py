@@ -8,7 +8,7 @@ import pytest
 
 from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.scribe import Draft, StudyContext, build_draft, builtin_template, move_sentence
-from autoscribe.scribe.mapper import draft_from_template
+from autoscribe.scribe.mapper import draft_from_template, technique_for_side
 
 
 def _texts(draft: Draft, path: str) -> list[str]:
@@ -167,6 +167,24 @@ def test_a_one_sided_study_has_no_organ_of_the_other_side() -> None:
     both = draft_from_template(template, StudyContext(procedure="SCREENING MAMMOGRAPHY BILATERAL"))
     assert both.section("findings.rightBreast") is not None
     assert _texts(both, "technique")[0].startswith("Bilateral")
+
+
+@pytest.mark.parametrize(
+    ("technique", "side", "expected"),
+    [
+        ("Bilateral craniocaudal and MLO views.", "left", "Left craniocaudal and MLO views."),
+        (
+            "Spot compression and magnification views, bilateral.",
+            "right",
+            "Spot compression and magnification views, right.",
+        ),
+        ("Frontal and lateral views.", "left", "Frontal and lateral views."),
+    ],
+)
+def test_a_one_sided_technique_names_its_side_wherever_the_template_said_bilateral(
+    technique: str, side: str, expected: str
+) -> None:
+    assert technique_for_side(technique, side) == expected
 
 
 def test_context_fills_the_indication_placeholder() -> None:

@@ -128,8 +128,7 @@ _WITHOUT_CONTRAST = re.compile(
 _WITH_AND_WITHOUT = re.compile(r"\bwith\s+and\s+without\b|\bwithout\s+and\s+with\b|\bw\s*/\s*wo\b", re.I)
 _WITH_CONTRAST = re.compile(r"\b(?:with|w/)\s*(?:iv\s+|intravenous\s+)?contrast\b", re.I)
 _TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b")
-
-
+_BILATERAL = re.compile(r"\bbilateral\b", re.I)
 _OPPOSITE = {"right": "left", "left": "right"}
 
 
@@ -147,6 +146,12 @@ def technique_for_study(default: str, procedure: str) -> str:
     return _TECHNIQUE_CONTRAST.sub(lambda m: f"{wanted}{m.group(1) or ''} contrast", default, count=1)
 
 
+def technique_for_side(default: str, side: str) -> str:
+    """A template's technique for a study of one side: "Bilateral craniocaudal ... views" of a left
+    mammogram are left craniocaudal views (the capital kept where the word starts a sentence)."""
+    return _BILATERAL.sub(lambda m: side.capitalize() if m.group()[0].isupper() else side, default)
+
+
 def draft_from_template(template: Template, context: StudyContext | None = None) -> Draft:
     """The template as a draft: normal defaults in place, placeholders where nothing is known yet."""
     context = context or StudyContext()
@@ -162,8 +167,8 @@ def draft_from_template(template: Template, context: StudyContext | None = None)
             default, source = _clean(context.comparison), "context"
         elif st.key == TECHNIQUE and default:
             default = technique_for_study(default, context.procedure)
-            if side is not None and default.startswith("Bilateral "):
-                default = side.capitalize() + default[len("Bilateral") :]
+            if side is not None:
+                default = technique_for_side(default, side)
         for text in (
             split_sentences(default) if default and default != PLACEHOLDER else ([default] if default else [])
         ):
