@@ -167,6 +167,19 @@ def test_a_torn_ligament_is_not_a_ruptured_aneurysm() -> None:
         # Another finding as written is not a misheard critical term.
         ("CT HEAD WITHOUT CONTRAST", "Generalized volume loss, normal for age.", None),
         ("XR RIGHT SHOULDER", "Grade 2 acromioclavicular joint separation.", None),
+        # Torsion of the testis or ovary is an emergency; tibial torsion is rotational alignment.
+        ("US SCROTUM", "Absent flow in the left testis, consistent with testicular torsion.", "Torsion"),
+        ("CT BILATERAL LOWER EXTREMITY", "Increased external tibial torsion bilaterally.", None),
+        (
+            "CT CHEST WITH CONTRAST",
+            "Contrast extravasation at the injection site in the left antecubital fossa.",
+            None,
+        ),
+        (
+            "CTA ABDOMEN PELVIS",
+            "Extravasation of contrast from a jejunal branch, with hematoma.",
+            "Active extravasation",
+        ),
     ],
 )
 def test_a_generic_critical_word_is_read_by_its_anatomy(
@@ -175,6 +188,61 @@ def test_a_generic_critical_word_is_read_by_its_anatomy(
     """ "Hemorrhage", "filling defect", "dissection" name no organ: the sentence's anatomy, else the
     study's body region, tells what they are (a filling defect in the renal pelvis is no pulmonary
     embolism, a neck dissection no aortic dissection)."""
+    messages = _critical(sentence, context=StudyContext(procedure=procedure, clinical_indication="x"))
+    if named is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and messages[0].startswith(f"{named} ("), messages
+
+
+@pytest.mark.parametrize(
+    ("procedure", "sentence", "named"),
+    [
+        ("CTA CHEST", "Acute saddle PE.", "Pulmonary embolism"),
+        ("XR CHEST ERECT", "Free gas under the right hemidiaphragm.", "Free air"),
+        ("CT HEAD WITHOUT CONTRAST", "Left extradural haematoma.", "Epidural hematoma"),
+        (
+            "MRI THORACIC SPINE",
+            "Severe canal stenosis with compression of the spinal cord.",
+            "Cord compression",
+        ),
+        ("US PELVIS", "Left adnexal mass concerning for ectopic gestation.", "Ectopic pregnancy"),
+        ("CT ABDOMEN PELVIS", "Ruptured abdominal aortic aneurysm.", "Ruptured aneurysm"),
+        # A negation does not reach past a comma and what the finding is thought to be.
+        (
+            "US PELVIS",
+            "Enlarged right ovary without internal flow, concerning for ovarian torsion.",
+            "Torsion",
+        ),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Possible hemorrhage that cannot be excluded.",
+            "Intracranial hemorrhage",
+        ),
+        ("XR CHEST PORTABLE", "Pneumothorax cannot be ruled out.", "Pneumothorax"),
+        ("XR CHEST PORTABLE", "Left pneumothorax, partially resolved.", "Pneumothorax"),
+        # Gone, asked about, or past: nothing to call about.
+        ("XR CHEST PORTABLE", "The right pneumothorax is no longer visualized.", None),
+        ("XR CHEST PORTABLE", "Left pneumothorax, now resolved.", None),
+        ("XR CHEST PORTABLE", "Pneumothorax excluded.", None),
+        ("XR CHEST PA AND LATERAL", "Recommend CT angiography to exclude aortic dissection.", None),
+        (
+            "XR CHEST PA AND LATERAL",
+            "If there is clinical concern for pulmonary embolism, a CTA is advised.",
+            None,
+        ),
+        ("CT HEAD WITHOUT CONTRAST", "Encephalomalacia at the site of prior hemorrhage.", None),
+        ("US PELVIS", "No findings suspicious for ovarian torsion.", None),
+        # "be performed" is no misheard "perforated".
+        ("CT CHEST WITHOUT CONTRAST", "Follow-up CT could be performed in 12 months.", None),
+        ("CT ABDOMEN PELVIS", "A HIDA scan may be performed if clinically indicated.", None),
+    ],
+)
+def test_common_wordings_of_critical_results_and_of_their_absence(
+    procedure: str, sentence: str, named: str | None
+) -> None:
+    """Wordings a new-user probe found missed (British "extradural", "free gas", "saddle PE") or
+    flagged though nothing was found ("no longer visualized", "to exclude", "could be performed")."""
     messages = _critical(sentence, context=StudyContext(procedure=procedure, clinical_indication="x"))
     if named is None:
         assert messages == []

@@ -110,6 +110,9 @@ _PRE_RE = _phrase_regex(_NEGEX["before"])
 _POST_RE = _phrase_regex(_NEGEX["after"])
 _PSEUDO_RE = _phrase_regex(_NEGEX["pseudo"])
 _TERM_RE = _phrase_regex(_NEGEX["terminators"])
+_COMMA_TERM_RE = re.compile(
+    rf",\s*(?:{'|'.join(re.escape(p) for p in _NEGEX['terminators after a comma'])})(?![a-z0-9])", re.I
+)
 
 
 def _clauses(text: str) -> list[tuple[int, int]]:
@@ -118,6 +121,8 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     for match in re.finditer(r";|:|\.(?!\d)", text):
         cuts.append(match.end())
     for match in _TERM_RE.finditer(text):
+        cuts.append(match.start())
+    for match in _COMMA_TERM_RE.finditer(text):
         cuts.append(match.start())
     cuts.append(len(text))
     cuts = sorted(set(cuts))

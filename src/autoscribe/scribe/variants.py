@@ -30,7 +30,9 @@ _SPAN_WORD = re.compile(r"[A-Za-z]+")
 _NOT_IN_VARIANT = frozenset(
     (
         "no not without nor or with of the a is are was were in on at to for by as there that "
-        "left right bilateral small large"
+        "left right bilateral small large "
+        # Verbs' helpers: "could be performed" is not a misheard "perforated".
+        "be been being can could should would may might will must has have had"
     )
     .strip()
     .split(" ")

@@ -51,6 +51,12 @@ _MEANING_PREFIXES = (
     ("post",),
     ("anti",),
     ("peri",),
+    # Blood, pus, water, air: "hemopericardium" is not the pericardium, "pyonephrosis" not
+    # hydronephrosis.
+    ("hemo", "hemato", "haemo", "haemato"),
+    ("pyo",),
+    ("hydro",),
+    ("pneumo",),
 )
 
 
