@@ -29,6 +29,10 @@ from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
         ("grade two out of four period", "Grade 2 out of 4."),
         ("a for millimeter nodule measuring for centimeters period", "A 4 mm nodule measuring 4 cm."),
         ("follow-up for the nodule period", "Follow-up for the nodule."),
+        # A compound number as the model writes it, hyphenated: one number.
+        ("a twenty-five millimeter stone period", "A 25 mm stone."),
+        ("seventy-two year old man period", "72 year old man."),
+        ("a well-defined one-sided lesion period", "A well-defined one-sided lesion."),
     ],
 )
 def test_numbers_and_units(spoken: str, written: str) -> None:

@@ -525,3 +525,47 @@ def test_every_organ_title_said_before_colon_is_a_heading(title: str) -> None:
     written = normalize(f"{title.lower()} colon no abnormality period")
     assert "colon" not in written.lower().replace(title.lower(), "")
     assert written.endswith(": No abnormality.")
+
+
+@pytest.mark.parametrize(
+    ("procedure", "dictation", "impression", "elsewhere"),
+    [
+        # "Findings" as the subject of an impression sentence is no heading.
+        (
+            "CT CHEST WITH CONTRAST",
+            "Impression: Right upper lobe mass. Findings suspicious for malignancy.",
+            ["Right upper lobe mass.", "Findings suspicious for malignancy."],
+            {},
+        ),
+        (
+            "XR CHEST PORTABLE",
+            "Impression: Right lower lobe pneumonia. Findings relayed to the emergency physician.",
+            ["Right lower lobe pneumonia.", "Findings relayed to the emergency physician."],
+            {},
+        ),
+        # Unpunctuated, "no acute findings" ends the impression: "findings" there is a noun.
+        (
+            "XR CHEST 2 VIEWS",
+            "findings the lungs are clear impression no acute findings",
+            ["No acute findings."],
+            {"findings": ["The lungs are clear."]},
+        ),
+        # The history's second sentence asks about a finding: it stays in the history.
+        (
+            "CTA CHEST",
+            "Clinical history colon chest pain period elevated D dimer comma evaluate for pulmonary "
+            "embolism period findings colon no filling defect period impression colon no pulmonary "
+            "embolism period",
+            ["No pulmonary embolism."],
+            {"clinicalIndication": ["Chest pain.", "Elevated D dimer, evaluate for pulmonary embolism."]},
+        ),
+    ],
+)
+def test_section_words_inside_sentences_and_the_historys_questions_stay_where_they_were_said(
+    procedure: str, dictation: str, impression: list[str], elsewhere: dict[str, list[str]]
+) -> None:
+    result = _engine().from_text(dictation, StudyContext(procedure=procedure))
+    assert _dictated(result.draft, "impression") == impression
+    for head, sentences in elsewhere.items():
+        assert _dictated(result.draft, head) == sentences
+    assert not [c for c in result.checks if c.code == "critical_finding"]

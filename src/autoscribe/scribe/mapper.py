@@ -53,6 +53,12 @@ _INDICATION_START = re.compile(
     r"rule out|evaluate for|evaluation of)\b",
     re.I,
 )
+# What the referrer asks, anywhere in a sentence of the history: "elevated D-dimer, evaluate for PE".
+_INDICATION_ASKS = re.compile(
+    r"\b(rule out|r/o|evaluate for|evaluation (of|for)|assess for|assessment for|query|question of|"
+    r"concern for|suspected|suspicion of|history of)\b",
+    re.I,
+)
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten"
 # "1." / "One." / "One," / "Number one" before an impression item ("One, small effusion.").
 # A number before a decimal point is a measurement, not an item: "2.1 cm cyst" keeps its 2.
@@ -376,7 +382,7 @@ def _route(
         section in (CLINICAL_INDICATION, TECHNIQUE, COMPARISON)
         and cursor.since_heading > 0
         and _auto_section(sentence) != section
-        and _about_findings(sentence, organs)
+        and _about_findings(sentence, organs, asked=section == CLINICAL_INDICATION)
     ):
         cursor.section = section = FINDINGS
     if section in (IMPRESSION, CLINICAL_INDICATION, TECHNIQUE, COMPARISON):
@@ -397,8 +403,16 @@ def _route(
     return f"{FINDINGS}.{organ}" if organ else FINDINGS
 
 
-def _about_findings(sentence: str, organs: tuple[OrganTemplate, ...]) -> bool:
-    return classify_organ(sentence, organs) is not None or bool(analyze(sentence).mentions)
+def _about_findings(sentence: str, organs: tuple[OrganTemplate, ...], *, asked: bool = False) -> bool:
+    """Whether a sentence dictated after the indication, technique or comparison is about what the
+    images show. After the indication (`asked`), a finding only asked about or denied ("elevated
+    D-dimer, evaluate for pulmonary embolism") is still the history."""
+    if asked and _INDICATION_ASKS.search(sentence):
+        return False
+    analysis = analyze(sentence)
+    return classify_organ(sentence, organs) is not None or bool(
+        analysis.positive if asked else analysis.mentions
+    )
 
 
 # ---- editing -------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ punctuation) with `headings` (spoken section names), then `quantities` (numbers 
 from __future__ import annotations
 
 from autoscribe.scribe.normalize.commands import dedupe_punct, spoken_commands
-from autoscribe.scribe.normalize.numbers import NUMBER_WORDS
+from autoscribe.scribe.normalize.numbers import NUMBER_WORDS, unhyphenate_numbers
 from autoscribe.scribe.normalize.quantities import numbers_and_units
 from autoscribe.scribe.normalize.tokens import NEXT_SECTION_MARK, OPEN_WORDS, Tok, join, tokenize
 
@@ -108,7 +108,7 @@ def _spelled_letters(toks: list[Tok]) -> list[Tok]:
 
 def normalize(text: str) -> str:
     """Turn dictated text into report text (see the module docstring)."""
-    toks = _spelled_letters(tokenize(text.replace("\r\n", "\n")))
+    toks = _spelled_letters(tokenize(unhyphenate_numbers(text.replace("\r\n", "\n"))))
     toks = _collapse_repeats(spoken_commands(toks))  # after the commands: "scratch that" twice means twice
     toks = numbers_and_units(toks)
     toks = dedupe_punct(_none_after_heading(toks))

@@ -57,6 +57,16 @@ _CONTINUATION = frozenset(
     }
 )  # fmt: skip
 
+# "Findings" is also the subject of an impression's sentence: "Findings suspicious for malignancy",
+# "Findings relayed to Dr. Lee", "Findings due to ..." (while "Impression suspicious ..." is rare).
+_FINDINGS_CONTINUATION = _CONTINUATION | frozenset(
+    {
+        "suspicious", "highly", "typical", "characteristic", "diagnostic", "secondary", "due",
+        "related", "attributable", "worrisome", "worrying", "favoring", "favouring", "reported",
+        "relayed", "telephoned", "called", "conveyed", "reviewed", "confirmed", "reached",
+    }
+)  # fmt: skip
+
 
 _HEADING_MARKS = frozenset({".", ":", ",", ";", "-", "\u2013", "\u2014"})
 
@@ -131,7 +141,8 @@ def spoken_heading(
             return None
         mark = _heading_mark(toks, j)
         nxt = toks[j] if j < len(toks) else None
-        free_after = nxt is not None and nxt.kind in ("word", "num") and nxt.low not in _CONTINUATION
+        continuation = _FINDINGS_CONTINUATION if phrase[0] in ("findings", "finding") else _CONTINUATION
+        free_after = nxt is not None and nxt.kind in ("word", "num") and nxt.low not in continuation
         if at_sentence_start(out):
             if mark is not None:
                 return words, mark
@@ -175,7 +186,9 @@ _MODIFIERS = OPEN_WORDS | {
     "mass", "mild", "slight", "smooth", "subtle", "incidental", "additional", "above", "prior",
     "previous", "nonspecific", "expected", "postoperative", "postsurgical", "interval", "direct",
     "family", "medical", "surgical", "past", "social", "in", "on", "for", "to", "by", "at", "from",
-    "is", "are", "was", "were", "be", "been",
+    "is", "are", "was", "were", "be", "been", "acute", "chronic", "significant", "abnormal", "normal",
+    "positive", "negative", "pertinent", "relevant", "remaining", "stable", "unchanged", "suspicious",
+    "worrisome", "concerning", "critical", "urgent", "unexpected", "discussed",
 }  # fmt: skip
 
 

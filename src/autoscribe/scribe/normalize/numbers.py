@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from autoscribe.scribe.normalize.tokens import Tok
 
 SMALL = {
@@ -43,6 +45,15 @@ TENS = {
 
 
 NUMBER_WORDS = set(SMALL) | set(TENS) | {"point", "hundred", "thousand"}
+
+# "twenty-five", as a speech model writes a compound number: one number, read as "twenty five".
+_HYPHENATED_NUMBER = re.compile(
+    rf"\b({'|'.join(TENS)})-({'|'.join(w for w, n in SMALL.items() if 0 < n < 10)})\b", re.I
+)
+
+
+def unhyphenate_numbers(text: str) -> str:
+    return _HYPHENATED_NUMBER.sub(r"\1 \2", text)
 
 
 def parse_number(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
