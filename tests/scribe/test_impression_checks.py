@@ -211,6 +211,25 @@ def test_a_denial_and_a_finding_dictated_under_different_organs_conflict() -> No
     )
 
 
+def test_a_denial_at_one_spine_level_does_not_conflict_with_a_finding_at_another() -> None:
+    spine = StudyContext(procedure="MRI LUMBAR SPINE WITHOUT CONTRAST", clinical_indication="back pain")
+    levels = "At L3-L4 there is no canal stenosis. At L4-L5 there is moderate canal stenosis."
+    assert "negation_conflict" not in _codes(levels, spine, "generic")
+    same = "At L4-L5 there is no canal stenosis. At L4-L5 there is moderate canal stenosis."
+    assert "negation_conflict" in _codes(same, spine, "generic")
+
+
+def test_one_pair_of_sentences_gives_one_conflict_warning() -> None:
+    """A mass denied by the template's default ("No mass, mass effect ...") and dictated in the
+    impression was reported twice, once per concept pair."""
+    brain = StudyContext(procedure="MRI BRAIN W WO CONTRAST", clinical_indication="headache")
+    result = ScribeEngine(llm=None).from_text(
+        "Impression: Left sphenoid wing mass compatible with meningioma.", brain
+    )
+    messages = [c.message for c in result.checks if c.code == "negation_conflict"]
+    assert len(messages) == len(set(messages)) == 1
+
+
 def test_an_old_finding_beside_an_acute_denial_and_a_finding_not_confirmed_raise_no_conflict() -> None:
     brain = StudyContext(procedure="MRI BRAIN", clinical_indication="stroke")
     old = "old left MCA infarct period no acute infarct period"

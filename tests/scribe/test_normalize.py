@@ -32,6 +32,9 @@ from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
         # A compound number as the model writes it, hyphenated: one number.
         ("a twenty-five millimeter stone period", "A 25 mm stone."),
         ("seventy-two year old man period", "72 year old man."),
+        # Times and vessel segments keep their form.
+        ("called at 3:40 p.m. period", "Called at 3:40 p.m."),
+        ("occlusion of the left M1 segment period", "Occlusion of the left M1 segment."),
         ("a well-defined one-sided lesion period", "A well-defined one-sided lesion."),
     ],
 )

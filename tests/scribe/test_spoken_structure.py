@@ -550,6 +550,46 @@ def test_every_organ_title_said_before_colon_is_a_heading(title: str) -> None:
             ["No acute findings."],
             {"findings": ["The lungs are clear."]},
         ),
+        # A title's or an abbreviation's full stop ends no impression item.
+        (
+            "XR CHEST PORTABLE",
+            "Impression: Right lower lobe pneumonia. Findings discussed with Dr. Lee at 3:40 p.m. "
+            "Recommend follow-up, e.g. in 6 weeks.",
+            [
+                "Right lower lobe pneumonia.",
+                "Findings discussed with Dr. Lee at 3:40 p.m.",
+                "Recommend follow-up, e.g. in 6 weeks.",
+            ],
+            {},
+        ),
+        # A finding with its comparison, and a surgery "performed", are findings, not the
+        # Comparison or Technique sections.
+        (
+            "CT CHEST WITHOUT CONTRAST",
+            "There is a nodule in the right upper lobe. Compared with the prior study, it has increased "
+            "in size. Impression: Enlarging right upper lobe nodule.",
+            ["Enlarging right upper lobe nodule."],
+            {
+                "findings": [
+                    "There is a nodule in the right upper lobe.",
+                    "Compared with the prior study, it has increased in size.",
+                ],
+                "comparison": [],
+            },
+        ),
+        (
+            "CT ABDOMEN PELVIS WITH CONTRAST",
+            "The liver is normal. A right hemicolectomy was performed since the prior examination. "
+            "Impression: Postsurgical changes.",
+            ["Postsurgical changes."],
+            {
+                "findings": [
+                    "The liver is normal.",
+                    "A right hemicolectomy was performed since the prior examination.",
+                ],
+                "technique": [],
+            },
+        ),
         # The history's second sentence asks about a finding: it stays in the history.
         (
             "CTA CHEST",
@@ -567,5 +607,5 @@ def test_section_words_inside_sentences_and_the_historys_questions_stay_where_th
     result = _engine().from_text(dictation, StudyContext(procedure=procedure))
     assert _dictated(result.draft, "impression") == impression
     for head, sentences in elsewhere.items():
-        assert _dictated(result.draft, head) == sentences
+        assert sorted(_dictated(result.draft, head)) == sorted(sentences)
     assert not [c for c in result.checks if c.code == "critical_finding"]

@@ -274,10 +274,22 @@ def _may_conflict(a: _Item, b: _Item) -> bool:
     return IMPRESSION in sections or a.path == FINDINGS or b.path == FINDINGS
 
 
+# A spine level ("L4-L5", "C6", "T12-L1"): a finding at one level says nothing about another.
+_SPINE_LEVEL = re.compile(r"\b[CTLS]\d{1,2}(?:-[CTLS]?\d{1,2})?\b")
+
+
+def _other_levels(a: str, b: str) -> bool:
+    """Both sentences name spine levels, and none in common ("no stenosis at L3-L4" and "stenosis
+    at L4-L5")."""
+    first, second = set(_SPINE_LEVEL.findall(a)), set(_SPINE_LEVEL.findall(b))
+    return bool(first and second) and not first & second
+
+
 def check_negation_conflicts(items: list[_Item]) -> list[CheckResult]:
     reported = _reported(items)
     out = []
     flagged: set[str] = set()
+    pairs: set[tuple[str, str]] = set()  # one warning per pair of sentences
     negs: list[tuple[_Item, Mention]] = [(i, m) for i in reported for m in i.analysis.mentions if m.negated]
     poss: list[tuple[_Item, Mention]] = [(i, m) for i in reported for m in i.analysis.positive]
     for neg_item, neg in negs:
@@ -290,14 +302,17 @@ def check_negation_conflicts(items: list[_Item]) -> list[CheckResult]:
                 and concepts_match(neg.concept, pos.concept)
                 and sides_compatible(neg.side, pos.side)
                 and _may_conflict(neg_item, pos_item)
+                and not _other_levels(neg_item.text, pos_item.text)
             )
             # "No intracranial hemorrhage" in one organ, a subdural hematoma in another.
             if not same_place and not contradicts_anywhere(neg, pos, pos_item.text):
                 continue
             key = neg.concept if neg.concept == pos.concept else f"{neg.concept}|{pos.concept}"
-            if key in flagged:
+            pair = (neg_item.sentence_id, pos_item.sentence_id)
+            if key in flagged or pair in pairs:
                 continue
             flagged.add(key)
+            pairs.add(pair)
             # Point at the sentence the radiologist dictated, not the template default.
             target = pos_item if neg_item.source == "default" else neg_item
             out.append(

@@ -42,6 +42,20 @@ _TECHNIQUE_START = re.compile(
 _TECHNIQUE_ANY = re.compile(
     r"\b(were obtained|was performed|were performed|were acquired|protocol was)\b", re.I
 )
+# ... said of the imaging itself: "A right hemicolectomy was performed" is a finding, not technique.
+_IMAGING_WORDS = re.compile(
+    r"\b(images?|imaging|scans?|sequences?|views?|contrast|protocol|reformat\w*|reconstruct\w*|"
+    r"ct|mri?|ultrasound|sonograph\w*|radiograph\w*|doppler|duplex|examination|exam|study|"
+    r"angiograph\w*|mammogra\w*|tomosynthesis|fluoroscop\w*|dose|technique|acquisition)\b",
+    re.I,
+)
+_PRIOR_STUDY = re.compile(r"\b(?:prior|previous|last|earlier)\s+\w+", re.I)
+# "Compared with the prior study, it has increased in size.": a finding with its comparison.
+_CLAUSE_AFTER_COMMA = re.compile(
+    r",[^,]*\b(is|are|was|were|has|have|had|remains?|measures?|shows?|demonstrates?|appears?|"
+    r"increased|decreased|enlarged|resolved|improved|worsened|progressed|new)\b",
+    re.I,
+)
 _COMPARISON_START = re.compile(
     r"^(comparison|compared (to|with) (the )?prior|no prior|"
     r"prior (study|studies|exam|examination)s? (from|dated|of)|"
@@ -75,6 +89,9 @@ _MACRO = re.compile(r"\b(?:insert|macro)\s+(?P<name>[a-z][a-z0-9 \-]{1,60}?)(?=[
 # ---- sentences ----------------------------------------------------------------------------------
 
 
+_TITLE_AT_END = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Drs|Prof|(?i:e\.g|i\.e|vs))\.$")
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of one line of report text; "2.3 x 1.1 cm." and "L4-L5." do not split."""
     parts = re.split(r"(?<=[.?!])\s+(?=[A-Z0-9\[(\"'])", text.strip())
@@ -83,8 +100,9 @@ def split_sentences(text: str) -> list[str]:
         part = part.strip()
         if not part:
             continue
-        # "1." alone is an enumeration dictated before an impression item: keep it with the item.
-        if out and _ENUMERATION_ONLY.match(out[-1]):
+        # "1." alone is an enumeration dictated before an impression item: keep it with the item;
+        # "Dr." ends no sentence.
+        if out and (_ENUMERATION_ONLY.match(out[-1]) or _TITLE_AT_END.search(out[-1])):
             out[-1] = f"{out[-1]} {part}"
         else:
             out.append(part)
@@ -267,9 +285,11 @@ class _Cursor:
 def _auto_section(sentence: str) -> str | None:
     if _INDICATION_START.search(sentence):
         return CLINICAL_INDICATION
-    if _COMPARISON_START.search(sentence):
+    if _COMPARISON_START.search(sentence) and not _CLAUSE_AFTER_COMMA.search(sentence):
         return COMPARISON
-    if _TECHNIQUE_START.search(sentence) or _TECHNIQUE_ANY.search(sentence):
+    if _TECHNIQUE_START.search(sentence) or (
+        _TECHNIQUE_ANY.search(sentence) and _IMAGING_WORDS.search(_PRIOR_STUDY.sub("", sentence))
+    ):
         return TECHNIQUE
     return None
 

@@ -12,7 +12,9 @@ NEXT_SECTION_MARK = "[next section]"
 OPEN_WORDS = frozenset({"no", "not", "without", "a", "an", "the", "of", "with", "and", "or"})
 
 
-_TOKEN = re.compile(r"\d+(?:\.\d+)?|[A-Za-z]+(?:['\u2019][A-Za-z]+)*|\n|[^\sA-Za-z\d]")
+# An abbreviation's full stops are part of it ("Dr. Lee", "3:40 p.m.", "e.g."): no sentence ends there.
+ABBREVIATIONS = r"(?:Dr|Mr|Mrs|Ms|Drs|Prof)\.(?=\s)|(?i:e\.g|i\.e|a\.m|p\.m|vs)\.(?![A-Za-z])"
+_TOKEN = re.compile(rf"\d+(?:\.\d+)?|{ABBREVIATIONS}|[A-Za-z]+(?:['\u2019][A-Za-z]+)*|\n|[^\sA-Za-z\d]")
 
 
 SENTENCE_END = {".", "?", "!"}
@@ -122,6 +124,10 @@ def join(toks: list[Tok]) -> str:
             capitalize = True
             continue
         text = tok.text
+        # "at 3:40 p.m. period": the abbreviation's own stop ends the sentence.
+        if tok.text == "." and parts and parts[-1].endswith(".") and idx > 0 and toks[idx - 1].kind == "word":
+            capitalize = True
+            continue
         if tok.heading:
             if parts and not parts[-1].endswith("\n"):
                 parts.append("\n")
@@ -137,6 +143,14 @@ def join(toks: list[Tok]) -> str:
             parts.append((" " if tok.space else "") + text)
         elif (
             (parts and parts[-1].endswith("("))
+            or (
+                tok.kind == "num"
+                and not tok.space
+                and idx > 1
+                and toks[idx - 1].text == ":"
+                and toks[idx - 2].kind == "num"
+            )  # a time, "3:40"
+            or (tok.kind == "num" and not tok.space and idx > 0 and toks[idx - 1].kind == "word")  # "M1"
             or (idx > 0 and toks[idx - 1].text in ("-", "/") and not tok.space)
             or not parts
             or parts[-1].endswith("\n")
