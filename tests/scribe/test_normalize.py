@@ -35,6 +35,12 @@ from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
         # Times and vessel segments keep their form.
         ("called at 3:40 p.m. period", "Called at 3:40 p.m."),
         ("occlusion of the left M1 segment period", "Occlusion of the left M1 segment."),
+        ("MRI dated the 3rd of March 2023 period", "MRI dated the 3rd of March 2023."),
+        # Hesitations the model wrote down go, with their commas.
+        (
+            "Um, there is a uh small effusion, um, and no pneumothorax period",
+            "There is a small effusion and no pneumothorax.",
+        ),
         ("a well-defined one-sided lesion period", "A well-defined one-sided lesion."),
     ],
 )

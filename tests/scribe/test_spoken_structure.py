@@ -550,6 +550,25 @@ def test_every_organ_title_said_before_colon_is_a_heading(title: str) -> None:
             ["No acute findings."],
             {"findings": ["The lungs are clear."]},
         ),
+        # Other names of the impression.
+        (
+            "XR CHEST 2 VIEWS",
+            "findings colon the lungs are clear period overall impression colon no acute process period",
+            ["No acute process."],
+            {"findings": ["The lungs are clear."]},
+        ),
+        (
+            "XR CHEST 2 VIEWS",
+            "findings colon the lungs are clear period summary colon no acute process period",
+            ["No acute process."],
+            {"findings": ["The lungs are clear."]},
+        ),
+        (
+            "XR CHEST 2 VIEWS",
+            "The lungs are clear. In summary, no acute process.",
+            ["No acute process."],
+            {"findings": ["The lungs are clear."]},
+        ),
         # A title's or an abbreviation's full stop ends no impression item.
         (
             "XR CHEST PORTABLE",

@@ -106,9 +106,30 @@ def _spelled_letters(toks: list[Tok]) -> list[Tok]:
     return out
 
 
+# Hesitations the model sometimes writes down ("Um, there is a uh small effusion").
+_FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "erm", "hmm"})
+
+
+def _drop_fillers(toks: list[Tok]) -> list[Tok]:
+    """The tokens without hesitations and the commas around them ("effusion, um, and" → "effusion and")."""
+    out: list[Tok] = []
+    i = 0
+    while i < len(toks):
+        if toks[i].kind == "word" and toks[i].low in _FILLERS:
+            if out and out[-1].text == ",":
+                out.pop()
+            i += 1
+            if i < len(toks) and toks[i].text == ",":
+                i += 1
+            continue
+        out.append(toks[i])
+        i += 1
+    return out
+
+
 def normalize(text: str) -> str:
     """Turn dictated text into report text (see the module docstring)."""
-    toks = _spelled_letters(tokenize(unhyphenate_numbers(text.replace("\r\n", "\n"))))
+    toks = _spelled_letters(_drop_fillers(tokenize(unhyphenate_numbers(text.replace("\r\n", "\n")))))
     toks = _collapse_repeats(spoken_commands(toks))  # after the commands: "scratch that" twice means twice
     toks = numbers_and_units(toks)
     toks = dedupe_punct(_none_after_heading(toks))

@@ -151,6 +151,12 @@ def join(toks: list[Tok]) -> str:
                 and toks[idx - 2].kind == "num"
             )  # a time, "3:40"
             or (tok.kind == "num" and not tok.space and idx > 0 and toks[idx - 1].kind == "word")  # "M1"
+            or (
+                tok.low in ("st", "nd", "rd", "th")
+                and not tok.space
+                and idx > 0
+                and toks[idx - 1].kind == "num"
+            )  # "3rd"
             or (idx > 0 and toks[idx - 1].text in ("-", "/") and not tok.space)
             or not parts
             or parts[-1].endswith("\n")

@@ -79,7 +79,7 @@
   const UPLOAD_ACCEPT = ".wav,.webm,.mp3,.m4a,.mp4,.aac,.ogg,.oga,.opus,.flac,audio/*";
   // What the engine understands when spoken (autoscribe.scribe.normalize); the README lists the same.
   const SPOKEN_COMMANDS = [
-    ["“Findings”, “Impression” (or “Conclusion”, “Opinion”), “Technique”, “Comparison”, “Clinical history” (or “History”, “Indication”, “Clinical details”), said on their own",
+    ["“Findings”, “Impression” (or “Conclusion”, “Opinion”, “Overall impression”, “In summary”), “Technique”, “Comparison”, “Clinical history” (or “History”, “Indication”, “Clinical details”), said on their own",
       "Start that section; the word is not written. A pause, “colon” or “period” after it is fine."],
     ["“Lungs colon”, “Liver colon”, … (an organ, then “colon”)", "File what follows under that organ"],
     ["“Next section”", "Go on to the next section of the template"],
