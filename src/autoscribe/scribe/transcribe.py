@@ -338,7 +338,11 @@ class WhisperTranscriber:
                         self.model_spec,
                         device=self.device,
                         compute_type=self.compute_type,
-                        cpu_threads=max(1, self.cpu_threads // 2) if self.check_pass else self.cpu_threads,
+                        # Each pass gets every thread: the quick unprompted pass ends first and the
+                        # beam search then has the cores to itself (halving the threads per pass
+                        # left one core idle for most of each piece: wall RTF 0.32 against 0.23
+                        # on an AVX2-only 2-core machine, `bench/scribe.py`).
+                        cpu_threads=self.cpu_threads,
                         num_workers=2 if self.check_pass else 1,
                     )
                 except Exception as exc:
