@@ -65,7 +65,8 @@ lint: install-test
 # The whole suite on SQLite, then again on PostgreSQL (127.0.0.1:5432, user postgres) but for the
 # tests whose result cannot depend on the database (tests/conftest.py: DATABASE_INDEPENDENT),
 # spread over the machine's cores (each pytest worker has its own database and data directory).
-PYTEST_ARGS ?= -n auto --dist loadscope
+# --durations: the slowest tests are named in every run, so that CI shows where the suite's time goes.
+PYTEST_ARGS ?= -n auto --dist loadscope --durations=15
 test: lint
 	AUTOSCRIBE_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	AUTOSCRIBE_TEST_DB=postgresql AUTOSCRIBE_TEST_DB_ONLY=1 $(BIN)/pytest $(PYTEST_ARGS)
