@@ -221,6 +221,11 @@ def test_a_generic_critical_word_is_read_by_its_anatomy(
         ),
         ("XR CHEST PORTABLE", "Pneumothorax cannot be ruled out.", "Pneumothorax"),
         ("XR CHEST PORTABLE", "Left pneumothorax, partially resolved.", "Pneumothorax"),
+        # A comma and a size start a new finding (the full stop the model missed), unless the size
+        # word names anatomy.
+        ("CT HEAD WITHOUT CONTRAST", "No skull fracture, large left epidural hematoma.", "Epidural hematoma"),
+        ("XR CHEST PORTABLE", "No effusion, a moderate right pneumothorax.", "Pneumothorax"),
+        ("CT ABDOMEN PELVIS", "No free air, small bowel obstruction, or abscess.", None),
         # Gone, asked about, or past: nothing to call about.
         ("XR CHEST PORTABLE", "The right pneumothorax is no longer visualized.", None),
         ("XR CHEST PORTABLE", "Left pneumothorax, now resolved.", None),

@@ -42,6 +42,22 @@ from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
             "There is a small effusion and no pneumothorax.",
         ),
         ("a well-defined one-sided lesion period", "A well-defined one-sided lesion."),
+        # Halves and ranges, as radiologists say sizes.
+        ("measuring one and a half centimeters period", "Measuring 1.5 cm."),
+        ("up to two and one half centimeters period", "Up to 2.5 cm."),
+        ("a one-and-a-half centimeter cyst period", "A 1.5 cm cyst."),
+        ("a half centimeter cyst and half a centimeter node period", "A 0.5 cm cyst and 0.5 cm node."),
+        ("two and a half by one and a half centimeters period", "2.5 x 1.5 cm."),
+        ("a two to three millimeter nodule period", "A 2-3 mm nodule."),
+        ("multiple two to 3 mm nodules period", "Multiple 2-3 mm nodules."),
+        ("ten to fifteen percent period", "10-15%."),
+        ("between two and three millimeters period", "Between 2 and 3 mm."),
+        # A change is not a range.
+        ("decreased from five to three millimeters period", "Decreased from 5 to 3 mm."),
+        ("grown from approximately four to six millimeters period", "Grown from approximately 4 to 6 mm."),
+        ("shrunk to five to four millimeters period", "Shrunk to 5 to 4 mm."),
+        ("the upper half of the kidney period", "The upper half of the kidney."),
+        ("one to two small nodules period", "One to two small nodules."),
     ],
 )
 def test_numbers_and_units(spoken: str, written: str) -> None:

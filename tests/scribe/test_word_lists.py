@@ -25,7 +25,15 @@ DATA = resources.files("autoscribe.scribe") / "data"
 
 # Every file of data/ and the sections it must have (None: not a sectioned word list).
 SECTIONED = {
-    "negex_triggers.txt": {"before", "after", "pseudo", "terminators", "terminators after a comma"},
+    "negex_triggers.txt": {
+        "before",
+        "after",
+        "pseudo",
+        "terminators",
+        "terminators after a comma",
+        "sizes after a comma",
+        "anatomy named by a size",
+    },
     "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild"},
     "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes", "endings"},
     "normalize_words.txt": {"headings", "number context", "subcategory context"},

@@ -114,6 +114,14 @@ _COMMA_TERM_RE = re.compile(
     rf",\s*(?:{'|'.join(re.escape(p) for p in _NEGEX['terminators after a comma'])})(?![a-z0-9])", re.I
 )
 
+_SIZE_AFTER_COMMA = re.compile(
+    r",\s*(?:an?\s+)?"
+    rf"(?!(?:{'|'.join(re.escape(p) for p in _NEGEX['anatomy named by a size'])})(?![a-z0-9]))"
+    rf"(?:{'|'.join(re.escape(p) for p in _NEGEX['sizes after a comma'])}"
+    r"|\d+(?:\.\d+)?(?:-\d+(?:\.\d+)?)?\s?(?:mm|cm))(?![a-z0-9])",
+    re.I,
+)
+
 
 def _clauses(text: str) -> list[tuple[int, int]]:
     """Spans between scope terminators (conjunctions and ";")."""
@@ -122,7 +130,7 @@ def _clauses(text: str) -> list[tuple[int, int]]:
         cuts.append(match.end())
     for match in _TERM_RE.finditer(text):
         cuts.append(match.start())
-    for match in _COMMA_TERM_RE.finditer(text):
+    for match in itertools.chain(_COMMA_TERM_RE.finditer(text), _SIZE_AFTER_COMMA.finditer(text)):
         cuts.append(match.start())
     cuts.append(len(text))
     cuts = sorted(set(cuts))

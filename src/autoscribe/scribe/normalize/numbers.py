@@ -52,8 +52,12 @@ _HYPHENATED_NUMBER = re.compile(
 )
 
 
+# "one-and-a-half centimeter": a number and a half, read as "one and a half".
+_HYPHENATED_HALF = re.compile(rf"\b({'|'.join(SMALL)}|\d+)-and-(a|one)-half\b", re.I)
+
+
 def unhyphenate_numbers(text: str) -> str:
-    return _HYPHENATED_NUMBER.sub(r"\1 \2", text)
+    return _HYPHENATED_HALF.sub(r"\1 and \2 half", _HYPHENATED_NUMBER.sub(r"\1 \2", text))
 
 
 def parse_number(toks: list[Tok], i: int) -> tuple[str, int, int] | None:

@@ -101,6 +101,55 @@ def _unit_split_off(toks: list[Tok]) -> list[Tok]:
     ]
 
 
+def _half_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
+    """ "half a centimeter", "a half centimeter": 0.5 before a unit ("the upper half" stays)."""
+    if i >= len(toks) or toks[i].low != "half":
+        return None
+    j = i + 2 if words_at(toks, i + 1, 1) == ("a",) else i + 1
+    return ("0.5", j, j - i) if _unit_at(toks, j) is not None else None
+
+
+def _number_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
+    """A number from i as (digits, index after, word count), halves included: "one and a half" →
+    1.5, "two and one half" → 2.5, "one half centimeter" → 0.5 cm."""
+    parsed = parse_number(toks, i) or parse_point_number(toks, i) or _half_at(toks, i)
+    if parsed is None:
+        return None
+    value, j, count = parsed
+    if "." in value:
+        return parsed
+    if words_at(toks, j, 3) in (("and", "a", "half"), ("and", "one", "half")):
+        return f"{value}.5", j + 3, count + 3
+    if value == "1" and toks[i].kind == "word" and (half := _half_at(toks, j)) is not None:
+        return half[0], half[1], count + half[2]
+    return parsed
+
+
+# "from five to three millimeters" is a change, not a range: "from" this close before the first
+# number keeps "to".
+_FROM_WINDOW = 3
+
+
+def _range_end(toks: list[Tok], k: int, low: str, before: list[Tok]) -> tuple[str, str, int] | None:
+    """ "two to three millimeters" → 2-3 mm, "between two and three millimeters" → between 2 and 3
+    mm: the joiner, the range's upper number and the index after it, when a unit follows it."""
+    if k >= len(toks):
+        return None
+    recent = [t.low for t in before[-_FROM_WINDOW:]]
+    between = bool(recent) and recent[-1] == "between"
+    if not (toks[k].low in ("to", "-") or (between and toks[k].low == "and")):
+        return None
+    upper = _number_at(toks, k + 1)
+    if upper is None or _unit_at(toks, upper[1]) is None:
+        return None
+    high, end, _ = upper
+    if between:
+        return " and ", high, end
+    if "from" in recent or float(high) <= float(low):
+        return " to ", high, end
+    return "-", high, end
+
+
 def numbers_and_units(toks: list[Tok]) -> list[Tok]:
     toks = _unit_split_off(toks)
     _homophones(toks)
@@ -123,7 +172,7 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             text, i = year
             out.append(Tok(text, tok.space, "num", heading=tok.heading))
             continue
-        parsed = parse_number(toks, i) or parse_point_number(toks, i)
+        parsed = _number_at(toks, i)
         if parsed is None:
             out.append(tok)
             i += 1
@@ -136,13 +185,17 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             after_by = _is_by(toks, k)
             if after_by is None:
                 break
-            nxt = parse_number(toks, after_by) or parse_point_number(toks, after_by)
+            nxt = _number_at(toks, after_by)
             if nxt is None:
                 break
             chain.append(nxt[0])
             k = nxt[1]
         unit = _unit_at(toks, k)
         prev = out[-1].low if out and out[-1].kind == "word" else ""
+        upper = _range_end(toks, k, value, out) if unit is None and len(chain) == 1 else None
+        if upper is not None:
+            k = upper[2]
+            unit = _unit_at(toks, k)
         is_words = tok.kind == "word"
         convert = (
             not is_words
@@ -161,7 +214,13 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
         letter = _subcategory_letter(toks, k, prev) if unit is None and len(chain) == 1 else None
         if letter is not None:
             chain, k = [chain[0] + letter], k + 1
-        out.append(Tok(" x ".join(chain), tok.space, "num", heading=tok.heading))
+        if upper is not None and upper[0] != "-":
+            out.append(Tok(chain[0], tok.space, "num", heading=tok.heading))
+            out.append(Tok(upper[0].strip()))
+            out.append(Tok(upper[1], True, "num"))
+        else:
+            written = f"{chain[0]}-{upper[1]}" if upper is not None else " x ".join(chain)
+            out.append(Tok(written, tok.space, "num", heading=tok.heading))
         if unit is not None:
             abbrev, k = unit
             out.append(Tok(abbrev, abbrev != "%", "unit"))
