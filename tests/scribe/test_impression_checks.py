@@ -220,11 +220,13 @@ def test_a_denial_at_one_spine_level_does_not_conflict_with_a_finding_at_another
 
 
 def test_one_pair_of_sentences_gives_one_conflict_warning() -> None:
-    """A mass denied by the template's default ("No mass, mass effect ...") and dictated in the
-    impression was reported twice, once per concept pair."""
+    """A mass denied in the findings ("No mass, mass effect ...") and dictated in the impression
+    was reported twice, once per concept pair."""
     brain = StudyContext(procedure="MRI BRAIN W WO CONTRAST", clinical_indication="headache")
     result = ScribeEngine(llm=None).from_text(
-        "Impression: Left sphenoid wing mass compatible with meningioma.", brain
+        "Findings: No mass, mass effect, or midline shift. "
+        "Impression: Left sphenoid wing mass compatible with meningioma.",
+        brain,
     )
     messages = [c.message for c in result.checks if c.code == "negation_conflict"]
     assert len(messages) == len(set(messages)) == 1

@@ -139,6 +139,44 @@ def test_a_normal_sentence_stays_beside_an_old_finding_or_one_in_another_organ()
     ]
 
 
+def test_a_finding_dictated_only_in_the_impression_takes_out_the_organ_default_it_contradicts() -> None:
+    """ "Acute appendicitis." dictated as the impression alone left "The appendix is normal." in the
+    findings, and "Cholelithiasis." left "... without gallstones"."""
+    abdomen = builtin_template("ct-abdomen-pelvis")
+    ultrasound = builtin_template("us-abdomen")
+    assert abdomen is not None and ultrasound is not None
+    draft = build_draft("Findings. The liver is normal. Impression. Acute appendicitis.", abdomen)
+    assert _texts(draft, "findings.bowel") == ["No bowel obstruction or bowel wall thickening."]
+    assert draft.impression == ["Acute appendicitis."]
+    # A default that denies the finding goes, wherever it is; the organs not named stay.
+    draft = build_draft("Impression: Cholelithiasis without cholecystitis.", ultrasound)
+    assert _texts(draft, "findings.gallbladder") == []
+    assert _texts(draft, "findings.liver") == [
+        "The liver is normal in size and echotexture without focal lesion."
+    ]
+    # A lung base pneumonia in the impression of a CT abdomen: the lung bases are not "clear".
+    draft = build_draft("Impression: Right lower lobe pneumonia.", abdomen)
+    assert _texts(draft, "findings.lungBases") == []
+
+
+def test_an_impression_leaves_the_defaults_it_does_not_contradict() -> None:
+    head = builtin_template("ct-head")
+    abdomen = builtin_template("ct-abdomen-pelvis")
+    assert head is not None and abdomen is not None
+    # An old finding stands beside "No acute ...".
+    draft = build_draft("Impression: Old right MCA territory infarct.", head)
+    assert _texts(draft, "findings.brain")[0].startswith("No acute intracranial hemorrhage")
+    # A minor finding (atherosclerosis) stands beside "normal in caliber"; a denial of it does not.
+    draft = build_draft("Impression: Aortic atherosclerosis.", abdomen)
+    assert _texts(draft, "findings.vessels") == ["The abdominal aorta is normal in caliber."]
+    # An organ with its own dictated sentence keeps it.
+    draft = build_draft("Findings. Bowel: Dilated appendix. Impression. Acute appendicitis.", abdomen)
+    assert _texts(draft, "findings.bowel") == ["Dilated appendix."]
+    # A denied finding in the impression takes nothing out.
+    draft = build_draft("Impression: No acute appendicitis.", abdomen)
+    assert _texts(draft, "findings.bowel")[-1] == "The appendix is normal."
+
+
 @pytest.mark.parametrize(
     ("procedure", "says"),
     [

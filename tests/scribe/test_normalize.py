@@ -164,6 +164,15 @@ def test_scratch_that_removes_the_open_sentence_or_the_last_one() -> None:
         # Number words are not repeats, nor are two sentences that say the same thing.
         ("measuring point one one centimeters period", "Measuring 0.11 cm."),
         ("no effusion period no effusion period", "No effusion. No effusion."),
+        # The commas between repeats go with them; a repeat that opens a finding's name after a
+        # comma is the list going on ("mass, mass effect" lost its "mass").
+        ("Nodule, nodule in the right lung.", "Nodule in the right lung."),
+        ("A lesion, lesion.", "A lesion."),
+        ("No mass, mass effect, or midline shift.", "No mass, mass effect, or midline shift."),
+        (
+            "no mass comma mass effect comma or midline shift period",
+            "No mass, mass effect, or midline shift.",
+        ),
         # Each "scratch that" is a command of its own.
         ("a b period c d period scratch that scratch that e period", "E."),
     ],

@@ -22,9 +22,7 @@ from autoscribe.scribe.findings import (
     analyze,
     concepts_match,
     contradicts_anywhere,
-    old_beside_acute,
-    qualifier_shared,
-    sides_compatible,
+    denial_contradicted,
 )
 from autoscribe.scribe.lexicon import regions_for_study
 from autoscribe.scribe.templates import study_side
@@ -297,10 +295,7 @@ def check_negation_conflicts(items: list[_Item]) -> list[CheckResult]:
             if pos_item is neg_item:
                 continue
             same_place = (
-                (not neg.qualified or qualifier_shared(neg_item.text, pos_item.text))
-                and not old_beside_acute(neg, pos_item.text)
-                and concepts_match(neg.concept, pos.concept)
-                and sides_compatible(neg.side, pos.side)
+                denial_contradicted(neg, neg_item.text, pos, pos_item.text)
                 and _may_conflict(neg_item, pos_item)
                 and not _other_levels(neg_item.text, pos_item.text)
             )

@@ -332,6 +332,28 @@ def contradicts_anywhere(denied: Mention, affirmed: Mention, affirmed_in: str) -
     )
 
 
+def denial_contradicted(denied: Mention, denial_text: str, affirmed: Mention, affirmed_text: str) -> bool:
+    """Whether a finding affirmed in one sentence contradicts a denial in another, wherever each is
+    filed: the same finding or a narrower one, sides that can meet; a qualified denial ("no acute
+    ...") only by a finding with its qualifier, and not by a finding said to be old."""
+    return (
+        (not denied.qualified or qualifier_shared(denial_text, affirmed_text))
+        and not old_beside_acute(denied, affirmed_text)
+        and concepts_match(denied.concept, affirmed.concept)
+        and sides_compatible(denied.side, affirmed.side)
+    )
+
+
+def says_normal(sentence: str) -> bool:
+    """A statement that something is normal ("The liver is normal in size", "The calvarium is
+    intact", "The appendix is normal"), not only a denial of named findings."""
+    return bool(_NORMAL_WORDS.search(sentence)) and not analyze(sentence).positive
+
+
+def said_to_be_old(sentence: str) -> bool:
+    return bool(_NOT_ACUTE.search(sentence))
+
+
 def qualifier_shared(denial_sentence: str, affirming_sentence: str) -> bool:
     """Whether a qualified denial ("no acute subdural hematoma") is contradicted all the same: the
     affirming sentence carries one of its qualifiers ("acute left subdural hematoma"). "No new

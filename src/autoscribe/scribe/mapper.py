@@ -14,7 +14,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from autoscribe.errors import InvalidRequest, NotFound
-from autoscribe.scribe.findings import analyze, contradicts_anywhere
+from autoscribe.scribe.findings import (
+    analyze,
+    contradicts_anywhere,
+    denial_contradicted,
+    said_to_be_old,
+    says_normal,
+)
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 from autoscribe.scribe.section_names import SECTION_OF
 from autoscribe.scribe.templates import BUILTIN_MACROS, study_side
@@ -358,6 +364,7 @@ def build_draft(
             _place(draft, path, sentence)
             cursor.last_section = path.split(".")[0]
     _drop_contradicted_defaults(draft)
+    _drop_defaults_the_impression_contradicts(draft, organs)
     return draft
 
 
@@ -386,6 +393,63 @@ def _drop_contradicted_defaults(draft: Draft) -> None:
                 sub.sentences[:] = [
                     s for s in sub.sentences if s.source != "default" or not contradicted(s.text)
                 ]
+
+
+# An impression finding below this weight (data/findings_lexicon.tsv: small vessel change,
+# atherosclerosis, degenerative change) sits beside an organ's "normal" statement in reports.
+_IMPRESSION_FINDING_WEIGHT = 15
+
+
+def _drop_defaults_the_impression_contradicts(draft: Draft, organs: tuple[OrganTemplate, ...]) -> None:
+    """A finding dictated only in the impression ("Acute appendicitis.") must not stand beside the
+    template's "The appendix is normal." in the findings. An organ still holding only its defaults
+    loses its statements that it is normal when an impression item reports a finding of that organ,
+    and any default that denies the finding reported ("without gallstones" beside "Cholelithiasis")
+    goes wherever it is. "No acute ..." stays beside a finding said to be old."""
+    impression = draft.section(IMPRESSION)
+    if impression is None:
+        return
+    reported = [
+        (sentence.text, analysis)
+        for sentence in impression.all_sentences()
+        if sentence.source == "dictated"
+        and (analysis := analyze(sentence.text)).positive
+        and analysis.weight >= _IMPRESSION_FINDING_WEIGHT
+    ]
+    if not reported:
+        return
+    findings = draft.section(FINDINGS)
+    if findings is None:
+        return
+    defaults_only = {
+        sub.key
+        for sub in findings.subsections
+        if sub.sentences and all(s.source == "default" for s in sub.sentences)
+    }
+    normal_in: set[str] = set()  # organs whose "normal" statements the impression contradicts
+    old: set[str] = set()  # ... by a finding said to be old
+    for text, _ in reported:
+        organ = classify_organ(text, organs)
+        if organ in defaults_only:
+            normal_in.add(organ)
+            if said_to_be_old(text):
+                old.add(organ)
+
+    def contradicted(organ: str, default: str) -> bool:
+        if organ in normal_in and says_normal(default):
+            return not (organ in old and re.search(r"\bno acute\b", default, re.I))
+        return any(
+            denial_contradicted(denied, default, finding, text)
+            for denied in analyze(default).mentions
+            if denied.negated
+            for text, analysis in reported
+            for finding in analysis.positive
+        )
+
+    for sub in findings.subsections:
+        sub.sentences[:] = [
+            s for s in sub.sentences if s.source != "default" or not contradicted(sub.key, s.text)
+        ]
 
 
 def _route(

@@ -19,27 +19,45 @@ punctuation) with `headings` (spoken section names), then `quantities` (numbers 
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from autoscribe.scribe.normalize.commands import dedupe_punct, spoken_commands
 from autoscribe.scribe.normalize.numbers import NUMBER_WORDS, unhyphenate_numbers
 from autoscribe.scribe.normalize.quantities import numbers_and_units
 from autoscribe.scribe.normalize.tokens import NEXT_SECTION_MARK, OPEN_WORDS, Tok, join, tokenize
+from autoscribe.scribe.wordlists import findings_lexicon
 
 __all__ = ["NEXT_SECTION_MARK", "OPEN_WORDS", "normalize"]
+
+
+@lru_cache(maxsize=1)
+def _phrase_openings() -> frozenset[tuple[str, ...]]:
+    """The word runs that open a longer phrase of the findings lexicon: ("mass", "effect") of "mass
+    effect"."""
+    out: set[tuple[str, ...]] = set()
+    for term in findings_lexicon():
+        words = tuple(re.split(r"[\s-]+", term.phrase.lower()))
+        out.update(words[:k] for k in range(2, len(words) + 1))
+    return frozenset(out)
 
 
 def _collapse_repeats(toks: list[Tok]) -> list[Tok]:
     """ "the the liver", "lesion, lesion, lesion": a stutter, or a speech model stuck in a loop, says a
     word or phrase (up to four words, within a sentence) again right after itself; once is meant.
-    Number words are kept ("point one one" is 0.11); the commas the model puts between repeats go."""
+    Number words are kept ("point one one" is 0.11); the commas the model puts between repeats go.
+    A repeat that opens a finding's name is a list going on: "no mass, mass effect, or midline
+    shift" (its comma may be gone: spoken punctuation keeps only the commas said)."""
     out: list[Tok] = []
     words: list[int] = []  # indices in `out` of the tokens compared: all but commas
-    for tok in toks:
+    for index, tok in enumerate(toks):
         out.append(tok)
         if tok.kind == "punct" and tok.text == ",":
             continue
         words.append(len(out) - 1)
         if tok.kind != "word":
             continue
+        following = toks[index + 1].low if index + 1 < len(toks) else ""
         for n in range(1, 5):
             if len(words) < 2 * n or any(out[k].kind != "word" for k in words[-2 * n :]):
                 continue
@@ -50,8 +68,9 @@ def _collapse_repeats(toks: list[Tok]) -> list[Tok]:
                 tail == [out[k].low for k in words[-2 * n : -n]]
                 and not set(tail) & NUMBER_WORDS
                 and not spelled
+                and (*tail, following) not in _phrase_openings()
             ):
-                cut = words[-n]
+                cut = words[-n - 1] + 1
                 del out[cut:]  # drop the repeat and the commas before it
                 del words[-n:]
                 break
