@@ -77,6 +77,9 @@ def test_numbers_and_units(spoken: str, written: str) -> None:
         ("The T-shaped catheter tip.", "The T-shaped catheter tip."),
         ("Metastases at D8 with cord compression.", "Metastases at T8 with cord compression."),
         ("Vitamin D 8 units.", "Vitamin D 8 units."),
+        # A level said before "colon" heads what is found there; "colon" is no organ after a level.
+        ("L four five colon mild disc bulge period", "L4-L5: Mild disc bulge."),
+        ("L5 S1 colon no disc herniation period", "L5-S1: No disc herniation."),
     ],
 )
 def test_vertebral_levels(spoken: str, written: str) -> None:

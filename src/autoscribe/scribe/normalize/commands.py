@@ -9,6 +9,7 @@ from autoscribe.scribe.normalize.headings import (
     section_heading_tail,
     spoken_heading,
 )
+from autoscribe.scribe.normalize.spine import ends_with_spine_level
 from autoscribe.scribe.normalize.tokens import (
     CLAUSE_PUNCT,
     NEXT_SECTION_MARK,
@@ -125,6 +126,8 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             start = heading_before(out)
             assert start is not None
             out[start].heading = True
+            out.append(Tok(":", False, "punct", spoken=True))
+        elif low == "colon" and ends_with_spine_level(out):
             out.append(Tok(":", False, "punct", spoken=True))
         elif tok.kind == "punct" and tok.text == ":" and heading_before(out) is not None:
             start = heading_before(out)

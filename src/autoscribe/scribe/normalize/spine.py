@@ -60,6 +60,16 @@ def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
     return f"{letter.upper()}{n1}", j
 
 
+def ends_with_spine_level(toks: list[Tok]) -> bool:
+    """Whether the tokens end with a spine level ("L four five", "L4-5"): a "colon" after it writes
+    the level as a heading of its own ("L4-L5: mild disc bulge"), never the organ."""
+    for start in range(max(0, len(toks) - 6), len(toks)):
+        level = spine_level(toks, start)
+        if level is not None and level[1] == len(toks):
+            return True
+    return False
+
+
 def _spine_context(toks: list[Tok], i: int) -> bool:
     window = {t.low for t in toks[max(0, i - 4) : i]}
     return bool(window & {"at", "level", "levels", "from", "and", "vertebral", "vertebra", "disc"})
