@@ -226,7 +226,22 @@ def test_a_generic_critical_word_is_read_by_its_anatomy(
         ("CT HEAD WITHOUT CONTRAST", "No skull fracture, large left epidural hematoma.", "Epidural hematoma"),
         ("XR CHEST PORTABLE", "No effusion, a moderate right pneumothorax.", "Pneumothorax"),
         ("CT ABDOMEN PELVIS", "No free air, small bowel obstruction, or abscess.", None),
+        # The cause or a change denied, not the finding (a fourth probe).
+        ("CT ABDOMEN PELVIS", "No source is identified for the pneumoperitoneum.", "Free air"),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "No cause for the subarachnoid hemorrhage is identified.",
+            "Subarachnoid hemorrhage",
+        ),
+        ("XR CHEST PORTABLE", "No interval decrease in the size of the right pneumothorax.", "Pneumothorax"),
+        ("CTA CHEST", "No evidence of resolution of the saddle pulmonary embolus.", "Pulmonary embolism"),
+        # A clot in a pulmonary artery is an embolism.
+        ("CTA CHEST", "Thrombus in the right main pulmonary artery.", "Pulmonary embolism"),
+        ("CT ABDOMEN PELVIS", "Thrombus in the left common iliac vein.", None),
         # Gone, asked about, or past: nothing to call about.
+        # The denial goes on into what the missing finding would show.
+        ("CTA CHEST", "No filling defect is seen to suggest pulmonary embolism.", None),
+        ("CT ABDOMEN PELVIS", "No free fluid is present to suggest perforation.", None),
         ("XR CHEST PORTABLE", "The right pneumothorax is no longer visualized.", None),
         ("XR CHEST PORTABLE", "Left pneumothorax, now resolved.", None),
         ("XR CHEST PORTABLE", "Pneumothorax excluded.", None),

@@ -110,6 +110,9 @@ _PRE_RE = _phrase_regex(_NEGEX["before"])
 _POST_RE = _phrase_regex(_NEGEX["after"])
 _PSEUDO_RE = _phrase_regex(_NEGEX["pseudo"])
 _TERM_RE = _phrase_regex(_NEGEX["terminators"])
+_PURPOSE_RE = re.compile(
+    rf"\s+(?:{'|'.join(re.escape(p) for p in _NEGEX['purpose after a terminator'])})(?![a-z0-9])", re.I
+)
 _COMMA_TERM_RE = re.compile(
     rf",\s*(?:{'|'.join(re.escape(p) for p in _NEGEX['terminators after a comma'])})(?![a-z0-9])", re.I
 )
@@ -129,7 +132,8 @@ def _clauses(text: str) -> list[tuple[int, int]]:
     for match in re.finditer(r";|:|\.(?!\d)", text):
         cuts.append(match.end())
     for match in _TERM_RE.finditer(text):
-        cuts.append(match.start())
+        if not _PURPOSE_RE.match(text, match.end()):
+            cuts.append(match.start())
     for match in itertools.chain(_COMMA_TERM_RE.finditer(text), _SIZE_AFTER_COMMA.finditer(text)):
         cuts.append(match.start())
     cuts.append(len(text))
