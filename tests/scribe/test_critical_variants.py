@@ -239,6 +239,9 @@ def test_a_generic_critical_word_is_read_by_its_anatomy(
         ("CTA CHEST", "Thrombus in the right main pulmonary artery.", "Pulmonary embolism"),
         ("CT ABDOMEN PELVIS", "Thrombus in the left common iliac vein.", None),
         # Gone, asked about, or past: nothing to call about.
+        # A real word before the noun it describes is no misheard critical term.
+        ("CT ABDOMEN PELVIS", "New peritoneal nodularity.", None),
+        ("CT CHEST WITHOUT CONTRAST", "Right lower lobe segmental atelectasis.", None),
         # The denial goes on into what the missing finding would show.
         ("CTA CHEST", "No filling defect is seen to suggest pulmonary embolism.", None),
         ("CT ABDOMEN PELVIS", "No free fluid is present to suggest perforation.", None),

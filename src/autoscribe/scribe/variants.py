@@ -40,6 +40,16 @@ _NOT_IN_VARIANT = frozenset(
 _NOT_AT_EDGE = frozenset({"and", "an", "this"})  # "pulmonary and bolus", "aortic this section"
 
 
+def _modifies_next_word(text: str, words: list[re.Match[str]], after: int) -> bool:
+    """A run that ends in a real word right before another content word names what that word is
+    about ("new peritoneal nodularity", "lobe segmental atelectasis"): no misheard critical noun,
+    unless it ends in the term's own noun ("sub dural hematoma over the convexity")."""
+    if after >= len(words):
+        return False
+    between = text[words[after - 1].end() : words[after].start()]
+    return between.strip() == "" and words[after].group().lower() not in _NOT_IN_VARIANT
+
+
 def critical_variants(
     text: str, *, taken: Sequence[tuple[int, int]] = (), known: Sequence[tuple[int, int]] = ()
 ) -> list[tuple[int, int, str]]:
@@ -69,12 +79,15 @@ def critical_variants(
                 continue
             if size == 1 and lows[0] in real:
                 continue
+            modifier = lows[-1] in real and _modifies_next_word(text, words, i + size)
             joined = "".join(lows)
             key = phonetic_key(joined)
             if len(key) < 4:
                 continue
             for ckey, letters, concept, phrase_words in _critical_keys():
                 if abs(len(joined) - len(letters)) > 0.25 * len(letters):
+                    continue
+                if modifier and lows[-1] != phrase_words[-1]:
                     continue
                 limit = 1 if len(ckey) <= 5 else 2
                 distance = edit_distance(key, ckey, limit)
