@@ -225,3 +225,22 @@ def test_correct_report_words_near_radiology_terms_are_kept(procedure: str, sent
     """A new-user probe's sentences: "consultation" had become consolidation, "highly" hila, "third"
     thyroid, pyonephrosis hydronephrosis, hemopericardium pericardium (the blood lost)."""
     assert _corrected(procedure, sentence) == sentence
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("A four centimetre aneurysm.", "A 4 cm aneurysm."),
+        ("Two by three centimetre lesion.", "2 x 3 cm lesion."),
+        ("A four millimetre stone.", "A 4 mm stone."),
+        ("Measuring nought point five centimetres.", "Measuring 0.5 cm."),
+        ("Two hundred millilitres of fluid.", "200 mL of fluid."),
+    ],
+)
+def test_british_units_are_units(text: str, written: str) -> None:
+    """A fourth probe: "four centimetre" was made "subcentimeter" (the size lost), "4 centimetre"
+    "4 centimeters"; the words of every spoken unit are real words."""
+    engine = ScribeEngine(llm=None)
+    assert (
+        engine.from_text(text, StudyContext(procedure="CT ABDOMEN AND PELVIS WITH CONTRAST")).text == written
+    )

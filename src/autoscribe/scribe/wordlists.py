@@ -92,10 +92,12 @@ def findings_lexicon() -> tuple[FindingTerm, ...]:
 def real_words() -> frozenset[str]:
     """Words that are real as heard: pyspellchecker's English dictionary (loading it takes about half
     a second: once, on first use) and data/radiology_words.txt, hyphenated words also without their
-    hyphens ("cul-de-sac", "culdesac")."""
+    hyphens ("cul-de-sac", "culdesac"), and the words of the spoken units (data/units.tsv: "four
+    centimetre" was made "subcentimeter")."""
     radiology = data_lines("radiology_words.txt")
+    units = {word for spoken, _ in data_rows("units.tsv", 2) for word in spoken.lower().split()}
     return frozenset(
-        {*SpellChecker(distance=1).word_frequency.dictionary.keys(), *radiology}
+        {*SpellChecker(distance=1).word_frequency.dictionary.keys(), *radiology, *units}
         | {w.replace("-", "") for w in radiology}
     )
 

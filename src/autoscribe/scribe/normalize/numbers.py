@@ -9,6 +9,7 @@ from autoscribe.scribe.normalize.tokens import Tok
 SMALL = {
     "zero": 0,
     "oh": 0,
+    "nought": 0,
     "one": 1,
     "two": 2,
     "three": 3,
