@@ -219,6 +219,10 @@ def test_real_radiology_words_the_dictionary_lacks_are_heard_right(procedure: st
         ("CTA CHEST", "Filling defects in the lobar arteries. The patient was unable to hold their breath."),
         ("CT CHEST WITH CONTRAST", "Right upper lobe mass with ipsilateral hilar nodal disease."),
         ("MRI THORACIC SPINE", "The retropulsed fragment narrows the canal."),
+        # A fourth probe: a fracture's type swapped for a listed one, a plural made of "now".
+        ("CT HEAD WITHOUT CONTRAST", "There is a depressed fracture of the left parietal bone."),
+        ("XR LEFT WRIST 3 VIEWS", "Torus fracture of the distal radius."),
+        ("CT CHEST WITHOUT CONTRAST", "The right lower lobe nodule now measures 1.8 x 1.4 cm."),
     ],
 )
 def test_correct_report_words_near_radiology_terms_are_kept(procedure: str, sentence: str) -> None:

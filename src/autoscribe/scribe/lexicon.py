@@ -65,8 +65,18 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         # Another form of the same word ("bruises", "arterial" for arteries): heard right. A short
         # word of the same length with another last letter is a mishearing ("mast effect").
         return False
+    if h in real_words() and difflib.SequenceMatcher(None, h, t).ratio() < 0.6:
+        # A real word that shares few letters with the term's word is another word heard right:
+        # "depressed fracture" is no misheard burst fracture, "torus fracture" no stress fracture.
+        return False
     a, b = phonetic_key(h), phonetic_key(t)
     return len(a) >= 2 and edit_distance(a, b, 1) <= 1 and h not in _KEEP
+
+
+def _nearly_the_term(word: str, letters: str) -> bool:
+    """A heard word that is another form of the whole term ("nodule" of "nodules")."""
+    short, long = sorted((word, letters), key=len)
+    return long.startswith(short) and len(short) >= 0.8 * len(long)
 
 
 def _split_term(heard: Sequence[str], letters: str) -> bool:
@@ -257,6 +267,8 @@ def correct_radiology_terms(
                         phrase = True  # the term split in two ("wave forms")
                     elif len(term_words) >= size or set(span) & set(term_words):
                         continue  # a phrase heard as a phrase, or a word of the term heard right
+                    elif any(_nearly_the_term(w, term.letters) for w in span if matcher.is_known(w)):
+                        continue  # "nodule now" is the nodule, now: not "nodules"
                 letters = difflib.SequenceMatcher(None, joined, term.letters).ratio()
                 cue, study, near = matcher.fits(term, window)
                 cue = cue or phrase

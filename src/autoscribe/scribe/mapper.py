@@ -233,23 +233,35 @@ def _kw(keyword: str) -> re.Pattern[str]:
     return pattern
 
 
+# What follows these is what goes with the subject, not the subject: "The anterior cruciate
+# ligament is torn, with a bone bruise of the lateral femoral condyle" is about the ligament.
+_SECONDARY = re.compile(r"\b(?:with|causing|resulting in|associated with|and associated)\b")
+
+
 def classify_organ(sentence: str, organs: Iterable[OrganTemplate]) -> str | None:
-    """The organ a sentence is about: keyword hits (longer phrases count more), first mention wins ties."""
+    """The organ a sentence is about: keyword hits (longer phrases count more, half as much after
+    "with"), first mention wins ties."""
     low = sentence.lower()
+    secondary = _SECONDARY.search(low)
+    aside = secondary.start() if secondary else len(low)
     best: tuple[float, int, str] | None = None
     for order, organ in enumerate(organs):
         score = 0.0
         first = len(low)
         counted: list[tuple[int, int]] = []
         # Longer keywords first; a word inside a phrase already counted ("midline" of "midline
-        # shift") does not count again.
+        # shift") does not count again, and a keyword said twice counts once ("temporal lobe ...
+        # temporal bone").
         for keyword in sorted((*organ.keywords, organ.title), key=len, reverse=True):
-            for match in _kw(keyword).finditer(low):
-                if any(a <= match.start() and match.end() <= b for a, b in counted):
-                    continue
-                counted.append(match.span())
-                score += len(keyword.split())
-                first = min(first, match.start())
+            hits = [
+                match.start()
+                for match in _kw(keyword).finditer(low)
+                if not any(a <= match.start() and match.end() <= b for a, b in counted)
+            ]
+            counted.extend((start, start + len(keyword)) for start in hits)
+            if hits:
+                score += len(keyword.split()) * (0.5 if hits[0] > aside else 1.0)
+                first = min(first, hits[0])
         if score == 0:
             continue
         # The subject usually comes first: an earlier mention breaks near-ties.
@@ -364,7 +376,7 @@ def build_draft(
             _place(draft, path, sentence)
             cursor.last_section = path.split(".")[0]
     _drop_contradicted_defaults(draft)
-    _drop_defaults_the_impression_contradicts(draft, organs)
+    _drop_defaults_a_finding_contradicts(draft, organs)
     return draft
 
 
@@ -400,24 +412,22 @@ def _drop_contradicted_defaults(draft: Draft) -> None:
 _IMPRESSION_FINDING_WEIGHT = 15
 
 
-def _drop_defaults_the_impression_contradicts(draft: Draft, organs: tuple[OrganTemplate, ...]) -> None:
+def _drop_defaults_a_finding_contradicts(draft: Draft, organs: tuple[OrganTemplate, ...]) -> None:
     """A finding dictated only in the impression ("Acute appendicitis.") must not stand beside the
     template's "The appendix is normal." in the findings. An organ still holding only its defaults
     loses its statements that it is normal when an impression item reports a finding of that organ,
-    and any default that denies the finding reported ("without gallstones" beside "Cholelithiasis")
-    goes wherever it is. "No acute ..." stays beside a finding said to be old."""
+    or a findings sentence filed elsewhere names one (then only a one-sentence default), and any
+    default that denies the finding an impression item reports ("without gallstones" beside
+    "Cholelithiasis") goes wherever it is.
+    "No acute ..." stays beside a finding said to be old."""
     impression = draft.section(IMPRESSION)
-    if impression is None:
-        return
     reported = [
         (sentence.text, analysis)
-        for sentence in impression.all_sentences()
+        for sentence in (impression.all_sentences() if impression is not None else ())
         if sentence.source == "dictated"
         and (analysis := analyze(sentence.text)).positive
         and analysis.weight >= _IMPRESSION_FINDING_WEIGHT
     ]
-    if not reported:
-        return
     findings = draft.section(FINDINGS)
     if findings is None:
         return
@@ -434,6 +444,20 @@ def _drop_defaults_the_impression_contradicts(draft: Draft, organs: tuple[OrganT
             normal_in.add(organ)
             if said_to_be_old(text):
                 old.add(organ)
+    # A finding of another organ named in a findings sentence: "... extra-axial hematoma with an
+    # overlying temporal bone fracture" leaves no "The calvarium is intact." Only an organ whose
+    # default is one sentence: "The heart is normal in size" stays beside mediastinal nodes.
+    single = {sub.key for sub in findings.subsections if sub.key in defaults_only and len(sub.sentences) == 1}
+    for sub in findings.subsections:
+        for sentence in sub.sentences:
+            if sentence.source != "dictated":
+                continue
+            for finding in analyze(sentence.text).positive:
+                organ = classify_organ(finding.term, organs)
+                if finding.weight >= _IMPRESSION_FINDING_WEIGHT and organ in single - {sub.key}:
+                    normal_in.add(organ)
+                    if said_to_be_old(sentence.text):
+                        old.add(organ)
 
     def contradicted(organ: str, default: str) -> bool:
         if organ in normal_in and says_normal(default):
