@@ -159,6 +159,36 @@ def test_a_finding_dictated_only_in_the_impression_takes_out_the_organ_default_i
     assert _texts(draft, "findings.lungBases") == []
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The anterior cruciate ligament is torn with a bone bruise of the lateral femoral condyle.",
+        "High-grade partial tear of the ACL.",
+        "Partial-thickness tear of the proximal MCL.",
+    ],
+)
+def test_a_sentence_goes_to_its_subject_not_to_what_comes_with_it(sentence: str) -> None:
+    """A fourth probe: ACL and MCL tears went to Bones, Menisci and Cartilage, and the ligaments'
+    "intact" default stayed beside them."""
+    knee = builtin_template("mri-knee")
+    assert knee is not None
+    draft = build_draft(sentence, knee)
+    assert _texts(draft, "findings.ligaments") == [sentence]
+
+
+def test_a_finding_of_another_organ_in_a_sentence_takes_out_that_organ_s_normal_sentence() -> None:
+    head = builtin_template("ct-head")
+    assert head is not None
+    sentence = (
+        "There is a biconvex extra-axial hematoma overlying the right temporal lobe measuring 1.8 cm "
+        "in thickness with an overlying nondisplaced right temporal bone fracture."
+    )
+    draft = build_draft(sentence, head)
+    assert _texts(draft, "findings.extraAxial") == [sentence]
+    assert _texts(draft, "findings.calvarium") == []
+    assert _texts(draft, "findings.brain") == ["Gray-white matter differentiation is preserved."]
+
+
 def test_an_impression_leaves_the_defaults_it_does_not_contradict() -> None:
     head = builtin_template("ct-head")
     abdomen = builtin_template("ct-abdomen-pelvis")
