@@ -328,3 +328,27 @@ def test_the_other_side_named_as_the_other_side_is_no_laterality_mismatch(
 ) -> None:
     shoulder = StudyContext(procedure="XR RIGHT SHOULDER 3 VIEWS", clinical_indication="fall")
     assert ("laterality_mismatch" in _codes(f"findings colon {sentence}", shoulder, "generic")) is mismatch
+
+
+@pytest.mark.parametrize(
+    ("procedure", "template_id", "text", "conflict"),
+    [
+        # A denial of one place says nothing of another (a fourth probe).
+        ("CT HEAD", "ct-head", "Acute left subdural hematoma. No intraventricular hemorrhage.", False),
+        ("CT ABDOMEN PELVIS", "ct-abdomen-pelvis", "Diffuse bladder wall thickening.", False),
+        ("CT CHEST", "ct-chest", "Right parapneumonic effusion. No pericardial effusion.", False),
+        # The same place, or a denial of the whole concept, still conflicts.
+        ("CT HEAD", "ct-head", "No intracranial hemorrhage. Acute left subdural hematoma.", True),
+        (
+            "CT HEAD",
+            "ct-head",
+            "No intraventricular hemorrhage. Hemorrhage in the left lateral ventricle.",
+            True,
+        ),
+    ],
+)
+def test_a_denial_of_one_place_conflicts_only_with_that_place(
+    procedure: str, template_id: str, text: str, conflict: bool
+) -> None:
+    context = StudyContext(procedure=procedure, clinical_indication="trauma")
+    assert ("negation_conflict" in _codes(f"Findings. {text}", context, template_id)) is conflict

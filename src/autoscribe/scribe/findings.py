@@ -328,12 +328,27 @@ def contradicts_anywhere(denied: Mention, affirmed: Mention, affirmed_in: str) -
     """Whether a finding affirmed anywhere in the findings (in the sentence `affirmed_in`)
     contradicts this denial, whatever organ each sentence is filed under: "no acute intracranial
     hemorrhage" (brain) against a subdural hematoma (extra-axial spaces), "no mass effect" against a
-    midline shift. A qualified denial ("no acute ...") stands beside a finding said to be old."""
+    midline shift. A qualified denial ("no acute ...") stands beside a finding said to be old, and
+    a denial of one place ("no intraventricular hemorrhage") is no report-wide one."""
     return (
-        affirmed.concept in _REPORT_WIDE.get(denied.concept, frozenset())
+        not _located(denied)
+        and affirmed.concept in _REPORT_WIDE.get(denied.concept, frozenset())
         and sides_compatible(denied.side, affirmed.side)
         and not old_beside_acute(denied, affirmed_in)
     )
+
+
+def _located(mention: Mention) -> bool:
+    """A phrase that names where its concept is ("intraventricular hemorrhage", "bowel wall
+    thickening"), not the concept itself or one of its generic words ("hemorrhage")."""
+    key = _key(mention.term)
+    return key != mention.concept and key not in _generic_phrases()
+
+
+def _elsewhere(denied: Mention, affirmed: Mention) -> bool:
+    """Two places of one concept: "no intraventricular hemorrhage" says nothing of a parenchymal one,
+    "no bowel wall thickening" nothing of the bladder's."""
+    return _located(denied) and _located(affirmed) and _key(denied.term) != _key(affirmed.term)
 
 
 def denial_contradicted(denied: Mention, denial_text: str, affirmed: Mention, affirmed_text: str) -> bool:
@@ -345,6 +360,7 @@ def denial_contradicted(denied: Mention, denial_text: str, affirmed: Mention, af
         and not old_beside_acute(denied, affirmed_text)
         and concepts_match(denied.concept, affirmed.concept)
         and sides_compatible(denied.side, affirmed.side)
+        and not _elsewhere(denied, affirmed)
     )
 
 
