@@ -52,6 +52,8 @@ from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
         ("multiple two to 3 mm nodules period", "Multiple 2-3 mm nodules."),
         ("ten to fifteen percent period", "10-15%."),
         ("between two and three millimeters period", "Between 2 and 3 mm."),
+        ("follow-up in six to twelve months period", "Follow-up in 6-12 months."),
+        ("recommend follow up in three to 6 months period", "Recommend follow up in 3-6 months."),
         # A change is not a range.
         ("decreased from five to three millimeters period", "Decreased from 5 to 3 mm."),
         ("grown from approximately four to six millimeters period", "Grown from approximately 4 to 6 mm."),

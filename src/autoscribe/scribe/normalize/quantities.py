@@ -125,6 +125,9 @@ def _number_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
     return parsed
 
 
+# A range of these is written in digits too ("follow-up in six to twelve months" → 6-12 months).
+_SPANS = {(word,) for word in ("minutes", "hours", "days", "weeks", "months", "years")}
+
 # "from five to three millimeters" is a change, not a range: "from" this close before the first
 # number keeps "to".
 _FROM_WINDOW = 3
@@ -132,7 +135,8 @@ _FROM_WINDOW = 3
 
 def _range_end(toks: list[Tok], k: int, low: str, before: list[Tok]) -> tuple[str, str, int] | None:
     """ "two to three millimeters" → 2-3 mm, "between two and three millimeters" → between 2 and 3
-    mm: the joiner, the range's upper number and the index after it, when a unit follows it."""
+    mm: the joiner, the range's upper number and the index after it, when a unit or a span of time
+    follows it."""
     if k >= len(toks):
         return None
     recent = [t.low for t in before[-_FROM_WINDOW:]]
@@ -140,7 +144,7 @@ def _range_end(toks: list[Tok], k: int, low: str, before: list[Tok]) -> tuple[st
     if not (toks[k].low in ("to", "-") or (between and toks[k].low == "and")):
         return None
     upper = _number_at(toks, k + 1)
-    if upper is None or _unit_at(toks, upper[1]) is None:
+    if upper is None or (_unit_at(toks, upper[1]) is None and words_at(toks, upper[1], 1)[:1] not in _SPANS):
         return None
     high, end, _ = upper
     if between:
@@ -197,7 +201,7 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             k = upper[2]
             unit = _unit_at(toks, k)
         is_words = tok.kind == "word"
-        convert = (
+        convert = upper is not None or (
             not is_words
             or len(chain) > 1
             or unit is not None
