@@ -352,3 +352,13 @@ def test_a_denial_of_one_place_conflicts_only_with_that_place(
 ) -> None:
     context = StudyContext(procedure=procedure, clinical_indication="trauma")
     assert ("negation_conflict" in _codes(f"Findings. {text}", context, template_id)) is conflict
+
+
+def test_what_dense_tissue_may_obscure_is_no_finding() -> None:
+    """A fourth probe: "which may obscure small masses" asked the impression to mention "the masses"."""
+    screening = StudyContext(procedure="MAMMOGRAM SCREENING BILATERAL", clinical_indication="screening")
+    text = (
+        "Findings. The breasts are heterogeneously dense, which may obscure small masses. "
+        "No suspicious mass or calcifications. Impression. BI-RADS 1 negative."
+    )
+    assert "impression_omission" not in _codes(text, screening, "mg-screening")

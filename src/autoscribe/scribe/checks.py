@@ -383,7 +383,8 @@ def check_impression_omissions(items: list[_Item]) -> list[CheckResult]:
             CheckResult(
                 "impression_omission",
                 "warning",
-                f"The impression does not mention the {main.term} reported in the findings.",
+                # The term quoted: some are adjectives ("dilated"), not nouns to put after "the".
+                f'The impression does not mention "{main.term}", reported in the findings.',
                 item.path,
                 item.sentence_id,
             )
