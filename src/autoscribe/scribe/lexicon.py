@@ -65,11 +65,12 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         # Another form of the same word ("bruises", "arterial" for arteries): heard right. A short
         # word of the same length with another last letter is a mishearing ("mast effect").
         return False
-    if h in real_words() and difflib.SequenceMatcher(None, h, t).ratio() < 0.6:
-        # A real word that shares few letters with the term's word is another word heard right:
-        # "depressed fracture" is no misheard burst fracture, "torus fracture" no stress fracture.
-        return False
     a, b = phonetic_key(h), phonetic_key(t)
+    if h in real_words() and (a[1:] == b or b[1:] == a):
+        # A real word a sound longer or shorter at its start is another word heard right: speech
+        # models keep a word's onset. "depressed fracture" is no misheard burst fracture (TPRST,
+        # PRST), "torus fracture" no stress fracture; "big systolic" is still peak systolic.
+        return False
     return len(a) >= 2 and edit_distance(a, b, 1) <= 1 and h not in _KEEP
 
 
