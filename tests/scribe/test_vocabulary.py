@@ -248,3 +248,26 @@ def test_british_units_are_units(text: str, written: str) -> None:
     assert (
         engine.from_text(text, StudyContext(procedure="CT ABDOMEN AND PELVIS WITH CONTRAST")).text == written
     )
+
+
+@pytest.mark.parametrize(
+    ("procedure", "sentence"),
+    [
+        ("CT CHEST WITH CONTRAST", "Right chylothorax after esophagectomy."),
+        ("CT ABDOMEN AND PELVIS WITH CONTRAST", "History of melena. Recommend colonoscopy."),
+        ("CT ABDOMEN AND PELVIS WITH CONTRAST", "Patient on anticoagulation with hematuria."),
+        ("MRI BRAIN WITH AND WITHOUT CONTRAST", "Ependymal enhancement consistent with ventriculitis."),
+        ("CT ABDOMEN AND PELVIS WITH CONTRAST", "Status post Nissen fundoplication."),
+        (
+            "CT ABDOMEN AND PELVIS WITH CONTRAST",
+            "Stranding of the subcutaneous fat compatible with panniculitis.",
+        ),
+        ("US PELVIS", "Recommend hysteroscopy."),
+        ("CT NECK WITH CONTRAST", "Cystic mass compatible with a second branchial cleft cyst."),
+    ],
+)
+def test_real_words_of_histories_and_recommendations_are_heard_right(procedure: str, sentence: str) -> None:
+    """A fourth probe put 3870 report words through the corrections: chylothorax had become
+    hemothorax, melena ulna, colonoscopy fluoroscopy, anticoagulation angulation, ventriculitis
+    ventricles, fundoplication "fluid collection", branchial bronchial."""
+    assert _corrected(procedure, sentence) == sentence
