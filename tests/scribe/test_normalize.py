@@ -82,6 +82,11 @@ def test_numbers_and_units(spoken: str, written: str) -> None:
         # A level said before "colon" heads what is found there; "colon" is no organ after a level.
         ("L four five colon mild disc bulge period", "L4-L5: Mild disc bulge."),
         ("L5 S1 colon no disc herniation period", "L5-S1: No disc herniation."),
+        # Lower-case levels where the words around say spine; an MR sequence stays.
+        ("compression fracture of t seven period", "Compression fracture of T7."),
+        ("t ten vertebral body period", "T10 vertebral body."),
+        ("the s one nerve root period", "The S1 nerve root."),
+        ("a t one weighted image period", "A t one weighted image."),
     ],
 )
 def test_vertebral_levels(spoken: str, written: str) -> None:

@@ -70,6 +70,49 @@ def ends_with_spine_level(toks: list[Tok]) -> bool:
     return False
 
 
+_SPINE_BEFORE = frozenset(
+    {
+        "at",
+        "level",
+        "levels",
+        "from",
+        "and",
+        "through",
+        "vertebral",
+        "vertebra",
+        "disc",
+        "fracture",
+        "fractures",
+    }
+)
+# "t ten vertebral body", "the s one nerve root": what a level is said before.
+_SPINE_AFTER = frozenset(
+    {
+        "vertebral",
+        "vertebra",
+        "body",
+        "nerve",
+        "root",
+        "roots",
+        "level",
+        "disc",
+        "pedicle",
+        "endplate",
+        "superior",
+        "inferior",
+        "spinous",
+        "transverse",
+        "facet",
+        "compression",
+        "fracture",
+        "through",
+    }
+)
+
+
 def _spine_context(toks: list[Tok], i: int) -> bool:
-    window = {t.low for t in toks[max(0, i - 4) : i]}
-    return bool(window & {"at", "level", "levels", "from", "and", "vertebral", "vertebra", "disc"})
+    """Words around a lower-case letter and number that make it a spine level ("fracture of t
+    seven", "the s one nerve root"); "a t one weighted image" stays."""
+    before = {t.low for t in toks[max(0, i - 4) : i]}
+    after = {t.low for t in toks[i + 2 : i + 5]}
+    return bool(before & _SPINE_BEFORE or after & _SPINE_AFTER)
