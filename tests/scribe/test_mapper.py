@@ -210,6 +210,7 @@ def test_an_impression_leaves_the_defaults_it_does_not_contradict() -> None:
 @pytest.mark.parametrize(
     ("procedure", "says"),
     [
+        ("CTA HEAD AND NECK", "obtained with intravenous contrast"),
         ("CT ABDOMEN AND PELVIS WITHOUT CONTRAST", "obtained without intravenous contrast"),
         ("CT ABD/PELVIS W/O CONTRAST", "obtained without intravenous contrast"),
         ("CT ABDOMEN PELVIS WITH AND WITHOUT CONTRAST", "obtained before and after intravenous contrast"),
@@ -304,3 +305,19 @@ def test_draft_json_round_trip_keeps_ids_unique() -> None:
     assert again.section_texts()["findings"].startswith("Menisci: ")
     fresh = again.new_sentence_id()
     assert fresh not in {s.id for _, s in again.iter_sentences()}
+
+
+@pytest.mark.parametrize(
+    ("procedure", "technique"),
+    [
+        ("XR CHEST PORTABLE", "A single frontal radiograph of the chest."),
+        ("XR CHEST 1 VIEW", "A single frontal radiograph of the chest."),
+        ("XR CHEST PA AND LATERAL", "Frontal and lateral radiographs of the chest."),
+    ],
+)
+def test_a_one_view_radiograph_says_one_view(procedure: str, technique: str) -> None:
+    """A fourth probe: a portable chest film read "Frontal and lateral radiographs"."""
+    template = builtin_template("xr-chest")
+    assert template is not None
+    draft = draft_from_template(template, StudyContext(procedure=procedure, modality="CR"))
+    assert _texts(draft, "technique") == [technique]

@@ -44,6 +44,9 @@ from autoscribe.scribe.types import FINDINGS, IMPRESSION
         # A spine study names its region, but has none of the chest's or abdomen's organs.
         ("CT THORACIC SPINE WITHOUT CONTRAST", "", "generic"),
         ("MRI LUMBAR SPINE", "", "generic"),
+        # A study of more than one template's region, or a PET-CT: no region's normal sentences.
+        ("CT CHEST ABDOMEN PELVIS WITH CONTRAST", "CT", "generic"),
+        ("PET CT SKULL BASE TO THIGH", "", "generic"),
         ("", "", "generic"),
     ],
 )

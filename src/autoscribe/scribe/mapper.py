@@ -162,14 +162,22 @@ _BILATERAL = re.compile(r"\bbilateral\b", re.I)
 _OPPOSITE = {"right": "left", "left": "right"}
 
 
+_ANGIOGRAPHY = re.compile(r"\b(?:cta|angiogra\w*)\b", re.I)
+_ONE_VIEW = re.compile(r"\b(?:1|one|single)\s+views?\b|\bportable\b|\bap\s+only\b", re.I)
+_TWO_VIEWS = re.compile(r"^Frontal and lateral radiographs\b")
+
+
 def technique_for_study(default: str, procedure: str) -> str:
-    """The template's technique sentence, its contrast as the study's description says: a CT
-    abdomen "WITHOUT CONTRAST" must not read "obtained with intravenous contrast"."""
+    """The template's technique sentence as the study's description says it was done: its contrast
+    (a CT abdomen "WITHOUT CONTRAST" must not read "obtained with intravenous contrast"; an
+    angiogram is a contrast study), and one view for a portable or one-view radiograph."""
+    if _ONE_VIEW.search(procedure):
+        default = _TWO_VIEWS.sub("A single frontal radiograph", default)
     if _WITH_AND_WITHOUT.search(procedure):
         wanted = "before and after"
     elif _WITHOUT_CONTRAST.search(procedure):
         wanted = "without"
-    elif _WITH_CONTRAST.search(procedure):
+    elif _WITH_CONTRAST.search(procedure) or _ANGIOGRAPHY.search(procedure):
         wanted = "with"
     else:
         return default

@@ -141,9 +141,26 @@ def choose_template(
             score += 0.25  # a clinic's template beats the built-in one for the same words
         if best is None or score > best[0] or (score == best[0] and order < best[1]):
             best = (score, order, template)
-    if best is not None:
+    if best is not None and not _spans_regions(text, best[2], candidates, family):
         return best[2]
     return next(t for t in candidates if t.id == GENERIC_ID)
+
+
+def _spans_regions(text: str, best: Template, candidates: Sequence[Template], family: str) -> bool:
+    """A study of more than the best template covers ("CT CHEST ABDOMEN PELVIS", a PET-CT from
+    skull base to thigh) gets the generic template: one region's normal sentences would assert
+    what nobody looked at and leave the rest out."""
+    if re.search(r"\bpet\b", text):
+        return True
+    covered = set(_words_in(text, best.match))
+    return any(
+        not set(hits) <= covered
+        for template in candidates
+        if template.id not in (GENERIC_ID, best.id)
+        and template.match
+        and (not template.modality or not family or template.modality == family)
+        and (hits := _words_in(text, template.match))
+    )
 
 
 # Words that name no body part of their own: every template's organs have them (a side, a density).
