@@ -264,6 +264,8 @@ def test_british_units_are_units(text: str, written: str) -> None:
         ),
         ("US PELVIS", "Recommend hysteroscopy."),
         ("CT NECK WITH CONTRAST", "Cystic mass compatible with a second branchial cleft cyst."),
+        ("CT ABDOMEN AND PELVIS WITH CONTRAST", "Periaortic soft tissue compatible with aortitis."),
+        ("MRI LUMBAR SPINE WITHOUT CONTRAST", "History of stroke treated with alteplase."),
     ],
 )
 def test_real_words_of_histories_and_recommendations_are_heard_right(procedure: str, sentence: str) -> None:
