@@ -141,7 +141,10 @@ def choose_template(
             score += 0.25  # a clinic's template beats the built-in one for the same words
         if best is None or score > best[0] or (score == best[0] and order < best[1]):
             best = (score, order, template)
-    if best is not None and not _spans_regions(text, best[2], candidates, family):
+    # An angiogram of several regions keeps its angiography template: its vocabulary (aorta,
+    # dissection) is what the dictation is heard with (a CTA chest-abdomen-pelvis heard with the
+    # generic one lost words on the dev set).
+    if best is not None and (angio or not _spans_regions(text, best[2], candidates, family)):
         return best[2]
     return next(t for t in candidates if t.id == GENERIC_ID)
 
