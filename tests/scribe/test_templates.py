@@ -47,6 +47,8 @@ from autoscribe.scribe.types import FINDINGS, IMPRESSION
         # A study of more than one template's region, or a PET-CT: no region's normal sentences.
         ("CT CHEST ABDOMEN PELVIS WITH CONTRAST", "CT", "generic"),
         ("PET CT SKULL BASE TO THIGH", "", "generic"),
+        # ... but an angiogram keeps the angiography template it is heard with.
+        ("CTA CHEST ABDOMEN PELVIS AORTA", "CT", "cta-chest"),
         ("", "", "generic"),
     ],
 )
