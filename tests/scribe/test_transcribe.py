@@ -30,8 +30,10 @@ from autoscribe.scribe.transcribe import (
     assembled_base_model,
     bundled_model_path,
     decode_audio,
+    has_avx512,
     model_label,
     resolve_model,
+    use_avx512_where_the_cpu_has_it,
 )
 
 # The module (the package's `transcribe` is a function of the same name).
@@ -650,3 +652,15 @@ def test_real_speech_that_starts_at_the_first_frame_keeps_its_first_word(tmp_pat
     transcript = engine.transcribe(wav, engine.template_for(context), context)
     assert transcript.text.lower().startswith("technique"), transcript.text
     assert all(seg.start >= 0 for seg in transcript.segments)
+
+
+def test_avx512_kernels_are_asked_for_where_the_cpu_has_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CTranslate2 keeps its AVX512 kernels for Intel; an AMD CPU with AVX-512 is told to use them."""
+    amd = "vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 avx2 avx512f avx512dq avx512bw avx512vl\n"
+    assert has_avx512(amd)
+    assert not has_avx512(amd.replace(" avx512bw", ""))
+    assert not has_avx512("flags\t\t: fpu sse2 avx avx2 fma\n")
+    # An operator's choice stands.
+    monkeypatch.setenv("CT2_FORCE_CPU_ISA", "AVX2")
+    use_avx512_where_the_cpu_has_it()
+    assert os.environ["CT2_FORCE_CPU_ISA"] == "AVX2"
