@@ -364,10 +364,10 @@ def denial_contradicted(denied: Mention, denial_text: str, affirmed: Mention, af
     )
 
 
-def says_normal(sentence: str) -> bool:
+def says_normal(analysis: Analysis) -> bool:
     """A statement that something is normal ("The liver is normal in size", "The calvarium is
     intact", "The appendix is normal"), not only a denial of named findings."""
-    return bool(_NORMAL_WORDS.search(sentence)) and not analyze(sentence).positive
+    return bool(_NORMAL_WORDS.search(analysis.text)) and not analysis.positive
 
 
 def said_to_be_old(sentence: str) -> bool:

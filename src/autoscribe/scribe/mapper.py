@@ -468,11 +468,12 @@ def _drop_defaults_a_finding_contradicts(draft: Draft, organs: tuple[OrganTempla
                         old.add(organ)
 
     def contradicted(organ: str, default: str) -> bool:
-        if organ in normal_in and says_normal(default):
+        said = analyze(default)  # once per default sentence
+        if organ in normal_in and says_normal(said):
             return not (organ in old and re.search(r"\bno acute\b", default, re.I))
         return any(
             denial_contradicted(denied, default, finding, text)
-            for denied in analyze(default).mentions
+            for denied in said.mentions
             if denied.negated
             for text, analysis in reported
             for finding in analysis.positive
