@@ -238,6 +238,91 @@ def test_a_one_sided_study_has_no_organ_of_the_other_side() -> None:
     assert _texts(both, "technique")[0].startswith("Bilateral")
 
 
+def _normal_organs(procedure: str, template_id: str) -> list[str]:
+    template = builtin_template(template_id)
+    assert template is not None
+    findings = draft_from_template(template, StudyContext(procedure=procedure)).section("findings")
+    assert findings is not None
+    return [sub.key for sub in findings.subsections if sub.sentences]
+
+
+@pytest.mark.parametrize(
+    ("procedure", "template_id", "normal_organs", "technique_says"),
+    [
+        ("US RENAL", "us-abdomen", ["kidneys"], "of the kidneys"),
+        ("US KIDNEYS BILATERAL", "us-abdomen", ["kidneys"], "of the kidneys"),
+        ("US RETROPERITONEAL COMPLETE", "us-abdomen", ["kidneys", "aorta"], "of the retroperitoneum"),
+        (
+            "US ABDOMEN LIMITED RUQ",
+            "us-abdomen",
+            ["liver", "gallbladder", "bileDucts", "pancreas", "kidneys"],
+            "right upper quadrant",
+        ),
+        # A limited study that says no more has nothing called normal: the radiologist dictates it.
+        ("US ABDOMEN LIMITED", "us-abdomen", [], "Limited grayscale"),
+        (
+            "US ABDOMEN COMPLETE",
+            "us-abdomen",
+            ["liver", "gallbladder", "bileDucts", "pancreas", "spleen", "kidneys", "aorta", "ascites"],
+            "of the abdomen",
+        ),
+        (
+            "US ABDOMEN AND RENAL",
+            "us-abdomen",
+            ["liver", "gallbladder", "bileDucts", "pancreas", "spleen", "kidneys", "aorta", "ascites"],
+            "of the abdomen",
+        ),
+        ("MRA HEAD WITHOUT CONTRAST", "mri-brain", ["vessels"], "MR angiography of the head"),
+        ("MRV BRAIN", "mri-brain", ["vessels"], "MR venography"),
+        (
+            "MRI BRAIN AND MRA HEAD",
+            "mri-brain",
+            ["parenchyma", "diffusion", "extraAxial", "ventricles", "vessels", "sella", "sinusesOrbits"],
+            "diffusion",
+        ),
+        (
+            "CTA CHEST AORTA",
+            "cta-chest",
+            ["aorta", "heart", "lungs", "pleura", "mediastinum", "bones"],
+            "aortic protocol",
+        ),
+        (
+            "CTA CHEST PE PROTOCOL",
+            "cta-chest",
+            ["pulmonaryArteries", "aorta", "heart", "lungs", "pleura", "mediastinum", "bones"],
+            "pulmonary embolism protocol",
+        ),
+    ],
+)
+def test_a_study_of_part_of_a_templates_region_calls_only_that_part_normal(
+    procedure: str, template_id: str, normal_organs: list[str], technique_says: str
+) -> None:
+    """A renal ultrasound said "The liver is normal in size and echotexture", an MRA "No restricted
+    diffusion", and an aortic CTA "according to the pulmonary embolism protocol"."""
+    assert _normal_organs(procedure, template_id) == normal_organs
+    template = builtin_template(template_id)
+    assert template is not None
+    technique = _texts(draft_from_template(template, StudyContext(procedure=procedure)), "technique")
+    assert technique_says in " ".join(technique)
+
+
+def test_what_is_dictated_outside_a_studys_scope_is_still_filed_under_its_organ() -> None:
+    template = builtin_template("us-abdomen")
+    assert template is not None
+    draft = build_draft(
+        "the right kidney measures eleven centimeters period incidental note of a simple hepatic cyst period",
+        template,
+        StudyContext(procedure="US RENAL"),
+    )
+    assert _texts(draft, "findings.kidneys") == ["The right kidney measures 11 cm."]
+    assert _texts(draft, "findings.liver") == ["Incidental note of a simple hepatic cyst."]
+    assert _texts(draft, "findings.spleen") == []
+    aortic = builtin_template("cta-chest")
+    assert aortic is not None
+    heart = _texts(draft_from_template(aortic, StudyContext(procedure="CTA CHEST AORTA")), "findings.heart")
+    assert not any("RV to LV" in text for text in heart)  # a PE-protocol measurement
+
+
 @pytest.mark.parametrize(
     ("technique", "side", "expected"),
     [

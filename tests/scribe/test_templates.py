@@ -165,3 +165,14 @@ def test_a_study_that_says_what_it_is_or_a_chosen_template_is_heard_once(
     template = builtin_template(template_id) if template_id else None
     engine.dictate(b"audio", context, template=template)
     assert len(fake.prompts) == 1
+
+
+def test_an_mrrt_export_carries_the_study_scopes_and_a_broken_one_imports_without_them() -> None:
+    template = builtin_template("us-abdomen")
+    assert template is not None and template.scopes
+    document = to_mrrt(template)
+    assert from_mrrt(document).scope_for("US RENAL") == template.scope_for("US RENAL")
+    broken = document.replace('name="autoscribe.scopes" content="[', 'name="autoscribe.scopes" content="[{]')
+    assert broken != document
+    imported = from_mrrt(broken)
+    assert imported.scopes == () and imported.organs() == template.organs()

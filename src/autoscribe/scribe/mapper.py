@@ -194,6 +194,7 @@ def draft_from_template(template: Template, context: StudyContext | None = None)
     """The template as a draft: normal defaults in place, placeholders where nothing is known yet."""
     context = context or StudyContext()
     side = study_side(context.procedure)
+    scope = template.scope_for(context.procedure)
     draft = Draft(template_id=template.id, template_name=template.name, sections=[])
     for st in template.sections:
         section = Section(key=st.key, title=st.title, required=st.required)
@@ -204,7 +205,7 @@ def draft_from_template(template: Template, context: StudyContext | None = None)
         elif st.key == COMPARISON and context.comparison.strip():
             default, source = _clean(context.comparison), "context"
         elif st.key == TECHNIQUE and default:
-            default = technique_for_study(default, context.procedure)
+            default = technique_for_study((scope and scope.technique) or default, context.procedure)
             if side is not None:
                 default = technique_for_side(default, side)
         for text in (
@@ -216,6 +217,10 @@ def draft_from_template(template: Template, context: StudyContext | None = None)
                 continue  # a left-only study has no "Right breast" to report
             sub = Section(key=organ.key, title=organ.title)
             normal = organ.normal_for(context.sex)
+            if scope is not None:
+                # Outside the study's scope an organ is there for what is dictated about it only.
+                looked_at = scope.organs is None or organ.key in scope.organs
+                normal = (scope.normal_of(organ.key) or normal) if looked_at else ""
             for text in split_sentences(normal):
                 sub.sentences.append(Sentence(draft.new_sentence_id(), text, "default"))
             section.subsections.append(sub)

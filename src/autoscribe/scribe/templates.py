@@ -23,6 +23,7 @@ from autoscribe.scribe.types import (
     FINDINGS,
     IMPRESSION,
     SECTION_TITLES,
+    ExamScope,
     OrganTemplate,
     SectionTemplate,
     Template,
@@ -241,6 +242,7 @@ def to_mrrt(template: Template) -> str:
     text field holding the normal sentence. AutoScribe-specific data rides in data-* attributes and
     meta tags, which MRRT consumers ignore."""
     esc = html.escape
+    scopes = json.dumps([scope.to_dict() for scope in template.scopes])
     lines = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -256,6 +258,7 @@ def to_mrrt(template: Template) -> str:
         f'<meta name="autoscribe.modality" content="{esc(template.modality)}">',
         f'<meta name="autoscribe.match" content="{esc("|".join(template.match))}">',
         f'<meta name="autoscribe.terms" content="{esc("|".join(template.terms))}">',
+        *([f'<meta name="autoscribe.scopes" content="{esc(scopes)}">'] if template.scopes else []),
         '<script type="text/xml">',
         "<template_attributes><top-level-flag>true</top-level-flag><status>ACTIVE</status>"
         "</template_attributes>",
@@ -436,4 +439,15 @@ def from_mrrt(document: str, *, template_id: str | None = None) -> Template:
         terms=tuple(t for t in parser.meta.get("autoscribe.terms", "").split("|") if t),
         sections=tuple(sections),
         builtin=False,
+        scopes=_scopes_from_meta(parser.meta.get("autoscribe.scopes", "")),
     )
+
+
+def _scopes_from_meta(content: str) -> tuple[ExamScope, ...]:
+    """The study scopes an AutoScribe export carries; none when the meta is missing or unreadable
+    (the template is still usable: every organ then gets its normal sentence)."""
+    try:
+        data = json.loads(content) if content else []
+        return tuple(ExamScope.from_dict(item) for item in data if isinstance(item, dict))
+    except (ValueError, TypeError, AttributeError):
+        return ()

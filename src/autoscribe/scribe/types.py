@@ -6,6 +6,7 @@ workspace renders it and lets the radiologist move sentences (`autoscribe.scribe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -109,6 +110,43 @@ class SectionTemplate:
 
 
 @dataclass(frozen=True)
+class ExamScope:
+    """The part of a template's region a study looks at ("US RENAL" of the abdominal template: the
+    kidneys). Organs outside it keep their subsection, for whatever is dictated about them, but get
+    no normal sentence: the report must not call normal what nobody looked at."""
+
+    # Words of the study description that choose this scope, and words that cancel it (a
+    # "US ABDOMEN AND RENAL" is the whole abdomen).
+    match: tuple[str, ...]
+    organs: tuple[str, ...] | None = None  # the organ keys looked at; None: all of them
+    unless: tuple[str, ...] = ()
+    technique: str = ""  # the technique sentence for this scope, when the template's says more
+    normals: tuple[tuple[str, str], ...] = ()  # (organ key, normal sentence) for this scope
+
+    def normal_of(self, organ_key: str) -> str | None:
+        return next((text for key, text in self.normals if key == organ_key), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "match": list(self.match),
+            "unless": list(self.unless),
+            "organs": None if self.organs is None else list(self.organs),
+            "technique": self.technique,
+            "normals": dict(self.normals),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExamScope:
+        return cls(
+            match=tuple(str(m) for m in data.get("match") or ()),
+            unless=tuple(str(u) for u in data.get("unless") or ()),
+            organs=None if data.get("organs") is None else tuple(str(o) for o in data["organs"]),
+            technique=str(data.get("technique") or ""),
+            normals=tuple((str(k), str(v)) for k, v in (data.get("normals") or {}).items()),
+        )
+
+
+@dataclass(frozen=True)
 class Template:
     id: str
     name: str
@@ -120,6 +158,7 @@ class Template:
     terms: tuple[str, ...] = ()
     description: str = ""
     builtin: bool = True
+    scopes: tuple[ExamScope, ...] = ()
 
     def section(self, key: str) -> SectionTemplate | None:
         return next((s for s in self.sections if s.key == key), None)
@@ -128,8 +167,17 @@ class Template:
         findings = self.section(FINDINGS)
         return findings.organs if findings else ()
 
+    def scope_for(self, procedure: str) -> ExamScope | None:
+        """The first of the template's scopes the study description names (and does not cancel)."""
+        text = procedure.lower()
+
+        def names(phrases: tuple[str, ...]) -> bool:
+            return any(re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", text) for p in phrases)
+
+        return next((s for s in self.scopes if names(s.match) and not names(s.unless)), None)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "modality": self.modality,
@@ -158,6 +206,9 @@ class Template:
                 for s in self.sections
             ],
         }
+        if self.scopes:
+            out["scopes"] = [scope.to_dict() for scope in self.scopes]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Template:
@@ -189,6 +240,7 @@ class Template:
                 )
                 for s in data["sections"]
             ),
+            scopes=tuple(ExamScope.from_dict(scope) for scope in data.get("scopes") or ()),
         )
 
 

@@ -192,6 +192,8 @@ def _read_editor(form: FormData, base: Template) -> tuple[Template, dict[str, An
         match=_words(text(form, "match", 2000)),
         terms=_words(text(form, "terms", 5000)),
         builtin=False,
+        # Study scopes (a renal ultrasound of the abdominal template) are not edited here either.
+        scopes=base.scopes,
         sections=tuple(
             SectionTemplate(
                 key=s["key"],
