@@ -122,6 +122,25 @@ def test_copy_edit_activate_delete(server: Server, clinic: ClinicFixture) -> Non
     assert "scribe_template.created" in audit and "scribe_template.deleted" in audit
 
 
+def test_a_copy_of_a_builtin_keeps_its_study_scopes_through_an_edit(
+    server: Server, clinic: ClinicFixture
+) -> None:
+    """The editor has no fields for scopes: saving the copy must not drop them (a renal ultrasound
+    would again call the liver normal)."""
+    from autoscribe.scribe import builtin_template
+
+    owner = owner_client(server, clinic)
+    response = submit(owner, "/templates", "/templates/builtin/us-abdomen/copy", {})
+    edit = response.headers["location"]
+    fields = _form_fields(owner.get(edit).text)
+    response = submit(owner, edit, edit, {**fields, "name": "Abdominal US (clinic)"})
+    assert flash_of(owner, response) == "Template “Abdominal US (clinic)” saved."
+    saved = _clinic_templates(clinic)["Abdominal US (clinic)"]
+    builtin = builtin_template("us-abdomen")
+    assert builtin is not None and builtin.scopes
+    assert saved.scopes == builtin.scopes  # type: ignore[attr-defined]
+
+
 def test_new_template_and_mrrt_round_trip(server: Server, clinic: ClinicFixture) -> None:
     owner = owner_client(server, clinic)
     html = owner.get("/templates/new").text
