@@ -331,6 +331,44 @@ def test_the_other_side_named_as_the_other_side_is_no_laterality_mismatch(
 
 
 @pytest.mark.parametrize(
+    ("procedure", "sentence", "mismatch"),
+    [
+        ("XR PELVIS AND LEFT HIP 2 VIEWS", "the right hip is normal period", False),
+        ("XR LEFT HIP 2 VIEWS", "the right hip is normal period", True),
+        (
+            "US LEFT LOWER EXTREMITY VENOUS DOPPLER",
+            "the contralateral right common femoral vein is patent period",
+            False,
+        ),
+        (
+            "US LEFT LOWER EXTREMITY VENOUS DOPPLER",
+            "right common femoral vein waveform is phasic period",
+            False,
+        ),
+        (
+            "US LEFT LOWER EXTREMITY VENOUS DOPPLER",
+            "the right common femoral vein was evaluated for comparison and is patent period",
+            False,
+        ),
+        # A thrombus on the other side may be the study's side said wrong: still questioned.
+        (
+            "US LEFT LOWER EXTREMITY VENOUS DOPPLER",
+            "occlusive thrombus in the right common femoral vein period",
+            True,
+        ),
+        ("US LEFT LOWER EXTREMITY VENOUS DOPPLER", "the right popliteal vein is compressible period", True),
+        ("US LEFT UPPER EXTREMITY VENOUS DOPPLER", "the right subclavian vein is patent period", False),
+    ],
+)
+def test_the_other_side_a_study_shows_or_its_protocol_examines_is_no_laterality_mismatch(
+    procedure: str, sentence: str, mismatch: bool
+) -> None:
+    """A pelvis film shows both hips; a one-leg venous duplex looks at the other common femoral vein."""
+    context = StudyContext(procedure=procedure, clinical_indication="pain")
+    assert ("laterality_mismatch" in _codes(f"findings colon {sentence}", context, "generic")) is mismatch
+
+
+@pytest.mark.parametrize(
     ("procedure", "template_id", "text", "conflict"),
     [
         # A denial of one place says nothing of another (a fourth probe).

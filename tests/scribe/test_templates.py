@@ -176,3 +176,21 @@ def test_an_mrrt_export_carries_the_study_scopes_and_a_broken_one_imports_withou
     assert broken != document
     imported = from_mrrt(broken)
     assert imported.scopes == () and imported.organs() == template.organs()
+
+
+@pytest.mark.parametrize(
+    ("procedure", "side"),
+    [
+        ("XR LEFT HIP 2 VIEWS", "left"),
+        ("MRI RT SHOULDER", "right"),
+        ("XR RIGHT HUMERUS INCLUDING HUMERAL HEAD", "right"),
+        ("XR PELVIS AND LEFT HIP", None),  # the pelvis film shows both hips
+        ("CT CHEST WITH LEFT ARM UP", None),
+        ("MAMMOGRAM BILATERAL", None),
+        ("XR RIGHT AND LEFT KNEES", None),
+    ],
+)
+def test_the_side_of_a_study(procedure: str, side: str | None) -> None:
+    from autoscribe.scribe.templates import study_side
+
+    assert study_side(procedure) == side

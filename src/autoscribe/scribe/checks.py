@@ -177,20 +177,38 @@ def _reported(items: list[_Item]) -> list[_Item]:
     return [i for i in items if _section_of(i.path) in (FINDINGS, IMPRESSION)]
 
 
-# "<side> [two words] was not imaged / included for comparison", "<side> knee for comparison".
+# "<side> [three words] was not imaged / evaluated for comparison", "<side> knee for comparison".
 _OTHER_SIDE_NOT_IMAGED = (
-    r"(?:\s+[a-z]+){0,2}?\s+(?:(?:was|were|is|are)\s+(?:not\s+(?:imaged|included|evaluated|examined|assessed)"
-    r"|(?:included|imaged|obtained)\s+for\s+comparison)|for\s+comparison)\b"
+    r"(?:\s+[a-z]+){0,3}?\s+(?:(?:was|were|is|are)\s+(?:not\s+(?:imaged|included|evaluated|examined|assessed)"
+    r"|(?:included|imaged|obtained|evaluated|assessed|examined)\s+for\s+comparison)|for\s+comparison)\b"
 )
 _COMPARED_WITH_OTHER_SIDE = r"\b(?:compared (?:with|to)|comparison (?:with|to)|relative to|than) the "
+# A unilateral venous duplex examines the other side's common femoral (leg) or subclavian (arm)
+# vein for symmetry of its waveform (ACR-AIUM-SPR-SRU practice parameter): part of the study.
+_CONTRALATERAL_BY_PROTOCOL = r"(?:\s+[a-z]+){0,2}?\s+(?:common\s+femoral|subclavian)\s+veins?\b"
 
 
 def _other_side_named_as_such(text: str, opposite: str) -> bool:
     """ "The left shoulder was not imaged.", "Right hip included for comparison.", "asymmetric
-    compared with the left": the sentence names the other side as the other side."""
+    compared with the left", "the contralateral left ...": the sentence names the other side as
+    the other side."""
     return bool(
         re.search(rf"\b{opposite}\b{_OTHER_SIDE_NOT_IMAGED}", text, re.I)
         or re.search(rf"{_COMPARED_WITH_OTHER_SIDE}{opposite}\b", text, re.I)
+        or re.search(
+            rf"\bcontralateral\s+(?:\(\s*)?{opposite}\b|\b{opposite}\s+\(?contralateral\b", text, re.I
+        )
+    )
+
+
+def _other_side_by_protocol(item: _Item, opposite: str, procedure: str) -> bool:
+    """In a venous duplex, a normal statement about the other side's vein the protocol looks at
+    ("Right common femoral vein waveform is phasic."). A thrombus there is still questioned: it
+    may be the study's side said wrong."""
+    return (
+        not item.analysis.positive
+        and re.search(r"\b(?:venous|veins?|dvt)\b", procedure, re.I) is not None
+        and re.search(rf"\b{opposite}{_CONTRALATERAL_BY_PROTOCOL}", item.text, re.I) is not None
     )
 
 
@@ -204,7 +222,11 @@ def check_laterality(items: list[_Item], context: StudyContext) -> list[CheckRes
         if item.source == "default":
             continue
         words = {w.lower() for w in _SIDE_WORD.findall(item.text)}
-        if opposite in words and not _other_side_named_as_such(item.text, opposite):
+        if (
+            opposite in words
+            and not _other_side_named_as_such(item.text, opposite)
+            and not _other_side_by_protocol(item, opposite, context.procedure)
+        ):
             out.append(
                 CheckResult(
                     "laterality_mismatch",

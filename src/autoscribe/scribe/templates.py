@@ -101,8 +101,16 @@ _DESCRIPTION_SIDE = re.compile(r"\b(right|left|rt|lt|bilateral|bilat|both)\b", r
 _SPINE = re.compile(r"\b(?:spine|spinal|[ctl]-spine)\b", re.I)
 
 
+# A region with both sides in every image: "XR PELVIS AND LEFT HIP" shows both hips. ("head"
+# is not one: a humeral or femoral head has a side.)
+_BOTH_SIDED_REGION = re.compile(r"\b(?:pelvis|pelvic|chest|thorax|abdomen|abdominal|brain|spine)\b", re.I)
+
+
 def study_side(procedure: str) -> str | None:
-    """ "right" or "left" when the study description names that side only, else None."""
+    """ "right" or "left" when the study description names that side only, and no region that
+    holds both sides, else None."""
+    if _BOTH_SIDED_REGION.search(procedure):
+        return None
     sides = {m.lower() for m in _DESCRIPTION_SIDE.findall(procedure)}
     sides = {"right" if s == "rt" else "left" if s == "lt" else s for s in sides}
     return sides.pop() if sides in ({"right"}, {"left"}) else None
