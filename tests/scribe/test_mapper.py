@@ -238,6 +238,46 @@ def test_a_one_sided_study_has_no_organ_of_the_other_side() -> None:
     assert _texts(both, "technique")[0].startswith("Bilateral")
 
 
+@pytest.mark.parametrize(
+    ("template_id", "dictated", "organ", "follower"),
+    [
+        (
+            "mri-brain",
+            "evolving left MCA territory infarct with restricted diffusion period "
+            "no hemorrhagic transformation period",
+            "diffusion",
+            "No hemorrhagic transformation.",
+        ),
+        (
+            "ct-abdomen-pelvis",
+            "there is a hypodense lesion in the right hepatic lobe period it measures two centimeters period",
+            "liver",
+            "It measures 2 cm.",
+        ),
+    ],
+)
+def test_a_sentence_naming_no_organ_goes_on_about_the_finding_before_it(
+    template_id: str, dictated: str, organ: str, follower: str
+) -> None:
+    template = builtin_template(template_id)
+    assert template is not None
+    draft = build_draft(dictated, template)
+    assert follower in _texts(draft, f"findings.{organ}")
+
+
+def test_after_a_normal_statement_a_sentence_naming_no_organ_is_filed_under_findings() -> None:
+    """ "The breasts are dense" describes no finding: what follows may be about both breasts."""
+    template = builtin_template("mg-screening")
+    assert template is not None
+    draft = build_draft(
+        "the breasts are heterogeneously dense period "
+        "there are no suspicious masses or calcifications period",
+        template,
+        StudyContext(procedure="SCREENING MAMMOGRAM BILATERAL"),
+    )
+    assert _texts(draft, "findings") == ["There are no suspicious masses or calcifications."]
+
+
 def _normal_organs(procedure: str, template_id: str) -> list[str]:
     template = builtin_template(template_id)
     assert template is not None

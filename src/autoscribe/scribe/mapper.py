@@ -311,6 +311,11 @@ class _Cursor:
     # Sentences placed since the heading: indication/technique/comparison headings hold one
     # short statement, then dictation usually runs on into findings without a heading.
     since_heading: int = 0
+    # The organ of a finding being described (the sentence reporting it and those after it about
+    # the same organ): a sentence naming no organ goes on about it ("Evolving left MCA infarct. No
+    # hemorrhagic transformation." / "It measures 2 cm."). After a normal statement it may be
+    # about anything ("The breasts are dense. The skin and nipples are unremarkable.").
+    last_organ: str | None = None
 
 
 def _auto_section(sentence: str) -> str | None:
@@ -388,6 +393,9 @@ def build_draft(
                 draft.impression_source = "dictated"
             _place(draft, path, sentence)
             cursor.last_section = path.split(".")[0]
+            organ = path.split(".")[1] if path.count(".") == 1 else None
+            going_on = organ is not None and (organ == cursor.last_organ or analyze(sentence).positive)
+            cursor.last_organ = organ if going_on else None
     _drop_contradicted_defaults(draft)
     _drop_defaults_a_finding_contradicts(draft, organs)
     return draft
@@ -521,7 +529,7 @@ def _route(
         return template.sections[0].key
     if not organs:
         return FINDINGS
-    organ = classify_organ(sentence, organs) or cursor.organ
+    organ = classify_organ(sentence, organs) or cursor.organ or cursor.last_organ
     return f"{FINDINGS}.{organ}" if organ else FINDINGS
 
 
