@@ -6,6 +6,7 @@ import pytest
 
 from autoscribe.scribe import correct_terms, normalize
 from autoscribe.scribe.engine import ScribeEngine
+from autoscribe.scribe.lexicon import correct_radiology_terms
 from autoscribe.scribe.types import StudyContext
 from autoscribe.scribe.vocabulary import domain_vocabulary, is_compound, other_word, prefix_changed
 from autoscribe.scribe.wordlists import real_words
@@ -273,3 +274,21 @@ def test_real_words_of_histories_and_recommendations_are_heard_right(procedure: 
     hemothorax, melena ulna, colonoscopy fluoroscopy, anticoagulation angulation, ventriculitis
     ventricles, fundoplication "fluid collection", branchial bronchial."""
     assert _corrected(procedure, sentence) == sentence
+
+
+@pytest.mark.parametrize(
+    ("heard", "written"),
+    [
+        ("multiple tumours in both lungs", "multiple tumors in both lungs"),
+        ("Haemorrhages in the left frontal lobe", "Hemorrhages in the left frontal lobe"),
+        ("oedematous bowel loops", "edematous bowel loops"),
+        ("colour Doppler flow in the coeliac axis", "color Doppler flow in the celiac axis"),
+        ("the oesophageal wall", "the esophageal wall"),
+    ],
+)
+def test_british_spellings_are_written_the_templates_way_with_their_plural_kept(
+    heard: str, written: str
+) -> None:
+    """ "tumours" had become "tumor": the nearest vocabulary word, one tumour instead of several."""
+    assert correct_terms(heard) == written
+    assert correct_radiology_terms(heard)[0] == written

@@ -46,6 +46,7 @@ LISTS = ("base_vocabulary.txt", "templates/ORDER.txt", "radiology_words.txt")
 TABLES = {
     "findings_lexicon.tsv": 4,
     "units.tsv": 2,
+    "british_spellings.tsv": 2,
     "lesion_max_size.tsv": 2,
     "section_names.tsv": 3,
     "findings_scope.tsv": 2,
@@ -182,3 +183,10 @@ def test_a_malformed_critical_anatomy_section_is_refused() -> None:
         parse_critical_anatomy({"x": ("of: a", "phrases: b", "elsewhere: c, high, yes: d")})
     with pytest.raises(ValueError, match="unexpected line"):
         parse_critical_anatomy({"x": ("of: a", "phrases: b", "where: c")})
+
+
+def test_british_spellings_are_each_listed_once_and_never_an_american_word() -> None:
+    rows = data_rows("british_spellings.tsv", 2)
+    british = [b for b, _ in rows]
+    assert len(british) == len(set(british))
+    assert not {b for b in british} & {a for _, a in rows}

@@ -37,7 +37,7 @@ from autoscribe.scribe.vocabulary import (
     other_word,
     prefix_changed,
 )
-from autoscribe.scribe.wordlists import Lexicon, Term, load_lexicon, real_words
+from autoscribe.scribe.wordlists import Lexicon, Term, american_spelling, load_lexicon, real_words
 
 # Never part of a heard span: meaning carriers (negation, side, change) and glue words.
 _KEEP = frozenset(
@@ -207,9 +207,9 @@ def correct_radiology_terms(
     out: list[Correction] = []
     i = 0
     while i < len(words):
-        low = lows[i]
-        if low in lex.variants:
-            out.append(Correction(words[i].group(), lex.variants[low], words[i].start(), words[i].end()))
+        american = american_spelling(words[i].group())
+        if american is not None:
+            out.append(Correction(words[i].group(), american, words[i].start(), words[i].end()))
             i += 1
             continue
         best: tuple[float, int, Term] | None = None

@@ -25,7 +25,13 @@ from functools import lru_cache
 from autoscribe.scribe.normalize import OPEN_WORDS
 from autoscribe.scribe.phonetics import edit_distance
 from autoscribe.scribe.templates import BASE_VOCABULARY, BUILTIN_MACROS, BUILTIN_TEMPLATES
-from autoscribe.scribe.wordlists import data_sections, findings_lexicon, load_lexicon, real_words
+from autoscribe.scribe.wordlists import (
+    american_spelling,
+    data_sections,
+    findings_lexicon,
+    load_lexicon,
+    real_words,
+)
 
 # The word lists are data (data/vocabulary_words.txt): never-changed words, everyday report words,
 # general radiology words.
@@ -249,6 +255,9 @@ class _Corrector:
 
     def word(self, low: str) -> str | None:
         """Replacement for one heard word, or None to keep it."""
+        american = american_spelling(low)
+        if american is not None:
+            return american  # "tumours" is "tumors", not the nearest vocabulary word "tumor"
         if low in self.compounds:
             return self.form(low)  # "extraaxial" → "extra-axial"
         if len(low) < 5 or self.known(low):

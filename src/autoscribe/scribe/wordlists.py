@@ -102,6 +102,29 @@ def real_words() -> frozenset[str]:
     )
 
 
+@lru_cache(maxsize=1)
+def american_spellings() -> dict[str, str]:
+    """data/british_spellings.tsv and the radiology lexicon's variants: "tumour" → "tumor"."""
+    table = dict(load_lexicon().variants)
+    table.update((british.lower(), american) for british, american in data_rows("british_spellings.tsv", 2))
+    return table
+
+
+def american_spelling(word: str) -> str | None:
+    """The American spelling of a British-spelled word, its plural kept ("Tumours" → "Tumors"),
+    or None when the word is not a British spelling. Capitalised as the word was."""
+    table = american_spellings()
+    low = word.lower()
+    american = table.get(low)
+    if american is None:
+        stems = (low[: -len(end)] for end in ("s", "es") if low.endswith(end))
+        stem = next((stem for stem in stems if stem in table), None)
+        if stem is None:
+            return None
+        american = table[stem] + low[len(stem) :]
+    return american[0].upper() + american[1:] if word[:1].isupper() else american
+
+
 @dataclass(frozen=True)
 class Meaning:
     """What a finding phrase means in one place: a concept, its rank, whether it is critical."""
