@@ -276,6 +276,35 @@ def test_a_numbered_impression_said_one_two_becomes_items() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("said", "items"),
+    [
+        (
+            "impression number one right lower lobe pneumonia number two small effusion "
+            "number three no pneumothorax",
+            ["Right lower lobe pneumonia.", "Small effusion.", "No pneumothorax."],
+        ),
+        (
+            "Impression: Number 1 right lower lobe pneumonia, number 2 small effusion.",
+            ["Right lower lobe pneumonia.", "Small effusion."],
+        ),
+        # "two" after a first item is a count, and "number 3" out of sequence is part of the item.
+        (
+            "impression number one two small nodules number two no effusion",
+            ["Two small nodules.", "No effusion."],
+        ),
+        (
+            "impression number one nodule in the right lobe see number 3 above",
+            ["Nodule in the right lobe see number 3 above."],
+        ),
+        # Not numbered from one: one item, as said.
+        ("impression small effusion number two is stable", ["Small effusion number 2 is stable."]),
+    ],
+)
+def test_numbered_impression_items_said_without_full_stops_become_items(said: str, items: list[str]) -> None:
+    assert _engine().from_text(f"findings the lungs are clear period {said}", CHEST).impression == items
+
+
 def test_without_a_dictated_impression_the_engine_suggests_one_and_labels_it() -> None:
     result = _engine().from_text("Findings. There is a small right pleural effusion.", CHEST)
     assert result.impression == ["Small right pleural effusion."]

@@ -126,6 +126,26 @@ def _clean(sentence: str) -> str:
     return sentence
 
 
+_FIRST_ITEM = re.compile(r"^(?:number\s+(?:1|one)\b|1[.):]\s|one[.):,]\s)", re.I)
+_NUMBERED = re.compile(r"[,;]?\s+number\s+(\d{1,2})\b[.):,]?\s*", re.I)
+
+
+def enumerated_items(sentence: str) -> list[str]:
+    """An impression dictated as one run of numbered items with no full stop between them
+    ("Number 1 acute appendicitis number 2 no abscess.") as its items; a sentence not so numbered
+    as itself. Only "number N" in sequence after a first item splits: "two small nodules" is a count."""
+    if not _FIRST_ITEM.match(sentence):
+        return [sentence]
+    items: list[str] = []
+    start, expected = 0, 2
+    for match in _NUMBERED.finditer(sentence):
+        if int(match.group(1)) != expected or match.start() == 0:
+            continue
+        items.append(sentence[start : match.start()])
+        start, expected = match.end(), expected + 1
+    return [*items, sentence[start:]]
+
+
 def strip_enumeration(sentence: str) -> str:
     """ "1. Small effusion." → "Small effusion." (impression items are numbered when rendered)."""
     stripped = _ENUMERATION.sub("", sentence, count=1)
@@ -389,8 +409,10 @@ def build_draft(
             path = _route(sentence, template, organs, cursor, explicit_organ if index == 0 else None)
             cursor.since_heading += 1
             if path == IMPRESSION:
-                sentence = strip_enumeration(sentence)
                 draft.impression_source = "dictated"
+                *items, sentence = [strip_enumeration(_clean(item)) for item in enumerated_items(sentence)]
+                for item in items:
+                    _place(draft, path, item)
             _place(draft, path, sentence)
             cursor.last_section = path.split(".")[0]
             organ = path.split(".")[1] if path.count(".") == 1 else None
