@@ -68,6 +68,36 @@ def test_explicit_headings_and_next_section_are_respected() -> None:
     assert draft.impression_source == "dictated"
 
 
+@pytest.mark.parametrize(
+    "history",
+    ["cough and fever period", "shortness of breath rule out pneumonia period"],
+)
+def test_next_section_from_an_unheaded_start_walks_the_sections_from_the_top(history: str) -> None:
+    """The history said without a heading, then "next section" at each section: the history had
+    gone to Findings, and everything after it to the impression."""
+    template = builtin_template("xr-chest")
+    assert template is not None
+    draft = build_draft(
+        f"{history} next section PA and lateral views period next section none period "
+        "next section the lungs are clear period next section no acute abnormality period",
+        template,
+    )
+    assert len(_texts(draft, "clinicalIndication")) == 1
+    assert _texts(draft, "technique") == ["PA and lateral views."]
+    assert _texts(draft, "comparison") == ["None."]
+    assert _texts(draft, "findings") == [] and _texts(draft, "findings.lungs") == ["The lungs are clear."]
+    assert draft.impression == ["No acute abnormality."]
+
+
+def test_next_section_after_unheaded_findings_is_the_impression() -> None:
+    template = builtin_template("xr-chest")
+    assert template is not None
+    draft = build_draft("the lungs are clear period next section no acute abnormality period", template)
+    assert _texts(draft, "findings.lungs") == ["The lungs are clear."]
+    assert _texts(draft, "clinicalIndication") == ["[***]"]
+    assert draft.impression == ["No acute abnormality."]
+
+
 def test_organ_heading_overrides_keywords_and_numbered_impression_is_unnumbered() -> None:
     template = builtin_template("xr-chest")
     assert template is not None

@@ -79,6 +79,9 @@ _INDICATION_ASKS = re.compile(
     r"concern for|suspected|suspicion of|history of)\b",
     re.I,
 )
+# What only a referrer asks: in the first sentence of a dictation, a history ("shortness of breath,
+# rule out pneumonia"); "suspected" and "concern for" open findings too.
+_INDICATION_FIRST = re.compile(r"\b(rule out|r/o|evaluate for|assess for)\b", re.I)
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten"
 # "1." / "One." / "One," / "Number one" before an impression item ("One, small effusion.").
 # A number before a decimal point is a measurement, not an item: "2.1 cm cyst" keeps its 2.
@@ -363,6 +366,23 @@ def _place(draft: Draft, path: str, text: str, source: str = "dictated") -> Sent
     return sentence
 
 
+def _first_section_said_unheaded(
+    draft: Draft, template: Template, organs: tuple[OrganTemplate, ...], unheaded: list[str]
+) -> bool:
+    """Whether what came before the first "next section" was the template's first section: the
+    radiologist walks the sections from the top without naming them ("Cough and fever. Next
+    section. PA and lateral views. Next section ..."). Only when it went to Findings for want of a
+    better place and is not about the images ("the lungs are clear, next section" is the impression);
+    a finding only asked about ("rule out pneumonia") is still a history."""
+    if not unheaded or template.sections[0].key == FINDINGS:
+        return False
+    located = [draft.locate(sentence_id) for sentence_id in unheaded]
+    return all(
+        found is not None and found[0] == FINDINGS and not _about_findings(found[2].text, organs, asked=True)
+        for found in located
+    )
+
+
 def _next_section(template: Template, current: str | None) -> str:
     keys = [s.key for s in template.sections]
     if current is None or current not in keys:
@@ -386,12 +406,18 @@ def build_draft(
     draft = draft_from_template(template, context)
     organs = template.organs()
     cursor = _Cursor()
+    unheaded: list[str] = []  # the sentences dictated before any heading or "next section"
     for line in text.split("\n"):
         line = line.strip()
         if not line:
             continue
         if line == NEXT_SECTION_MARK:
-            cursor.section = _next_section(template, cursor.section or cursor.last_section)
+            current = cursor.section or cursor.last_section
+            if cursor.section is None and _first_section_said_unheaded(draft, template, organs, unheaded):
+                current = template.sections[0].key
+                for sentence_id in unheaded:
+                    move_sentence(draft, sentence_id, current)
+            cursor.section = _next_section(template, current)
             cursor.organ = None
             continue
         explicit_organ: str | None = None
@@ -413,7 +439,9 @@ def build_draft(
                 *items, sentence = [strip_enumeration(_clean(item)) for item in enumerated_items(sentence)]
                 for item in items:
                     _place(draft, path, item)
-            _place(draft, path, sentence)
+            placed = _place(draft, path, sentence)
+            if cursor.section is None:
+                unheaded.append(placed.id)
             cursor.last_section = path.split(".")[0]
             organ = path.split(".")[1] if path.count(".") == 1 else None
             going_on = organ is not None and (organ == cursor.last_organ or analyze(sentence).positive)
@@ -541,6 +569,8 @@ def _route(
         return section
     if section is None and cursor.last_section in (None, CLINICAL_INDICATION, TECHNIQUE, COMPARISON):
         auto = _auto_section(sentence)
+        if auto is None and cursor.last_section is None and _INDICATION_FIRST.search(sentence):
+            auto = CLINICAL_INDICATION  # "Shortness of breath, rule out pneumonia." said first
         if auto is not None:
             return auto
     elif section is None:
