@@ -206,3 +206,21 @@ def test_cc_spelled_as_two_letters_is_a_unit() -> None:
     """ "two hundred c c" lost a letter to the stutter rule: "200 c"."""
     assert normalize("two hundred c c of contrast period") == "200 mL of contrast."
     assert normalize("a a nodule period") == "A nodule."
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("complete tear of the acl period", "Complete tear of the ACL."),
+        ("small baker cyst period", "Small Baker cyst."),
+        ("positive sonographic murphy sign period", "Positive sonographic Murphy sign."),
+        ("the cbd measures four millimeters period", "The CBD measures 4 mm."),
+        ("stanford type a dissection period", "Stanford type A dissection."),
+        ("there is a type b aortic dissection period", "There is a type B aortic dissection."),
+        # Everyday words and a letter that is an article stay as they are.
+        ("tips of the catheters period", "Tips of the catheters."),
+        ("a type of lesion period", "A type of lesion."),
+    ],
+)
+def test_abbreviations_and_eponyms_are_written_as_reports_write_them(said: str, written: str) -> None:
+    assert normalize(said) == written

@@ -37,7 +37,7 @@ SECTIONED = {
     },
     "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild"},
     "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes", "endings"},
-    "normalize_words.txt": {"headings", "number context", "subcategory context"},
+    "normalize_words.txt": {"headings", "number context", "subcategory context", "written case"},
     "sex_specific_anatomy.txt": {"female", "male"},
     "procedure_words.txt": {"CT", "MR", "XR", "US", "MG", "angiography"},
     "confusion_words.txt": {"of before a finding", "of the part", "sided", "parts"},
@@ -78,6 +78,9 @@ def test_sectioned_word_lists_have_their_sections_and_no_empty_or_repeated_entry
         assert entries, f"[{section}] is empty"
         repeated = sorted({e for e in entries if entries.count(e) > 1})
         assert not repeated, f"[{section}] repeats {repeated}"
+        if section == "written case":  # the case is the point: one word, with a capital
+            assert all(re.fullmatch(r"[A-Za-z]*[A-Z][A-Za-z]*", e) for e in entries)
+            continue
         assert all(_is_clean(e) for e in entries), [e for e in entries if not _is_clean(e)]
 
 

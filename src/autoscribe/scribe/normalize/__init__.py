@@ -26,7 +26,7 @@ from autoscribe.scribe.normalize.commands import dedupe_punct, spoken_commands
 from autoscribe.scribe.normalize.numbers import NUMBER_WORDS, unhyphenate_numbers
 from autoscribe.scribe.normalize.quantities import numbers_and_units
 from autoscribe.scribe.normalize.tokens import NEXT_SECTION_MARK, OPEN_WORDS, Tok, join, tokenize
-from autoscribe.scribe.wordlists import findings_lexicon
+from autoscribe.scribe.wordlists import data_sections, findings_lexicon
 
 __all__ = ["NEXT_SECTION_MARK", "OPEN_WORDS", "normalize"]
 
@@ -146,10 +146,37 @@ def _drop_fillers(toks: list[Tok]) -> list[Tok]:
     return out
 
 
+_WRITTEN_CASE = {word.lower(): word for word in data_sections("normalize_words.txt")["written case"]}
+# "Stanford type a" is type A: a classification's letter after its name (or before "dissection").
+_CLASSIFIED_BY_LETTER = frozenset(("stanford", "debakey"))
+
+
+def _written_case(toks: list[Tok]) -> list[Tok]:
+    """Abbreviations and eponyms as reports write them: "acl" → ACL, "baker cyst" → Baker cyst,
+    "Stanford type a" → Stanford type A."""
+    for i, tok in enumerate(toks):
+        if tok.kind != "word":
+            continue
+        written = _WRITTEN_CASE.get(tok.low)
+        if written is not None:
+            tok.text = written
+        elif (
+            tok.low in ("a", "b")
+            and i >= 2
+            and toks[i - 1].low == "type"
+            and (
+                toks[i - 2].low in _CLASSIFIED_BY_LETTER
+                or (i + 1 < len(toks) and toks[i + 1].low in ("dissection", "aortic"))
+            )
+        ):
+            tok.text = tok.low.upper()
+    return toks
+
+
 def normalize(text: str) -> str:
     """Turn dictated text into report text (see the module docstring)."""
     toks = _spelled_letters(_drop_fillers(tokenize(unhyphenate_numbers(text.replace("\r\n", "\n")))))
     toks = _collapse_repeats(spoken_commands(toks))  # after the commands: "scratch that" twice means twice
-    toks = numbers_and_units(toks)
+    toks = _written_case(numbers_and_units(toks))
     toks = dedupe_punct(_none_after_heading(toks))
     return join(toks)
