@@ -478,9 +478,10 @@ def _drop_contradicted_defaults(draft: Draft) -> None:
                 ]
 
 
-# An impression finding below this weight (data/findings_lexicon.tsv: small vessel change,
-# atherosclerosis, degenerative change) sits beside an organ's "normal" statement in reports.
-_IMPRESSION_FINDING_WEIGHT = 15
+# A finding below this weight (data/findings_lexicon.tsv: small vessel change, atherosclerosis,
+# degenerative change) sits beside an organ's "normal" statement in reports, whether the
+# impression or a findings sentence filed under another organ reports it.
+_WEIGHT_AGAINST_NORMAL = 15
 
 
 def _drop_defaults_a_finding_contradicts(draft: Draft, organs: tuple[OrganTemplate, ...]) -> None:
@@ -497,7 +498,7 @@ def _drop_defaults_a_finding_contradicts(draft: Draft, organs: tuple[OrganTempla
         for sentence in (impression.all_sentences() if impression is not None else ())
         if sentence.source == "dictated"
         and (analysis := analyze(sentence.text)).positive
-        and analysis.weight >= _IMPRESSION_FINDING_WEIGHT
+        and analysis.weight >= _WEIGHT_AGAINST_NORMAL
     ]
     findings = draft.section(FINDINGS)
     if findings is None:
@@ -525,7 +526,7 @@ def _drop_defaults_a_finding_contradicts(draft: Draft, organs: tuple[OrganTempla
                 continue
             for finding in analyze(sentence.text).positive:
                 organ = classify_organ(finding.term, organs)
-                if finding.weight >= _IMPRESSION_FINDING_WEIGHT and organ in single - {sub.key}:
+                if finding.weight >= _WEIGHT_AGAINST_NORMAL and organ in single - {sub.key}:
                     normal_in.add(organ)
                     if said_to_be_old(sentence.text):
                         old.add(organ)
