@@ -88,7 +88,7 @@
     ["“New line”, “new paragraph”", "A line break, a blank line"],
     ["“Scratch that”, “scratch out”, “delete last sentence”", "Remove the sentence just said (right after “new line” or “new paragraph”: the break)"],
     ["“Insert” and a macro name", "The macro’s text"],
-    ["Under Impression: “one … two …”", "Numbered impression items"],
+    ["Under Impression: “one … two …” or “number one … number two …”", "Numbered impression items"],
   ];
   const SIMPLE = ["clinicalIndication", "technique", "comparison"];
   const TITLES = {
