@@ -183,6 +183,17 @@ def test_scratch_that_removes_the_open_sentence_or_the_last_one() -> None:
             "no mass comma mass effect comma or midline shift period",
             "No mass, mass effect, or midline shift.",
         ),
+        # A word said again after a comma is the list's next item when it first ended a longer
+        # name ("common femoral, femoral" lost the femoral vein of a DVT study).
+        (
+            "The left common femoral, femoral, popliteal, and posterior tibial veins are compressible.",
+            "The left common femoral, femoral, popliteal, and posterior tibial veins are compressible.",
+        ),
+        (
+            "the common femoral comma femoral comma and popliteal veins period",
+            "The common femoral, femoral, and popliteal veins.",
+        ),
+        ("A hypodense lesion, lesion in the liver.", "A hypodense lesion in the liver."),
         # Each "scratch that" is a command of its own.
         ("a b period c d period scratch that scratch that e period", "E."),
     ],

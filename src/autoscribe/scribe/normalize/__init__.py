@@ -69,12 +69,31 @@ def _collapse_repeats(toks: list[Tok]) -> list[Tok]:
                 and not set(tail) & NUMBER_WORDS
                 and not spelled
                 and (*tail, following) not in _phrase_openings()
+                and not (n == 1 and _another_list_item(out, words, following))
             ):
                 cut = words[-n - 1] + 1
                 del out[cut:]  # drop the repeat and the commas before it
                 del words[-n:]
                 break
     return out
+
+
+# Words that make no name with the word after them: "a lesion, lesion" is a stutter.
+_NO_MODIFIER = frozenset(
+    "a an the of in on at to with and or no any is are was were there this that these its their".split()
+)
+
+
+def _another_list_item(out: list[Tok], words: list[int], following: str) -> bool:
+    """ "the common femoral, femoral, and popliteal veins": a word said again after a comma is the
+    next item of a list when its first saying ended a longer name ("common femoral") and the list
+    goes on after it (a comma, "and", "or")."""
+    first, repeat = words[-2], words[-1]
+    if repeat - first < 2 or not any(out[k].text == "," for k in range(first + 1, repeat)):
+        return False
+    before = out[first - 1] if first > 0 else None
+    named = before is not None and before.kind == "word" and before.low not in _NO_MODIFIER
+    return named and following in (",", "and", "or")
 
 
 # "None" said alone after a heading ("Comparison. None.") comes out as a syllable the model spells
