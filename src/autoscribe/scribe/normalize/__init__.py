@@ -80,7 +80,31 @@ def _collapse_repeats(toks: list[Tok]) -> list[Tok]:
 
 # Words that make no name with the word after them: "a lesion, lesion" is a stutter.
 _NO_MODIFIER = frozenset(
-    "a an the of in on at to with and or no any is are was were there this that these its their".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "with",
+        "and",
+        "or",
+        "no",
+        "any",
+        "is",
+        "are",
+        "was",
+        "were",
+        "there",
+        "this",
+        "that",
+        "these",
+        "its",
+        "their",
+    ]
 )
 
 
