@@ -228,6 +228,13 @@ def test_cc_spelled_as_two_letters_is_a_unit() -> None:
         ("the cbd measures four millimeters period", "The CBD measures 4 mm."),
         ("stanford type a dissection period", "Stanford type A dissection."),
         ("there is a type b aortic dissection period", "There is a type B aortic dissection."),
+        (
+            "bi rads four c colon high suspicion for malignancy period",
+            "BI-RADS 4C: High suspicion for malignancy.",
+        ),
+        ("lung rads category two colon benign period", "Lung-RADS category 2: Benign."),
+        ("stage two colon cancer period", "Stage 2 colon cancer."),
+        ("the sigmoid colon is normal period", "The sigmoid colon is normal."),
         # Everyday words and a letter that is an article stay as they are.
         ("tips of the catheters period", "Tips of the catheters."),
         ("a type of lesion period", "A type of lesion."),

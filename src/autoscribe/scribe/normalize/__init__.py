@@ -194,9 +194,24 @@ _WRITTEN_CASE = {word.lower(): word for word in data_sections("normalize_words.t
 _CLASSIFIED_BY_LETTER = frozenset(("stanford", "debakey"))
 
 
+# The reporting systems said as two words: "bi rads" → BI-RADS, "lung rads" → Lung-RADS.
+_RADS = {
+    name.split("-")[0].lower(): name
+    for name in ("BI-RADS", "TI-RADS", "LI-RADS", "PI-RADS", "O-RADS", "Lung-RADS")
+}
+
+
 def _written_case(toks: list[Tok]) -> list[Tok]:
     """Abbreviations and eponyms as reports write them: "acl" → ACL, "baker cyst" → Baker cyst,
-    "Stanford type a" → Stanford type A."""
+    "Stanford type a" → Stanford type A, "bi rads" → BI-RADS."""
+    merged: list[Tok] = []
+    for tok in toks:
+        before = merged[-1] if merged else None
+        if tok.kind == "word" and tok.low == "rads" and before is not None and before.low in _RADS:
+            before.text = _RADS[before.low]
+        else:
+            merged.append(tok)
+    toks = merged
     for i, tok in enumerate(toks):
         if tok.kind != "word":
             continue

@@ -9,6 +9,7 @@ from autoscribe.scribe.normalize.headings import (
     section_heading_tail,
     spoken_heading,
 )
+from autoscribe.scribe.normalize.numbers import NUMBER_WORDS
 from autoscribe.scribe.normalize.spine import ends_with_spine_level
 from autoscribe.scribe.normalize.tokens import (
     CLAUSE_PUNCT,
@@ -127,7 +128,7 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             assert start is not None
             out[start].heading = True
             out.append(Tok(":", False, "punct", spoken=True))
-        elif low == "colon" and ends_with_spine_level(out):
+        elif low == "colon" and (ends_with_spine_level(out) or ends_with_category(out)):
             out.append(Tok(":", False, "punct", spoken=True))
         elif tok.kind == "punct" and tok.text == ":" and heading_before(out) is not None:
             start = heading_before(out)
@@ -138,6 +139,22 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             out.append(tok)
         i += 1
     return dedupe_punct(out)
+
+
+# "stage two colon cancer" is the organ: a stage names a disease, a category a conclusion.
+_CATEGORY_WORDS = frozenset(("category", "categories"))
+
+
+def ends_with_category(toks: list[Tok]) -> bool:
+    """Whether the tokens end with a category ("BI-RADS four C", "TI-RADS category 3"): a "colon"
+    after it is punctuation ("BI-RADS 4C: High suspicion"), never the organ."""
+    end = len(toks)
+    if end >= 2 and toks[-1].kind == "word" and len(toks[-1].text) == 1 and toks[-1].text.isalpha():
+        end -= 1  # the subcategory letter
+    number = toks[end - 1] if end >= 1 else None
+    if number is None or not (number.kind == "num" or number.low in NUMBER_WORDS or number.low.isdigit()):
+        return False
+    return any(t.low in _CATEGORY_WORDS or t.low.endswith("rads") for t in toks[max(0, end - 3) : end - 1])
 
 
 # A dictated "comma" is often heard as "common". It is one only for a radiologist who dictates
