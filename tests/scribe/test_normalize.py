@@ -242,3 +242,45 @@ def test_cc_spelled_as_two_letters_is_a_unit() -> None:
 )
 def test_abbreviations_and_eponyms_are_written_as_reports_write_them(said: str, written: str) -> None:
     assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("called at nine fifteen AM period", "Called at 9:15 AM."),
+        ("discussed at eight oh five p.m. period", "Discussed at 8:05 PM."),
+        ("at fourteen thirty period", "At 14:30."),
+        ("at twenty two fifteen hours period", "At 22:15."),
+        ("at 9:15 a.m. period", "At 9:15 a.m."),
+        # Without AM/PM or a 24-hour clock, two numbers stay what they were.
+        ("the nodule measures nine millimeters period", "The nodule measures 9 mm."),
+        ("at two thirty period", "At two 30."),
+        ("follow up in three to six months period", "Follow up in 3-6 months."),
+    ],
+)
+def test_a_time_of_day_said_in_words_is_written_as_a_time(said: str, written: str) -> None:
+    """The time a critical result was communicated had become "at 14 30", "nine 15 AM"."""
+    assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("discussed with doctor smith period", "Discussed with Dr. Smith."),
+        ("discussed with doctor o'brien period", "Discussed with Dr. O'Brien."),
+        ("the doctor was notified period", "The doctor was notified."),
+        ("the doctor on call period", "The doctor on call."),
+    ],
+)
+def test_a_doctor_named_is_written_dr_and_the_name(said: str, written: str) -> None:
+    assert normalize(said) == written
+
+
+def test_a_name_after_doctor_is_never_corrected_as_a_term() -> None:
+    from autoscribe.scribe.engine import ScribeEngine
+    from autoscribe.scribe.types import StudyContext
+
+    result = ScribeEngine(llm=None).from_text(
+        "findings discussed with doctor o'brien at two thirty PM period", StudyContext(procedure="CT HEAD")
+    )
+    assert "Dr. O'Brien at 2:30 PM" in result.draft.section_texts()["findings"]

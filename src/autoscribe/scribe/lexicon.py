@@ -30,6 +30,7 @@ from functools import lru_cache
 
 from autoscribe.scribe.phonetics import edit_distance, phonetic_key
 from autoscribe.scribe.vocabulary import (
+    a_name_at,
     domain_compounds,
     domain_vocabulary,
     is_compound,
@@ -207,6 +208,9 @@ def correct_radiology_terms(
     out: list[Correction] = []
     i = 0
     while i < len(words):
+        if a_name_at(text, words[i].start()):
+            i += 1  # "Dr. O'Brien" is a name, never a misheard term
+            continue
         american = american_spelling(words[i].group())
         if american is not None:
             out.append(Correction(words[i].group(), american, words[i].start(), words[i].end()))

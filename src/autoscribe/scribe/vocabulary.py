@@ -294,6 +294,13 @@ class _Corrector:
 
 
 _WORD = re.compile(r"[A-Za-z]+")
+_TITLE_BEFORE = re.compile(r"\b(?:dr|drs|mr|mrs|ms|prof|doctor)\.?\s+(?:[a-z][a-z]?')?$", re.I)
+
+
+def a_name_at(text: str, start: int) -> bool:
+    """Whether the word at `start` is a person's name: after "Dr." or "doctor" ("Dr. O'Brien" is
+    no "O'Brain"; the corrections see the dictation before "doctor" is written "Dr.")."""
+    return bool(_TITLE_BEFORE.search(text, 0, start))
 _JOINABLE = re.compile(r"[ \t,-]+")  # what the model puts inside a word it split
 
 
@@ -319,7 +326,7 @@ def correct_terms(text: str, extra: Iterable[str] = ()) -> str:
                 pos = words[i + 1].end()
                 i += 2
                 continue
-        fixed = corrector.word(match.group().lower())
+        fixed = None if a_name_at(text, match.start()) else corrector.word(match.group().lower())
         out.append(match.group() if fixed is None else _cased(fixed, match.group()))
         pos = match.end()
         i += 1

@@ -194,6 +194,39 @@ _WRITTEN_CASE = {word.lower(): word for word in data_sections("normalize_words.t
 _CLASSIFIED_BY_LETTER = frozenset(("stanford", "debakey"))
 
 
+# Words after "doctor" that are no name: "the doctor on call", "the doctor was notified".
+_NOT_A_NAME = _NO_MODIFIER | frozenset(
+    (
+        "who",
+        "whom",
+        "whose",
+        "was",
+        "has",
+        "had",
+        "will",
+        "would",
+        "on",
+        "call",
+        "office",
+        "team",
+        "notified",
+        "aware",
+        "said",
+        "ordered",
+        "requested",
+        "regarding",
+        "about",
+        "by",
+        "for",
+        "from",
+    )
+)
+
+
+def _a_name(tok: Tok) -> bool:
+    return tok.kind == "word" and tok.low not in _NOT_A_NAME and tok.text[:1].isalpha()
+
+
 # The reporting systems said as two words: "bi rads" → BI-RADS, "lung rads" → Lung-RADS.
 _RADS = {
     name.split("-")[0].lower(): name
@@ -213,6 +246,11 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
             merged.append(tok)
     toks = merged
     for i, tok in enumerate(toks):
+        if tok.low in ("doctor", "dr") and i + 1 < len(toks) and _a_name(toks[i + 1]):
+            tok.text = "Dr."  # "discussed with doctor smith" → "Dr. Smith"
+            name = toks[i + 1]
+            name.text = "'".join(part[:1].upper() + part[1:] for part in name.text.split("'"))
+            continue
         if tok.kind != "word":
             continue
         written = _WRITTEN_CASE.get(tok.low)

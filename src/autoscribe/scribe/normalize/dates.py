@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoscribe.scribe.normalize.numbers import TENS, parse_number
+from autoscribe.scribe.normalize.numbers import SMALL, TENS, parse_number
 from autoscribe.scribe.normalize.tokens import Tok, words_at
 
 _ORDINALS = {
@@ -122,3 +122,59 @@ def year_at(toks: list[Tok], i: int, previous: str) -> tuple[str, int] | None:
     if year is None or k - i < 2 or not 1900 <= year <= 2099 or year % 100 < 10:
         return None
     return str(year), k
+
+
+# ---- times of day ------------------------------------------------------------------------------
+
+_MERIDIEM = {"am": "AM", "a.m.": "AM", "a.m": "AM", "pm": "PM", "p.m.": "PM", "p.m": "PM"}
+
+
+def _small_number(toks: list[Tok], i: int) -> tuple[int, int] | None:
+    """A number under 60 said as words ("nine", "forty five") or written as digits: (value, next)."""
+    if i >= len(toks):
+        return None
+    tok = toks[i]
+    if tok.kind == "num" and tok.text.isdigit() and len(tok.text) <= 2:
+        return int(tok.text), i + 1
+    if tok.kind != "word":
+        return None
+    if tok.low in SMALL and tok.low != "oh":
+        return SMALL[tok.low], i + 1
+    if tok.low in TENS:
+        nxt = toks[i + 1].low if i + 1 < len(toks) and toks[i + 1].kind == "word" else ""
+        unit = SMALL.get(nxt, 0) if nxt != "oh" else 0
+        return (TENS[tok.low] + unit, i + 2) if 0 < unit < 10 else (TENS[tok.low], i + 1)
+    return None
+
+
+def _minutes(toks: list[Tok], i: int) -> tuple[int, int] | None:
+    """ "fifteen", "forty five", "oh five" (05), "30": the minutes of a time."""
+    if i < len(toks) and toks[i].low in ("oh", "o") and toks[i].kind == "word":
+        unit = _small_number(toks, i + 1)
+        return unit if unit is not None and unit[0] < 10 else None
+    minutes = _small_number(toks, i)
+    return minutes if minutes is not None and 10 <= minutes[0] < 60 else None
+
+
+def time_at(toks: list[Tok], i: int, prev: str) -> tuple[str, int] | None:
+    """A time of day said in words, as critical-result communications give it: "nine fifteen AM"
+    → "9:15 AM", "eight oh five p.m." → "8:05 PM", "at fourteen thirty" → "14:30". A 12-hour time
+    needs its AM/PM; a 24-hour one "at" before it or "hours" after it ("two thirty" alone may be
+    anything)."""
+    if i >= len(toks) or toks[i].kind != "word":
+        return None  # "9:15 AM" as the model writes it is already a time
+    hour = _small_number(toks, i)
+    if hour is None or hour[0] > 23:
+        return None
+    minutes = _minutes(toks, hour[1])
+    if minutes is None:
+        return None
+    after = toks[minutes[1]].low if minutes[1] < len(toks) else ""
+    text = f"{hour[0]}:{minutes[0]:02d}"
+    if after in _MERIDIEM and 1 <= hour[0] <= 12:
+        return f"{text} {_MERIDIEM[after]}", minutes[1] + 1
+    if after == "hours" and hour[0] >= 0:
+        return text, minutes[1] + 1
+    if prev == "at" and hour[0] >= 13:
+        return text, minutes[1]
+    return None
