@@ -400,3 +400,21 @@ def test_what_dense_tissue_may_obscure_is_no_finding() -> None:
         "No suspicious mass or calcifications. Impression. BI-RADS 1 negative."
     )
     assert "impression_omission" not in _codes(text, screening, "mg-screening")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "critical"),
+    [
+        ("occlusion of the right middle cerebral artery M one segment period", True),
+        ("the left M two segment is occluded period", True),
+        ("acute occlusion of the basilar artery period", True),
+        # Occlusions elsewhere, old ones and denied ones are no large vessel occlusion.
+        ("chronic occlusion of the right ICA period", False),
+        ("occlusion of the left superficial femoral artery period", False),
+        ("no occlusion of the MCA period", False),
+    ],
+)
+def test_an_intracranial_large_vessel_occlusion_is_critical(sentence: str, critical: bool) -> None:
+    """ "Occlusion of the right MCA M1 segment" raised nothing: only "large vessel occlusion" did."""
+    cta = StudyContext(procedure="CTA HEAD AND NECK", clinical_indication="left sided weakness")
+    assert ("critical_finding" in _codes(f"findings colon {sentence}", cta, "ct-head")) is critical

@@ -284,3 +284,17 @@ def test_a_name_after_doctor_is_never_corrected_as_a_term() -> None:
         "findings discussed with doctor o'brien at two thirty PM period", StudyContext(procedure="CT HEAD")
     )
     assert "Dr. O'Brien at 2:30 PM" in result.draft.section_texts()["findings"]
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("occlusion of the right MCA M one segment period", "Occlusion of the right MCA M1 segment."),
+        ("occlusion of the left M two period", "Occlusion of the left M2."),
+        ("the A one segment is hypoplastic period", "The A1 segment is hypoplastic."),
+        ("a two segment fracture period", "A two segment fracture."),
+        ("a one centimeter nodule period", "A 1 cm nodule."),
+    ],
+)
+def test_a_cerebral_arterys_segment_is_written_as_reports_write_it(said: str, written: str) -> None:
+    assert normalize(said) == written

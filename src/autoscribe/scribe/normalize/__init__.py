@@ -194,6 +194,37 @@ _WRITTEN_CASE = {word.lower(): word for word in data_sections("normalize_words.t
 _CLASSIFIED_BY_LETTER = frozenset(("stanford", "debakey"))
 
 
+_SEGMENT_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_SEGMENT_WORDS = frozenset(("segment", "segments", "branch", "branches", "occlusion", "bifurcation"))
+_SEGMENTED_ARTERIES = frozenset(("mca", "aca", "pca", "cerebral", "artery"))
+
+
+def _vessel_segments(toks: list[Tok]) -> list[Tok]:
+    """A cerebral artery's segment as reports write it: "M one segment" → M1 segment, "the left
+    M two" → M2, "A one" and "P two" where a segment or the artery is named. A capital letter only
+    ("a two segment fracture" is an article), and not after a number ("5 M" is a length)."""
+    out: list[Tok] = []
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        number = _SEGMENT_NUMBERS.get(toks[i + 1].low) if i + 1 < len(toks) else None
+        after = toks[i + 2].low if i + 2 < len(toks) else ""
+        before = {t.low for t in toks[max(0, i - 4) : i]}
+        if (
+            tok.text in ("M", "A", "P")
+            and number is not None
+            and not (out and out[-1].kind == "num")
+            and (tok.text != "A" or (bool(out) and out[-1].kind == "word"))  # "A two ..." opens a sentence
+            and (tok.text == "M" or after in _SEGMENT_WORDS or bool(before & _SEGMENTED_ARTERIES))
+        ):
+            out.append(Tok(f"{tok.low.upper()}{number}", tok.space, "word", heading=tok.heading))
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
 # Words after "doctor" that are no name: "the doctor on call", "the doctor was notified".
 _NOT_A_NAME = _NO_MODIFIER | frozenset(
     (
@@ -245,6 +276,7 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
         else:
             merged.append(tok)
     toks = merged
+    toks = _vessel_segments(toks)
     for i, tok in enumerate(toks):
         if tok.low in ("doctor", "dr") and i + 1 < len(toks) and _a_name(toks[i + 1]):
             tok.text = "Dr."  # "discussed with doctor smith" → "Dr. Smith"
