@@ -343,6 +343,14 @@ def _normal_organs(procedure: str, template_id: str) -> list[str]:
             "of the abdomen",
         ),
         ("MRA HEAD WITHOUT CONTRAST", "mri-brain", ["vessels"], "MR angiography of the head"),
+        # A CT head's vessels are looked at on an angiogram only; its brain is then the dictation's.
+        ("CTA HEAD AND NECK", "ct-head", ["vessels"], "CT angiography was performed"),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "ct-head",
+            ["brain", "extraAxial", "ventricles", "calvarium", "sinuses"],
+            "Axial CT",
+        ),
         ("MRV BRAIN", "mri-brain", ["vessels"], "MR venography"),
         (
             "MRI BRAIN AND MRA HEAD",
@@ -387,6 +395,10 @@ def test_what_is_dictated_outside_a_studys_scope_is_still_filed_under_its_organ(
     assert _texts(draft, "findings.kidneys") == ["The right kidney measures 11 cm."]
     assert _texts(draft, "findings.liver") == ["Incidental note of a simple hepatic cyst."]
     assert _texts(draft, "findings.spleen") == []
+    head = builtin_template("ct-head")
+    assert head is not None
+    cta = build_draft("occlusion of the left M two segment period", head, StudyContext(procedure="CTA HEAD"))
+    assert _texts(cta, "findings.vessels") == ["Occlusion of the left M2 segment."]
     aortic = builtin_template("cta-chest")
     assert aortic is not None
     heart = _texts(draft_from_template(aortic, StudyContext(procedure="CTA CHEST AORTA")), "findings.heart")

@@ -231,7 +231,8 @@ def vocabulary_prompt(template: Template | None = None, extra: Iterable[str] = (
             break
         head += (", " if head else "") + word
     head = f"Vocabulary: {head}. " if head else ""
-    sentences = [spoken_style(o.normal) for o in template.organs()] if template is not None else []
+    organs = template.organs() if template is not None else ()
+    sentences = [spoken_style(o.normal) for o in organs if o.normal]  # an organ may have none
     sentences = sentences or [spoken_style(DICTATION_STYLE_NORMAL)]
     budget = limit - len(head) - len(PROMPT_OPENING) - len(PROMPT_CLOSING) - 2
     body = ""
