@@ -124,7 +124,7 @@ def test_a_year_spoken_in_two_halves_is_one_number(spoken: str, written: str) ->
         ("there are two nodules period", "There are two nodules."),
         ("no pneumothorax period", "No pneumothorax."),
         ("not seen on the prior period", "Not seen on the prior."),
-        ("over a period of two weeks period", "Over a period of two weeks."),
+        ("over a period of two weeks period", "Over a period of 2 weeks."),
         ("the lungs are clear the period no effusion period", "The lungs are clear. No effusion."),
         ("the sigmoid colon is normal period", "The sigmoid colon is normal."),
         ("one of the nodules is calcified period", "One of the nodules is calcified."),
@@ -297,4 +297,22 @@ def test_a_name_after_doctor_is_never_corrected_as_a_term() -> None:
     ],
 )
 def test_a_cerebral_arterys_segment_is_written_as_reports_write_it(said: str, written: str) -> None:
+    assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("following injection of Tc-99m MDP period", "Following injection of Tc-99m MDP."),
+        ("T score of negative two point six period", "T-score of -2.6."),
+        ("the Z score is minus one point two period", "The Z-score is -1.2."),
+        ("density of zero point eight one grams per centimeter squared period", "Density of 0.81 g/cm²."),
+        ("gestational age of eight weeks six days period", "Gestational age of 8 weeks 6 days."),
+        ("follow up in one year period", "Follow up in 1 year."),
+        # A negative number elsewhere stays as said; a day's number is no duration.
+        ("negative two point six period", "Negative 2.6."),
+        ("on day three period", "On day three."),
+    ],
+)
+def test_isotopes_scores_densities_and_durations_as_reports_write_them(said: str, written: str) -> None:
     assert normalize(said) == written

@@ -206,7 +206,7 @@ def test_every_section_can_be_named_and_conclusion_is_the_impression() -> None:
         CHEST,
     )
     sections = result.draft.section_texts()
-    assert sections["clinicalIndication"] == "Cough for two weeks."
+    assert sections["clinicalIndication"] == "Cough for 2 weeks."
     assert sections["technique"] == "Frontal and lateral views."
     assert sections["comparison"] == "None."
     assert _dictated(result.draft, "findings") == ["There is a small right pleural effusion."]
@@ -240,10 +240,10 @@ def test_every_section_name_in_the_table_places_what_follows_it(name: str) -> No
     for dictation in ways:
         result = _engine().from_text(dictation, CHEST)
         if section == "impression":
-            assert result.impression == ["Mild cough for two weeks."], dictation
+            assert result.impression == ["Mild cough for 2 weeks."], dictation
             assert result.draft.impression_source == "dictated"
         else:
-            assert _dictated(result.draft, section) == ["Mild cough for two weeks."], dictation
+            assert _dictated(result.draft, section) == ["Mild cough for 2 weeks."], dictation
         kept = " ".join(result.draft.section_texts().values()).lower()
         assert f"{name}:" not in kept and f"{name}." not in kept, dictation
 
@@ -395,7 +395,7 @@ def test_the_stored_report_content_keeps_the_suggested_mark() -> None:
         ),
         ("is this new question mark", "Is this new?"),
         # "period" the noun, "colon" the organ.
-        ("stable over a period of three months period", "Stable over a period of three months."),
+        ("stable over a period of three months period", "Stable over a period of 3 months."),
         ("in the postoperative period period", "In the postoperative period."),
         ("the sigmoid colon is normal period", "The sigmoid colon is normal."),
         # A heading after the model's comma, from a radiologist who dictates punctuation.

@@ -53,7 +53,7 @@ _SEX_SPECIFIC = data_sections("sex_specific_anatomy.txt")
 _FEMALE_ONLY = _words_regex(_SEX_SPECIFIC["female"])
 _MALE_ONLY = _words_regex(_SEX_SPECIFIC["male"])
 _SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
-_UNIT = r"(?:cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?)"
+_UNIT = r"(?:g/cm²|g/cm2|cm/s|m/s|cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?)"
 _DIMENSIONS = re.compile(r"\b\d+(?:\.\d+)?(?:\s*x\s*\d+(?:\.\d+)?)+(?!\s*x)(?P<after>\s*\S*)", re.I)
 _MEASURED = re.compile(
     r"\b(?:measuring|measures|measured|measure|diameter of|size of|up to|thickness of|caliber of)\s+"

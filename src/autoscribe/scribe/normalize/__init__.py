@@ -194,6 +194,26 @@ _WRITTEN_CASE = {word.lower(): word for word in data_sections("normalize_words.t
 _CLASSIFIED_BY_LETTER = frozenset(("stanford", "debakey"))
 
 
+def _scores(toks: list[Tok]) -> list[Tok]:
+    """A bone density score as reports write it: "T score of negative 2.6" → "T-score of -2.6"."""
+    out: list[Tok] = []
+    for tok in toks:
+        before = out[-1] if out else None
+        if tok.low in ("score", "scores") and before is not None and before.text in ("T", "Z", "t", "z"):
+            before.text = f"{before.text.upper()}-{tok.low}"
+            continue
+        if (
+            tok.kind == "num"
+            and before is not None
+            and before.low in ("negative", "minus")
+            and any(t.low.endswith(("-score", "-scores")) for t in out[-8:-1])
+        ):
+            out[-1] = Tok(f"-{tok.text}", before.space, "num", heading=before.heading)
+            continue
+        out.append(tok)
+    return out
+
+
 _SEGMENT_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _SEGMENT_WORDS = frozenset(("segment", "segments", "branch", "branches", "occlusion", "bifurcation"))
 _SEGMENTED_ARTERIES = frozenset(("mca", "aca", "pca", "cerebral", "artery"))
@@ -275,7 +295,7 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
             before.text = _RADS[before.low]
         else:
             merged.append(tok)
-    toks = merged
+    toks = _scores(merged)
     toks = _vessel_segments(toks)
     for i, tok in enumerate(toks):
         if tok.low in ("doctor", "dr") and i + 1 < len(toks) and _a_name(toks[i + 1]):

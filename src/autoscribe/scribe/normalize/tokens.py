@@ -14,7 +14,10 @@ OPEN_WORDS = frozenset({"no", "not", "without", "a", "an", "the", "of", "with", 
 
 # An abbreviation's full stops are part of it ("Dr. Lee", "3:40 p.m.", "e.g."): no sentence ends there.
 ABBREVIATIONS = r"(?:Dr|Mr|Mrs|Ms|Drs|Prof)\.(?=\s)|(?i:e\.g|i\.e|a\.m|p\.m|vs)\.(?![A-Za-z])"
-_TOKEN = re.compile(rf"\d+(?:\.\d+)?|{ABBREVIATIONS}|[A-Za-z]+(?:['\u2019][A-Za-z]+)*|\n|[^\sA-Za-z\d]")
+# A radiotracer's isotope is one word: "Tc-99m" is no 99 and a metre.
+ISOTOPE = r"\b(?:Tc|In|Ga|Tl|Xe|Rb|Lu|Sm|Ra|Zr|Cu|I|F)-\d{1,3}m?\b"
+_WORD = r"[A-Za-z]+(?:['\u2019][A-Za-z]+)*"
+_TOKEN = re.compile(rf"{ISOTOPE}|\d+(?:\.\d+)?|{ABBREVIATIONS}|{_WORD}|\n|[^\sA-Za-z\d]")
 
 
 SENTENCE_END = {".", "?", "!"}
