@@ -418,3 +418,33 @@ def test_an_intracranial_large_vessel_occlusion_is_critical(sentence: str, criti
     """ "Occlusion of the right MCA M1 segment" raised nothing: only "large vessel occlusion" did."""
     cta = StudyContext(procedure="CTA HEAD AND NECK", clinical_indication="left sided weakness")
     assert ("critical_finding" in _codes(f"findings colon {sentence}", cta, "ct-head")) is critical
+
+
+@pytest.mark.parametrize(
+    ("dictated", "omission"),
+    [
+        (
+            "the appendix is dilated with periappendiceal stranding period "
+            "impression colon acute appendicitis period",
+            False,
+        ),
+        ("gallbladder wall thickening period impression colon acute cholecystitis period", False),
+        ("large volume free fluid in the abdomen period impression colon hemoperitoneum period", False),
+        # A finding that is no sign of the diagnosis is still asked for.
+        (
+            "gallbladder wall thickening period a two centimeter mass in the liver period "
+            "impression colon acute cholecystitis period",
+            True,
+        ),
+        ("the appendix is dilated period impression colon no acute abnormality period", True),
+        # A sign in another organ than the diagnosis's.
+        ("the appendix is dilated period impression colon acute cholecystitis period", True),
+    ],
+)
+def test_a_diagnosis_in_the_impression_covers_its_signs_in_the_findings(
+    dictated: str, omission: bool
+) -> None:
+    abdomen = StudyContext(procedure="CT ABDOMEN PELVIS", clinical_indication="pain")
+    assert (
+        "impression_omission" in _codes(f"findings colon {dictated}", abdomen, "ct-abdomen-pelvis")
+    ) is omission

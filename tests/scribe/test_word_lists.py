@@ -47,6 +47,7 @@ TABLES = {
     "findings_lexicon.tsv": 4,
     "units.tsv": 2,
     "british_spellings.tsv": 2,
+    "diagnosis_signs.tsv": 3,
     "lesion_max_size.tsv": 2,
     "section_names.tsv": 3,
     "findings_scope.tsv": 2,
@@ -193,3 +194,10 @@ def test_british_spellings_are_each_listed_once_and_never_an_american_word() -> 
     british = [b for b, _ in rows]
     assert len(british) == len(set(british))
     assert not {b for b in british} & {a for _, a in rows}
+
+
+def test_diagnoses_and_their_signs_are_concepts_of_the_findings_lexicon() -> None:
+    concepts = {term.concept for term in findings_lexicon()}
+    for diagnosis, _, signs in data_rows("diagnosis_signs.tsv", 3):
+        assert diagnosis in concepts, diagnosis
+        assert {s.strip() for s in signs.split(",")} <= concepts, diagnosis

@@ -365,6 +365,30 @@ def check_completeness(draft: Draft) -> list[CheckResult]:
     return out
 
 
+# The findings that are signs of a diagnosis (data/diagnosis_signs.tsv): "Acute appendicitis."
+# covers "The appendix is dilated."
+_SIGNS_OF = {
+    diagnosis: (
+        None
+        if anatomy.strip() == "*"
+        else re.compile(r"\b(?:" + "|".join(re.escape(a.strip()) for a in anatomy.split(",")) + ")", re.I),
+        frozenset(sign.strip() for sign in signs.split(",")),
+    )
+    for diagnosis, anatomy, signs in data_rows("diagnosis_signs.tsv", 3)
+}
+
+
+def _signs_of_the_impression(item: _Item, in_impression: list[Mention]) -> bool:
+    """Whether every finding of a findings sentence is a sign of a diagnosis the impression gives,
+    in that diagnosis's anatomy (data/diagnosis_signs.tsv)."""
+    signs: set[str] = set()
+    for mention in in_impression:
+        anatomy, its_signs = _SIGNS_OF.get(mention.concept, (None, frozenset()))
+        if its_signs and (anatomy is None or anatomy.search(item.text)):
+            signs |= its_signs
+    return bool(signs) and all(p.concept in signs for p in item.analysis.positive)
+
+
 def check_impression_omissions(items: list[_Item]) -> list[CheckResult]:
     """A significant positive finding sentence none of whose findings the impression mentions.
 
@@ -384,7 +408,7 @@ def check_impression_omissions(items: list[_Item]) -> list[CheckResult]:
         return any(
             any(concepts_match(m.concept, p.concept) for m in in_impression) or p.term in impression_text
             for p in item.analysis.positive
-        )
+        ) or _signs_of_the_impression(item, in_impression)
 
     findings = [i for i in items if _section_of(i.path) == FINDINGS and i.source != "default"]
     out = []
