@@ -308,6 +308,24 @@ def test_after_a_normal_statement_a_sentence_naming_no_organ_is_filed_under_find
     assert _texts(draft, "findings") == ["There are no suspicious masses or calcifications."]
 
 
+def test_organs_called_normal_in_one_list_lose_their_own_normal_sentences() -> None:
+    """ "The liver, spleen, pancreas, adrenal glands and kidneys are unremarkable." went under the
+    adrenals, and each of the other organs was called normal a second time."""
+    template = builtin_template("ct-abdomen-pelvis")
+    assert template is not None
+    draft = build_draft(
+        "the liver comma spleen comma pancreas comma adrenal glands and kidneys are unremarkable period "
+        "the lungs are clear without pleural effusion period",
+        template,
+    )
+    assert _texts(draft, "findings.liver") == [
+        "The liver, spleen, pancreas, adrenal glands and kidneys are unremarkable."
+    ]
+    for organ in ("spleen", "pancreas", "adrenals", "kidneys"):
+        assert _texts(draft, f"findings.{organ}") == [], organ
+    assert _texts(draft, "findings.gallbladder") != []  # not in the list: keeps its sentence
+
+
 def _normal_organs(procedure: str, template_id: str) -> list[str]:
     template = builtin_template(template_id)
     assert template is not None

@@ -448,7 +448,43 @@ def build_draft(
             cursor.last_organ = organ if going_on else None
     _drop_contradicted_defaults(draft)
     _drop_defaults_a_finding_contradicts(draft, organs)
+    _drop_defaults_a_listed_normal_covers(draft, organs)
     return draft
+
+
+def organs_said_normal(sentence: str, organs: Iterable[OrganTemplate]) -> list[str]:
+    """The organs, in the order named, of a sentence that calls two or more of them normal in one
+    list ("The liver, spleen, pancreas, adrenal glands and kidneys are unremarkable."): it stands
+    for each one's normal sentence. Empty for anything else, such as a denial ("The lungs are clear
+    without pleural effusion." says nothing of a pneumothorax)."""
+    analysis = analyze(sentence)
+    if not says_normal(analysis) or analysis.mentions:
+        return []
+    low = sentence.lower()
+    named: list[tuple[int, str]] = []
+    for organ in organs:
+        starts = [m.start() for k in (*organ.keywords, organ.title) for m in _kw(k).finditer(low)]
+        if starts:
+            named.append((min(starts), organ.key))
+    return [key for _, key in sorted(named)] if len(named) >= 2 else []
+
+
+def _drop_defaults_a_listed_normal_covers(draft: Draft, organs: tuple[OrganTemplate, ...]) -> None:
+    """ "The liver, spleen, pancreas ... are unremarkable." is filed under the liver; the spleen's
+    and pancreas's own normal sentences would say it twice."""
+    findings = draft.section(FINDINGS)
+    if findings is None:
+        return
+    covered = {
+        key
+        for sub in findings.subsections
+        for sentence in sub.sentences
+        if sentence.source == "dictated"
+        for key in organs_said_normal(sentence.text, organs)
+    }
+    for sub in findings.subsections:
+        if sub.key in covered:
+            sub.sentences[:] = [s for s in sub.sentences if s.source != "default"]
 
 
 def _drop_contradicted_defaults(draft: Draft) -> None:
@@ -582,7 +618,13 @@ def _route(
         return template.sections[0].key
     if not organs:
         return FINDINGS
-    organ = classify_organ(sentence, organs) or cursor.organ or cursor.last_organ
+    listed = organs_said_normal(sentence, organs)
+    organ = (
+        (listed[0] if listed else None)
+        or classify_organ(sentence, organs)
+        or cursor.organ
+        or cursor.last_organ
+    )
     return f"{FINDINGS}.{organ}" if organ else FINDINGS
 
 
