@@ -448,3 +448,28 @@ def test_a_diagnosis_in_the_impression_covers_its_signs_in_the_findings(
     assert (
         "impression_omission" in _codes(f"findings colon {dictated}", abdomen, "ct-abdomen-pelvis")
     ) is omission
+
+
+@pytest.mark.parametrize(
+    ("procedure", "dictated", "conflict"),
+    [
+        (
+            "MAMMOGRAM DIAGNOSTIC LEFT",
+            "the breasts are heterogeneously dense comma which may obscure small masses period "
+            "there is an irregular spiculated mass in the left breast period",
+            False,
+        ),
+        (
+            "MRI BRAIN",
+            "multiple T2 hyperintense periventricular lesions period no enhancing lesions period",
+            False,
+        ),
+        ("MRI BRAIN", "multiple enhancing lesions period no enhancing lesions period", True),
+        ("CT CHEST", "no pleural effusion period small left pleural effusion period", True),
+    ],
+)
+def test_a_supposed_or_qualified_denial_is_no_negation_conflict(
+    procedure: str, dictated: str, conflict: bool
+) -> None:
+    context = StudyContext(procedure=procedure, clinical_indication="follow up")
+    assert ("negation_conflict" in _codes(f"findings colon {dictated}", context, "generic")) is conflict
