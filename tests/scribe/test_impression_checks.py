@@ -473,3 +473,25 @@ def test_a_supposed_or_qualified_denial_is_no_negation_conflict(
 ) -> None:
     context = StudyContext(procedure=procedure, clinical_indication="follow up")
     assert ("negation_conflict" in _codes(f"findings colon {dictated}", context, "generic")) is conflict
+
+
+@pytest.mark.parametrize(
+    ("comparison", "dictated", "flagged"),
+    [
+        ("", "bilateral opacities comma unchanged from prior period", True),
+        ("", "the nodule is again seen period", True),
+        ("", "bilateral opacities period", False),
+        ("CT chest January 5, 2026", "bilateral opacities comma unchanged from prior period", False),
+        # "No interval change" needs a prior too; a new finding does not.
+        ("", "no interval change period", True),
+        ("", "new right pleural effusion period", False),
+    ],
+)
+def test_a_comparison_with_a_prior_under_comparison_none_is_flagged(
+    comparison: str, dictated: str, flagged: bool
+) -> None:
+    """ "Opacities, unchanged from prior" stood under "Comparison: None." with no warning."""
+    context = StudyContext(
+        procedure="XR CHEST PORTABLE", clinical_indication="hypoxia", comparison=comparison
+    )
+    assert ("comparison_missing" in _codes(f"findings colon {dictated}", context, "xr-chest")) is flagged

@@ -7,7 +7,7 @@ what blocks signing.
 
 Codes: laterality_mismatch, laterality_inconsistent, sex_mismatch, negation_conflict,
 empty_section, unfilled_placeholder, impression_omission, unit_missing, unit_implausible,
-critical_finding.
+critical_finding, unknown_macro, comparison_missing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,15 @@ from autoscribe.scribe.findings import (
 )
 from autoscribe.scribe.lexicon import regions_for_study
 from autoscribe.scribe.templates import study_side
-from autoscribe.scribe.types import FINDINGS, IMPRESSION, PLACEHOLDER, CheckResult, Draft, StudyContext
+from autoscribe.scribe.types import (
+    COMPARISON,
+    FINDINGS,
+    IMPRESSION,
+    PLACEHOLDER,
+    CheckResult,
+    Draft,
+    StudyContext,
+)
 from autoscribe.scribe.wordlists import data_rows, data_sections
 
 CHECK_CODES = (
@@ -41,6 +49,7 @@ CHECK_CODES = (
     "unit_implausible",
     "critical_finding",
     "unknown_macro",
+    "comparison_missing",
 )
 
 
@@ -377,6 +386,41 @@ def check_completeness(draft: Draft) -> list[CheckResult]:
     return out
 
 
+# Words that only a comparison with an earlier study can say.
+_COMPARED = re.compile(
+    r"\b(?:unchanged|interval\w*|redemonstrat\w*|since (?:the )?(?:prior|previous|last)"
+    r"|compared (?:to|with) (?:the )?(?:prior|previous)|(?:from|on|than) (?:the )?(?:prior|previous)"
+    r"|again (?:seen|noted|demonstrated|identified)|previously (?:seen|noted|described|demonstrated)"
+    r"|no longer (?:seen|visualized|identified|present)|(?:has|have) resolved)\b",
+    re.I,
+)
+_NO_COMPARISON = re.compile(r"^\s*(?:none|no prior\b|not available|n/?a\b|no comparison)", re.I)
+
+
+def check_comparison(draft: Draft) -> list[CheckResult]:
+    """Findings that compare with a prior study ("unchanged from prior") under a Comparison that
+    says there is none."""
+    comparison = draft.section(COMPARISON)
+    if comparison is None or not comparison.sentences or not _NO_COMPARISON.match(comparison.text()):
+        return []
+    for path, sentence in draft.iter_sentences():
+        if path.split(".")[0] not in (FINDINGS, IMPRESSION) or sentence.source == "default":
+            continue
+        match = _COMPARED.search(sentence.text)
+        if match:
+            return [
+                CheckResult(
+                    "comparison_missing",
+                    "warning",
+                    f'The report compares with a prior study ("{match.group()}"), but Comparison says '
+                    f'"{comparison.text().rstrip(".")}".',
+                    COMPARISON,
+                    comparison.sentences[0].id,
+                )
+            ]
+    return []
+
+
 # The findings that are signs of a diagnosis (data/diagnosis_signs.tsv): "Acute appendicitis."
 # covers "The appendix is dilated."
 _SIGNS_OF = {
@@ -593,4 +637,5 @@ def run_checks(draft: Draft, study_context: StudyContext | None = None) -> list[
         *check_units(items),
         *check_critical(items, context, regions),
         *check_unknown_macros(items),
+        *check_comparison(draft),
     ]
