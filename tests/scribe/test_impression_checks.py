@@ -495,3 +495,17 @@ def test_a_comparison_with_a_prior_under_comparison_none_is_flagged(
         procedure="XR CHEST PORTABLE", clinical_indication="hypoxia", comparison=comparison
     )
     assert ("comparison_missing" in _codes(f"findings colon {dictated}", context, "xr-chest")) is flagged
+
+
+@pytest.mark.parametrize(
+    ("findings", "inconsistent"),
+    [
+        ("filling defects in the right lower lobe segmental arteries period", True),
+        ("filling defects in the right lower lobe and left upper lobe segmental arteries period", False),
+        ("filling defects in the bilateral lower lobe arteries period", False),
+    ],
+)
+def test_a_bilateral_impression_over_one_sided_findings_is_flagged(findings: str, inconsistent: bool) -> None:
+    context = StudyContext(procedure="CTA CHEST PE PROTOCOL", clinical_indication="dyspnea")
+    dictated = f"findings colon {findings} impression colon acute bilateral pulmonary emboli period"
+    assert ("laterality_inconsistent" in _codes(dictated, context, "cta-chest")) is inconsistent

@@ -506,3 +506,31 @@ def test_a_one_view_radiograph_says_one_view(procedure: str, technique: str) -> 
     assert template is not None
     draft = draft_from_template(template, StudyContext(procedure=procedure, modality="CR"))
     assert _texts(draft, "technique") == [technique]
+
+
+@pytest.mark.parametrize(
+    ("template_id", "dictated", "organ"),
+    [
+        ("mri-brain", "mild chronic small vessel ischemic changes period", "parenchyma"),
+        ("ct-head", "chronic microvascular ischemic changes period", "brain"),
+        ("cta-chest", "the celiac axis and SMA arise from the true lumen period", "aorta"),
+    ],
+)
+def test_small_vessel_disease_is_brain_and_the_aortas_branches_are_the_aorta(
+    template_id: str, dictated: str, organ: str
+) -> None:
+    """Small vessel ischemic change went to Vessels; the aorta's branches to Heart."""
+    template = builtin_template(template_id)
+    assert template is not None
+    assert _texts(
+        build_draft(f"small pericardial effusion period {dictated}", template), f"findings.{organ}"
+    )[-1:] == [_texts(build_draft(dictated, template), f"findings.{organ}")[0]]
+
+
+def test_views_said_in_words_are_the_technique() -> None:
+    template = builtin_template("generic")
+    assert template is not None
+    draft = build_draft(
+        "three views of the right ankle period there is a fracture of the distal fibula period", template
+    )
+    assert _texts(draft, "technique") == ["Three views of the right ankle."]

@@ -248,6 +248,9 @@ def check_laterality(items: list[_Item], context: StudyContext) -> list[CheckRes
     return out
 
 
+_BOTH_SIDES = re.compile(r"(?=.*\bright\b)(?=.*\bleft\b)", re.I | re.S)
+
+
 def check_laterality_consistency(items: list[_Item]) -> list[CheckResult]:
     """A finding on one side in Findings and on the other side in the Impression."""
     findings = [(i, m) for i in items if _section_of(i.path) == FINDINGS for m in i.analysis.positive]
@@ -257,10 +260,30 @@ def check_laterality_consistency(items: list[_Item]) -> list[CheckResult]:
             continue
         for mention in item.analysis.positive:
             # A midline shift has a direction, not a side.
-            if mention.side not in ("right", "left") or mention.concept == "midline shift":
+            if mention.side not in ("right", "left", "bilateral") or mention.concept == "midline shift":
                 continue
             same = [m for _, m in findings if concepts_match(m.concept, mention.concept)]
             sided = [m for m in same if m.side in ("right", "left", "bilateral")]
+            if mention.side == "bilateral":
+                # "Bilateral pulmonary emboli" over findings of the right side only. A findings
+                # sentence naming both sides ("right lower lobe and left upper lobe") is both.
+                sides = {
+                    "bilateral" if _BOTH_SIDES.search(f.text) else m.side
+                    for f, m in findings
+                    if concepts_match(m.concept, mention.concept) and m.side in ("right", "left", "bilateral")
+                }
+                if len(sides) == 1 and sides != {"bilateral"}:
+                    out.append(
+                        CheckResult(
+                            "laterality_inconsistent",
+                            "warning",
+                            f"The impression says bilateral {mention.term}, "
+                            f"the findings the {sides.pop()} side only.",
+                            item.path,
+                            item.sentence_id,
+                        )
+                    )
+                continue
             if sided and not any(m.side in (mention.side, "bilateral") for m in sided):
                 out.append(
                     CheckResult(

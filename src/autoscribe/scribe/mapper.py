@@ -42,7 +42,7 @@ from autoscribe.scribe.types import (
 _TECHNIQUE_START = re.compile(
     r"^(axial|multiplanar|noncontrast|non-contrast|contrast-enhanced|frontal and lateral|frontal|"
     r"pa and lateral|portable|ct of the|ct angiography|mri of the|mr images|ultrasound of the|"
-    r"grayscale|images of the|bilateral craniocaudal|\d+ views?)\b",
+    r"grayscale|images of the|bilateral craniocaudal|(?:\d+|one|two|three|four|five|six|single) views?)\b",
     re.I,
 )
 _TECHNIQUE_ANY = re.compile(
