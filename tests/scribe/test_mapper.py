@@ -295,6 +295,16 @@ def test_a_sentence_naming_no_organ_goes_on_about_the_finding_before_it(
     assert follower in _texts(draft, f"findings.{organ}")
 
 
+def test_who_was_told_is_no_sentence_about_the_finding_before_it() -> None:
+    template = builtin_template("ct-head")
+    assert template is not None
+    draft = build_draft(
+        "acute left subdural hematoma period findings were discussed with doctor smith at nine fifteen PM period",
+        template,
+    )
+    assert _texts(draft, "findings") == ["Findings were discussed with Dr. Smith at 9:15 PM."]
+
+
 def test_after_a_normal_statement_a_sentence_naming_no_organ_is_filed_under_findings() -> None:
     """ "The breasts are dense" describes no finding: what follows may be about both breasts."""
     template = builtin_template("mg-screening")

@@ -619,13 +619,17 @@ def _route(
     if not organs:
         return FINDINGS
     listed = organs_said_normal(sentence, organs)
-    organ = (
-        (listed[0] if listed else None)
-        or classify_organ(sentence, organs)
-        or cursor.organ
-        or cursor.last_organ
-    )
+    organ = (listed[0] if listed else None) or classify_organ(sentence, organs) or cursor.organ
+    if organ is None and not _COMMUNICATION.search(sentence):
+        organ = cursor.last_organ  # goes on about the finding before it
     return f"{FINDINGS}.{organ}" if organ else FINDINGS
+
+
+# Who was told what, and when: about the report, not about the organ last described.
+_COMMUNICATION = re.compile(
+    r"\b(?:discussed with|communicated (?:to|with)|called to|notified|relayed to|conveyed to|read back)\b",
+    re.I,
+)
 
 
 def _about_findings(sentence: str, organs: tuple[OrganTemplate, ...], *, asked: bool = False) -> bool:
