@@ -299,7 +299,8 @@ def test_who_was_told_is_no_sentence_about_the_finding_before_it() -> None:
     template = builtin_template("ct-head")
     assert template is not None
     draft = build_draft(
-        "acute left subdural hematoma period findings were discussed with doctor smith at nine fifteen PM period",
+        "acute left subdural hematoma period "
+        "findings were discussed with doctor smith at nine fifteen PM period",
         template,
     )
     assert _texts(draft, "findings") == ["Findings were discussed with Dr. Smith at 9:15 PM."]
