@@ -509,3 +509,17 @@ def test_a_bilateral_impression_over_one_sided_findings_is_flagged(findings: str
     context = StudyContext(procedure="CTA CHEST PE PROTOCOL", clinical_indication="dyspnea")
     dictated = f"findings colon {findings} impression colon acute bilateral pulmonary emboli period"
     assert ("laterality_inconsistent" in _codes(dictated, context, "cta-chest")) is inconsistent
+
+
+def test_a_critical_result_already_communicated_is_only_to_be_marked() -> None:
+    head = StudyContext(procedure="CT HEAD", clinical_indication="fall")
+    engine = ScribeEngine(llm=None)
+    told = engine.from_text(
+        "acute left subdural hematoma period findings were discussed with doctor smith at nine fifteen PM period",
+        head,
+    )
+    untold = engine.from_text("acute left subdural hematoma period", head)
+    [message] = [c.message for c in told.checks if c.code == "critical_finding"]
+    assert "communication is recorded" in message and "communicating it" not in message
+    [message] = [c.message for c in untold.checks if c.code == "critical_finding"]
+    assert message.endswith("communicating it.")

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, replace
 
 from autoscribe.scribe.findings import (
+    COMMUNICATION,
     Analysis,
     Mention,
     analyze,
@@ -624,6 +625,13 @@ def check_critical(items: list[_Item], context: StudyContext, regions: frozenset
         return []
     out = []
     seen: set[str] = set()
+    # The report may already say who was told: the result is then to be marked, not communicated.
+    told = any(COMMUNICATION.search(item.text) for item in items)
+    advice = (
+        "consider marking the report as a critical result (its communication is recorded in the report)."
+        if told
+        else "consider marking the report as a critical result and communicating it."
+    )
     for item in _reported(items):
         # A generated impression restates the findings: the findings' own sentence is the one to flag.
         if item.continues_denial or item.source == "generated":
@@ -634,13 +642,13 @@ def check_critical(items: list[_Item], context: StudyContext, regions: frozenset
                 if mention.variant:
                     message = (
                         f'"{mention.term}" may be {mention.concept}, a critical finding: check the wording, '
-                        "and consider marking the report as a critical result and communicating it."
+                        f"and {advice}"
                     )
                 else:
                     message = (
-                        f'{mention.concept.capitalize()} ("{mention.term}") is a critical finding: consider '
-                        "marking the report as a critical result and communicating it."
+                        f'{mention.concept.capitalize()} ("{mention.term}") is a critical finding: {advice}'
                     )
+
                 out.append(CheckResult("critical_finding", "warning", message, item.path, item.sentence_id))
     return out
 

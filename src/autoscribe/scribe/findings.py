@@ -364,6 +364,14 @@ def denial_contradicted(denied: Mention, denial_text: str, affirmed: Mention, af
     )
 
 
+# Who was told what, and when ("Findings were discussed with Dr. Smith at 9:15 PM."): a sentence
+# about the report, not about an organ.
+COMMUNICATION = re.compile(
+    r"\b(?:discussed with|communicated (?:to|with)|called to|notified|relayed to|conveyed to|read back)\b",
+    re.I,
+)
+
+
 def says_normal(analysis: Analysis) -> bool:
     """A statement that something is normal ("The liver is normal in size", "The calvarium is
     intact", "The appendix is normal"), not only a denial of named findings."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.scribe.findings import (
+    COMMUNICATION,
     analyze,
     contradicts_anywhere,
     denial_contradicted,
@@ -620,16 +621,9 @@ def _route(
         return FINDINGS
     listed = organs_said_normal(sentence, organs)
     organ = (listed[0] if listed else None) or classify_organ(sentence, organs) or cursor.organ
-    if organ is None and not _COMMUNICATION.search(sentence):
+    if organ is None and not COMMUNICATION.search(sentence):  # who was told: about the report
         organ = cursor.last_organ  # goes on about the finding before it
     return f"{FINDINGS}.{organ}" if organ else FINDINGS
-
-
-# Who was told what, and when: about the report, not about the organ last described.
-_COMMUNICATION = re.compile(
-    r"\b(?:discussed with|communicated (?:to|with)|called to|notified|relayed to|conveyed to|read back)\b",
-    re.I,
-)
 
 
 def _about_findings(sentence: str, organs: tuple[OrganTemplate, ...], *, asked: bool = False) -> bool:
