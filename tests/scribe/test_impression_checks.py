@@ -515,7 +515,8 @@ def test_a_critical_result_already_communicated_is_only_to_be_marked() -> None:
     head = StudyContext(procedure="CT HEAD", clinical_indication="fall")
     engine = ScribeEngine(llm=None)
     told = engine.from_text(
-        "acute left subdural hematoma period findings were discussed with doctor smith at nine fifteen PM period",
+        "acute left subdural hematoma period "
+        "findings were discussed with doctor smith at nine fifteen PM period",
         head,
     )
     untold = engine.from_text("acute left subdural hematoma period", head)
