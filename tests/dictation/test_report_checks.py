@@ -24,13 +24,14 @@ from tests.dictation.test_service import make_study
 from tests.helpers import make_user
 from tests.reporting import report_row, save, sign, start
 
-RIGHT_CHEST = "XR CHEST RIGHT DECUBITUS"
+# One side only (a decubitus chest film shows both sides): a left finding is questioned.
+RIGHT_RIBS = "XR RIBS RIGHT 2 VIEWS"
 
 
 def _report(findings: str = "", impression: str = "", **extra: Any) -> dict[str, Any]:
     return {
         "clinicalIndication": "Shortness of breath.",
-        "technique": "Right lateral decubitus view.",
+        "technique": "Right rib series, two views.",
         "findings": {"text": findings, "subsections": extra.pop("subsections", [])},
         "impression": impression,
         **extra,
@@ -38,7 +39,7 @@ def _report(findings: str = "", impression: str = "", **extra: Any) -> dict[str,
 
 
 def _assigned_study(clinic: ClinicFixture, radiologist: str) -> uuid.UUID:
-    study_id = make_study(clinic.clinic_id, RIGHT_CHEST, report_metadata={"sex": "male"})
+    study_id = make_study(clinic.clinic_id, RIGHT_RIBS, report_metadata={"sex": "male"})
     with session_scope() as session:
         study = session.get(Study, study_id)
         assert study is not None
@@ -51,7 +52,7 @@ def _codes(results: list[dict[str, Any]]) -> list[str]:
     return [r["code"] for r in results]
 
 
-def _check(clinic: ClinicFixture, body: dict[str, Any], description: str = RIGHT_CHEST, **kw: Any) -> Any:
+def _check(clinic: ClinicFixture, body: dict[str, Any], description: str = RIGHT_RIBS, **kw: Any) -> Any:
     study_id = make_study(clinic.clinic_id, description, report_metadata=kw.pop("metadata", {"sex": "male"}))
     with session_scope() as session:
         study = session.get(Study, study_id)

@@ -30,6 +30,7 @@ from autoscribe.scribe.types import FINDINGS, IMPRESSION
         ("CT ABDOMEN PELVIS WITH CONTRAST", "", "ct-abdomen-pelvis"),
         ("CT ABDOMEN PELVIS ANGIOGRAM", "", "ct-abdomen-pelvis"),
         ("XR CHEST PA AND LATERAL", "", "xr-chest"),
+        ("XR RIBS RIGHT 2 VIEWS", "", "xr-chest"),
         ("CHEST 2 VIEWS", "DX", "xr-chest"),
         ("MRI BRAIN W WO CONTRAST", "", "mri-brain"),
         ("MRI LEFT KNEE", "", "mri-knee"),
@@ -185,6 +186,8 @@ def test_an_mrrt_export_carries_the_study_scopes_and_a_broken_one_imports_withou
         ("MRI RT SHOULDER", "right"),
         ("XR RIGHT HUMERUS INCLUDING HUMERAL HEAD", "right"),
         ("XR PELVIS AND LEFT HIP", None),  # the pelvis film shows both hips
+        ("XR CHEST RIGHT DECUBITUS", None),  # the side the patient lies on: both lungs are seen
+        ("XR RIBS RIGHT 2 VIEWS", "right"),
         ("CT CHEST WITH LEFT ARM UP", None),
         ("MAMMOGRAM BILATERAL", None),
         ("XR RIGHT AND LEFT KNEES", None),

@@ -95,9 +95,9 @@ def test_dictate_a_left_finding_on_a_right_study(
 ) -> None:
     study_id, _ = integration.study(
         series[1:],
-        study_description="XR CHEST RIGHT DECUBITUS",
+        study_description="XR RIBS RIGHT 2 VIEWS",
         modality="CR",
-        technologist_technique="Right lateral decubitus radiograph of the chest.",
+        technologist_technique="Right rib series, two views.",
     )
     page = _page(mic_browser)
     page.goto(integration.reroute(study_id))
@@ -135,7 +135,7 @@ def test_dictate_a_left_finding_on_a_right_study(
         raise AssertionError(f"{exc}; last partial: {partial.text_content()!r}; report: {heard!r}") from None
     expect(status).to_contain_text("Added after your text in: Impression")
     expect(page.locator("#f-clinicalIndication")).to_have_value("Cough for six weeks.")
-    expect(page.locator("#f-technique")).to_have_value("Right lateral decubitus radiograph of the chest.")
+    expect(page.locator("#f-technique")).to_have_value("Right rib series, two views.")
     # The dictation's own checks are listed under the button, named by the report's labels.
     dictated = page.locator("#dictation-checks [data-code=laterality_mismatch]")
     expect(dictated.first).to_contain_text("(Findings: Pleura)")
