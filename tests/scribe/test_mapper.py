@@ -348,9 +348,14 @@ def _normal_organs(procedure: str, template_id: str) -> list[str]:
 @pytest.mark.parametrize(
     ("procedure", "template_id", "normal_organs", "technique_says"),
     [
-        ("US RENAL", "us-abdomen", ["kidneys"], "of the kidneys"),
-        ("US KIDNEYS BILATERAL", "us-abdomen", ["kidneys"], "of the kidneys"),
-        ("US RETROPERITONEAL COMPLETE", "us-abdomen", ["kidneys", "aorta"], "of the retroperitoneum"),
+        ("US RENAL", "us-abdomen", ["kidneys", "bladder"], "of the kidneys"),
+        ("US KIDNEYS BILATERAL", "us-abdomen", ["kidneys", "bladder"], "of the kidneys"),
+        (
+            "US RETROPERITONEAL COMPLETE",
+            "us-abdomen",
+            ["kidneys", "bladder", "aorta"],
+            "of the retroperitoneum",
+        ),
         (
             "US ABDOMEN LIMITED RUQ",
             "us-abdomen",
@@ -424,6 +429,8 @@ def test_what_is_dictated_outside_a_studys_scope_is_still_filed_under_its_organ(
     assert _texts(draft, "findings.kidneys") == ["The right kidney measures 11 cm."]
     assert _texts(draft, "findings.liver") == ["Incidental note of a simple hepatic cyst."]
     assert _texts(draft, "findings.spleen") == []
+    bladder = build_draft("the bladder is decompressed period", template, StudyContext(procedure="US RENAL"))
+    assert _texts(bladder, "findings.bladder") == ["The bladder is decompressed."]
     head = builtin_template("ct-head")
     assert head is not None
     cta = build_draft("occlusion of the left M two segment period", head, StudyContext(procedure="CTA HEAD"))
