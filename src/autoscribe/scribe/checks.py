@@ -211,12 +211,20 @@ def _other_side_named_as_such(text: str, opposite: str) -> bool:
     )
 
 
+_DVT_SIGN = re.compile(
+    r"\b(?:not (?:fully )?compressible|non-?compressible|incompressible|thromb\w*|clot|occlu\w*|"
+    r"no flow|absent flow|expanded|distended)\b",
+    re.I,
+)
+
+
 def _other_side_by_protocol(item: _Item, opposite: str, procedure: str) -> bool:
     """In a venous duplex, a normal statement about the other side's vein the protocol looks at
     ("Right common femoral vein waveform is phasic."). A thrombus there is still questioned: it
     may be the study's side said wrong."""
     return (
         not item.analysis.positive
+        and not _DVT_SIGN.search(item.text)
         and re.search(r"\b(?:venous|veins?|dvt)\b", procedure, re.I) is not None
         and re.search(rf"\b{opposite}{_CONTRALATERAL_BY_PROTOCOL}", item.text, re.I) is not None
     )
@@ -342,10 +350,15 @@ def _other_levels(a: str, b: str) -> bool:
 # a fracture" (data/negex_triggers.txt reads them as "not found"; against a finding reported
 # elsewhere they are no contradiction).
 _HYPOTHETICAL = re.compile(
-    r"\b(?:may|can|could|might) obscure\b|\b(?:to )?(?:exclude|rule out)\b"
+    r"\b(?:may|can|could|might) obscure\b|\b(?:exclude|rule out)\b"
     r"|\b(?:evaluate|evaluation|assess) for\b",
     re.I,
 )
+
+
+def _supposed(text: str, mention: Mention) -> bool:
+    """Whether a denied mention is only supposed: a hypothetical trigger comes before it."""
+    return any(match.start() < mention.start for match in _HYPOTHETICAL.finditer(text))
 
 
 def check_negation_conflicts(items: list[_Item]) -> list[CheckResult]:
@@ -354,7 +367,7 @@ def check_negation_conflicts(items: list[_Item]) -> list[CheckResult]:
     flagged: set[str] = set()
     pairs: set[tuple[str, str]] = set()  # one warning per pair of sentences
     negs: list[tuple[_Item, Mention]] = [
-        (i, m) for i in reported if not _HYPOTHETICAL.search(i.text) for m in i.analysis.mentions if m.negated
+        (i, m) for i in reported for m in i.analysis.mentions if m.negated and not _supposed(i.text, m)
     ]
     poss: list[tuple[_Item, Mention]] = [(i, m) for i in reported for m in i.analysis.positive]
     for neg_item, neg in negs:
@@ -412,13 +425,14 @@ def check_completeness(draft: Draft) -> list[CheckResult]:
 
 # Words that only a comparison with an earlier study can say.
 _COMPARED = re.compile(
-    r"\b(?:unchanged|interval\w*|redemonstrat\w*|since (?:the )?(?:prior|previous|last)"
+    r"\b(?:unchanged|interval (?:change|increase|decrease|development|resolution|improvement|worsening|"
+    r"growth|enlargement|progression|healing)|redemonstrat\w*|since (?:the )?(?:prior|previous|last)"
     r"|compared (?:to|with) (?:the )?(?:prior|previous)|(?:from|on|than) (?:the )?(?:prior|previous)"
     r"|again (?:seen|noted|demonstrated|identified)|previously (?:seen|noted|described|demonstrated)"
     r"|no longer (?:seen|visualized|identified|present)|(?:has|have) resolved)\b",
     re.I,
 )
-_NO_COMPARISON = re.compile(r"^\s*(?:none|no prior\b|not available|n/?a\b|no comparison)", re.I)
+_NO_COMPARISON = re.compile(r"^\s*(?:none|no prior|not available|n/?a|no comparison)\b", re.I)
 
 
 def check_comparison(draft: Draft) -> list[CheckResult]:

@@ -367,7 +367,8 @@ def denial_contradicted(denied: Mention, denial_text: str, affirmed: Mention, af
 # Who was told what, and when ("Findings were discussed with Dr. Smith at 9:15 PM."): a sentence
 # about the report, not about an organ.
 COMMUNICATION = re.compile(
-    r"\b(?:discussed with|communicated (?:to|with)|called to|notified|relayed to|conveyed to|read back)\b",
+    r"\b(?:discussed with|communicated (?:to|with)|called to|notified|relayed to|conveyed to|read back|"
+    r"spoke (?:with|to)|reported to)\b",
     re.I,
 )
 

@@ -46,6 +46,7 @@ _TECHNIQUE_START = re.compile(
     r"grayscale|images of the|bilateral craniocaudal|(?:\d+|one|two|three|four|five|six|single) views?)\b",
     re.I,
 )
+_VIEWS_START = re.compile(r"^(?:\d+|one|two|three|four|five|six|single) views?\b", re.I)
 _TECHNIQUE_ANY = re.compile(
     r"\b(were obtained|was performed|were performed|were acquired|protocol was)\b", re.I
 )
@@ -131,6 +132,23 @@ def _clean(sentence: str) -> str:
 
 
 _FIRST_ITEM = re.compile(r"^(?:number\s+(?:1|one)\b|1[.):]\s|one[.):,]\s)", re.I)
+# "segment number 2", "rib number 2 and rib number 3": a thing's number, no impression item.
+_NUMBERED_THINGS = frozenset(
+    (
+        "segment",
+        "segments",
+        "rib",
+        "ribs",
+        "level",
+        "image",
+        "images",
+        "series",
+        "slice",
+        "lesion",
+        "nodule",
+        "see",
+    )
+)
 _NUMBERED = re.compile(r"[,;]?\s+number\s+(\d{1,2})\b[.):,]?\s*", re.I)
 
 
@@ -143,7 +161,8 @@ def enumerated_items(sentence: str) -> list[str]:
     items: list[str] = []
     start, expected = 0, 2
     for match in _NUMBERED.finditer(sentence):
-        if int(match.group(1)) != expected or match.start() == 0:
+        before = sentence[: match.start()].split()
+        if int(match.group(1)) != expected or match.start() == 0 or before[-1].lower() in _NUMBERED_THINGS:
             continue
         items.append(sentence[start : match.start()])
         start, expected = match.end(), expected + 1
@@ -343,6 +362,8 @@ class _Cursor:
 
 
 def _auto_section(sentence: str) -> str | None:
+    if _VIEWS_START.search(sentence) and analyze(sentence).positive:
+        return None  # "Two views demonstrate a displaced fracture": a finding
     if _INDICATION_START.search(sentence):
         return CLINICAL_INDICATION
     if _COMPARISON_START.search(sentence) and not _CLAUSE_AFTER_COMMA.search(sentence):
@@ -367,6 +388,21 @@ def _place(draft: Draft, path: str, text: str, source: str = "dictated") -> Sent
     return sentence
 
 
+# Sentences about the study or the patient as a whole, not the finding before them: "Motion
+# artifact limits evaluation.", "Status post craniotomy.", "No other acute findings."
+_ABOUT_THE_STUDY = re.compile(
+    r"\b(?:artifact|motion|limit\w*|status post|s/p|post-?operative|sternotomy|craniotomy|other|otherwise|"
+    r"remainder|rest of|elsewhere|additional)\b",
+    re.I,
+)
+# What only a reading of the images says ("Stable appearance of the chest."): no history.
+_ABOUT_THE_IMAGES = re.compile(
+    r"\b(?:stable|unchanged|appearance|normal|unremarkable|clear|intact|seen|demonstrat\w*|identified|"
+    r"visualized|no acute|no evidence)\b",
+    re.I,
+)
+
+
 def _first_section_said_unheaded(
     draft: Draft, template: Template, organs: tuple[OrganTemplate, ...], unheaded: list[str]
 ) -> bool:
@@ -379,7 +415,10 @@ def _first_section_said_unheaded(
         return False
     located = [draft.locate(sentence_id) for sentence_id in unheaded]
     return all(
-        found is not None and found[0] == FINDINGS and not _about_findings(found[2].text, organs, asked=True)
+        found is not None
+        and found[0] == FINDINGS
+        and not _about_findings(found[2].text, organs, asked=True)
+        and not _ABOUT_THE_IMAGES.search(found[2].text)
         for found in located
     )
 
@@ -464,7 +503,9 @@ def organs_said_normal(sentence: str, organs: Iterable[OrganTemplate]) -> list[s
     low = sentence.lower()
     named: list[tuple[int, str]] = []
     for organ in organs:
-        starts = [m.start() for k in (*organ.keywords, organ.title) for m in _kw(k).finditer(low)]
+        # By the organ's name, not its keywords: "normal in echotexture" names no liver.
+        names = [w for w in re.findall(r"[a-z]+", organ.title.lower()) if len(w) > 3 and w != "and"]
+        starts = [m.start() for k in names for m in _kw(k).finditer(low)]
         if starts:
             named.append((min(starts), organ.key))
     return [key for _, key in sorted(named)] if len(named) >= 2 else []
@@ -607,7 +648,12 @@ def _route(
         return section
     if section is None and cursor.last_section in (None, CLINICAL_INDICATION, TECHNIQUE, COMPARISON):
         auto = _auto_section(sentence)
-        if auto is None and cursor.last_section is None and _INDICATION_FIRST.search(sentence):
+        if (
+            auto is None
+            and cursor.last_section is None
+            and _INDICATION_FIRST.search(sentence)
+            and not analyze(sentence).positive  # "Consolidation, rule out mass." is a finding
+        ):
             auto = CLINICAL_INDICATION  # "Shortness of breath, rule out pneumonia." said first
         if auto is not None:
             return auto
@@ -621,7 +667,7 @@ def _route(
         return FINDINGS
     listed = organs_said_normal(sentence, organs)
     organ = (listed[0] if listed else None) or classify_organ(sentence, organs) or cursor.organ
-    if organ is None and not COMMUNICATION.search(sentence):  # who was told: about the report
+    if organ is None and not COMMUNICATION.search(sentence) and not _ABOUT_THE_STUDY.search(sentence):
         organ = cursor.last_organ  # goes on about the finding before it
     return f"{FINDINGS}.{organ}" if organ else FINDINGS
 

@@ -103,7 +103,9 @@ _SPINE = re.compile(r"\b(?:spine|spinal|[ctl]-spine)\b", re.I)
 
 # A region with both sides in every image: "XR PELVIS AND LEFT HIP" shows both hips. ("head"
 # is not one: a humeral or femoral head has a side.)
-_BOTH_SIDED_REGION = re.compile(r"\b(?:pelvis|pelvic|chest|thorax|abdomen|abdominal|brain|spine)\b", re.I)
+_BOTH_SIDED_REGION = re.compile(
+    r"\b(?:pelvis|pelvic|chest(?! wall)|thorax|abdomen|abdominal|brain|spine)\b", re.I
+)
 
 
 def study_side(procedure: str) -> str | None:

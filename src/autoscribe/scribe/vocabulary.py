@@ -294,13 +294,15 @@ class _Corrector:
 
 
 _WORD = re.compile(r"[A-Za-z]+")
-_TITLE_BEFORE = re.compile(r"\b(?:dr|drs|mr|mrs|ms|prof|doctor)\.?\s+(?:[a-z][a-z]?')?$", re.I)
+_TITLE_BEFORE = re.compile(r"\b(?:(?:dr|drs|mr|mrs|ms|prof)\.?|doctor)\s+(?:[a-z][a-z]?')?$", re.I)
 
 
 def a_name_at(text: str, start: int) -> bool:
     """Whether the word at `start` is a person's name: after "Dr." or "doctor" ("Dr. O'Brien" is
     no "O'Brain"; the corrections see the dictation before "doctor" is written "Dr.")."""
     return bool(_TITLE_BEFORE.search(text, 0, start))
+
+
 _JOINABLE = re.compile(r"[ \t,-]+")  # what the model puts inside a word it split
 
 

@@ -245,6 +245,23 @@ def _vessel_segments(toks: list[Tok]) -> list[Tok]:
     return out
 
 
+# "The referring doctor requests ...": a doctor, not a name.
+_BEFORE_A_COMMON_DOCTOR = frozenset(
+    (
+        "the",
+        "a",
+        "an",
+        "referring",
+        "ordering",
+        "treating",
+        "attending",
+        "primary",
+        "your",
+        "their",
+        "his",
+        "her",
+    )
+)
 # Words after "doctor" that are no name: "the doctor on call", "the doctor was notified".
 _NOT_A_NAME = _NO_MODIFIER | frozenset(
     (
@@ -298,10 +315,22 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
     toks = _scores(merged)
     toks = _vessel_segments(toks)
     for i, tok in enumerate(toks):
-        if tok.low in ("doctor", "dr") and i + 1 < len(toks) and _a_name(toks[i + 1]):
+        if (
+            tok.low in ("doctor", "dr")
+            and i + 1 < len(toks)
+            and _a_name(toks[i + 1])
+            and not (i > 0 and toks[i - 1].low in _BEFORE_A_COMMON_DOCTOR)
+        ):
             tok.text = "Dr."  # "discussed with doctor smith" → "Dr. Smith"
             name = toks[i + 1]
-            name.text = "'".join(part[:1].upper() + part[1:] for part in name.text.split("'"))
+            first, apostrophe, rest = name.text.partition("'")
+            # "O'Brien", but "Smith's": a letter before the apostrophe is part of the name.
+            name.text = (
+                first[:1].upper()
+                + first[1:]
+                + apostrophe
+                + (rest[:1].upper() + rest[1:] if len(first) == 1 else rest)
+            )
             continue
         if tok.kind != "word":
             continue

@@ -172,8 +172,11 @@ def time_at(toks: list[Tok], i: int, prev: str) -> tuple[str, int] | None:
     after = toks[minutes[1]].low if minutes[1] < len(toks) else ""
     text = f"{hour[0]}:{minutes[0]:02d}"
     if after in _MERIDIEM and 1 <= hour[0] <= 12:
-        return f"{text} {_MERIDIEM[after]}", minutes[1] + 1
-    if after == "hours" and hour[0] >= 0:
+        end = minutes[1] + 1
+        # "p.m." ends a sentence as well when a new one starts after it: the full stop stays.
+        closes = after.endswith(".") and (end >= len(toks) or toks[end].text[:1].isupper())
+        return f"{text} {_MERIDIEM[after]}{'.' if closes else ''}", end
+    if after == "hours":
         return text, minutes[1] + 1
     if prev == "at" and hour[0] >= 13:
         return text, minutes[1]

@@ -1,0 +1,129 @@
+"""Cases a fresh-eyes review of the fifth probe's rules found: each failed on those rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscribe.scribe import ScribeEngine, StudyContext, build_draft, builtin_template
+from autoscribe.scribe.engine import DictationResult
+from autoscribe.scribe.normalize import normalize
+from autoscribe.scribe.templates import study_side
+
+
+def _result(text: str, procedure: str, **context: str) -> DictationResult:
+    return ScribeEngine(llm=None).from_text(text, StudyContext(procedure=procedure, **context))
+
+
+def _codes(text: str, procedure: str) -> set[str]:
+    return {c.code for c in _result(text, procedure, clinical_indication="pain").checks}
+
+
+def test_a_time_ending_in_pm_keeps_the_full_stop_of_its_sentence() -> None:
+    said = "discussed with doctor lee at ten fifteen p.m. The heart is normal."
+    assert normalize(said) == "Discussed with Dr. Lee at 10:15 PM. The heart is normal."
+    assert normalize("called at ten fifteen p.m. on monday") == "Called at 10:15 PM on monday"
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("The referring doctor requests comparison.", "The referring doctor requests comparison."),
+        ("discussed with doctor smith's team", "Discussed with Dr. Smith's team"),
+        ("discussed with doctor o'brien", "Discussed with Dr. O'Brien"),
+    ],
+)
+def test_doctor_is_a_title_only_before_a_name(said: str, written: str) -> None:
+    assert normalize(said) == written
+
+
+def test_a_cerebral_infarct_is_brain_and_an_occlusion_is_vessels_on_a_ct_head() -> None:
+    texts = _result("Evolving left MCA infarct. Occlusion of the left MCA.", "CT HEAD").draft.section_texts()
+    assert "Brain parenchyma: Evolving left MCA infarct." in texts["findings"]
+    assert "Vessels: Occlusion of the left MCA." in texts["findings"]
+
+
+def test_an_organ_is_listed_normal_by_its_name_not_by_a_keyword() -> None:
+    """ "normal in size and echotexture" had taken out the liver's own normal sentence."""
+    texts = _result(
+        "The right kidney is normal in size and echogenicity. The spleen is normal in size and echotexture.",
+        "US ABDOMEN COMPLETE",
+    ).draft.section_texts()
+    assert "Liver: The liver is normal in size and echotexture without focal lesion." in texts["findings"]
+
+
+@pytest.mark.parametrize(
+    ("dictated", "section", "text"),
+    [
+        (
+            "stable appearance of the chest period next section no acute disease period",
+            "impression",
+            "No acute disease.",
+        ),
+        ("Right lower lobe consolidation, rule out underlying mass.", "findings", "consolidation"),
+    ],
+)
+def test_a_reading_said_first_is_no_history(dictated: str, section: str, text: str) -> None:
+    texts = _result(dictated, "XR CHEST 2 VIEWS").draft.section_texts()
+    assert text in texts[section] and texts["clinicalIndication"] == "[***]"
+
+
+def test_views_that_show_a_finding_are_the_findings() -> None:
+    texts = _result(
+        "Two views demonstrate a displaced fracture of the distal radius.", "XR WRIST"
+    ).draft.section_texts()
+    assert "displaced fracture" in texts["findings"]
+
+
+def test_a_things_number_in_an_impression_item_splits_nothing() -> None:
+    result = _result(
+        "findings colon liver lesion period impression number 1 nodule in segment number 2 of the liver",
+        "CT ABDOMEN",
+    )
+    assert result.impression == ["Nodule in segment number 2 of the liver."]
+
+
+@pytest.mark.parametrize(
+    ("comparison", "dictated", "flagged"),
+    [
+        ("Nonenhanced CT from 2020.", "the opacities are unchanged period", False),
+        ("", "recommend interval follow up CT period", False),
+        ("", "no interval change period", True),
+    ],
+)
+def test_comparison_missing_needs_a_none_and_a_real_comparison(
+    comparison: str, dictated: str, flagged: bool
+) -> None:
+    result = _result(f"findings colon {dictated}", "XR CHEST 2 VIEWS", comparison=comparison)
+    assert ("comparison_missing" in {c.code for c in result.checks}) is flagged
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The patient is status post craniotomy.",
+        "Motion artifact limits evaluation.",
+        "I spoke with Dr. Smith at 2:30 PM.",
+    ],
+)
+def test_a_sentence_about_the_study_does_not_go_on_about_the_finding_before_it(sentence: str) -> None:
+    template = builtin_template("ct-head")
+    assert template is not None
+    draft = build_draft(f"Evolving left MCA infarct. {sentence}", template)
+    findings = draft.section("findings")
+    assert findings is not None and [s.text for s in findings.sentences] == [sentence]
+
+
+def test_a_dvt_sign_on_the_other_side_is_questioned_and_a_chest_wall_has_a_side() -> None:
+    assert "laterality_mismatch" in _codes(
+        "findings colon the left common femoral vein is not compressible period",
+        "US VENOUS DUPLEX RIGHT LOWER EXTREMITY",
+    )
+    assert study_side("US RIGHT CHEST WALL") == "right"
+
+
+def test_a_denial_before_the_hypothetical_still_conflicts() -> None:
+    assert "negation_conflict" in _codes(
+        "findings colon no acute fracture comma though MRI could be obtained "
+        "to exclude occult fracture period acute distal radius fracture period",
+        "XR WRIST",
+    )
