@@ -127,3 +127,46 @@ def test_a_denial_before_the_hypothetical_still_conflicts() -> None:
         "to exclude occult fracture period acute distal radius fracture period",
         "XR WRIST",
     )
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        (
+            "T score negative 2.6. Negative 3 lymph nodes were seen.",
+            "T-score -2.6. Negative 3 lymph nodes were seen.",
+        ),
+        ("T-score of negative 2.6.", "T-score of -2.6."),
+        ("Type a aortic dissection.", "Type A aortic dissection."),
+        ("PSA of 5 ng/mL.", "PSA of 5 ng/mL."),
+    ],
+)
+def test_scores_letters_and_units_as_written(said: str, written: str) -> None:
+    assert normalize(said) == written
+
+
+def test_a_plural_the_lexicon_reads_is_no_british_spelling() -> None:
+    from autoscribe.scribe import correct_terms
+
+    assert correct_terms("Small bilateral pneumothoraces.") == "Small bilateral pneumothoraces."
+
+
+def test_an_isotope_is_no_length() -> None:
+    codes = _codes(
+        "findings colon following injection of 25 mCi Tc-99m MDP there is uptake in the spine period",
+        "NM BONE SCAN",
+    )
+    assert "unit_implausible" not in codes
+
+
+@pytest.mark.parametrize(
+    ("procedure", "technique"),
+    [
+        ("US RENAL TRANSPLANT", "transplant kidney"),
+        ("CT HEAD WO CONTRAST AND CTA HEAD AND NECK", "Axial CT images of the head"),
+    ],
+)
+def test_a_transplant_kidney_and_a_combined_head_study_get_their_own_technique(
+    procedure: str, technique: str
+) -> None:
+    assert technique in _result("No acute findings.", procedure).draft.section_texts()["technique"]

@@ -91,7 +91,8 @@ _DECIMAL_OK_BEFORE = re.compile(
     re.I,
 )
 _WITH_UNIT = re.compile(
-    r"\b(?P<num>\d+(?:\.\d+)?)(?:\s*x\s*\d+(?:\.\d+)?)*\s*(?P<unit>cm|mm|m|HU|%|mL)(?![A-Za-z/])"
+    # Not an isotope's number: "Tc-99m" is no 99 metres.
+    r"(?<![A-Za-z]-)\b(?P<num>\d+(?:\.\d+)?)(?:\s*x\s*\d+(?:\.\d+)?)*\s*(?P<unit>cm|mm|m|HU|%|mL)(?![A-Za-z/])"
 )
 # A sentence that names the diagnosis the findings before it add up to.
 _DIAGNOSIS = re.compile(

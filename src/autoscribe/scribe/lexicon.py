@@ -211,7 +211,7 @@ def correct_radiology_terms(
         if a_name_at(text, words[i].start()):
             i += 1  # "Dr. O'Brien" is a name, never a misheard term
             continue
-        american = american_spelling(words[i].group())
+        american = american_spelling(words[i].group()) or lex.variants.get(lows[i])
         if american is not None:
             out.append(Correction(words[i].group(), american, words[i].start(), words[i].end()))
             i += 1

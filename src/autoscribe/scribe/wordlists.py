@@ -104,10 +104,9 @@ def real_words() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def american_spellings() -> dict[str, str]:
-    """data/british_spellings.tsv and the radiology lexicon's variants: "tumour" → "tumor"."""
-    table = dict(load_lexicon().variants)
-    table.update((british.lower(), american) for british, american in data_rows("british_spellings.tsv", 2))
-    return table
+    """data/british_spellings.tsv: "tumour" → "tumor". (The lexicon's own variants, such as
+    "pneumothoraces", are the sound pass's: a plural is no British spelling.)"""
+    return {british.lower(): american for british, american in data_rows("british_spellings.tsv", 2)}
 
 
 def american_spelling(word: str) -> str | None:
@@ -122,6 +121,8 @@ def american_spelling(word: str) -> str | None:
         if stem is None:
             return None
         american = table[stem] + low[len(stem) :]
+    if word.isupper() and len(word) > 1:
+        return american.upper()
     return american[0].upper() + american[1:] if word[:1].isupper() else american
 
 

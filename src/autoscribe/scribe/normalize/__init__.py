@@ -194,6 +194,15 @@ _WRITTEN_CASE = {word.lower(): word for word in data_sections("normalize_words.t
 _CLASSIFIED_BY_LETTER = frozenset(("stanford", "debakey"))
 
 
+def _since_sentence_start(toks: list[Tok]) -> list[Tok]:
+    """The tokens of the sentence the last of `toks` is in."""
+    start = max(
+        (i + 1 for i, t in enumerate(toks) if t.text in (".", "?", "!") or t.kind in ("para", "line")),
+        default=0,
+    )
+    return toks[start:]
+
+
 def _scores(toks: list[Tok]) -> list[Tok]:
     """A bone density score as reports write it: "T score of negative 2.6" → "T-score of -2.6"."""
     out: list[Tok] = []
@@ -203,10 +212,21 @@ def _scores(toks: list[Tok]) -> list[Tok]:
             before.text = f"{before.text.upper()}-{tok.low}"
             continue
         if (
+            tok.low in ("score", "scores")
+            and before is not None
+            and before.text == "-"
+            and len(out) >= 2
+            and out[-2].text in ("T", "Z", "t", "z")
+        ):
+            out.pop()  # "T-score" as the model writes it
+            out[-1].text = f"{out[-1].text.upper()}-{tok.low}"
+            continue
+        sentence = _since_sentence_start(out[:-1])
+        if (
             tok.kind == "num"
             and before is not None
             and before.low in ("negative", "minus")
-            and any(t.low.endswith(("-score", "-scores")) for t in out[-8:-1])
+            and any(t.low.endswith(("-score", "-scores")) for t in sentence)
         ):
             out[-1] = Tok(f"-{tok.text}", before.space, "num", heading=before.heading)
             continue
@@ -339,10 +359,10 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
             tok.text = written
         elif (
             tok.low in ("a", "b")
-            and i >= 2
+            and i >= 1
             and toks[i - 1].low == "type"
             and (
-                toks[i - 2].low in _CLASSIFIED_BY_LETTER
+                (i >= 2 and toks[i - 2].low in _CLASSIFIED_BY_LETTER)
                 or (i + 1 < len(toks) and toks[i + 1].low in ("dissection", "aortic"))
             )
         ):
