@@ -142,7 +142,8 @@ class ExamScope:
             unless=tuple(str(u) for u in data.get("unless") or ()),
             organs=None if data.get("organs") is None else tuple(str(o) for o in data["organs"]),
             technique=str(data.get("technique") or ""),
-            normals=tuple((str(k), str(v)) for k, v in (data.get("normals") or {}).items()),
+            # Sorted: a JSON object has no order (PostgreSQL's JSONB keeps its own).
+            normals=tuple(sorted((str(k), str(v)) for k, v in (data.get("normals") or {}).items())),
         )
 
 
