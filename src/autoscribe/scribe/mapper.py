@@ -24,7 +24,7 @@ from autoscribe.scribe.findings import (
 )
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 from autoscribe.scribe.section_names import SECTION_OF
-from autoscribe.scribe.templates import BUILTIN_MACROS, study_side
+from autoscribe.scribe.templates import BUILTIN_MACROS, exam_scope, study_side
 from autoscribe.scribe.types import (
     CLINICAL_INDICATION,
     COMPARISON,
@@ -237,7 +237,7 @@ def draft_from_template(template: Template, context: StudyContext | None = None)
     """The template as a draft: normal defaults in place, placeholders where nothing is known yet."""
     context = context or StudyContext()
     side = study_side(context.procedure)
-    scope = template.scope_for(context.procedure)
+    scope = exam_scope(template, context.procedure)
     draft = Draft(template_id=template.id, template_name=template.name, sections=[])
     for st in template.sections:
         section = Section(key=st.key, title=st.title, required=st.required)

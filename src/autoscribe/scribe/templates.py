@@ -108,6 +108,14 @@ _BOTH_SIDED_REGION = re.compile(
 )
 
 
+def exam_scope(template: Template, procedure: str) -> ExamScope | None:
+    """The first of the template's scopes the study description names (and does not cancel)."""
+    text = procedure.lower()
+    return next(
+        (s for s in template.scopes if _words_in(text, s.match) and not _words_in(text, s.unless)), None
+    )
+
+
 def study_side(procedure: str) -> str | None:
     """ "right" or "left" when the study description names that side only, and no region that
     holds both sides, else None."""

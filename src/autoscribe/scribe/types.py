@@ -6,7 +6,6 @@ workspace renders it and lets the radiologist move sentences (`autoscribe.scribe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -167,15 +166,6 @@ class Template:
     def organs(self) -> tuple[OrganTemplate, ...]:
         findings = self.section(FINDINGS)
         return findings.organs if findings else ()
-
-    def scope_for(self, procedure: str) -> ExamScope | None:
-        """The first of the template's scopes the study description names (and does not cancel)."""
-        text = procedure.lower()
-
-        def names(phrases: tuple[str, ...]) -> bool:
-            return any(re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", text) for p in phrases)
-
-        return next((s for s in self.scopes if names(s.match) and not names(s.unless)), None)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
