@@ -8,7 +8,8 @@ import pytest
 
 from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.scribe import Draft, StudyContext, build_draft, builtin_template, move_sentence
-from autoscribe.scribe.mapper import draft_from_template, technique_for_side
+from autoscribe.scribe.mapper import draft_from_template
+from autoscribe.scribe.technique import technique_for_side
 
 
 def _texts(draft: Draft, path: str) -> list[str]:

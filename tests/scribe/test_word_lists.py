@@ -47,6 +47,7 @@ TABLES = {
     "findings_lexicon.tsv": 4,
     "units.tsv": 2,
     "british_spellings.tsv": 2,
+    "body_regions.tsv": 3,
     "diagnosis_signs.tsv": 3,
     "lesion_max_size.tsv": 2,
     "section_names.tsv": 3,

@@ -24,6 +24,12 @@ from autoscribe.scribe.findings import (
 )
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 from autoscribe.scribe.section_names import SECTION_OF
+from autoscribe.scribe.technique import (
+    doppler_as_used,
+    technique_for_side,
+    technique_for_study,
+    technique_from_description,
+)
 from autoscribe.scribe.templates import BUILTIN_MACROS, exam_scope, study_side
 from autoscribe.scribe.types import (
     CLINICAL_INDICATION,
@@ -195,42 +201,7 @@ def expand_macros(text: str, macros: Mapping[str, str] | None = None) -> str:
 # ---- template → empty draft ----------------------------------------------------------------------
 
 
-_WITHOUT_CONTRAST = re.compile(
-    r"\b(?:without|w/o|wo)\s+(?:iv\s+|intravenous\s+)?contrast\b|\bnon-?contrast", re.I
-)
-_WITH_AND_WITHOUT = re.compile(r"\bwith\s+and\s+without\b|\bwithout\s+and\s+with\b|\bw\s*/\s*wo\b", re.I)
-_WITH_CONTRAST = re.compile(r"\b(?:with|w/)\s*(?:iv\s+|intravenous\s+)?contrast\b", re.I)
-_TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b")
-_BILATERAL = re.compile(r"\bbilateral\b", re.I)
 _OPPOSITE = {"right": "left", "left": "right"}
-
-
-_ANGIOGRAPHY = re.compile(r"\b(?:cta|angiogra\w*)\b", re.I)
-_ONE_VIEW = re.compile(r"\b(?:1|one|single)\s+views?\b|\bportable\b|\bap\s+only\b", re.I)
-_TWO_VIEWS = re.compile(r"^Frontal and lateral radiographs\b")
-
-
-def technique_for_study(default: str, procedure: str) -> str:
-    """The template's technique sentence as the study's description says it was done: its contrast
-    (a CT abdomen "WITHOUT CONTRAST" must not read "obtained with intravenous contrast"; an
-    angiogram is a contrast study), and one view for a portable or one-view radiograph."""
-    if _ONE_VIEW.search(procedure):
-        default = _TWO_VIEWS.sub("A single frontal radiograph", default)
-    if _WITH_AND_WITHOUT.search(procedure):
-        wanted = "before and after"
-    elif _WITHOUT_CONTRAST.search(procedure):
-        wanted = "without"
-    elif _WITH_CONTRAST.search(procedure) or _ANGIOGRAPHY.search(procedure):
-        wanted = "with"
-    else:
-        return default
-    return _TECHNIQUE_CONTRAST.sub(lambda m: f"{wanted}{m.group(1) or ''} contrast", default, count=1)
-
-
-def technique_for_side(default: str, side: str) -> str:
-    """A template's technique for a study of one side: "Bilateral craniocaudal ... views" of a left
-    mammogram are left craniocaudal views (the capital kept where the word starts a sentence)."""
-    return _BILATERAL.sub(lambda m: side.capitalize() if m.group()[0].isupper() else side, default)
 
 
 def draft_from_template(template: Template, context: StudyContext | None = None) -> Draft:
@@ -247,6 +218,8 @@ def draft_from_template(template: Template, context: StudyContext | None = None)
             default, source = _clean(context.clinical_indication), "context"
         elif st.key == COMPARISON and context.comparison.strip():
             default, source = _clean(context.comparison), "context"
+        elif st.key == TECHNIQUE and default == PLACEHOLDER:
+            default = technique_from_description(context.procedure, context.modality) or default
         elif st.key == TECHNIQUE and default:
             default = technique_for_study((scope and scope.technique) or default, context.procedure)
             if side is not None:
@@ -489,7 +462,18 @@ def build_draft(
     _drop_contradicted_defaults(draft)
     _drop_defaults_a_finding_contradicts(draft, organs)
     _drop_defaults_a_listed_normal_covers(draft, organs)
+    _claim_doppler_only_as_used(draft, context)
     return draft
+
+
+def _claim_doppler_only_as_used(draft: Draft, context: StudyContext) -> None:
+    technique = draft.section(TECHNIQUE)
+    if technique is None:
+        return
+    dictated = " ".join(s.text for _, s in draft.iter_sentences() if s.source == "dictated")
+    for sentence in technique.sentences:
+        if sentence.source == "default":
+            sentence.text = doppler_as_used(sentence.text, context.procedure, dictated)
 
 
 def organs_said_normal(sentence: str, organs: Iterable[OrganTemplate]) -> list[str]:

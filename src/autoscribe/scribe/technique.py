@@ -1,0 +1,168 @@
+"""The technique sentence of a draft: true to how the study was done, as far as its description says.
+
+A template's technique is written for its usual study; the study description can say otherwise
+(no contrast, one view, one side), and a template without a technique of its own (the generic one)
+gets a sentence made from the description, or stays a placeholder the radiologist must fill.
+What the description does not say is not claimed: an ultrasound's "color Doppler" stays only when
+the description or the dictation shows Doppler was used.
+"""
+
+from __future__ import annotations
+
+import re
+
+from autoscribe.scribe.templates import detect_modality
+from autoscribe.scribe.wordlists import data_rows
+
+_WITH_AND_WITHOUT = re.compile(
+    r"\bwith\s+and\s+without\b|\bwithout\s+and\s+with\b|\bw\s*/?\s*wo\b|\bwwo\b|\bw\s*(?:and|&)\s*wo\b", re.I
+)
+# A description may end in "W" or "WO" alone ("CT ABD/PELVIS WO"): contrast is what it means.
+_WITHOUT_CONTRAST = re.compile(
+    r"\b(?:without|w/o|wo)\s+(?:iv\s+|intravenous\s+)?contrast\b|\bnon-?contrast|\bunenhanced\b|"
+    r"\b(?:w/o|wo|without)\s*$",
+    re.I,
+)
+_WITH_CONTRAST = re.compile(
+    r"\b(?:with|w/?)\s*(?:iv\s+|intravenous\s+)?contrast\b|\bcontrast-enhanced\b|\b(?:w/?|with)\s*$", re.I
+)
+_TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b")
+_ANGIOGRAPHY = re.compile(r"\b(?:cta|mra|angiogra\w*)\b", re.I)
+# A CT angiogram is a contrast study; an MR angiogram may be time-of-flight, without any.
+_CONTRAST_ANGIOGRAPHY = re.compile(r"\b(?:cta|ct angiogra\w*)\b", re.I)
+_ONE_VIEW = re.compile(r"\b(?:1|one|single)\s+views?\b|\bportable\b|\bap\s+only\b", re.I)
+_TWO_VIEWS = re.compile(r"^Frontal and lateral radiographs\b")
+_BILATERAL = re.compile(r"\bbilateral\b", re.I)
+
+
+def contrast_of(procedure: str) -> str | None:
+    """How a study description says contrast was given: "before and after", "with", "without", or
+    None when it does not say (a CT angiogram is a contrast study)."""
+    if _WITH_AND_WITHOUT.search(procedure):
+        return "before and after"
+    if _WITHOUT_CONTRAST.search(procedure):
+        return "without"
+    if _WITH_CONTRAST.search(procedure) or _CONTRAST_ANGIOGRAPHY.search(procedure):
+        return "with"
+    return None
+
+
+def technique_for_study(default: str, procedure: str) -> str:
+    """The template's technique sentence as the study's description says it was done: its contrast
+    (a CT abdomen "WITHOUT CONTRAST" must not read "obtained with intravenous contrast"; an
+    angiogram is a contrast study), and one view for a portable or one-view radiograph."""
+    if _ONE_VIEW.search(procedure):
+        default = _TWO_VIEWS.sub("A single frontal radiograph", default)
+    wanted = contrast_of(procedure)
+    if wanted is None:
+        return default
+    return _TECHNIQUE_CONTRAST.sub(lambda m: f"{wanted}{m.group(1) or ''} contrast", default, count=1)
+
+
+def technique_for_side(default: str, side: str) -> str:
+    """A template's technique for a study of one side: "Bilateral craniocaudal ... views" of a left
+    mammogram are left craniocaudal views (the capital kept where the word starts a sentence)."""
+    return _BILATERAL.sub(lambda m: side.capitalize() if m.group()[0].isupper() else side, default)
+
+
+# ---- a technique from the study description -----------------------------------------------------
+
+# Words of a description that say how, not what: the modality, contrast, counts, the exam itself.
+_NOT_THE_REGION = re.compile(
+    r"\b(?:ct|cta|mri?|mra|mrv|us|xr|dx|cr|x-?ray|radiographs?|ultrasound|sonogram|sonography|"
+    r"doppler|duplex|computed tomography|magnetic resonance|angiogra\w*|w/o|w/|wo|w|wwo|with|"
+    r"without|and without|contrast|iv|intravenous|non-?contrast|unenhanced|enhanced|exam|"
+    r"examination|study|protocol|complete|limited|ltd|routine|min|minimum|only|portable|"
+    r"\d+\s*v(?:iews?)?|one|two|three|four|five|single|views?|of|the|right|left|rt|lt|"
+    r"bilateral|bilat|both)\b",
+    re.I,
+)
+# data/body_regions.tsv: a description's words for a region → (the report's name, both sides').
+_BODY_REGIONS = {words: (one, both) for words, one, both in data_rows("body_regions.tsv", 3)}
+_LONGEST_REGION = max(len(words.split()) for words in _BODY_REGIONS)
+_SPINE_LETTER = re.compile(r"\b([ctl])\s+spine\b", re.I)
+_VIEW_COUNT = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:v\b|views?\b)", re.I)
+_COUNT_WORDS = {"1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six"}
+_SIDE = re.compile(r"\b(right|left|rt|lt|bilateral|bilat|both)\b", re.I)
+_SIDE_WORDS = {"rt": "right", "lt": "left", "bilat": "bilateral", "both": "bilateral"}
+
+
+def _regions(procedure: str) -> list[tuple[str, str]]:
+    """The body regions a study description names, each as (one side, both sides): "CT ABD/PELVIS W
+    CONTRAST" → abdomen, pelvis. Empty when any word of it is no region (nor a word of how the
+    study was done): "XR BONE AGE" names a procedure, not a region."""
+    text = _SPINE_LETTER.sub(lambda m: f"{m.group(1)}-spine", procedure.lower())
+    text = re.sub(r"[/,&+]|\band\b", " | ", _NOT_THE_REGION.sub(" ", text))
+    regions: list[tuple[str, str]] = []
+    for run in text.split("|"):
+        words = re.findall(r"[a-z][a-z-]*", run)
+        while words:
+            for size in range(min(_LONGEST_REGION, len(words)), 0, -1):
+                region = _BODY_REGIONS.get(" ".join(words[:size]))
+                if region is not None:
+                    break
+            else:
+                return []
+            if region not in regions:
+                regions.append(region)
+            words = words[size:]
+    return regions
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def technique_from_description(procedure: str, modality: str = "") -> str | None:
+    """A technique sentence made from the study description alone, for a template without one of
+    its own ("US THYROID" → "Ultrasound images of the thyroid were obtained."); None when the
+    description does not name both a modality and a body part (the placeholder stays)."""
+    regions = _regions(procedure)
+    family = detect_modality(procedure, modality)
+    if not regions or not family:
+        return None
+    said = _SIDE.search(procedure)
+    side = _SIDE_WORDS.get(said.group(1).lower(), said.group(1).lower()) if said else ""
+    if side == "bilateral":
+        both = _listed([both for _, both in regions])
+        what = f"both {both}" if any(one != both for one, both in regions) else f"the {both}"
+    else:
+        what = "the " + (f"{side} " if side else "") + _listed([one for one, _ in regions])
+    contrast = contrast_of(procedure)
+    given = f" {contrast} intravenous contrast" if contrast else ""
+    if family == "XR":
+        views = _VIEW_COUNT.search(procedure)
+        if views is None:
+            return f"Radiographs of {what}."
+        count = _COUNT_WORDS.get(views.group(1), views.group(1).lower())
+        return f"A single view of {what}." if count == "one" else f"{count.capitalize()} views of {what}."
+    if family in ("CT", "MR"):
+        if _ANGIOGRAPHY.search(procedure):
+            return f"{family} angiography of {what} was performed{given}."
+        return f"{family} images of {what} were obtained{given}."
+    if family == "US":
+        doppler = " and Doppler" if re.search(r"\b(?:doppler|duplex)\b", procedure, re.I) else ""
+        return f"Grayscale{doppler} ultrasound images of {what} were obtained."
+    if family == "MG":
+        return f"Mammographic images of {what} were obtained."
+    return None
+
+
+# ---- Doppler as used -----------------------------------------------------------------------------
+
+_COLOR_DOPPLER = re.compile(r"\s+and\s+color\s+Doppler\b", re.I)
+# What shows Doppler was used: named, or what only Doppler measures.
+_DOPPLER_SAID = re.compile(
+    r"\b(?:doppler|duplex|color flow|flow|vascularity|hypervascular|avascular|waveforms?|resistive|"
+    r"spectral|hepatopetal|hepatofugal|patent|patency|velocit\w+|transplant)\b",
+    re.I,
+)
+
+
+def doppler_as_used(technique: str, procedure: str, dictated: str) -> str:
+    """A template technique that says "grayscale and color Doppler" says only "grayscale" when
+    neither the study description nor the dictation shows Doppler was used: a report must not
+    claim an examination that was not done."""
+    if not _COLOR_DOPPLER.search(technique) or _DOPPLER_SAID.search(f"{procedure} {dictated}"):
+        return technique
+    return _COLOR_DOPPLER.sub("", technique)

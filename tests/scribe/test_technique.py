@@ -1,0 +1,118 @@
+"""The technique sentence says how the study was done, as its description and dictation show."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoscribe.scribe import ScribeEngine, StudyContext
+from autoscribe.scribe.technique import contrast_of, technique_for_study, technique_from_description
+
+
+def _technique(text: str, procedure: str) -> str:
+    result = ScribeEngine(llm=None).from_text(text, StudyContext(procedure=procedure))
+    return result.draft.section_texts()["technique"]
+
+
+@pytest.mark.parametrize(
+    ("procedure", "technique"),
+    [
+        ("US THYROID", "Grayscale ultrasound images of the thyroid were obtained."),
+        (
+            "CT ABD/PELVIS WO",
+            "CT images of the abdomen and pelvis were obtained without intravenous contrast.",
+        ),
+        (
+            "CT CHEST ABDOMEN PELVIS W CONTRAST",
+            "CT images of the chest, abdomen and pelvis were obtained with intravenous contrast.",
+        ),
+        (
+            "MRI PITUITARY W WO",
+            "MR images of the pituitary gland were obtained before and after intravenous contrast.",
+        ),
+        (
+            "MRI L SPINE WO CONTRAST",
+            "MR images of the lumbar spine were obtained without intravenous contrast.",
+        ),
+        ("XR ANKLE LEFT 3 VIEWS", "Three views of the left ankle."),
+        ("XR HAND RT MIN 3V", "Three views of the right hand."),
+        ("XR FOOT 2 VIEWS BILATERAL", "Two views of both feet."),
+        ("XR C SPINE 1 VIEW", "A single view of the cervical spine."),
+        ("XR KUB", "Radiographs of the abdomen."),
+        (
+            "US LOWER EXTREMITY VENOUS DUPLEX RIGHT",
+            "Grayscale and Doppler ultrasound images of the right lower extremity veins were obtained.",
+        ),
+        # A time-of-flight MR angiogram has no contrast: none is claimed unless the description says.
+        ("MRA HEAD", "MR angiography of the head was performed."),
+        ("MR TMJ BILATERAL", "MR images of both temporomandibular joints were obtained."),
+    ],
+)
+def test_a_technique_is_made_from_the_study_description(procedure: str, technique: str) -> None:
+    assert technique_from_description(procedure) == technique
+
+
+@pytest.mark.parametrize(
+    "procedure",
+    [
+        "XR BONE AGE",
+        "NM BONE SCAN WHOLE BODY",
+        "PET CT SKULL BASE TO MID THIGH",
+        "MRCP",
+        "CT UROGRAM",
+        "THYROID",
+    ],
+)
+def test_a_description_naming_no_known_region_or_modality_makes_no_technique(procedure: str) -> None:
+    assert technique_from_description(procedure) is None
+
+
+def test_the_general_template_takes_its_technique_from_the_description_or_leaves_it_to_fill() -> None:
+    said = "Findings. A two centimeter nodule in the right thyroid lobe. Impression. Right thyroid nodule."
+    assert _technique(said, "US THYROID") == "Grayscale ultrasound images of the thyroid were obtained."
+    result = ScribeEngine(llm=None).from_text("No fracture.", StudyContext(procedure="XR BONE AGE"))
+    assert result.draft.section_texts()["technique"] == "[***]"
+    assert any(c.code == "unfilled_placeholder" and "Technique" in c.message for c in result.checks)
+
+
+def test_an_ultrasound_claims_color_doppler_only_when_it_was_used() -> None:
+    plain = "The liver is normal. The gallbladder contains stones."
+    assert (
+        _technique(plain, "US ABDOMEN COMPLETE")
+        == "Grayscale ultrasound images of the abdomen were obtained."
+    )
+    with_flow = plain + " The portal vein is patent with hepatopetal flow."
+    assert "color Doppler" in _technique(with_flow, "US ABDOMEN COMPLETE")
+    assert "color Doppler" in _technique(plain, "US ABDOMEN WITH DOPPLER")
+    assert _technique("The kidneys are normal in size.", "US RENAL") == (
+        "Grayscale ultrasound images of the kidneys were obtained."
+    )
+
+
+def test_a_dictated_technique_is_kept_as_said() -> None:
+    said = "Technique. Grayscale and color Doppler images of the liver. Findings. The liver is normal."
+    assert _technique(said, "US ABDOMEN") == "Grayscale and color Doppler images of the liver."
+
+
+@pytest.mark.parametrize(
+    ("procedure", "contrast"),
+    [
+        ("CT CHEST W CONTRAST", "with"),
+        ("CT CHEST W/O CONTRAST", "without"),
+        ("MRI BRAIN W WO CONTRAST", "before and after"),
+        ("CT HEAD WITHOUT", "without"),
+        ("CT ABDOMEN WITH", "with"),
+        ("CTA CHEST", "with"),
+        ("MRA HEAD", None),
+        ("CT HEAD", None),
+    ],
+)
+def test_contrast_is_read_from_how_descriptions_write_it(procedure: str, contrast: str | None) -> None:
+    assert contrast_of(procedure) == contrast
+
+
+def test_the_template_technique_follows_the_description_contrast() -> None:
+    default = "Axial CT images of the chest were obtained with intravenous contrast."
+    assert technique_for_study(default, "CT CHEST W CONTRAST") == default
+    assert technique_for_study(default, "CT CHEST WO CONTRAST") == (
+        "Axial CT images of the chest were obtained without intravenous contrast."
+    )
