@@ -410,6 +410,10 @@ def test_what_dense_tissue_may_obscure_is_no_finding() -> None:
         ("acute occlusion of the basilar artery period", True),
         # Occlusions elsewhere, old ones and denied ones are no large vessel occlusion.
         ("chronic occlusion of the right ICA period", False),
+        ("chronic left ICA occlusion period", False),
+        ("known chronically occluded right vertebral artery period", False),
+        # A chronic word elsewhere in the sentence describes something else.
+        ("acute occlusion of the left M one segment with chronic small vessel disease period", True),
         ("occlusion of the left superficial femoral artery period", False),
         ("no occlusion of the MCA period", False),
     ],
@@ -523,4 +527,20 @@ def test_a_critical_result_already_communicated_is_only_to_be_marked() -> None:
     [message] = [c.message for c in told.checks if c.code == "critical_finding"]
     assert "communication is recorded" in message and "communicating it" not in message
     [message] = [c.message for c in untold.checks if c.code == "critical_finding"]
+    assert message.endswith("communicating it.")
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "recommend this be discussed with the stroke team period",
+        "please notify the referring physician period",
+        "findings will be communicated to the emergency department period",
+        "attempts to reach doctor smith were unsuccessful and she will be notified period",
+    ],
+)
+def test_a_communication_asked_for_is_not_one_recorded(asked: str) -> None:
+    head = StudyContext(procedure="CT HEAD", clinical_indication="fall")
+    result = ScribeEngine(llm=None).from_text(f"acute left subdural hematoma period {asked}", head)
+    [message] = [c.message for c in result.checks if c.code == "critical_finding"]
     assert message.endswith("communicating it.")

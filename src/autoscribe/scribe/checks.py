@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass, replace
 
 from autoscribe.scribe.findings import (
-    COMMUNICATION,
     Analysis,
     Mention,
     analyze,
+    communication_recorded,
     concepts_match,
     contradicts_anywhere,
     denial_contradicted,
@@ -641,7 +641,7 @@ def check_critical(items: list[_Item], context: StudyContext, regions: frozenset
     out = []
     seen: set[str] = set()
     # The report may already say who was told: the result is then to be marked, not communicated.
-    told = any(COMMUNICATION.search(item.text) for item in items)
+    told = any(communication_recorded(item.text) for item in items)
     advice = (
         "consider marking the report as a critical result (its communication is recorded in the report)."
         if told

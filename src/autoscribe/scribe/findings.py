@@ -165,6 +165,11 @@ class _Placement:
     anatomy: re.Pattern[str] | None
     elsewhere: tuple[tuple[Meaning, re.Pattern[str]], ...]
     otherwise: Meaning | None
+    old: frozenset[str]
+
+
+# How far before a phrase an "old:" word still describes it ("chronic left ICA occlusion").
+_OLD_REACH = 4
 
 
 @lru_cache(maxsize=1)
@@ -177,6 +182,7 @@ def _generic_phrases() -> dict[str, _Placement]:
             anatomy=_phrase_regex(group.anatomy) if group.anatomy else None,
             elsewhere=tuple((meaning, _phrase_regex(words)) for meaning, words in group.elsewhere),
             otherwise=group.otherwise,
+            old=group.old,
         )
         for phrase in group.phrases:
             if concepts.get(phrase) != group.concept:
@@ -187,14 +193,19 @@ def _generic_phrases() -> dict[str, _Placement]:
     return out
 
 
-def _in_place(term: str, meaning: Meaning, sentence: str, where: str, regions: frozenset[str]) -> Meaning:
+def _in_place(
+    term: str, meaning: Meaning, sentence: str, where: str, regions: frozenset[str], before: str = ""
+) -> Meaning:
     """What a phrase means where it was said. A critical concept's generic phrase ("hemorrhage",
     "filling defect", "dissection") means it only where the anatomy fits: the sentence's anatomy
     first ("retroperitoneal hemorrhage", "filling defect in the renal pelvis", "neck dissection"),
     then the organ the sentence is filed under (`where`), then the study's body regions (`regions`:
-    "hemorrhage" alone in a CT abdomen is not intracranial)."""
+    "hemorrhage" alone in a CT abdomen is not intracranial). An old-finding word among the words just
+    `before` it keeps its own meaning ("chronic left ICA occlusion")."""
     placement = _generic_phrases().get(_key(term))
     if placement is None:
+        return meaning
+    if placement.old & {w.lower() for w in re.findall(r"[\w-]+", before)[-_OLD_REACH:]}:
         return meaning
     for text in (sentence, where):
         for other, words in placement.elsewhere:
@@ -277,7 +288,8 @@ def analyze(
         if listed.critical:  # placed elsewhere or not, no variant is read into it
             spans.append((start, end))
         known.append((start, end))
-        meaning = _in_place(match.group(), listed, text, where, regions)
+        clause_start = next((c[0] for c in clauses if c[0] <= start < c[1]), 0)
+        meaning = _in_place(match.group(), listed, text, where, regions, text[clause_start:start])
         concept, weight, critical = meaning.concept, meaning.weight, meaning.critical
         mentions.append(mention(start, end, match.group().lower(), concept, weight, critical, False))
     if variants:
@@ -371,6 +383,22 @@ COMMUNICATION = re.compile(
     r"spoke (?:with|to)|reported to)\b",
     re.I,
 )
+
+
+# ... not yet done: "Recommend this be discussed with the stroke team", "Please notify Dr. Lee".
+_NOT_YET_TOLD = re.compile(
+    r"\b(?:recommend\w*|suggest\w*|advis\w*|should|please|will|would|to be|needs? to|consider\w*|"
+    r"request\w*|attempt\w*|unable|could not|not (?:yet|been)|pending)\b",
+    re.I,
+)
+
+
+def communication_recorded(sentence: str) -> bool:
+    """A sentence that records a result was told to someone ("Findings were discussed with Dr. Smith
+    at 9:15 PM."), not one that asks for it to be ("Recommend this be discussed with the stroke
+    team.") or says it could not be."""
+    told = COMMUNICATION.search(sentence)
+    return told is not None and not _NOT_YET_TOLD.search(sentence[: told.start()])
 
 
 def says_normal(analysis: Analysis) -> bool:

@@ -146,6 +146,9 @@ class GenericPhrases:
     anatomy: tuple[str, ...]
     elsewhere: tuple[tuple[Meaning, tuple[str, ...]], ...]
     otherwise: Meaning | None
+    # Words that, among the few just before a phrase, keep its own meaning ("chronic left ICA
+    # occlusion" is no acute large vessel occlusion).
+    old: frozenset[str] = frozenset()
 
 
 def _meaning(text: str, where: str) -> Meaning:
@@ -171,7 +174,7 @@ def parse_critical_anatomy(sections: dict[str, tuple[str, ...]]) -> tuple[Generi
             if key == "elsewhere":
                 meaning, _, words = value.partition(":")
                 elsewhere.append((_meaning(meaning, where), _word_list(words)))
-            elif key in ("of", "phrases", "regions", "anatomy", "otherwise") and key not in fields:
+            elif key in ("of", "phrases", "regions", "anatomy", "otherwise", "old") and key not in fields:
                 fields[key] = value
             else:
                 raise ValueError(f"{where}: unexpected line {line!r}")
@@ -187,6 +190,7 @@ def parse_critical_anatomy(sections: dict[str, tuple[str, ...]]) -> tuple[Generi
                 anatomy=_word_list(fields.get("anatomy", "")),
                 elsewhere=tuple(elsewhere),
                 otherwise=_meaning(fields["otherwise"], where) if fields.get("otherwise") else None,
+                old=frozenset(w.lower() for w in _word_list(fields.get("old", ""))),
             )
         )
     return tuple(groups)
