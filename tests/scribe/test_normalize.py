@@ -252,6 +252,15 @@ def test_abbreviations_and_eponyms_are_written_as_reports_write_them(said: str, 
         ("at fourteen thirty period", "At 14:30."),
         ("at twenty two fifteen hours period", "At 22:15."),
         ("at 9:15 a.m. period", "At 9:15 a.m."),
+        # AM/PM as the speech model spells it out, after words or digits.
+        ("discussed at two fifteen p m period", "Discussed at 2:15 PM."),
+        (
+            "called at eleven oh five p m period the heart is normal period",
+            "Called at 11:05 PM. The heart is normal.",
+        ),
+        ("called at 10 50 p m period", "Called at 10:50 PM."),
+        ("called at 2:15 p m period", "Called at 2:15 PM."),
+        ("called at 2:15 pm period", "Called at 2:15 pm."),
         # Without AM/PM or a 24-hour clock, two numbers stay what they were.
         ("the nodule measures nine millimeters period", "The nodule measures 9 mm."),
         ("at two thirty period", "At two 30."),
@@ -259,6 +268,28 @@ def test_abbreviations_and_eponyms_are_written_as_reports_write_them(said: str, 
     ],
 )
 def test_a_time_of_day_said_in_words_is_written_as_a_time(said: str, written: str) -> None:
+    assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        (
+            "peak systolic velocity of one twenty centimeters per second period",
+            "Peak systolic velocity of 120 cm/s.",
+        ),
+        (
+            "end diastolic velocity of two fifty five cm per second period",
+            "End diastolic velocity of 255 cm/s.",
+        ),
+        ("it measures one twenty hounsfield units period", "It measures 120 HU."),
+        ("blood pressure one twenty over eighty period", "Blood pressure 120 over 80."),
+        # Before a length, or with no unit, a count and a size stay two numbers.
+        ("two twenty millimeter nodes period", "Two 20 mm nodes."),
+        ("series two image forty five period", "Series 2 image 45."),
+    ],
+)
+def test_hundreds_said_as_velocities_and_pressures_are_one_number(said: str, written: str) -> None:
     """The time a critical result was communicated had become "at 14 30", "nine 15 AM"."""
     assert normalize(said) == written
 

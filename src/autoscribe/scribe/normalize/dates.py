@@ -126,7 +126,17 @@ def year_at(toks: list[Tok], i: int, previous: str) -> tuple[str, int] | None:
 
 # ---- times of day ------------------------------------------------------------------------------
 
-_MERIDIEM = {"am": "AM", "a.m.": "AM", "a.m": "AM", "pm": "PM", "p.m.": "PM", "p.m": "PM"}
+# As written, and as "a m." / "p m." spelled out at a sentence's end.
+_MERIDIEM = {
+    "am": "AM",
+    "a.m.": "AM",
+    "a.m": "AM",
+    "pm": "PM",
+    "p.m.": "PM",
+    "p.m": "PM",
+    "am.": "AM",
+    "pm.": "PM",
+}
 
 
 def _small_number(toks: list[Tok], i: int) -> tuple[int, int] | None:
@@ -156,26 +166,47 @@ def _minutes(toks: list[Tok], i: int) -> tuple[int, int] | None:
     return minutes if minutes is not None and 10 <= minutes[0] < 60 else None
 
 
+def _meridiem_at(toks: list[Tok], i: int) -> tuple[str, int] | None:
+    """AM/PM at i, as written ("pm", "p.m.") or spelled out by the speech model ("p m"): (the
+    written form, the index after it)."""
+    if i >= len(toks):
+        return None
+    said = toks[i].low
+    if said in _MERIDIEM:
+        return said, i + 1
+    if said in ("a", "p") and i + 1 < len(toks) and toks[i + 1].low in ("m", "m."):
+        return said + toks[i + 1].low, i + 2
+    return None
+
+
 def time_at(toks: list[Tok], i: int, prev: str) -> tuple[str, int] | None:
     """A time of day said in words, as critical-result communications give it: "nine fifteen AM"
     → "9:15 AM", "eight oh five p.m." → "8:05 PM", "at fourteen thirty" → "14:30". A 12-hour time
     needs its AM/PM; a 24-hour one "at" before it or "hours" after it ("two thirty" alone may be
     anything)."""
-    if i >= len(toks) or toks[i].kind != "word":
-        return None  # "9:15 AM" as the model writes it is already a time
+    if i >= len(toks) or toks[i].kind not in ("word", "num"):
+        return None
     hour = _small_number(toks, i)
     if hour is None or hour[0] > 23:
         return None
     minutes = _minutes(toks, hour[1])
+    written = toks[i].kind == "num" and hour[1] < len(toks) and toks[hour[1]].text == ":"
+    if minutes is None and written:
+        minutes = _minutes(toks, hour[1] + 1)  # "2:15 p m": the model's time, its AM/PM spelled out
     if minutes is None:
         return None
-    after = toks[minutes[1]].low if minutes[1] < len(toks) else ""
+    meridiem = _meridiem_at(toks, minutes[1])
+    if written and (meridiem is None or meridiem[1] == minutes[1] + 1):
+        return None  # "9:15 a.m." as the model writes it is already a time
     text = f"{hour[0]}:{minutes[0]:02d}"
-    if after in _MERIDIEM and 1 <= hour[0] <= 12:
-        end = minutes[1] + 1
+    if meridiem is not None and 1 <= hour[0] <= 12:
+        said, end = meridiem
         # "p.m." ends a sentence as well when a new one starts after it: the full stop stays.
-        closes = after.endswith(".") and (end >= len(toks) or toks[end].text[:1].isupper())
-        return f"{text} {_MERIDIEM[after]}{'.' if closes else ''}", end
+        closes = said.endswith(".") and (end >= len(toks) or toks[end].text[:1].isupper())
+        return f"{text} {_MERIDIEM[said]}{'.' if closes else ''}", end
+    if toks[i].kind == "num":
+        return None  # "10 50" is a time only with its AM/PM: "9:15" as the model writes it already is one
+    after = toks[minutes[1]].low if minutes[1] < len(toks) else ""
     if after == "hours":
         return text, minutes[1] + 1
     if prev == "at" and hour[0] >= 13:

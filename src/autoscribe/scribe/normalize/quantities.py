@@ -109,6 +109,28 @@ def _half_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
     return ("0.5", j, j - i) if _unit_at(toks, j) is not None else None
 
 
+def _colloquial_hundreds(
+    toks: list[Tok], i: int, parsed: tuple[str, int, int]
+) -> tuple[str, int, int] | None:
+    """ "one twenty centimeters per second" → 120 cm/s, "two fifty five HU" → 255 HU, "one twenty
+    over eighty" → 120 over 80: hundreds said as velocities and pressures are, a digit and then
+    tens, where a unit other than a length (or "over") follows; elsewhere "one twenty" stays two
+    numbers."""
+    value, j, count = parsed
+    if count != 1 or toks[i].kind != "word" or not 1 <= int(value) <= 9:
+        return None
+    if j >= len(toks) or toks[j].kind != "word" or toks[j].low not in TENS:
+        return None
+    rest = parse_number(toks, j)
+    if rest is None or "." in rest[0] or not 20 <= int(rest[0]) <= 99:
+        return None
+    unit = _unit_at(toks, rest[1])
+    # Not before a length: "two twenty millimeter nodes" are two nodes of 20 mm.
+    if (unit is None or unit[0] in ("mm", "cm", "m")) and words_at(toks, rest[1], 1) != ("over",):
+        return None
+    return str(int(value) * 100 + int(rest[0])), rest[1], count + rest[2]
+
+
 def _number_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
     """A number from i as (digits, index after, word count), halves included: "one and a half" →
     1.5, "two and one half" → 2.5, "one half centimeter" → 0.5 cm."""
@@ -118,6 +140,9 @@ def _number_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
     value, j, count = parsed
     if "." in value:
         return parsed
+    hundreds = _colloquial_hundreds(toks, i, parsed)
+    if hundreds is not None:
+        return hundreds
     if words_at(toks, j, 3) in (("and", "a", "half"), ("and", "one", "half")):
         return f"{value}.5", j + 3, count + 3
     if value == "1" and toks[i].kind == "word" and (half := _half_at(toks, j)) is not None:
