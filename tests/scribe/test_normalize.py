@@ -165,6 +165,34 @@ def test_scratch_that_removes_the_open_sentence_or_the_last_one() -> None:
 @pytest.mark.parametrize(
     ("spoken", "written"),
     [
+        (
+            "a distal radius fracture with dorsal angulation of twenty degrees and one centimeter of "
+            "shortening scratch that five millimeters of shortening period no dislocation period",
+            "A distal radius fracture with dorsal angulation of 20 degrees and 5 mm of shortening. "
+            "No dislocation.",
+        ),
+        (
+            "the nodule measures four millimeters scratch that six millimeters period",
+            "The nodule measures 6 mm.",
+        ),
+        ("the nodule measures four millimeters scratch that six period", "The nodule measures 6 mm."),
+        ("left lower lobe nodule scratch that right upper lobe period", "Right upper lobe nodule."),
+        ("there is a small effusion scratch that moderate effusion period", "There is a moderate effusion."),
+        # A correction as long as what was said, or matching none of it, replaces the sentence.
+        ("the liver is normal scratch that the spleen is normal period", "The spleen is normal."),
+        ("the heart is enlarged scratch that", ""),
+    ],
+)
+def test_scratch_that_mid_sentence_replaces_only_the_words_the_correction_stands_for(
+    spoken: str, written: str
+) -> None:
+    """Without a full stop before it, "scratch that" took the whole sentence: the fracture too."""
+    assert normalize(spoken) == written
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
         ("the the liver is normal period", "The liver is normal."),
         (
             "one lesion, lesion, lesion, lesion demonstrates enhancement period",

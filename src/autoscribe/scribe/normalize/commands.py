@@ -23,7 +23,64 @@ from autoscribe.scribe.normalize.tokens import (
 )
 
 
+def _ends_sentence(tok: Tok) -> bool:
+    return (
+        tok.kind in ("para", "line", "next")
+        or tok.text in SENTENCE_END
+        or tok.text == ":"
+        or (tok.kind == "word" and tok.low in ("period", "stop", "paragraph"))
+    )
+
+
+def _same_word(a: Tok, b: Tok) -> bool:
+    return a.low.rstrip("s") == b.low.rstrip("s") and a.kind in ("word", "num") and b.kind in ("word", "num")
+
+
+def _scratch_in_place(toks: list[Tok]) -> list[Tok]:
+    """ "… and one centimeter of shortening scratch that five millimeters of shortening" said
+    without a full stop: the correction replaces the words it stands for ("one centimeter of
+    shortening"), found by its last word ("shortening"; for a number alone, the last number),
+    instead of the whole sentence, which would silently lose the fracture said before it. A
+    correction that matches nothing, or is as long as the sentence, is left to "scratch that"."""
+    i = 0
+    while i < len(toks):
+        if words_at(toks, i, 2) != ("scratch", "that"):
+            i += 1
+            continue
+        start = i
+        while start and not _ends_sentence(toks[start - 1]):
+            start -= 1
+        end = i + 2
+        while (
+            end < len(toks)
+            and not _ends_sentence(toks[end])
+            and words_at(toks, end, 2) != ("scratch", "that")
+        ):
+            end += 1
+        said = [k for k in range(start, i) if toks[k].kind in ("word", "num") and toks[k].low != "comma"]
+        correction = [t for t in toks[i + 2 : end] if t.kind in ("word", "num") and t.low != "comma"]
+        if not correction or len(correction) >= len(said):
+            i += 2
+            continue
+        matches = [k for k in said if _same_word(toks[k], correction[-1])]
+        if not matches and all(t.low in NUMBER_WORDS or t.kind == "num" for t in correction):
+            matches = [k for k in said if toks[k].low in NUMBER_WORDS or toks[k].kind == "num"]
+        last = matches[-1] if matches else None
+        if last is None or said.index(last) + 1 < len(correction):
+            i += 2
+            continue
+        first = said[said.index(last) + 1 - len(correction)]
+        if all(t.low in NUMBER_WORDS or t.kind == "num" for t in correction):
+            first = last  # a number said again replaces the number
+            while first > start and (toks[first - 1].low in NUMBER_WORDS or toks[first - 1].kind == "num"):
+                first -= 1
+        toks = toks[:first] + toks[i + 2 : end] + toks[last + 1 : i] + toks[end:]
+        i = first + (end - i - 2)
+    return toks
+
+
 def spoken_commands(toks: list[Tok]) -> list[Tok]:
+    toks = _scratch_in_place(toks)
     out: list[Tok] = []
     # A radiologist who dictates punctuation says every comma they want: the commas the model adds
     # on its own ("a small right, pleural effusion") are then noise.
