@@ -544,3 +544,33 @@ def test_a_communication_asked_for_is_not_one_recorded(asked: str) -> None:
     result = ScribeEngine(llm=None).from_text(f"acute left subdural hematoma period {asked}", head)
     [message] = [c.message for c in result.checks if c.code == "critical_finding"]
     assert message.endswith("communicating it.")
+
+
+@pytest.mark.parametrize(
+    ("procedure", "said", "concept"),
+    [
+        ("CT CHEST WITH CONTRAST", "small hemopericardium period", "Hemorrhagic pericardial effusion"),
+        ("CT CHEST WITH CONTRAST", "pericardial effusion with tamponade physiology period", "tamponade"),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "hyperdense left middle cerebral artery sign period",
+            "Hyperdense vessel sign",
+        ),
+        ("CT CERVICAL SPINE", "there is a type two dens fracture period", "Unstable cervical spine fracture"),
+        ("CT ABDOMEN PELVIS WITH CONTRAST", "portal venous gas period", "Portal venous gas"),
+    ],
+)
+def test_critical_findings_a_probe_found_missing_are_flagged(procedure: str, said: str, concept: str) -> None:
+    result = ScribeEngine(llm=None).from_text(
+        said, StudyContext(procedure=procedure, clinical_indication="x")
+    )
+    messages = [c.message for c in result.checks if c.code == "critical_finding"]
+    assert any(concept.lower() in m.lower() for m in messages), messages
+
+
+def test_a_denied_portal_venous_gas_does_not_deny_the_pneumatosis_beside_it() -> None:
+    context = StudyContext(procedure="CT ABDOMEN PELVIS WITH CONTRAST", clinical_indication="pain")
+    said = "pneumatosis of the cecum period no portal venous gas period"
+    result = ScribeEngine(llm=None).from_text(said, context)
+    assert "negation_conflict" not in {c.code for c in result.checks}
+    assert any(c.code == "critical_finding" and "Pneumatosis" in c.message for c in result.checks)

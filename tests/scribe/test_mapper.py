@@ -10,6 +10,7 @@ from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.scribe import Draft, StudyContext, build_draft, builtin_template, move_sentence
 from autoscribe.scribe.mapper import draft_from_template
 from autoscribe.scribe.technique import technique_for_side
+from autoscribe.scribe.templates import choose_template
 
 
 def _texts(draft: Draft, path: str) -> list[str]:
@@ -553,3 +554,33 @@ def test_views_said_in_words_are_the_technique() -> None:
         "three views of the right ankle period there is a fracture of the distal fibula period", template
     )
     assert _texts(draft, "technique") == ["Three views of the right ankle."]
+
+
+@pytest.mark.parametrize(
+    ("procedure", "said", "gone"),
+    [
+        # A hemopericardium or tamponade dictated anywhere takes out "No pericardial effusion."
+        (
+            "CTA CHEST AORTA",
+            "There is an intimal flap in the ascending aorta consistent with a type A aortic dissection. "
+            "Small hemopericardium.",
+            "No pericardial effusion.",
+        ),
+        ("CT CHEST WITH CONTRAST", "Hemopericardium with tamponade physiology.", "No pericardial effusion."),
+        # A mediastinal shift takes out the one-sentence normal mediastinum.
+        (
+            "XR CHEST 1 VIEW PORTABLE",
+            "Large right pneumothorax with leftward mediastinal shift.",
+            "The cardiomediastinal silhouette is normal in size and contour.",
+        ),
+    ],
+)
+def test_a_normal_default_a_dictated_finding_contradicts_is_taken_out(
+    procedure: str, said: str, gone: str
+) -> None:
+    context = StudyContext(procedure=procedure)
+    template = choose_template(procedure)
+    draft = build_draft(said, template, study_context=context)
+    texts = [s.text for _, s in draft.iter_sentences()]
+    assert gone not in texts
+    assert any("emopericardium" in t or "pneumothorax" in t for t in texts)

@@ -116,3 +116,19 @@ def test_the_template_technique_follows_the_description_contrast() -> None:
     assert technique_for_study(default, "CT CHEST WO CONTRAST") == (
         "Axial CT images of the chest were obtained without intravenous contrast."
     )
+
+
+def test_a_template_technique_silent_on_contrast_says_what_the_description_does() -> None:
+    assert (
+        technique_for_study(
+            "Axial CT images of the chest were obtained with multiplanar reformations.",
+            "CT CHEST WITH CONTRAST",
+        )
+        == "Axial CT images of the chest were obtained with intravenous contrast, "
+        "with multiplanar reformations."
+    )
+    brain = (
+        "Multiplanar multisequence MR images of the brain were obtained including diffusion-weighted imaging."
+    )
+    assert "before and after intravenous contrast" in technique_for_study(brain, "MRI BRAIN W WO CONTRAST")
+    assert technique_for_study(brain, "MRI BRAIN") == brain

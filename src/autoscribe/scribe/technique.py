@@ -32,6 +32,9 @@ _ANGIOGRAPHY = re.compile(r"\b(?:cta|mra|angiogra\w*)\b", re.I)
 _CONTRAST_ANGIOGRAPHY = re.compile(r"\b(?:cta|ct angiogra\w*)\b", re.I)
 _ONE_VIEW = re.compile(r"\b(?:1|one|single)\s+views?\b|\bportable\b|\bap\s+only\b", re.I)
 _TWO_VIEWS = re.compile(r"^Frontal and lateral radiographs\b")
+_OBTAINED = re.compile(
+    r"\b(?:were obtained|was performed|were acquired)(?=(\s+(?:with|including|in|using)\b|\.))"
+)
 _BILATERAL = re.compile(r"\bbilateral\b", re.I)
 
 
@@ -56,6 +59,14 @@ def technique_for_study(default: str, procedure: str) -> str:
     wanted = contrast_of(procedure)
     if wanted is None:
         return default
+    if not _TECHNIQUE_CONTRAST.search(default):
+        # A technique that does not say ("Axial CT images of the chest were obtained with
+        # multiplanar reformations.") says what the description does.
+        return _OBTAINED.sub(
+            lambda m: f"{m.group()} {wanted} intravenous contrast{',' if m.group(1) != '.' else ''}",
+            default,
+            count=1,
+        )
     return _TECHNIQUE_CONTRAST.sub(lambda m: f"{wanted}{m.group(1) or ''} contrast", default, count=1)
 
 
