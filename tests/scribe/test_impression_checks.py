@@ -574,3 +574,51 @@ def test_a_denied_portal_venous_gas_does_not_deny_the_pneumatosis_beside_it() ->
     result = ScribeEngine(llm=None).from_text(said, context)
     assert "negation_conflict" not in {c.code for c in result.checks}
     assert any(c.code == "critical_finding" and "Pneumatosis" in c.message for c in result.checks)
+
+
+@pytest.mark.parametrize(
+    ("procedure", "said"),
+    [
+        # The finding is no measurement without a unit, and no denial of itself.
+        ("CT ABDOMEN PELVIS WITHOUT CONTRAST", "moderate left hydronephrosis without hydroureter period"),
+        (
+            "PET CT",
+            "right upper lobe mass with SUV max six point one period no distant metastatic disease period",
+        ),
+        ("XR BONE AGE", "bone age is ten point eight months period"),
+        ("CT ABDOMEN", "a ten french drain was placed period"),
+    ],
+)
+def test_findings_with_their_own_words_raise_no_false_alarm(procedure: str, said: str) -> None:
+    result = ScribeEngine(llm=None).from_text(
+        said, StudyContext(procedure=procedure, clinical_indication="x")
+    )
+    assert not {"negation_conflict", "unit_missing"} & {c.code for c in result.checks}
+
+
+@pytest.mark.parametrize(
+    ("procedure", "said", "item"),
+    [
+        (
+            "CT ENTEROGRAPHY",
+            "active terminal ileal crohn disease period",
+            "Active terminal ileal Crohn disease.",
+        ),
+        (
+            "CT ABDOMEN",
+            "cirrhotic liver with esophageal varices period",
+            "Cirrhotic liver with esophageal varices.",
+        ),
+        ("US SCROTUM", "left epididymitis period", "Left epididymitis."),
+        (
+            "MRI FOOT",
+            "osteomyelitis of the first metatarsal head period",
+            "Osteomyelitis of the first metatarsal head.",
+        ),
+    ],
+)
+def test_common_findings_are_suggested_for_the_impression(procedure: str, said: str, item: str) -> None:
+    result = ScribeEngine(llm=None).from_text(
+        said, StudyContext(procedure=procedure, clinical_indication="x")
+    )
+    assert item in result.impression

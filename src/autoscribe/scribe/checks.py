@@ -63,7 +63,12 @@ _SEX_SPECIFIC = data_sections("sex_specific_anatomy.txt")
 _FEMALE_ONLY = _words_regex(_SEX_SPECIFIC["female"])
 _MALE_ONLY = _words_regex(_SEX_SPECIFIC["male"])
 _SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
-_UNIT = r"(?:g/cm²|g/cm2|cm/s|m/s|cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?)"
+_UNIT = (
+    r"(?:g/cm²|g/cm2|cm/s|m/s|cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?|"
+    # Durations (an age, a bone age), catheter and needle sizes, doses, pressures, rates.
+    r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|ms|french|fr|gauge|mmHg|bpm|kg|g|mCi|MBq|mSv|"
+    r"mGy|ng/mL|Hz)"
+)
 _DIMENSIONS = re.compile(r"\b\d+(?:\.\d+)?(?:\s*x\s*\d+(?:\.\d+)?)+(?!\s*x)(?P<after>\s*\S*)", re.I)
 _MEASURED = re.compile(
     r"\b(?:measuring|measures|measured|measure|diameter of|size of|up to|thickness of|caliber of)\s+"
@@ -86,7 +91,8 @@ _DISTANCE = re.compile(rf"\b{_NUMBER}\s+(?:above|below|proximal to|distal to|dee
 # A decimal is a measurement unless it is a ratio, score or index.
 _DECIMAL = re.compile(r"(?<![\w.])(?P<num>\d+\.\d+)(?P<after>\s*\S*)")
 _DECIMAL_OK_BEFORE = re.compile(
-    r"(?:(?:ratio|index|score|grade|version|z-score)(?:\s+(?:is|was|of|measures|measured|measuring|"
+    r"(?:(?:ratio|index|score|grade|version|z-score|t-score|suv|suvmax|suv\s*max|suvpeak|max|uptake)"
+    r"(?:\s+(?:is|was|of|measures|measured|measuring|"
     r"approximately|about))*|of|is less than|greater than)\W*$",
     re.I,
 )

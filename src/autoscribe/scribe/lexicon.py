@@ -56,6 +56,9 @@ _KEEP = frozenset(
 )
 
 
+_ADJECTIVE_ENDINGS = ("al", "ar", "ic", "ous", "ary")
+
+
 def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
     differ = [(h, t) for h, t in zip(heard, term, strict=True) if h != t]
     if len(differ) != 1:
@@ -66,6 +69,8 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         # Another form of the same word ("bruises", "arterial" for arteries): heard right. A short
         # word of the same length with another last letter is a mishearing ("mast effect").
         return False
+    if stem >= 3 and h.endswith(_ADJECTIVE_ENDINGS) and h in real_words():
+        return False  # the adjective of the term's word, heard right: "terminal ileal" (ileum)
     a, b = phonetic_key(h), phonetic_key(t)
     if h in real_words() and (a[1:] == b or b[1:] == a):
         # A real word a sound longer or shorter at its start is another word heard right: speech

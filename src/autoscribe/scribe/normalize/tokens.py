@@ -82,19 +82,34 @@ def sentence_start(toks: list[Tok], i: int) -> int:
     return j
 
 
+# The words after "period" the noun ("a period of two weeks", "the period between scans").
+_AFTER_THE_PERIOD = frozenset(("of", "since", "between", "after", "before", "during"))
+# Words before "period" the noun: "this period", "the postoperative period", "a two week period".
+_BEFORE_THE_PERIOD = frozenset((
+    "this", "that", "postoperative", "perioperative", "postpartum", "interval", "time", "same",
+    "short", "long", "brief", "prolonged", "follow-up", "followup", "observation", "waiting",
+    "recovery", "neonatal", "refractory",
+))  # fmt: skip
+# ... and a span's word, when the period's "of"/"between" follows: "a two week period of rest"
+# ("follow-up in one year period" ends the sentence).
+_SPAN_BEFORE_THE_PERIOD = frozenset(("day", "week", "month", "year", "hour", "minute"))
+
+
 def period_is_word(toks: list[Tok], i: int, after_the: bool = False) -> bool:
     """ "a period of two weeks", "the postoperative period": period the noun, not the full stop.
 
     With `after_the`, only what follows decides ("... absent the period impression colon")."""
     nxt = toks[i + 1].low if i + 1 < len(toks) and toks[i + 1].kind == "word" else ""
-    if nxt in ("of", "since", "between", "after", "before", "during"):
-        return True
     if after_the:
-        return False
+        return nxt in _AFTER_THE_PERIOD
     prev = toks[i - 1].low if i > 0 and toks[i - 1].kind == "word" else ""
     if prev == "a" and i >= 2 and _names_a_letter(toks[i - 2]):
         return False  # "BI-RADS 4 A period", "type A period": a letter, then the full stop
-    return prev in OPEN_WORDS or prev in ("this", "that", "postoperative", "interval", "time")
+    # "normal in contour period during voiding ...": after a word that does not name a span of
+    # time, "period" ends the sentence, whatever follows it.
+    if prev in _SPAN_BEFORE_THE_PERIOD:
+        return nxt in _AFTER_THE_PERIOD
+    return prev in OPEN_WORDS or prev in _BEFORE_THE_PERIOD
 
 
 # Before "A" as a letter, not an article: a number ("Lung-RADS four A", "segment 4 A") or a word
