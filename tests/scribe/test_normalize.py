@@ -375,3 +375,23 @@ def test_a_cerebral_arterys_segment_is_written_as_reports_write_it(said: str, wr
 )
 def test_isotopes_scores_densities_and_durations_as_reports_write_them(said: str, written: str) -> None:
     assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        (
+            "the bladder is normal in contour period during voiding there is reflux period",
+            "The bladder is normal in contour. During voiding there is reflux.",
+        ),
+        (
+            "the liver is normal period of note the spleen is enlarged period",
+            "The liver is normal. Of note the spleen is enlarged.",
+        ),
+        ("stable over a period of three months period", "Stable over a period of 3 months."),
+        ("in the postoperative period there is edema period", "In the postoperative period there is edema."),
+        ("follow up in one year period", "Follow up in 1 year."),
+    ],
+)
+def test_period_ends_the_sentence_unless_it_names_a_span_of_time(said: str, written: str) -> None:
+    assert normalize(said) == written
