@@ -406,6 +406,30 @@ def _normal_organs(procedure: str, template_id: str) -> list[str]:
             ["pulmonaryArteries", "aorta", "heart", "lungs", "pleura", "mediastinum", "bones"],
             "pulmonary embolism protocol",
         ),
+        # A CT of the abdomen alone calls no pelvic organ normal.
+        (
+            "CT ABDOMEN WITH CONTRAST",
+            "ct-abdomen-pelvis",
+            [
+                "lungBases",
+                "liver",
+                "gallbladder",
+                "pancreas",
+                "spleen",
+                "adrenals",
+                "kidneys",
+                "bowel",
+                "peritoneum",
+                "vessels",
+                "lymphNodes",
+                "bones",
+            ],
+            "images of the abdomen were obtained with intravenous contrast",
+        ),
+        # A perfusion study calls no parenchyma normal; a pituitary study only the sella.
+        ("CT PERFUSION HEAD", "ct-head", [], "CT perfusion imaging of the brain"),
+        ("MRI PITUITARY W WO CONTRAST", "mri-brain", ["sella"], "sella were obtained before and after"),
+        ("MRI IAC WITH AND WITHOUT CONTRAST", "mri-brain", [], "internal auditory canals"),
     ],
 )
 def test_a_study_of_part_of_a_templates_region_calls_only_that_part_normal(

@@ -197,3 +197,18 @@ def test_the_side_of_a_study(procedure: str, side: str | None) -> None:
     from autoscribe.scribe.templates import study_side
 
     assert study_side(procedure) == side
+
+
+@pytest.mark.parametrize(
+    "procedure",
+    ["CT GUIDED LUNG BIOPSY", "US GUIDED PARACENTESIS", "CT ABDOMEN DRAIN PLACEMENT", "IR PICC PLACEMENT"],
+)
+def test_an_image_guided_procedure_gets_no_diagnostic_templates_normal_sentences(procedure: str) -> None:
+    """A CT-guided lung biopsy got the CT chest template: "No consolidation or suspicious pulmonary
+    nodule." beside the mass being biopsied."""
+    assert choose_template(procedure).id == GENERIC_ID
+
+
+def test_a_clinics_own_procedure_template_is_still_chosen() -> None:
+    own = replace(builtin_template("ct-chest"), id="clinic-biopsy", builtin=False, match=("lung biopsy",))
+    assert choose_template("CT GUIDED LUNG BIOPSY", templates=[own]).id == "clinic-biopsy"

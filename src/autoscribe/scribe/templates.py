@@ -68,7 +68,10 @@ def builtin_template(template_id: str) -> Template | None:
 # The words of a study description that name a modality or an angiography (data/procedure_words.txt).
 _PROCEDURE_WORDS = data_sections("procedure_words.txt")
 _ANGIO_WORDS = _PROCEDURE_WORDS["angiography"]
-_MODALITY_WORDS = {family: words for family, words in _PROCEDURE_WORDS.items() if family != "angiography"}
+_INTERVENTION_WORDS = _PROCEDURE_WORDS["procedure"]
+_MODALITY_WORDS = {
+    family: words for family, words in _PROCEDURE_WORDS.items() if family not in ("angiography", "procedure")
+}
 # DICOM modality codes → our families.
 _DICOM_MODALITY = {"CT": "CT", "MR": "MR", "CR": "XR", "DX": "XR", "XR": "XR", "US": "US", "MG": "MG"}
 
@@ -140,9 +143,10 @@ def choose_template(
     text = f"{procedure} {description}".lower()
     family = detect_modality(text, modality)
     angio = bool(_words_in(text, _ANGIO_WORDS))
+    intervention = bool(_words_in(text, _INTERVENTION_WORDS))
     best: tuple[float, int, Template] | None = None
     for order, template in enumerate(candidates):
-        if template.id == GENERIC_ID or not template.match:
+        if template.id == GENERIC_ID or not template.match or (intervention and template.builtin):
             continue
         if template.modality and family and template.modality != family:
             continue
@@ -163,7 +167,7 @@ def choose_template(
     # An angiogram of several regions keeps its angiography template: its vocabulary (aorta,
     # dissection) is what the dictation is heard with (a CTA chest-abdomen-pelvis heard with the
     # generic one lost words on the dev set).
-    if best is not None and (angio or not _spans_regions(text, best[2], candidates, family)):
+    if best is not None and (angio or intervention or not _spans_regions(text, best[2], candidates, family)):
         return best[2]
     return next(t for t in candidates if t.id == GENERIC_ID)
 
