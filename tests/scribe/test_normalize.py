@@ -395,3 +395,26 @@ def test_isotopes_scores_densities_and_durations_as_reports_write_them(said: str
 )
 def test_period_ends_the_sentence_unless_it_names_a_span_of_time(said: str, written: str) -> None:
     assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        # A disc level said as two lowercase vertebrae, or before "colon", is a level without
+        # other words around it.
+        ("c two c three colon no disc herniation period", "C2-C3: No disc herniation."),
+        (
+            "impression colon c five six severe right foraminal stenosis period",
+            "Impression: C5-C6 severe right foraminal stenosis.",
+        ),
+        ("c five dash c six colon disc bulge period", "C5-C6: Disc bulge."),
+        ("c five to c six colon disc bulge period", "C5-C6: Disc bulge."),
+        ("t twelve l one colon normal period", "T12-L1: Normal."),
+        # A range stays a range; a letter and a number with nothing spinal about them stay words.
+        ("fusion from T12 to L3 period", "Fusion from T12 to L3."),
+        ("from c three to c five there is fusion period", "From C3 to C5 there is fusion."),
+        ("a t one weighted image period", "A t one weighted image."),
+    ],
+)
+def test_spine_levels_said_in_lowercase_are_levels(said: str, written: str) -> None:
+    assert normalize(said) == written

@@ -44,20 +44,49 @@ def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
         return None
     if not 1 <= n1 <= _SPINE_MAX[letter]:
         return None
-    if tok.text.islower() and toks[at].kind == "word" and not _spine_context(toks, i):
-        return None  # "a t one" is not a spine level; lowercase single letters need context
+    # "a t one" is not a spine level: a lowercase letter needs words around it that say so, or a
+    # disc level's second vertebra ("c five six", "c two c three", "t twelve l one") or its "colon".
+    needs_context = tok.text.islower() and toks[at].kind == "word"
     k = j
-    if k < len(toks) and (toks[k].text == "-" or toks[k].low == "dash"):  # "T12 to L1" is a range: kept
+    # "c five to c six colon": one disc level; "from T12 to L1" a range, written as said.
+    by_to = (
+        k < len(toks) and toks[k].low == "to" and not {t.low for t in toks[max(0, i - 3) : i]} & _RANGE_WORDS
+    )
+    if k < len(toks) and (toks[k].text == "-" or toks[k].low == "dash" or by_to):
         k += 1
-    # Second level: another letter ("L5 S1", "T12 L1") or just a number ("L4 5").
+    # Second level: another letter ("L5 S1", "T12 L1") or just a number ("L4 5"). Said with "to",
+    # only a disc level's two vertebrae: "from T12 to L3" is a range, written as said.
     if k < len(toks) and toks[k].kind == "word" and toks[k].low in _SPINE_MAX:
         second = _spine_digit(toks, k + 1)
-        if second is not None and 1 <= second[0] <= _SPINE_MAX[toks[k].low]:
+        if (
+            second is not None
+            and 1 <= second[0] <= _SPINE_MAX[toks[k].low]
+            and (not by_to or _adjacent(letter, n1, toks[k].low, second[0]))
+        ):
             return f"{letter.upper()}{n1}-{toks[k].low.upper()}{second[0]}", second[1]
-    second = _spine_digit(toks, k)
-    if second is not None and second[0] == n1 + 1 and second[0] <= _SPINE_MAX[letter]:
-        return f"{letter.upper()}{n1}-{letter.upper()}{second[0]}", second[1]
+    if not by_to:  # "L4 5", "L4-5"; not "L4 to 5"
+        second = _spine_digit(toks, k)
+        if second is not None and second[0] == n1 + 1 and second[0] <= _SPINE_MAX[letter]:
+            return f"{letter.upper()}{n1}-{letter.upper()}{second[0]}", second[1]
+    said_as_heading = j < len(toks) and toks[j].low == "colon"
+    if needs_context and not said_as_heading and not _spine_context(toks, i):
+        return None
     return f"{letter.upper()}{n1}", j
+
+
+_REGION_ORDER = "ctls"
+_RANGE_WORDS = frozenset(("from", "between", "extending", "spanning"))
+
+
+def _adjacent(letter: str, number: int, next_letter: str, next_number: int) -> bool:
+    """Two vertebrae of one disc level: "c five to c six", "t twelve to l one"."""
+    if letter == next_letter:
+        return next_number == number + 1
+    return (
+        _REGION_ORDER.index(next_letter) == _REGION_ORDER.index(letter) + 1
+        and number == _SPINE_MAX[letter]
+        and next_number == 1
+    )
 
 
 def ends_with_spine_level(toks: list[Tok]) -> bool:
