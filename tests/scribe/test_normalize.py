@@ -418,3 +418,20 @@ def test_period_ends_the_sentence_unless_it_names_a_span_of_time(said: str, writ
 )
 def test_spine_levels_said_in_lowercase_are_levels(said: str, written: str) -> None:
     assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("observation is LR five period", "Observation is LR-5."),
+        ("bosniak class three cyst period", "Bosniak class 3 cyst."),
+        ("aspects score of seven period", "ASPECTS score of 7."),
+        ("several aspects of the study period", "Several aspects of the study."),
+        ("a ten french drain period", "A 10 French drain."),
+        ("tmax greater than six seconds period", "Tmax greater than 6 seconds."),
+        ("ribs four through seven period", "Ribs 4 through 7."),
+        ("bone age by greulich and pyle period", "Bone age by Greulich and Pyle."),
+    ],
+)
+def test_scores_classes_and_sizes_are_written_as_reports_write_them(said: str, written: str) -> None:
+    assert normalize(said) == written

@@ -330,6 +330,11 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
         before = merged[-1] if merged else None
         if tok.kind == "word" and tok.low == "rads" and before is not None and before.low in _RADS:
             before.text = _RADS[before.low]
+        elif tok.kind == "num" and tok.text in "12345" and before is not None and before.low == "lr":
+            before.text = f"LR-{tok.text}"  # a LI-RADS category as the lexicon writes it
+        elif tok.kind == "word" and tok.low == "score" and before is not None and before.low == "aspects":
+            before.text = "ASPECTS"
+            merged.append(tok)
         else:
             merged.append(tok)
     toks = _scores(merged)

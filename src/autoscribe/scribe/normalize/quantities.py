@@ -151,8 +151,8 @@ def _number_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
 
 
 # A range of these is written in digits too ("follow-up in six to twelve months" → 6-12 months).
-_SPANS = {(word,) for word in ("minutes", "hours", "days", "weeks", "months", "years")}
-_DURATIONS = _SPANS | {(word,) for word in ("minute", "hour", "day", "week", "month", "year")}
+_SPANS = {(word,) for word in ("seconds", "minutes", "hours", "days", "weeks", "months", "years")}
+_DURATIONS = _SPANS | {(word,) for word in ("second", "minute", "hour", "day", "week", "month", "year")}
 
 # "from five to three millimeters" is a change, not a range: "from" this close before the first
 # number keeps "to".
@@ -240,6 +240,7 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             or nwords > 1
             or int(value) >= 10
             or prev in _NUMBER_CONTEXT
+            or (prev == "of" and len(out) > 1 and out[-2].low in _NUMBER_CONTEXT)  # "a score of 7"
             or _out_of(out)
             or words_at(toks, k, 1) in _DURATIONS  # "8 weeks 6 days", "in 2 years"
         )

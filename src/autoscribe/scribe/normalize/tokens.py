@@ -87,12 +87,15 @@ _AFTER_THE_PERIOD = frozenset(("of", "since", "between", "after", "before", "dur
 # Words before "period" the noun: "this period", "the postoperative period", "a two week period".
 _BEFORE_THE_PERIOD = frozenset((
     "this", "that", "postoperative", "perioperative", "postpartum", "interval", "time", "same",
-    "short", "long", "brief", "prolonged", "follow-up", "followup", "observation", "waiting",
-    "recovery", "neonatal", "refractory",
+    "short", "long", "brief", "prolonged", "neonatal", "refractory",
 ))  # fmt: skip
 # ... and a span's word, when the period's "of"/"between" follows: "a two week period of rest"
 # ("follow-up in one year period" ends the sentence).
-_SPAN_BEFORE_THE_PERIOD = frozenset(("day", "week", "month", "year", "hour", "minute"))
+# Nouns too ("an LR-3 observation period."): "the follow-up period of 6 months".
+_SPAN_BEFORE_THE_PERIOD = frozenset((
+    "day", "week", "month", "year", "hour", "minute", "follow-up", "followup", "observation", "waiting",
+    "recovery",
+))  # fmt: skip
 
 
 def period_is_word(toks: list[Tok], i: int, after_the: bool = False) -> bool:
