@@ -608,3 +608,18 @@ def test_a_normal_default_a_dictated_finding_contradicts_is_taken_out(
     texts = [s.text for _, s in draft.iter_sentences()]
     assert gone not in texts
     assert any("emopericardium" in t or "pneumothorax" in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("procedure", "said", "organ"),
+    [
+        ("MRI BRAIN WITHOUT CONTRAST", "The cavernous sinuses are normal.", "sella"),
+        ("MRI BRAIN WITHOUT CONTRAST", "No intraventricular hemorrhage.", "ventricles"),
+        ("CT HEAD WITHOUT CONTRAST", "No intraventricular hemorrhage.", "ventricles"),
+    ],
+)
+def test_a_sentence_is_filed_under_the_organ_its_anatomy_belongs_to(
+    procedure: str, said: str, organ: str
+) -> None:
+    draft = build_draft(said, choose_template(procedure), study_context=StudyContext(procedure=procedure))
+    assert said in _texts(draft, f"findings.{organ}")
