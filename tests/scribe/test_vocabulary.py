@@ -295,8 +295,6 @@ def test_british_spellings_are_written_the_templates_way_with_their_plural_kept(
 
 
 def test_mile_is_heard_for_mild_and_facet_arthropathy_is_a_finding() -> None:
-    from autoscribe.scribe import ScribeEngine, StudyContext
-
     context = StudyContext(procedure="MRI LUMBAR SPINE WITHOUT CONTRAST", clinical_indication="pain")
     result = ScribeEngine(llm=None).from_text("Mile facet arthropathy at L4-L5.", context)
     assert result.impression == ["Mild facet arthropathy at L4-L5."]
