@@ -435,3 +435,19 @@ def test_spine_levels_said_in_lowercase_are_levels(said: str, written: str) -> N
 )
 def test_scores_classes_and_sizes_are_written_as_reports_write_them(said: str, written: str) -> None:
     assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("I one two three uptake period", "I-123 uptake."),
+        ("technetium ninety nine m MDP bone scan period", "Technetium-99m MDP bone scan."),
+        ("whole body iodine one thirty one scan period", "Whole body iodine-131 scan."),
+        ("F eighteen FDG period", "F-18 FDG."),
+        ("indium one one one period", "Indium-111."),
+        # "In" is a preposition unless a tracer's mass follows.
+        ("the lesion in one of the segments period", "The lesion in one of the segments."),
+    ],
+)
+def test_a_radiotracers_isotope_is_written_as_one_word(said: str, written: str) -> None:
+    assert normalize(said) == written

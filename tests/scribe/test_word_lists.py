@@ -37,7 +37,7 @@ SECTIONED = {
     },
     "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild"},
     "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes", "endings"},
-    "normalize_words.txt": {"headings", "number context", "subcategory context", "written case"},
+    "normalize_words.txt": {"headings", "number context", "subcategory context", "written case", "isotopes"},
     "sex_specific_anatomy.txt": {"female", "male"},
     "procedure_words.txt": {"CT", "MR", "XR", "US", "MG", "angiography", "procedure"},
     "confusion_words.txt": {"of before a finding", "of the part", "sided", "parts"},

@@ -23,7 +23,7 @@ import re
 from functools import lru_cache
 
 from autoscribe.scribe.normalize.commands import dedupe_punct, spoken_commands
-from autoscribe.scribe.normalize.numbers import NUMBER_WORDS, unhyphenate_numbers
+from autoscribe.scribe.normalize.numbers import NUMBER_WORDS, parse_number, unhyphenate_numbers
 from autoscribe.scribe.normalize.quantities import numbers_and_units
 from autoscribe.scribe.normalize.tokens import NEXT_SECTION_MARK, OPEN_WORDS, Tok, join, tokenize
 from autoscribe.scribe.wordlists import data_sections, findings_lexicon
@@ -190,6 +190,57 @@ def _drop_fillers(toks: list[Tok]) -> list[Tok]:
 
 
 _WRITTEN_CASE = {word.lower(): word for word in data_sections("normalize_words.txt")["written case"]}
+
+
+def _isotope_table() -> dict[str, dict[str, str]]:
+    """Element name or symbol (lower case) → {mass as said, "99" for Tc-99m: isotope as written}."""
+    table: dict[str, dict[str, str]] = {}
+    for line in data_sections("normalize_words.txt")["isotopes"]:
+        written, _, element = (part.strip() for part in line.partition(":"))
+        symbol, _, mass = written.partition("-")
+        digits = mass.rstrip("m")
+        table.setdefault(symbol.lower(), {})[digits] = written
+        table.setdefault(element.lower(), {})[digits] = f"{element.lower()}-{mass}"
+    return table
+
+
+_ISOTOPES = _isotope_table()
+
+
+def _isotopes(toks: list[Tok]) -> list[Tok]:
+    """ "technetium ninety nine m" → technetium-99m, "I one two three" → I-123, "F eighteen" →
+    F-18: an element and the mass of one of its tracers' isotopes, said as one number or digit by
+    digit, is one word."""
+    out: list[Tok] = []
+    i = 0
+    while i < len(toks):
+        tok = toks[i]
+        masses = _ISOTOPES.get(tok.low) if tok.kind == "word" else None
+        found = None
+        if masses:
+            digits, j = "", i + 1
+            while j < len(toks) and len(digits) < 3:
+                parsed = parse_number(toks, j)
+                if parsed is None or "." in parsed[0]:
+                    break
+                digits, j = digits + parsed[0], parsed[1]
+                if digits in masses:
+                    found = (masses[digits], j)
+                    break
+        if found is None:
+            out.append(tok)
+            i += 1
+            continue
+        written, j = found
+        if written.endswith("m") and j < len(toks) and toks[j].low == "m":
+            j += 1  # the metastable "m" said on its own
+        if tok.text[:1].isupper() and not written[:1].isupper():
+            written = written.capitalize()
+        out.append(Tok(written, tok.space, "word", heading=tok.heading))
+        i = j
+    return out
+
+
 # "Stanford type a" is type A: a classification's letter after its name (or before "dissection").
 _CLASSIFIED_BY_LETTER = frozenset(("stanford", "debakey"))
 
@@ -379,6 +430,6 @@ def normalize(text: str) -> str:
     """Turn dictated text into report text (see the module docstring)."""
     toks = _spelled_letters(_drop_fillers(tokenize(unhyphenate_numbers(text.replace("\r\n", "\n")))))
     toks = _collapse_repeats(spoken_commands(toks))  # after the commands: "scratch that" twice means twice
-    toks = _written_case(numbers_and_units(toks))
+    toks = _written_case(numbers_and_units(_isotopes(toks)))
     toks = dedupe_punct(_none_after_heading(toks))
     return join(toks)
