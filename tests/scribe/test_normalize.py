@@ -178,9 +178,25 @@ def test_scratch_that_removes_the_open_sentence_or_the_last_one() -> None:
         ("the nodule measures four millimeters scratch that six period", "The nodule measures 6 mm."),
         ("left lower lobe nodule scratch that right upper lobe period", "Right upper lobe nodule."),
         ("there is a small effusion scratch that moderate effusion period", "There is a moderate effusion."),
+        (
+            "the nodule measures four millimeters on image forty five scratch that six period",
+            "The nodule measures 6 mm on image 45.",
+        ),
+        ("small effusion strike that moderate effusion period", "Moderate effusion."),
         # A correction as long as what was said, or matching none of it, replaces the sentence.
         ("the liver is normal scratch that the spleen is normal period", "The spleen is normal."),
         ("the heart is enlarged scratch that", ""),
+        # So does one where a denial leaves open what it takes back, or one that says the same words.
+        (
+            "there is no acute intracranial hemorrhage scratch that acute intracranial hemorrhage period",
+            "Acute intracranial hemorrhage.",
+        ),
+        (
+            "no pneumothorax or pleural effusion scratch that small right pleural effusion period",
+            "Small right pleural effusion.",
+        ),
+        ("with periappendiceal fat stranding scratch that without stranding period", "Without stranding."),
+        ("fracture of the distal radius and ulna scratch that distal radius period", "Distal radius."),
     ],
 )
 def test_scratch_that_mid_sentence_replaces_only_the_words_the_correction_stands_for(

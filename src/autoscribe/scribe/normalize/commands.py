@@ -33,18 +33,63 @@ def _ends_sentence(tok: Tok) -> bool:
 
 
 def _same_word(a: Tok, b: Tok) -> bool:
-    return a.low.rstrip("s") == b.low.rstrip("s") and a.kind in ("word", "num") and b.kind in ("word", "num")
+    """One word, or its plural: "effusion" / "effusions", "mass" / "masses"."""
+    x, y = a.low, b.low
+    return (
+        a.kind in ("word", "num")
+        and b.kind in ("word", "num")
+        and (x in (y, y + "s", y + "es") or y in (x + "s", x + "es"))
+    )
+
+
+def _is_number(tok: Tok) -> bool:
+    return tok.kind == "num" or tok.low in NUMBER_WORDS
+
+
+# The spoken commands that take back what was just said, and how the pass below finds them.
+_SCRATCH_THAT = (("scratch", "that"), ("strike", "that"), ("delete", "that"))
+# A denial in the sentence leaves open what a correction takes back: "no pneumothorax or pleural
+# effusion scratch that small right pleural effusion" is not "no small right pleural effusion".
+_DENIALS = frozenset(("no", "not", "without", "negative", "none", "nor", "neither"))
+# A number after these counts images, not a size: "on image forty five scratch that six".
+_COUNTED = frozenset(("image", "images", "series", "slice", "segment", "level", "number"))
+
+
+def _replaced(toks: list[Tok], said: list[int], correction: list[Tok]) -> tuple[int, int] | None:
+    """The first and last token of what a correction said mid-sentence stands for, or None when
+    that is not clear (then "scratch that" takes the sentence back, as it does after a full stop)."""
+    if not correction or len(correction) >= len(said) or any(t.low in _DENIALS for t in correction):
+        return None
+    if any(toks[k].low in _DENIALS for k in said):
+        return None
+    if all(_is_number(t) for t in correction):
+        # A number said again replaces the last size said: "four millimeters scratch that six".
+        runs = [k for k in said if _is_number(toks[k]) and (k - 1 not in said or not _is_number(toks[k - 1]))]
+        runs = [k for k in runs if k - 1 not in said or toks[k - 1].low not in _COUNTED]
+        if not runs:
+            return None
+        first = last = runs[-1]
+        while last + 1 in said and _is_number(toks[last + 1]):
+            last += 1
+        return first, last
+    matches = [n for n, k in enumerate(said) if _same_word(toks[k], correction[-1])]
+    if not matches or matches[-1] + 1 < len(correction):
+        return None
+    span = said[matches[-1] + 1 - len(correction) : matches[-1] + 1]
+    if [toks[k].low for k in span] == [t.low for t in correction]:
+        return None  # the same words said again: it is the rest of the sentence that goes
+    return span[0], span[-1]
 
 
 def _scratch_in_place(toks: list[Tok]) -> list[Tok]:
     """ "… and one centimeter of shortening scratch that five millimeters of shortening" said
     without a full stop: the correction replaces the words it stands for ("one centimeter of
-    shortening"), found by its last word ("shortening"; for a number alone, the last number),
-    instead of the whole sentence, which would silently lose the fracture said before it. A
-    correction that matches nothing, or is as long as the sentence, is left to "scratch that"."""
+    shortening"), found by its last word ("shortening"; for a number alone, the last size said),
+    instead of the whole sentence, which would silently lose the fracture said before it. When
+    that is not clear (`_replaced`), "scratch that" takes back the sentence, as before."""
     i = 0
     while i < len(toks):
-        if words_at(toks, i, 2) != ("scratch", "that"):
+        if words_at(toks, i, 2) not in _SCRATCH_THAT:
             i += 1
             continue
         start = i
@@ -52,28 +97,16 @@ def _scratch_in_place(toks: list[Tok]) -> list[Tok]:
             start -= 1
         end = i + 2
         while (
-            end < len(toks)
-            and not _ends_sentence(toks[end])
-            and words_at(toks, end, 2) != ("scratch", "that")
+            end < len(toks) and not _ends_sentence(toks[end]) and words_at(toks, end, 2) not in _SCRATCH_THAT
         ):
             end += 1
         said = [k for k in range(start, i) if toks[k].kind in ("word", "num") and toks[k].low != "comma"]
         correction = [t for t in toks[i + 2 : end] if t.kind in ("word", "num") and t.low != "comma"]
-        if not correction or len(correction) >= len(said):
+        span = _replaced(toks, said, correction)
+        if span is None:
             i += 2
             continue
-        matches = [k for k in said if _same_word(toks[k], correction[-1])]
-        if not matches and all(t.low in NUMBER_WORDS or t.kind == "num" for t in correction):
-            matches = [k for k in said if toks[k].low in NUMBER_WORDS or toks[k].kind == "num"]
-        last = matches[-1] if matches else None
-        if last is None or said.index(last) + 1 < len(correction):
-            i += 2
-            continue
-        first = said[said.index(last) + 1 - len(correction)]
-        if all(t.low in NUMBER_WORDS or t.kind == "num" for t in correction):
-            first = last  # a number said again replaces the number
-            while first > start and (toks[first - 1].low in NUMBER_WORDS or toks[first - 1].kind == "num"):
-                first -= 1
+        first, last = span
         toks = toks[:first] + toks[i + 2 : end] + toks[last + 1 : i] + toks[end:]
         i = first + (end - i - 2)
     return toks
