@@ -328,9 +328,15 @@ def test_a_time_of_day_said_in_words_is_written_as_a_time(said: str, written: st
         ),
         ("it measures one twenty hounsfield units period", "It measures 120 HU."),
         ("blood pressure one twenty over eighty period", "Blood pressure 120 over 80."),
-        # Before a length, or with no unit, a count and a size stay two numbers.
+        ("pressure of one fifteen millimeters of mercury period", "Pressure of 115 mmHg."),
+        ("one ten over seventy period", "110 over 70."),
+        # Before a length, a percentage, a volume or no unit, and after a word that counts, a count
+        # and a size stay two numbers.
         ("two twenty millimeter nodes period", "Two 20 mm nodes."),
         ("series two image forty five period", "Series 2 image 45."),
+        ("there are two fifty percent stenoses period", "There are two 50% stenoses."),
+        ("two twenty milliliter aliquots period", "Two 20 mL aliquots."),
+        ("series three forty five hounsfield units period", "Series 3 45 HU."),
     ],
 )
 def test_hundreds_said_as_velocities_and_pressures_are_one_number(said: str, written: str) -> None:

@@ -109,29 +109,38 @@ def _half_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
     return ("0.5", j, j - i) if _unit_at(toks, j) is not None else None
 
 
+# Units a velocity, a density or a pressure is said in; hundreds said as "one twenty" come before
+# these only ("two fifty percent stenoses" are two stenoses of 50%).
+_HUNDREDS_UNITS = frozenset(("cm/s", "m/s", "HU", "mmHg"))
+_COUNTING = frozenset(("series", "image", "images", "slice", "segment", "level", "number", "rib", "ribs"))
+
+
 def _colloquial_hundreds(
-    toks: list[Tok], i: int, parsed: tuple[str, int, int]
+    toks: list[Tok], i: int, parsed: tuple[str, int, int], before: str
 ) -> tuple[str, int, int] | None:
-    """ "one twenty centimeters per second" → 120 cm/s, "two fifty five HU" → 255 HU, "one twenty
-    over eighty" → 120 over 80: hundreds said as velocities and pressures are, a digit and then
-    tens, where a unit other than a length (or "over") follows; elsewhere "one twenty" stays two
-    numbers."""
+    """ "one twenty centimeters per second" → 120 cm/s, "two fifty five HU" → 255 HU, "one ten
+    over seventy" → 110 over 70: hundreds said as velocities, densities and pressures are, a digit
+    and then tens or a teen, before their unit (or "over"); elsewhere, and after a word that counts
+    ("series three forty five"), "one twenty" stays two numbers."""
     value, j, count = parsed
-    if count != 1 or toks[i].kind != "word" or not 1 <= int(value) <= 9:
+    if count != 1 or toks[i].kind != "word" or not 1 <= int(value) <= 9 or before in _COUNTING:
         return None
-    if j >= len(toks) or toks[j].kind != "word" or toks[j].low not in TENS:
+    if (
+        j >= len(toks)
+        or toks[j].kind != "word"
+        or not (toks[j].low in TENS or SMALL.get(toks[j].low, 0) >= 10)
+    ):
         return None
     rest = parse_number(toks, j)
-    if rest is None or "." in rest[0] or not 20 <= int(rest[0]) <= 99:
+    if rest is None or "." in rest[0] or not 10 <= int(rest[0]) <= 99:
         return None
     unit = _unit_at(toks, rest[1])
-    # Not before a length: "two twenty millimeter nodes" are two nodes of 20 mm.
-    if (unit is None or unit[0] in ("mm", "cm", "m")) and words_at(toks, rest[1], 1) != ("over",):
+    if (unit is None or unit[0] not in _HUNDREDS_UNITS) and words_at(toks, rest[1], 1) != ("over",):
         return None
     return str(int(value) * 100 + int(rest[0])), rest[1], count + rest[2]
 
 
-def _number_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
+def _number_at(toks: list[Tok], i: int, before: str = "") -> tuple[str, int, int] | None:
     """A number from i as (digits, index after, word count), halves included: "one and a half" →
     1.5, "two and one half" → 2.5, "one half centimeter" → 0.5 cm."""
     parsed = parse_number(toks, i) or parse_point_number(toks, i) or _half_at(toks, i)
@@ -140,7 +149,7 @@ def _number_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
     value, j, count = parsed
     if "." in value:
         return parsed
-    hundreds = _colloquial_hundreds(toks, i, parsed)
+    hundreds = _colloquial_hundreds(toks, i, parsed, before)
     if hundreds is not None:
         return hundreds
     if words_at(toks, j, 3) in (("and", "a", "half"), ("and", "one", "half")):
@@ -207,7 +216,7 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             text, i = year
             out.append(Tok(text, tok.space, "num", heading=tok.heading))
             continue
-        parsed = _number_at(toks, i)
+        parsed = _number_at(toks, i, out[-1].low if out and out[-1].kind == "word" else "")
         if parsed is None:
             out.append(tok)
             i += 1
