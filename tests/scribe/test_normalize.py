@@ -436,6 +436,15 @@ def test_period_ends_the_sentence_unless_it_names_a_span_of_time(said: str, writ
         ("fusion from T12 to L3 period", "Fusion from T12 to L3."),
         ("from c three to c five there is fusion period", "From C3 to C5 there is fusion."),
         ("a t one weighted image period", "A t one weighted image."),
+        # MR sequences and a carotid's segments are no disc levels.
+        ("hyperintense on t one t two and flair period", "Hyperintense on t one t two and FLAIR."),
+        ("there is t one t two mismatch period", "There is t one t two mismatch."),
+        ("the lesion is t one c two period", "The lesion is t one c two."),
+        (
+            "plaque in the left ICA c six c seven segments period",
+            "Plaque in the left ICA c six c seven segments.",
+        ),
+        ("the cord signal is normal at c five c six period", "The cord signal is normal at C5-C6."),
     ],
 )
 def test_spine_levels_said_in_lowercase_are_levels(said: str, written: str) -> None:

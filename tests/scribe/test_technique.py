@@ -132,3 +132,32 @@ def test_a_template_technique_silent_on_contrast_says_what_the_description_does(
     )
     assert "before and after intravenous contrast" in technique_for_study(brain, "MRI BRAIN W WO CONTRAST")
     assert technique_for_study(brain, "MRI BRAIN") == brain
+
+
+@pytest.mark.parametrize(
+    ("procedure", "contrast"),
+    [
+        ("CT ABD PELVIS W+WO", "before and after"),
+        ("CT CHEST W & W/O", "before and after"),
+        ("MRI BRAIN W AND W/O", "before and after"),
+        ("CT A/P W/O IV CON", "without"),
+        ("CT ABDOMEN WITH ORAL CONTRAST ONLY", "without"),
+        ("CT ABD/PEL W/ CON", "with"),
+        ("MRI L-SPINE W/O", "without"),
+    ],
+)
+def test_contrast_as_ris_descriptions_abbreviate_it(procedure: str, contrast: str) -> None:
+    assert contrast_of(procedure) == contrast
+
+
+@pytest.mark.parametrize(
+    "procedure", ["XR HAND 2V RT AND WRIST 3V LT", "XR HAND RT, XR WRIST LT", "XR KNEE 2-3 VIEWS LT"]
+)
+def test_a_description_of_two_sides_or_view_counts_makes_no_technique(procedure: str) -> None:
+    assert technique_from_description(procedure) is None
+
+
+@pytest.mark.parametrize("procedure", ["XR CHEST 1V", "XR CHEST AP", "XR CHEST PORTABLE"])
+def test_a_one_view_chest_film_claims_one_view(procedure: str) -> None:
+    default = "Frontal and lateral radiographs of the chest."
+    assert technique_for_study(default, procedure) == "A single frontal radiograph of the chest."

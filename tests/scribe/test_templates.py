@@ -212,3 +212,31 @@ def test_an_image_guided_procedure_gets_no_diagnostic_templates_normal_sentences
 def test_a_clinics_own_procedure_template_is_still_chosen() -> None:
     own = replace(builtin_template("ct-chest"), id="clinic-biopsy", builtin=False, match=("lung biopsy",))
     assert choose_template("CT GUIDED LUNG BIOPSY", templates=[own]).id == "clinic-biopsy"
+
+
+@pytest.mark.parametrize(
+    ("procedure", "template_id"),
+    [
+        ("XR CHEST POST PICC PLACEMENT", "xr-chest"),
+        ("XR CHEST 1V POST THORACENTESIS", "xr-chest"),
+        ("XR CHEST ASPIRATION", "xr-chest"),
+        ("CT ABDOMEN PELVIS W FOLLOW UP ABSCESS DRAINAGE", "ct-abdomen-pelvis"),
+        ("CT HEAD WO STEALTH GUIDANCE", "ct-head"),
+    ],
+)
+def test_a_diagnostic_study_after_a_procedure_keeps_its_template(procedure: str, template_id: str) -> None:
+    assert choose_template(procedure).id == template_id
+
+
+@pytest.mark.parametrize(
+    ("procedure", "scoped"),
+    [
+        ("CT ABDOMEN W", True),
+        ("CT ABD/PEL W/ CON", False),
+        ("CT PERFUSION HEAD", True),
+        ("CT STROKE CODE W PERFUSION", False),
+    ],
+)
+def test_a_scope_is_not_taken_for_a_study_that_covers_more(procedure: str, scoped: bool) -> None:
+    template = choose_template(procedure)
+    assert (exam_scope(template, procedure) is not None) is scoped

@@ -14,23 +14,30 @@ import re
 from autoscribe.scribe.templates import detect_modality
 from autoscribe.scribe.wordlists import data_rows
 
+# How descriptions write "with and without": "W WO", "W/WO", "W+WO", "W & W/O", "WITH & WITHOUT".
 _WITH_AND_WITHOUT = re.compile(
-    r"\bwith\s+and\s+without\b|\bwithout\s+and\s+with\b|\bw\s*/?\s*wo\b|\bwwo\b|\bw\s*(?:and|&)\s*wo\b", re.I
+    r"\b(?:with|w/?)\s*(?:and|&|\+|/)?\s*(?:without|w/o|wo)\b|\bwithout\s+(?:and|&|\+)\s+with\b|\bwwo\b", re.I
 )
-# A description may end in "W" or "WO" alone ("CT ABD/PELVIS WO"): contrast is what it means.
+# A description may end in "W" or "WO" alone ("CT ABD/PELVIS WO"), or say "W/O IV": contrast is
+# what it means. Oral contrast only is no intravenous contrast.
 _WITHOUT_CONTRAST = re.compile(
-    r"\b(?:without|w/o|wo)\s+(?:iv\s+|intravenous\s+)?contrast\b|\bnon-?contrast|\bunenhanced\b|"
-    r"\b(?:w/o|wo|without)\s*$",
+    r"\b(?:without|w/o|wo)\s+(?:iv\b|intravenous\b|contrast\b)|\bnon-?contrast|\bunenhanced\b|"
+    r"\b(?:w/o|wo|without)\s*$|\boral contrast only\b|\bno iv\b",
     re.I,
 )
 _WITH_CONTRAST = re.compile(
-    r"\b(?:with|w/?)\s*(?:iv\s+|intravenous\s+)?contrast\b|\bcontrast-enhanced\b|\b(?:w/?|with)\s*$", re.I
+    r"\b(?:with|w/?)\s*(?:iv\s+|intravenous\s+)?(?:contrast|con)\b|\b(?:with|w/?)\s+iv\b|\bcontrast-enhanced\b|"
+    r"\b(?:w/?|with)\s*$",
+    re.I,
 )
 _TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b")
 _ANGIOGRAPHY = re.compile(r"\b(?:cta|mra|angiogra\w*)\b", re.I)
 # A CT angiogram is a contrast study; an MR angiogram may be time-of-flight, without any.
 _CONTRAST_ANGIOGRAPHY = re.compile(r"\b(?:cta|ct angiogra\w*)\b", re.I)
-_ONE_VIEW = re.compile(r"\b(?:1|one|single)\s+views?\b|\bportable\b|\bap\s+only\b", re.I)
+_ONE_VIEW = re.compile(
+    r"\b(?:1|one|single)\s*(?:v|views?)\b|\bportable\b|\bap\s+only\b|\bap\s*$|\bap\s+(?:supine|upright)\b",
+    re.I,
+)
 _TWO_VIEWS = re.compile(r"^Frontal and lateral radiographs\b")
 _OBTAINED = re.compile(
     r"\b(?:were obtained|was performed|were acquired)(?=(\s+(?:with|including|in|using)\b|\.))"
@@ -82,7 +89,7 @@ def technique_for_side(default: str, side: str) -> str:
 _NOT_THE_REGION = re.compile(
     r"\b(?:ct|cta|mri?|mra|mrv|us|xr|dx|cr|x-?ray|radiographs?|ultrasound|sonogram|sonography|"
     r"doppler|duplex|computed tomography|magnetic resonance|angiogra\w*|w/o|w/|wo|w|wwo|with|"
-    r"without|and without|contrast|iv|intravenous|non-?contrast|unenhanced|enhanced|exam|"
+    r"without|contrast|con|iv|intravenous|non-?contrast|unenhanced|enhanced|exam|"
     r"examination|study|protocol|complete|limited|ltd|routine|min|minimum|only|portable|"
     r"\d+\s*v(?:iews?)?|one|two|three|four|five|single|views?|of|the|right|left|rt|lt|"
     r"bilateral|bilat|both)\b",
@@ -130,10 +137,11 @@ def technique_from_description(procedure: str, modality: str = "") -> str | None
     description does not name both a modality and a body part (the placeholder stays)."""
     regions = _regions(procedure)
     family = detect_modality(procedure, modality)
-    if not regions or not family:
-        return None
-    said = _SIDE.search(procedure)
-    side = _SIDE_WORDS.get(said.group(1).lower(), said.group(1).lower()) if said else ""
+    sides = {_SIDE_WORDS.get(m.lower(), m.lower()) for m in _SIDE.findall(procedure)}
+    counts = {m.lower() for m in _VIEW_COUNT.findall(procedure)}
+    if not regions or not family or len(sides) > 1 or len(counts) > 1 or re.search(r"\d\s*-\s*\d", procedure):
+        return None  # "XR HAND 2V RT AND WRIST 3V LT", "2-3 VIEWS": the radiologist says which
+    side = sides.pop() if sides else ""
     if side == "bilateral":
         both = _listed([both for _, both in regions])
         what = f"both {both}" if any(one != both for one, both in regions) else f"the {both}"

@@ -69,8 +69,11 @@ def builtin_template(template_id: str) -> Template | None:
 _PROCEDURE_WORDS = data_sections("procedure_words.txt")
 _ANGIO_WORDS = _PROCEDURE_WORDS["angiography"]
 _INTERVENTION_WORDS = _PROCEDURE_WORDS["procedure"]
+_AFTER_AN_INTERVENTION = _PROCEDURE_WORDS["after a procedure"]
 _MODALITY_WORDS = {
-    family: words for family, words in _PROCEDURE_WORDS.items() if family not in ("angiography", "procedure")
+    family: words
+    for family, words in _PROCEDURE_WORDS.items()
+    if family not in ("angiography", "procedure", "after a procedure")
 }
 # DICOM modality codes → our families.
 _DICOM_MODALITY = {"CT": "CT", "MR": "MR", "CR": "XR", "DX": "XR", "XR": "XR", "US": "US", "MG": "MG"}
@@ -143,7 +146,8 @@ def choose_template(
     text = f"{procedure} {description}".lower()
     family = detect_modality(text, modality)
     angio = bool(_words_in(text, _ANGIO_WORDS))
-    intervention = bool(_words_in(text, _INTERVENTION_WORDS))
+    # An image-guided procedure's note, not a diagnostic study after one ("XR CHEST POST BIOPSY").
+    intervention = bool(_words_in(text, _INTERVENTION_WORDS)) and not _words_in(text, _AFTER_AN_INTERVENTION)
     best: tuple[float, int, Template] | None = None
     for order, template in enumerate(candidates):
         if template.id == GENERIC_ID or not template.match or (intervention and template.builtin):

@@ -47,6 +47,12 @@ def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
     # "a t one" is not a spine level: a lowercase letter needs words around it that say so, or a
     # disc level's second vertebra ("c five six", "c two c three", "t twelve l one") or its "colon".
     needs_context = tok.text.islower() and toks[at].kind == "word"
+    # "T1 T2 mismatch", "hyperintense on t one t two", "the ICA c six c seven segments": MR
+    # sequences and vessel segments, never a disc level.
+    if n1 in _NOT_A_LEVEL.get(letter, {}) and _NOT_A_LEVEL[letter][n1] & {
+        t.low for t in toks[max(0, i - 4) : i + 8]
+    }:
+        return None
     k = j
     # "c five to c six colon": one disc level; "from T12 to L1" a range, written as said.
     by_to = (
@@ -61,7 +67,7 @@ def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
         if (
             second is not None
             and 1 <= second[0] <= _SPINE_MAX[toks[k].low]
-            and (not by_to or _adjacent(letter, n1, toks[k].low, second[0]))
+            and (not (by_to or needs_context) or _adjacent(letter, n1, toks[k].low, second[0]))
         ):
             return f"{letter.upper()}{n1}-{toks[k].low.upper()}{second[0]}", second[1]
     if not by_to:  # "L4 5", "L4-5"; not "L4 to 5"
@@ -75,6 +81,17 @@ def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
 
 
 _REGION_ORDER = "ctls"
+# Words around "T1"/"T2" that make them MR sequences, and around "C1"-"C7" an internal carotid
+# artery's segments.
+_MR_SEQUENCE_WORDS = frozenset((
+    "weighted", "weighting", "hyperintense", "hypointense", "isointense", "hyperintensity",
+    "hypointensity", "flair", "stir", "mismatch", "sequence", "sequences", "shine-through", "bright", "dark",
+))  # fmt: skip
+_VESSEL_SEGMENT_WORDS = frozenset(("ica", "carotid", "segment", "segments", "siphon"))
+_NOT_A_LEVEL: dict[str, dict[int, frozenset[str]]] = {
+    "t": {1: _MR_SEQUENCE_WORDS, 2: _MR_SEQUENCE_WORDS},
+    "c": {n: _VESSEL_SEGMENT_WORDS for n in range(1, 8)},
+}
 _RANGE_WORDS = frozenset(("from", "between", "extending", "spanning"))
 
 
