@@ -19,7 +19,7 @@ from autoscribe.scribe import (
     normalize,
     run_checks,
 )
-from autoscribe.scribe.findings import analyze
+from autoscribe.scribe.findings import analyze, communication_recorded
 from autoscribe.scribe.impression import generate_impression, impression_with_source
 
 
@@ -622,3 +622,26 @@ def test_common_findings_are_suggested_for_the_impression(procedure: str, said: 
         said, StudyContext(procedure=procedure, clinical_indication="x")
     )
     assert item in result.impression
+
+
+@pytest.mark.parametrize(
+    ("procedure", "said", "critical"),
+    [
+        # A known occlusion may be the acute one; a tamponade of the globe or of varices is no
+        # cardiac tamponade.
+        ("CTA HEAD", "known left M one occlusion compatible with the acute stroke period", True),
+        ("CT HEAD WITHOUT CONTRAST", "silicone oil tamponade in the right globe period", False),
+        ("CT ABDOMEN", "status post balloon tamponade of gastric varices period", False),
+    ],
+)
+def test_critical_words_in_other_senses(procedure: str, said: str, critical: bool) -> None:
+    result = ScribeEngine(llm=None).from_text(
+        said, StudyContext(procedure=procedure, clinical_indication="x")
+    )
+    assert any(c.code == "critical_finding" for c in result.checks) is critical
+
+
+def test_a_communication_in_its_own_clause_is_recorded() -> None:
+    assert communication_recorded("Unable to reach Dr. X; discussed with Dr. Y at 9:15 PM.")
+    assert communication_recorded("Dr. Smith, who will place a chest tube, was notified at 9:15 PM.")
+    assert not communication_recorded("Recommend this be discussed with the stroke team.")

@@ -413,6 +413,8 @@ def test_isotopes_scores_densities_and_durations_as_reports_write_them(said: str
         ("stable over a period of three months period", "Stable over a period of 3 months."),
         ("in the postoperative period there is edema period", "In the postoperative period there is edema."),
         ("follow up in one year period", "Follow up in 1 year."),
+        ("no change over a six month period period", "No change over a 6 month period."),
+        ("findings are stable over the interval period", "Findings are stable over the interval."),
     ],
 )
 def test_period_ends_the_sentence_unless_it_names_a_span_of_time(said: str, written: str) -> None:
@@ -461,6 +463,8 @@ def test_spine_levels_said_in_lowercase_are_levels(said: str, written: str) -> N
         ("a ten french drain period", "A 10 French drain."),
         ("tmax greater than six seconds period", "Tmax greater than 6 seconds."),
         ("ribs four through seven period", "Ribs 4 through 7."),
+        ("extends through one of the neural foramina period", "Extends through one of the neural foramina."),
+        ("Bosniak class two F cyst period", "Bosniak class 2F cyst."),
         ("bone age by greulich and pyle period", "Bone age by Greulich and Pyle."),
     ],
 )

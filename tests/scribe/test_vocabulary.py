@@ -298,3 +298,11 @@ def test_mile_is_heard_for_mild_and_facet_arthropathy_is_a_finding() -> None:
     context = StudyContext(procedure="MRI LUMBAR SPINE WITHOUT CONTRAST", clinical_indication="pain")
     result = ScribeEngine(llm=None).from_text("Mile facet arthropathy at L4-L5.", context)
     assert result.impression == ["Mild facet arthropathy at L4-L5."]
+
+
+def test_a_misheard_word_that_ends_like_an_adjective_is_still_put_right() -> None:
+    """ "ileal" is the adjective of ileum and stays; "medical" is no form of medial."""
+    context = StudyContext(procedure="MRI RIGHT KNEE WITHOUT CONTRAST", clinical_indication="pain")
+    said = "Tear of the posterior horn of the medical meniscus."
+    result = ScribeEngine(llm=None).from_text(said, context)
+    assert "medial meniscus" in " ".join(s.text for _, s in result.draft.iter_sentences())

@@ -91,7 +91,7 @@ _DISTANCE = re.compile(rf"\b{_NUMBER}\s+(?:above|below|proximal to|distal to|dee
 # A decimal is a measurement unless it is a ratio, score or index.
 _DECIMAL = re.compile(r"(?<![\w.])(?P<num>\d+\.\d+)(?P<after>\s*\S*)")
 _DECIMAL_OK_BEFORE = re.compile(
-    r"(?:(?:ratio|index|score|grade|version|z-score|t-score|suv|suvmax|suv\s*max|suvpeak|max|uptake)"
+    r"(?:(?:ratio|index|score|grade|version|z-score|t-score|suv|suvmax|suv\s*max|suvpeak)"
     r"(?:\s+(?:is|was|of|measures|measured|measuring|"
     r"approximately|about))*|of|is less than|greater than)\W*$",
     re.I,

@@ -194,18 +194,18 @@ def _generic_phrases() -> dict[str, _Placement]:
 
 
 def _in_place(
-    term: str, meaning: Meaning, sentence: str, where: str, regions: frozenset[str], before: str = ""
+    term: str, meaning: Meaning, sentence: str, where: str, regions: frozenset[str], clause_before: str = ""
 ) -> Meaning:
     """What a phrase means where it was said. A critical concept's generic phrase ("hemorrhage",
     "filling defect", "dissection") means it only where the anatomy fits: the sentence's anatomy
     first ("retroperitoneal hemorrhage", "filling defect in the renal pelvis", "neck dissection"),
     then the organ the sentence is filed under (`where`), then the study's body regions (`regions`:
-    "hemorrhage" alone in a CT abdomen is not intracranial). An old-finding word among the words just
-    `before` it keeps its own meaning ("chronic left ICA occlusion")."""
+    "hemorrhage" alone in a CT abdomen is not intracranial). An old-finding word among the last words
+    of its clause before it (`clause_before`) keeps its own meaning ("chronic left ICA occlusion")."""
     placement = _generic_phrases().get(_key(term))
     if placement is None:
         return meaning
-    if placement.old & {w.lower() for w in re.findall(r"[\w-]+", before)[-_OLD_REACH:]}:
+    if placement.old & {w.lower() for w in re.findall(r"[\w-]+", clause_before)[-_OLD_REACH:]}:
         return meaning
     for text in (sentence, where):
         for other, words in placement.elsewhere:
@@ -398,7 +398,11 @@ def communication_recorded(sentence: str) -> bool:
     at 9:15 PM."), not one that asks for it to be ("Recommend this be discussed with the stroke
     team.") or says it could not be."""
     told = COMMUNICATION.search(sentence)
-    return told is not None and not _NOT_YET_TOLD.search(sentence[: told.start()])
+    if told is None:
+        return False
+    # Within its own clause: "Unable to reach Dr. X; discussed with Dr. Y." was told.
+    clause = re.split(r"[,;:]", sentence[: told.start()])[-1]
+    return not _NOT_YET_TOLD.search(clause)
 
 
 def says_normal(analysis: Analysis) -> bool:

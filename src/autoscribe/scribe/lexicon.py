@@ -56,7 +56,15 @@ _KEEP = frozenset(
 )
 
 
-_ADJECTIVE_ENDINGS = ("al", "ar", "ic", "ous", "ary")
+_ADJECTIVE_ENDING = re.compile(r"(?:al|ar|ic|ous|ary)$")
+_NOUN_ENDING = re.compile(r"(?:um|us|is|on|a|e|y)$")
+
+
+def _adjective_of(heard: str, term_word: str) -> bool:
+    """ "ileal" of ileum, "cecal" of cecum, "colonic" of colon: the heard word is the term word's
+    adjective, its stem with an adjective's ending. "medical" is no form of medial."""
+    stem = _ADJECTIVE_ENDING.sub("", heard)
+    return stem != heard and len(stem) >= 3 and stem in (term_word, _NOUN_ENDING.sub("", term_word))
 
 
 def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
@@ -69,7 +77,7 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         # Another form of the same word ("bruises", "arterial" for arteries): heard right. A short
         # word of the same length with another last letter is a mishearing ("mast effect").
         return False
-    if stem >= 3 and h.endswith(_ADJECTIVE_ENDINGS) and h in real_words():
+    if _adjective_of(h, t) and h in real_words():
         return False  # the adjective of the term's word, heard right: "terminal ileal" (ileum)
     a, b = phonetic_key(h), phonetic_key(t)
     if h in real_words() and (a[1:] == b or b[1:] == a):

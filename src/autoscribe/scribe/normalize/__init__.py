@@ -367,6 +367,7 @@ def _a_name(tok: Tok) -> bool:
 
 
 # The reporting systems said as two words: "bi rads" → BI-RADS, "lung rads" → Lung-RADS.
+_LR_CATEGORIES = frozenset("12345")
 _RADS = {
     name.split("-")[0].lower(): name
     for name in ("BI-RADS", "TI-RADS", "LI-RADS", "PI-RADS", "O-RADS", "Lung-RADS")
@@ -381,7 +382,7 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
         before = merged[-1] if merged else None
         if tok.kind == "word" and tok.low == "rads" and before is not None and before.low in _RADS:
             before.text = _RADS[before.low]
-        elif tok.kind == "num" and tok.text in "12345" and before is not None and before.low == "lr":
+        elif tok.kind == "num" and tok.text in _LR_CATEGORIES and before is not None and before.low == "lr":
             before.text = f"LR-{tok.text}"  # a LI-RADS category as the lexicon writes it
         elif tok.kind == "word" and tok.low == "score" and before is not None and before.low == "aspects":
             before.text = "ASPECTS"

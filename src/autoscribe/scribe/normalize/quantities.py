@@ -20,7 +20,7 @@ _UNITS: list[tuple[tuple[str, ...], str]] = [
 _NUMBER_CONTEXT = frozenset(data_sections("normalize_words.txt")["number context"])
 # A letter after the number makes a subcategory here ("BI-RADS 4A", "stage 3A").
 _SUBCATEGORY_CONTEXT = frozenset(data_sections("normalize_words.txt")["subcategory context"])
-_SUBCATEGORY_LETTERS = frozenset("ABCX")
+_SUBCATEGORY_LETTERS = frozenset("ABCXF")  # F: Bosniak IIF, "class two F"
 
 
 def _subcategory_letter(toks: list[Tok], k: int, prev: str) -> str | None:
@@ -250,6 +250,7 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             or int(value) >= 10
             or prev in _NUMBER_CONTEXT
             or (prev == "of" and len(out) > 1 and out[-2].low in _NUMBER_CONTEXT)  # "a score of 7"
+            or (prev == "through" and len(out) > 1 and out[-2].kind == "num")  # "ribs 4 through 7"
             or _out_of(out)
             or words_at(toks, k, 1) in _DURATIONS  # "8 weeks 6 days", "in 2 years"
         )

@@ -86,7 +86,7 @@ def sentence_start(toks: list[Tok], i: int) -> int:
 _AFTER_THE_PERIOD = frozenset(("of", "since", "between", "after", "before", "during"))
 # Words before "period" the noun: "this period", "the postoperative period", "a two week period".
 _BEFORE_THE_PERIOD = frozenset((
-    "this", "that", "postoperative", "perioperative", "postpartum", "interval", "time", "same",
+    "this", "that", "postoperative", "perioperative", "postpartum", "time", "same",
     "short", "long", "brief", "prolonged", "neonatal", "refractory",
 ))  # fmt: skip
 # ... and a span's word, when the period's "of"/"between" follows: "a two week period of rest"
@@ -94,7 +94,7 @@ _BEFORE_THE_PERIOD = frozenset((
 # Nouns too ("an LR-3 observation period."): "the follow-up period of 6 months".
 _SPAN_BEFORE_THE_PERIOD = frozenset((
     "day", "week", "month", "year", "hour", "minute", "follow-up", "followup", "observation", "waiting",
-    "recovery",
+    "recovery", "interval",
 ))  # fmt: skip
 
 
@@ -105,6 +105,10 @@ def period_is_word(toks: list[Tok], i: int, after_the: bool = False) -> bool:
     nxt = toks[i + 1].low if i + 1 < len(toks) and toks[i + 1].kind == "word" else ""
     if after_the:
         return nxt in _AFTER_THE_PERIOD
+    if nxt == "period":
+        return True  # "over a six month period period": the noun, then the full stop
+    if i + 1 >= len(toks):
+        return False  # the dictation's last word is its full stop
     prev = toks[i - 1].low if i > 0 and toks[i - 1].kind == "word" else ""
     if prev == "a" and i >= 2 and _names_a_letter(toks[i - 2]):
         return False  # "BI-RADS 4 A period", "type A period": a letter, then the full stop
