@@ -196,7 +196,35 @@ def test_scratch_that_removes_the_open_sentence_or_the_last_one() -> None:
             "Small right pleural effusion.",
         ),
         ("with periappendiceal fat stranding scratch that without stranding period", "Without stranding."),
-        ("fracture of the distal radius and ulna scratch that distal radius period", "Distal radius."),
+        # The same words said again take back what followed them.
+        (
+            "fracture of the distal radius and ulna scratch that distal radius period",
+            "Fracture of the distal radius.",
+        ),
+        # A correction that goes on replaces the rest of the sentence from the words it corrects.
+        (
+            "a one and a half centimeter hypodense lesion in the left lobe scratch that right lobe "
+            "which is new period",
+            "A 1.5 cm hypodense lesion in the right lobe which is new.",
+        ),
+        (
+            "a five by four millimeter nodule in the lingula series two image eighty scratch that "
+            "image eighty one period",
+            "A 5 x 4 mm nodule in the lingula series 2 image 81.",
+        ),
+        (
+            "acute right subdural hematoma measuring up to one point one centimeters scratch that "
+            "measuring up to one point two centimeters in thickness with six millimeter shift period",
+            "Acute right subdural hematoma measuring up to 1.2 cm in thickness with 6 mm shift.",
+        ),
+        (
+            "three millimeters of right to left scratch that left to right midline shift period",
+            "3 mm of left to right midline shift.",
+        ),
+        (
+            "there is a small left scratch that right frontal contusion period",
+            "There is a small right frontal contusion.",
+        ),
     ],
 )
 def test_scratch_that_mid_sentence_replaces_only_the_words_the_correction_stands_for(

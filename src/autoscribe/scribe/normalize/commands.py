@@ -55,10 +55,24 @@ _DENIALS = frozenset(("no", "not", "without", "negative", "none", "nor", "neithe
 _COUNTED = frozenset(("image", "images", "series", "slice", "segment", "level", "number"))
 
 
+_SIDES = frozenset(("left", "right", "bilateral"))
+
+
+def _alike(a: Tok, b: Tok) -> bool:
+    """The same word, or one said instead of the other: a side for a side, a number for a number."""
+    return _same_word(a, b) or (a.low in _SIDES and b.low in _SIDES) or (_is_number(a) and _is_number(b))
+
+
 def _replaced(toks: list[Tok], said: list[int], correction: list[Tok]) -> tuple[int, int] | None:
     """The first and last token of what a correction said mid-sentence stands for, or None when
-    that is not clear (then "scratch that" takes the sentence back, as it does after a full stop)."""
-    if not correction or len(correction) >= len(said) or any(t.low in _DENIALS for t in correction):
+    that is not clear (then "scratch that" takes the sentence back, as it does after a full stop).
+
+    The correction's first words are laid over the end of what was said, longest first: "in the
+    left lobe scratch that right lobe which is new" replaces "left lobe"; "image eighty scratch that
+    image eighty one" replaces "image eighty". A correction that goes on past the words it
+    replaces replaces the rest of the sentence too ("three millimeters of right to left scratch
+    that left to right midline shift")."""
+    if not correction or any(t.low in _DENIALS for t in correction):
         return None
     if any(toks[k].low in _DENIALS for k in said):
         return None
@@ -72,13 +86,20 @@ def _replaced(toks: list[Tok], said: list[int], correction: list[Tok]) -> tuple[
         while last + 1 in said and _is_number(toks[last + 1]):
             last += 1
         return first, last
-    matches = [n for n, k in enumerate(said) if _same_word(toks[k], correction[-1])]
-    if not matches or matches[-1] + 1 < len(correction):
-        return None
-    span = said[matches[-1] + 1 - len(correction) : matches[-1] + 1]
-    if [toks[k].low for k in span] == [t.low for t in correction]:
-        return None  # the same words said again: it is the rest of the sentence that goes
-    return span[0], span[-1]
+    for size in range(min(len(correction), len(said) - 1), 0, -1):
+        head = correction[:size]
+        for end in range(len(said) - 1, size - 2, -1):
+            span = said[end + 1 - size : end + 1]
+            pairs = list(zip((toks[k] for k in span), head, strict=True))
+            if not _alike(*pairs[-1]) or sum(_alike(a, b) for a, b in pairs) * 2 < size:
+                continue
+            if size == len(correction):
+                if [toks[k].low for k in span] == [t.low for t in correction]:
+                    # "the distal radius and ulna scratch that distal radius": what follows goes.
+                    return (span[0], said[-1]) if end < len(said) - 1 else None
+                return span[0], span[-1]
+            return span[0], said[-1]
+    return None
 
 
 def _scratch_in_place(toks: list[Tok]) -> list[Tok]:
