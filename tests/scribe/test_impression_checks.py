@@ -556,7 +556,13 @@ def test_a_communication_asked_for_is_not_one_recorded(asked: str) -> None:
             "hyperdense left middle cerebral artery sign period",
             "Hyperdense vessel sign",
         ),
-        ("CT CERVICAL SPINE", "there is a type two dens fracture period", "Unstable cervical spine fracture"),
+        ("CT CERVICAL SPINE", "there is a type two dens fracture period", "Unstable spine fracture"),
+        ("CT CERVICAL SPINE", "C five teardrop fracture which is unstable period", "Unstable spine fracture"),
+        (
+            "XR CHEST PORTABLE",
+            "the endotracheal tube tip is in the right mainstem bronchus period",
+            "Malpositioned",
+        ),
         ("CT ABDOMEN PELVIS WITH CONTRAST", "portal venous gas period", "Portal venous gas"),
     ],
 )
@@ -645,3 +651,19 @@ def test_a_communication_in_its_own_clause_is_recorded() -> None:
     assert communication_recorded("Unable to reach Dr. X; discussed with Dr. Y at 9:15 PM.")
     assert communication_recorded("Dr. Smith, who will place a chest tube, was notified at 9:15 PM.")
     assert not communication_recorded("Recommend this be discussed with the stroke team.")
+
+
+@pytest.mark.parametrize(
+    ("said", "warned"),
+    [
+        ("The nodule measures two to three centimeters.", False),
+        ("The resistive indices are zero point six five and zero point seven.", False),
+        ("The lesion measures three.", True),
+        ("The mass measures 2.1 and 3.2.", True),
+    ],
+)
+def test_a_range_with_its_unit_and_a_list_of_indices_need_no_unit(said: str, warned: bool) -> None:
+    result = ScribeEngine(llm=None).from_text(
+        said, StudyContext(procedure="US RENAL", clinical_indication="x")
+    )
+    assert ("unit_missing" in {c.code for c in result.checks}) is warned

@@ -623,3 +623,41 @@ def test_a_sentence_is_filed_under_the_organ_its_anatomy_belongs_to(
 ) -> None:
     draft = build_draft(said, choose_template(procedure), study_context=StudyContext(procedure=procedure))
     assert said in _texts(draft, f"findings.{organ}")
+
+
+def test_a_breast_imaging_assessment_is_the_impression_with_what_follows_it() -> None:
+    procedure = "MAMMO SCREENING BILATERAL"
+    said = (
+        "the breasts are almost entirely fatty period no suspicious findings period "
+        "bi rads one negative period recommend annual screening mammography period"
+    )
+    draft = build_draft(said, choose_template(procedure), study_context=StudyContext(procedure=procedure))
+    assert draft.impression == ["BI-RADS 1 negative.", "Recommend annual screening mammography."]
+    assert draft.impression_source == "dictated"
+
+
+def test_breast_density_is_never_assumed_and_one_breast_named_covers_only_that_breast() -> None:
+    procedure = "MG SCREENING BILAT TOMO"
+    draft = build_draft(
+        "stable benign appearing calcifications in the left breast period",
+        choose_template(procedure),
+        study_context=StudyContext(procedure=procedure),
+    )
+    assert _texts(draft, "findings.composition") == ["[***]"]
+    assert _texts(draft, "findings.rightBreast") == [
+        "No suspicious mass, calcifications, or architectural distortion in the right breast."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("procedure", "said", "organ"),
+    [
+        ("MRI SHOULDER LT WO", "Tear of the anteroinferior labrum.", "labrum"),
+        ("US RENAL", "There is a small echogenic focus in the left kidney.", "kidneys"),
+    ],
+)
+def test_a_findings_word_does_not_take_a_sentence_from_the_organ_it_names(
+    procedure: str, said: str, organ: str
+) -> None:
+    draft = build_draft(said, choose_template(procedure), study_context=StudyContext(procedure=procedure))
+    assert said in _texts(draft, f"findings.{organ}")

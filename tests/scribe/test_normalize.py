@@ -82,11 +82,11 @@ def test_numbers_and_units(spoken: str, written: str) -> None:
         # A level said before "colon" heads what is found there; "colon" is no organ after a level.
         ("L four five colon mild disc bulge period", "L4-L5: Mild disc bulge."),
         ("L5 S1 colon no disc herniation period", "L5-S1: No disc herniation."),
-        # Lower-case levels where the words around say spine; an MR sequence stays.
+        # Lower-case levels where the words around say spine; an MR sequence is written as one.
         ("compression fracture of t seven period", "Compression fracture of T7."),
         ("t ten vertebral body period", "T10 vertebral body."),
         ("the s one nerve root period", "The S1 nerve root."),
-        ("a t one weighted image period", "A t one weighted image."),
+        ("a t one weighted image period", "A T1 weighted image."),
     ],
 )
 def test_vertebral_levels(spoken: str, written: str) -> None:
@@ -465,15 +465,13 @@ def test_period_ends_the_sentence_unless_it_names_a_span_of_time(said: str, writ
         # A range stays a range; a letter and a number with nothing spinal about them stay words.
         ("fusion from T12 to L3 period", "Fusion from T12 to L3."),
         ("from c three to c five there is fusion period", "From C3 to C5 there is fusion."),
-        ("a t one weighted image period", "A t one weighted image."),
-        # MR sequences and a carotid's segments are no disc levels.
-        ("hyperintense on t one t two and flair period", "Hyperintense on t one t two and FLAIR."),
-        ("there is t one t two mismatch period", "There is t one t two mismatch."),
+        ("a t one weighted image period", "A T1 weighted image."),
+        # MR sequences and a carotid's segments are no disc levels: written as themselves.
+        ("hyperintense on t one t two and flair period", "Hyperintense on T1 T2 and FLAIR."),
+        ("there is t one t two mismatch period", "There is T1 T2 mismatch."),
+        ("t two flair hyperintensity period", "T2 FLAIR hyperintensity."),
         ("the lesion is t one c two period", "The lesion is t one c two."),
-        (
-            "plaque in the left ICA c six c seven segments period",
-            "Plaque in the left ICA c six c seven segments.",
-        ),
+        ("plaque in the left ICA c six c seven segments period", "Plaque in the left ICA C6 C7 segments."),
         ("the cord signal is normal at c five c six period", "The cord signal is normal at C5-C6."),
     ],
 )
@@ -513,4 +511,20 @@ def test_scores_classes_and_sizes_are_written_as_reports_write_them(said: str, w
     ],
 )
 def test_a_radiotracers_isotope_is_written_as_one_word(said: str, written: str) -> None:
+    assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("seventy five milliliters of omnipaque three fifty period", "75 mL of Omnipaque 350."),
+        (
+            "prior mammograms from twenty twenty three and twenty twenty four period",
+            "Prior mammograms from 2023 and 2024.",
+        ),
+        ("compared with twenty twenty four period", "Compared with 2024."),
+        ("aspects seven period", "ASPECTS 7."),
+    ],
+)
+def test_a_second_probes_numbers_are_written_as_reports_write_them(said: str, written: str) -> None:
     assert normalize(said) == written

@@ -161,3 +161,14 @@ def test_a_description_of_two_sides_or_view_counts_makes_no_technique(procedure:
 def test_a_one_view_chest_film_claims_one_view(procedure: str) -> None:
     default = "Frontal and lateral radiographs of the chest."
     assert technique_for_study(default, procedure) == "A single frontal radiograph of the chest."
+
+
+def test_tomosynthesis_and_an_arthrogram_are_said_as_the_description_says() -> None:
+    assert "tomosynthesis" not in _technique(
+        "No suspicious findings.", "MG DIGITAL SCREENING BILATERAL W/ CAD"
+    )
+    assert "tomosynthesis" in _technique("No suspicious findings.", "MG SCREENING BILAT TOMO")
+    assert "intra-articular injection of dilute gadolinium" in _technique(
+        "Labral tear.", "MR ARTHROGRAM SHOULDER LT"
+    )
+    assert "without contrast" in _technique("Labral tear.", "MRI SHOULDER LT WO")

@@ -73,7 +73,9 @@ _DIMENSIONS = re.compile(r"\b\d+(?:\.\d+)?(?:\s*x\s*\d+(?:\.\d+)?)+(?!\s*x)(?P<a
 _MEASURED = re.compile(
     r"\b(?:measuring|measures|measured|measure|diameter of|size of|up to|thickness of|caliber of)\s+"
     # Not the first number of "3.2 x 2.8 cm": _DIMENSIONS reads those.
-    r"(?:approximately\s+|about\s+|up to\s+)?(?P<num>\d+(?:\.\d+)?)(?![\d.]|\s*(?:x|by)\s*\d)"
+    # A range ("2-3 cm") is one measurement; a sentence's full stop is no decimal point.
+    r"(?:approximately\s+|about\s+|up to\s+)?(?P<num>\d+(?:\.\d+)?(?:\s*-\s*\d+(?:\.\d+)?)?)"
+    r"(?!\d|\.\d|\s*(?:x|by)\s*\d)"
     r"(?P<after>\s*\S*)",
     re.I,
 )
@@ -91,9 +93,9 @@ _DISTANCE = re.compile(rf"\b{_NUMBER}\s+(?:above|below|proximal to|distal to|dee
 # A decimal is a measurement unless it is a ratio, score or index.
 _DECIMAL = re.compile(r"(?<![\w.])(?P<num>\d+\.\d+)(?P<after>\s*\S*)")
 _DECIMAL_OK_BEFORE = re.compile(
-    r"(?:(?:ratio|index|score|grade|version|z-score|t-score|suv|suvmax|suv\s*max|suvpeak)"
-    r"(?:\s+(?:is|was|of|measures|measured|measuring|"
-    r"approximately|about))*|of|is less than|greater than)\W*$",
+    r"(?:(?:ratio|index|indices|score|grade|version|z-score|t-score|suv|suvmax|suv\s*max|suvpeak)"
+    r"(?:\s+(?:is|was|are|were|of|measures|measured|measuring|"
+    r"approximately|about))*|of|is less than|greater than|\d\s*(?:,|and|or|to))\W*$",
     re.I,
 )
 _WITH_UNIT = re.compile(

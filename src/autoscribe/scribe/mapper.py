@@ -485,14 +485,32 @@ def organs_said_normal(sentence: str, organs: Iterable[OrganTemplate]) -> list[s
     if not says_normal(analysis) or analysis.mentions:
         return []
     low = sentence.lower()
+    organs = tuple(organs)
+    words = {organ.key: _name_words(organ.title) for organ in organs}
     named: list[tuple[int, str]] = []
     for organ in organs:
-        # By the organ's name, not its keywords: "normal in echotexture" names no liver.
-        names = [w for w in re.findall(r"[a-z]+", organ.title.lower()) if len(w) > 3 and w != "and"]
-        starts = [m.start() for k in names for m in _kw(k).finditer(low)]
+        # By the organ's name, not its keywords: "normal in echotexture" names no liver. A word of
+        # its own names it ("kidneys" of "Kidneys and ureters"); a name whose words other organs
+        # share ("Right breast", "Left breast") only as a whole.
+        own = [
+            w
+            for w in words[organ.key]
+            if w not in _SIDE_WORDS
+            and not any(w in other for key, other in words.items() if key != organ.key)
+        ]
+        starts = [m.start() for k in own for m in _kw(k).finditer(low)]
+        if not own and words[organ.key] and all(_kw(w).search(low) for w in words[organ.key]):
+            starts = [m.start() for w in words[organ.key] for m in _kw(w).finditer(low)]
         if starts:
             named.append((min(starts), organ.key))
     return [key for _, key in sorted(named)] if len(named) >= 2 else []
+
+
+_SIDE_WORDS = frozenset(("right", "left", "bilateral"))
+
+
+def _name_words(title: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z]+", title.lower()) if len(w) > 3 and w != "and"]
 
 
 def _drop_defaults_a_listed_normal_covers(draft: Draft, organs: tuple[OrganTemplate, ...]) -> None:
@@ -587,7 +605,10 @@ def _drop_defaults_a_finding_contradicts(draft: Draft, organs: tuple[OrganTempla
             if sentence.source != "dictated":
                 continue
             for finding in analyze(sentence.text).positive:
-                organ = classify_organ(finding.term, organs)
+                # The finding with the words around it: "tear of the anteroinferior labrum" is the
+                # labrum's tear, "temporal bone fracture" the calvarium's.
+                near = sentence.text[max(0, finding.start - 25) :]
+                organ = classify_organ(near, organs)
                 if finding.weight >= _WEIGHT_AGAINST_NORMAL and organ in single - {sub.key}:
                     normal_in.add(organ)
                     if said_to_be_old(sentence.text):
@@ -609,6 +630,10 @@ def _drop_defaults_a_finding_contradicts(draft: Draft, organs: tuple[OrganTempla
         sub.sentences[:] = [
             s for s in sub.sentences if s.source != "default" or not contradicted(sub.key, s.text)
         ]
+
+
+# A BI-RADS assessment category as the report writes it ("BI-RADS 2: Benign", "BI-RADS category 4A").
+_ASSESSMENT = re.compile(r"\bBI-RADS(?:\s+category)?\s*:?\s*[0-6][ABC]?\b")
 
 
 def _route(
@@ -645,6 +670,15 @@ def _route(
         auto = _auto_section(sentence)
         if auto in (COMPARISON, TECHNIQUE) and template.section(auto) is not None:
             return auto
+    if (
+        section in (None, FINDINGS)
+        and _ASSESSMENT.search(sentence)
+        and template.section(IMPRESSION) is not None
+    ):
+        # "BI-RADS 1: Negative." is the breast imaging report's assessment: its impression, and what
+        # follows it (the recommendation) goes with it.
+        cursor.section = IMPRESSION
+        return IMPRESSION
     if section is None and template.section(FINDINGS) is None:
         return template.sections[0].key
     if not organs:

@@ -39,6 +39,8 @@ _ONE_VIEW = re.compile(
     re.I,
 )
 _TWO_VIEWS = re.compile(r"^Frontal and lateral radiographs\b")
+_TOMOSYNTHESIS_CLAIMED = re.compile(r",?\s+(?:with|and)\s+digital breast tomosynthesis\b", re.I)
+_TOMOSYNTHESIS_SAID = re.compile(r"\b(?:tomo\w*|3d|dbt)\b", re.I)
 _OBTAINED = re.compile(
     r"\b(?:were obtained|was performed|were acquired)(?=(\s+(?:with|including|in|using)\b|\.))"
 )
@@ -60,9 +62,12 @@ def contrast_of(procedure: str) -> str | None:
 def technique_for_study(default: str, procedure: str) -> str:
     """The template's technique sentence as the study's description says it was done: its contrast
     (a CT abdomen "WITHOUT CONTRAST" must not read "obtained with intravenous contrast"; an
-    angiogram is a contrast study), and one view for a portable or one-view radiograph."""
+    angiogram is a contrast study), one view for a portable or one-view radiograph, and
+    tomosynthesis only where the description names it."""
     if _ONE_VIEW.search(procedure):
         default = _TWO_VIEWS.sub("A single frontal radiograph", default)
+    if not _TOMOSYNTHESIS_SAID.search(procedure):
+        default = _TOMOSYNTHESIS_CLAIMED.sub("", default)  # a 2D mammogram is no tomosynthesis
     wanted = contrast_of(procedure)
     if wanted is None:
         return default

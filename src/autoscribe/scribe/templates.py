@@ -22,6 +22,7 @@ from autoscribe.scribe.types import (
     CLINICAL_INDICATION,
     FINDINGS,
     IMPRESSION,
+    PLACEHOLDER,
     SECTION_TITLES,
     ExamScope,
     OrganTemplate,
@@ -250,7 +251,8 @@ def vocabulary_prompt(template: Template | None = None, extra: Iterable[str] = (
         head += (", " if head else "") + word
     head = f"Vocabulary: {head}. " if head else ""
     organs = template.organs() if template is not None else ()
-    sentences = [spoken_style(o.normal) for o in organs if o.normal]  # an organ may have none
+    # An organ may have no normal sentence, or a placeholder (breast density is the radiologist's).
+    sentences = [spoken_style(o.normal) for o in organs if o.normal and PLACEHOLDER not in o.normal]
     sentences = sentences or [spoken_style(DICTATION_STYLE_NORMAL)]
     budget = limit - len(head) - len(PROMPT_OPENING) - len(PROMPT_CLOSING) - 2
     body = ""

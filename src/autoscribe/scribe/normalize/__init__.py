@@ -384,7 +384,7 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
             before.text = _RADS[before.low]
         elif tok.kind == "num" and tok.text in _LR_CATEGORIES and before is not None and before.low == "lr":
             before.text = f"LR-{tok.text}"  # a LI-RADS category as the lexicon writes it
-        elif tok.kind == "word" and tok.low == "score" and before is not None and before.low == "aspects":
+        elif (tok.kind == "num" or tok.low == "score") and before is not None and before.low == "aspects":
             before.text = "ASPECTS"
             merged.append(tok)
         else:

@@ -110,7 +110,7 @@ def _year(toks: list[Tok], j: int) -> tuple[int | None, int]:
 # Words after which "twenty twenty three" is a year, not two numbers ("from twenty twenty three",
 # "in nineteen ninety nine", "dated March twenty twenty four").
 _YEAR_CONTEXT = frozenset(
-    ("from", "in", "since", "dated", "of", "year", "until", "through", "during", *_MONTHS)
+    ("from", "in", "since", "dated", "of", "year", "until", "through", "during", "with", *_MONTHS)
 )
 
 

@@ -112,6 +112,9 @@ def _half_at(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
 # Units a velocity, a density or a pressure is said in; hundreds said as "one twenty" come before
 # these only ("two fifty percent stenoses" are two stenoses of 50%).
 _HUNDREDS_UNITS = frozenset(("cm/s", "m/s", "HU", "mmHg"))
+_CONTRAST_AGENTS = frozenset(
+    ("omnipaque", "isovue", "visipaque", "optiray", "ultravist", "iohexol", "iopamidol")
+)
 _COUNTING = frozenset(("series", "image", "images", "slice", "segment", "level", "number", "rib", "ribs"))
 
 
@@ -134,6 +137,8 @@ def _colloquial_hundreds(
     rest = parse_number(toks, j)
     if rest is None or "." in rest[0] or not 10 <= int(rest[0]) <= 99:
         return None
+    if before in _CONTRAST_AGENTS:  # "Omnipaque three fifty": the agent's iodine concentration
+        return str(int(value) * 100 + int(rest[0])), rest[1], count + rest[2]
     unit = _unit_at(toks, rest[1])
     if (unit is None or unit[0] not in _HUNDREDS_UNITS) and words_at(toks, rest[1], 1) != ("over",):
         return None
@@ -189,6 +194,15 @@ def _range_end(toks: list[Tok], k: int, low: str, before: list[Tok]) -> tuple[st
     return "-", high, end
 
 
+def _before_a_year(out: list[Tok]) -> str:
+    """The word before a spoken year; "and"/"or"/"to" after a year count as the year's own word:
+    "from twenty twenty three and twenty twenty four" is 2023 and 2024."""
+    prev = out[-1].low if out and out[-1].kind == "word" else ""
+    if prev in ("and", "or", "to") and len(out) > 1 and out[-2].kind == "num" and len(out[-2].text) == 4:
+        return "from"
+    return prev
+
+
 def numbers_and_units(toks: list[Tok]) -> list[Tok]:
     toks = _unit_split_off(toks)
     _homophones(toks)
@@ -211,7 +225,7 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             text, i = date
             out.append(Tok(text, tok.space, "word", heading=tok.heading))
             continue
-        year = year_at(toks, i, out[-1].low if out and out[-1].kind == "word" else "")
+        year = year_at(toks, i, _before_a_year(out))
         if year is not None:
             text, i = year
             out.append(Tok(text, tok.space, "num", heading=tok.heading))

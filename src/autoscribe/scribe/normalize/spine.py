@@ -52,7 +52,7 @@ def spine_level(toks: list[Tok], i: int) -> tuple[str, int] | None:
     if n1 in _NOT_A_LEVEL.get(letter, {}) and _NOT_A_LEVEL[letter][n1] & {
         t.low for t in toks[max(0, i - 4) : i + 8]
     }:
-        return None
+        return f"{letter.upper()}{n1}", j  # "t two flair" → T2 FLAIR, "ICA c six segment" → C6
     k = j
     # "c five to c six colon": one disc level; "from T12 to L1" a range, written as said.
     by_to = (
