@@ -667,3 +667,15 @@ def test_a_range_with_its_unit_and_a_list_of_indices_need_no_unit(said: str, war
         said, StudyContext(procedure="US RENAL", clinical_indication="x")
     )
     assert ("unit_missing" in {c.code for c in result.checks}) is warned
+
+
+def test_a_narrower_denial_does_not_deny_the_wider_finding() -> None:
+    """ "Aortic aneurysm ... with no evidence of rupture" is no conflict; "no acute infarct" beside
+    an "acute left MCA infarct" still is."""
+    abdomen = StudyContext(procedure="CT ABDOMEN PELVIS WITH CONTRAST", clinical_indication="x")
+    said = "infrarenal abdominal aortic aneurysm measuring five point eight centimeters with no evidence of rupture period"
+    assert "negation_conflict" not in _codes(said, abdomen, "ct-abdomen-pelvis")
+    brain = StudyContext(procedure="MRI BRAIN", clinical_indication="stroke")
+    assert "negation_conflict" in _codes(
+        "acute left MCA infarct period no acute infarct period", brain, "mri-brain"
+    )

@@ -370,10 +370,21 @@ def denial_contradicted(denied: Mention, denial_text: str, affirmed: Mention, af
     return (
         (not denied.qualified or qualifier_shared(denial_text, affirmed_text))
         and not old_beside_acute(denied, affirmed_text)
-        and concepts_match(denied.concept, affirmed.concept)
+        and _covers(denied.concept, affirmed, affirmed_text)
         and sides_compatible(denied.side, affirmed.side)
         and not _elsewhere(denied, affirmed)
     )
+
+
+def _covers(denied: str, affirmed: Mention, affirmed_text: str) -> bool:
+    """A denial covers the finding it names and narrower ones ("no effusion" a pleural effusion); a
+    narrower denial covers a wider finding only where its narrower words are said of the finding
+    ("no acute infarct" an "acute left MCA infarct", but "no evidence of rupture" no aneurysm)."""
+    if not concepts_match(denied, affirmed.concept):
+        return False
+    extra = set(denied.split()) - set(affirmed.concept.split())
+    said_of_it = affirmed_text[max(0, affirmed.start - 40) : affirmed.start + len(affirmed.term)]
+    return all(re.search(rf"\b{re.escape(word[:5])}", said_of_it, re.I) for word in extra)
 
 
 # Who was told what, and when ("Findings were discussed with Dr. Smith at 9:15 PM."): a sentence
