@@ -661,3 +661,31 @@ def test_a_findings_word_does_not_take_a_sentence_from_the_organ_it_names(
 ) -> None:
     draft = build_draft(said, choose_template(procedure), study_context=StudyContext(procedure=procedure))
     assert said in _texts(draft, f"findings.{organ}")
+
+
+@pytest.mark.parametrize(
+    ("procedure", "said", "comparison"),
+    [
+        (
+            "CT CHEST W CONTRAST",
+            "compared with CT from march third twenty twenty five period the lungs are clear period",
+            ["Compared with CT from March 3, 2025."],
+        ),
+        (
+            "XR CHEST",
+            "compared to the outside chest radiograph of january second period the lungs are clear period",
+            ["Compared to the outside chest radiograph of January 2."],
+        ),
+        # A finding with its comparison stays a finding.
+        (
+            "CT CHEST W CONTRAST",
+            "compared with CT from march third twenty twenty five comma the nodule has increased period",
+            ["None."],
+        ),
+    ],
+)
+def test_a_sentence_naming_the_prior_study_is_the_comparison(
+    procedure: str, said: str, comparison: list[str]
+) -> None:
+    draft = build_draft(said, choose_template(procedure), study_context=StudyContext(procedure=procedure))
+    assert _texts(draft, "comparison") == comparison

@@ -73,6 +73,10 @@ _CLAUSE_AFTER_COMMA = re.compile(
 _COMPARISON_START = re.compile(
     r"^(comparison|compared (to|with) (the )?prior|no prior|"
     r"prior (study|studies|exam|examination)s? (from|dated|of)|"
+    # "Compared with CT from March 3, 2025.", "Compared to the outside chest radiograph of 1/2/2024."
+    r"compared (to|with) (an? |the )?(prior |previous |outside |recent )?[\w -]{0,20}?"
+    r"\b(ct|cta|mri?|mra|radiographs?|x-rays?|ultrasound|sonogram|study|exam|examination|mammograms?|"
+    r"pet(-ct)?|films?|scan)\b[^,]*\b(from|dated|of|on|performed|obtained)\b|"
     r"none available for comparison|no comparison)",
     re.I,
 )
