@@ -492,6 +492,8 @@ def test_spine_levels_said_in_lowercase_are_levels(said: str, written: str) -> N
         ("extends through one of the neural foramina period", "Extends through one of the neural foramina."),
         ("Bosniak class two F cyst period", "Bosniak class 2F cyst."),
         ("bone age by greulich and pyle period", "Bone age by Greulich and Pyle."),
+        ("a hill-sachs lesion period", "A Hill-Sachs lesion."),
+        ("up the hill period", "Up the hill."),
     ],
 )
 def test_scores_classes_and_sizes_are_written_as_reports_write_them(said: str, written: str) -> None:

@@ -368,6 +368,14 @@ def _a_name(tok: Tok) -> bool:
 
 # The reporting systems said as two words: "bi rads" → BI-RADS, "lung rads" → Lung-RADS.
 _LR_CATEGORIES = frozenset("12345")
+# Eponyms whose first name is an everyday word, known by the name that follows it.
+_EPONYM_PAIRS = {
+    "hill": "sachs",
+    "mallory": "weiss",
+    "osgood": "schlatter",
+    "legg": "calve",
+    "budd": "chiari",
+}
 _RADS = {
     name.split("-")[0].lower(): name
     for name in ("BI-RADS", "TI-RADS", "LI-RADS", "PI-RADS", "O-RADS", "Lung-RADS")
@@ -414,6 +422,10 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
         written = _WRITTEN_CASE.get(tok.low)
         if written is not None:
             tok.text = written
+        elif tok.low in _EPONYM_PAIRS and any(
+            t.low == _EPONYM_PAIRS[tok.low] for t in toks[i + 1 : i + 3] if t.kind == "word"
+        ):
+            tok.text = tok.low.capitalize()  # "hill sachs" → Hill-Sachs: an everyday word, here a name
         elif (
             tok.low in ("a", "b")
             and i >= 1
