@@ -83,6 +83,17 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
 
+@event.listens_for(Base, "before_insert", propagate=True)
+def _created_and_updated_at_one_instant(_mapper: Any, _connection: Any, target: Any) -> None:
+    """A new row was last updated when it was created: the two column defaults would each call
+    the clock and differ by a millisecond now and then."""
+    if isinstance(target, TimestampMixin):
+        if target.created_at is None:
+            target.created_at = utcnow()
+        if target.updated_at is None:
+            target.updated_at = target.created_at
+
+
 class ulower(FunctionElement[str]):
     """lower() that folds every letter, not only ASCII, on both backends: PostgreSQL's lower()
     does; SQLite's only knows A-Z, so there it calls Python's str.lower (registered below).
