@@ -17,6 +17,7 @@ from autoscribe.scribe.normalize.tokens import (
     OPEN_WORDS,
     SENTENCE_END,
     Tok,
+    ends_sentence,
     period_is_word,
     sentence_start,
     words_at,
@@ -24,12 +25,8 @@ from autoscribe.scribe.normalize.tokens import (
 
 
 def _ends_sentence(tok: Tok) -> bool:
-    return (
-        tok.kind in ("para", "line", "next")
-        or tok.text in SENTENCE_END
-        or tok.text == ":"
-        or (tok.kind == "word" and tok.low in ("period", "stop", "paragraph"))
-    )
+    """`ends_sentence`, before the spoken commands are read: "period", "stop", "new paragraph"."""
+    return ends_sentence(tok) or (tok.kind == "word" and tok.low in ("period", "stop", "paragraph"))
 
 
 def _same_word(a: Tok, b: Tok) -> bool:

@@ -74,12 +74,14 @@ def words_at(toks: list[Tok], i: int, n: int) -> tuple[str, ...]:
 def sentence_start(toks: list[Tok], i: int) -> int:
     """Index of the first token of the sentence that contains position i."""
     j = i
-    while j > 0:
-        prev = toks[j - 1]
-        if prev.kind in ("para", "line", "next") or prev.text in SENTENCE_END or prev.text == ":":
-            break
+    while j > 0 and not ends_sentence(toks[j - 1]):
         j -= 1
     return j
+
+
+def ends_sentence(tok: Tok) -> bool:
+    """A token after which a new sentence starts: a full stop, a colon, a line or section break."""
+    return tok.kind in ("para", "line", "next") or tok.text in SENTENCE_END or tok.text == ":"
 
 
 # The words after "period" the noun ("a period of two weeks", "the period between scans").
