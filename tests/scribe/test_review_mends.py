@@ -7,7 +7,7 @@ import pytest
 from autoscribe.scribe import ScribeEngine, StudyContext, build_draft, builtin_template
 from autoscribe.scribe.engine import DictationResult
 from autoscribe.scribe.normalize import normalize
-from autoscribe.scribe.templates import study_side
+from autoscribe.scribe.sides import study_side
 
 
 def _result(text: str, procedure: str, **context: str) -> DictationResult:

@@ -45,6 +45,9 @@ def _technique(text: str, procedure: str) -> str:
         # A time-of-flight MR angiogram has no contrast: none is claimed unless the description says.
         ("MRA HEAD", "MR angiography of the head was performed."),
         ("MR TMJ BILATERAL", "MR images of both temporomandibular joints were obtained."),
+        # Every modality word of data/procedure_words.txt is a word of how, not of the region.
+        ("SONO THYROID", "Grayscale ultrasound images of the thyroid were obtained."),
+        ("XR ANKLE SINGLE VIEW LT", "A single view of the left ankle."),
     ],
 )
 def test_a_technique_is_made_from_the_study_description(procedure: str, technique: str) -> None:
@@ -157,7 +160,9 @@ def test_a_description_of_two_sides_or_view_counts_makes_no_technique(procedure:
     assert technique_from_description(procedure) is None
 
 
-@pytest.mark.parametrize("procedure", ["XR CHEST 1V", "XR CHEST AP", "XR CHEST PORTABLE"])
+@pytest.mark.parametrize(
+    "procedure", ["XR CHEST 1V", "XR CHEST AP", "XR CHEST PORTABLE", "XR CHEST SINGLE VIEW"]
+)
 def test_a_one_view_chest_film_claims_one_view(procedure: str) -> None:
     default = "Frontal and lateral radiographs of the chest."
     assert technique_for_study(default, procedure) == "A single frontal radiograph of the chest."

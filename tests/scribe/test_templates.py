@@ -194,7 +194,7 @@ def test_an_mrrt_export_carries_the_study_scopes_and_a_broken_one_imports_withou
     ],
 )
 def test_the_side_of_a_study(procedure: str, side: str | None) -> None:
-    from autoscribe.scribe.templates import study_side
+    from autoscribe.scribe.sides import study_side
 
     assert study_side(procedure) == side
 

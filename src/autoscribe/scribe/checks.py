@@ -26,7 +26,7 @@ from autoscribe.scribe.findings import (
     denial_contradicted,
 )
 from autoscribe.scribe.lexicon import regions_for_study
-from autoscribe.scribe.templates import study_side
+from autoscribe.scribe.sides import study_side
 from autoscribe.scribe.types import (
     COMPARISON,
     FINDINGS,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from autoscribe.scribe.sides import SIDES
 from autoscribe.scribe.wordlists import data_sections
 
 # The clinical word lists are data (data/confusion_words.txt): nouns that take "of", findings whose
@@ -33,7 +34,7 @@ _OF_THE_PART = _WORDS["of the part"]
 _SIDED = _WORDS["sided"]
 _PARTS = _WORDS["parts"]
 
-_SIDES = r"(?:(?:right|left|bilateral)\s+)?"
+_SIDES = rf"(?:(?:{'|'.join(SIDES)})\s+)?"
 
 # After "evidence on", "amount on": an exam, a side or an image, not a finding ("no evidence on
 # this exam of ...", "a greater amount on the right").

@@ -24,13 +24,14 @@ from autoscribe.scribe.findings import (
 )
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 from autoscribe.scribe.section_names import SECTION_OF
+from autoscribe.scribe.sides import SIDES, study_side
 from autoscribe.scribe.technique import (
     doppler_as_used,
     technique_for_side,
     technique_for_study,
     technique_from_description,
 )
-from autoscribe.scribe.templates import BUILTIN_MACROS, exam_scope, study_side
+from autoscribe.scribe.templates import BUILTIN_MACROS, exam_scope
 from autoscribe.scribe.types import (
     CLINICAL_INDICATION,
     COMPARISON,
@@ -499,8 +500,7 @@ def organs_said_normal(sentence: str, organs: Iterable[OrganTemplate]) -> list[s
         own = [
             w
             for w in words[organ.key]
-            if w not in _SIDE_WORDS
-            and not any(w in other for key, other in words.items() if key != organ.key)
+            if w not in SIDES and not any(w in other for key, other in words.items() if key != organ.key)
         ]
         starts = [m.start() for k in own for m in _kw(k).finditer(low)]
         if not own and words[organ.key] and all(_kw(w).search(low) for w in words[organ.key]):
@@ -508,9 +508,6 @@ def organs_said_normal(sentence: str, organs: Iterable[OrganTemplate]) -> list[s
         if starts:
             named.append((min(starts), organ.key))
     return [key for _, key in sorted(named)] if len(named) >= 2 else []
-
-
-_SIDE_WORDS = frozenset(("right", "left", "bilateral"))
 
 
 def _name_words(title: str) -> list[str]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from autoscribe.scribe.templates import detect_modality
+from autoscribe.scribe.sides import description_sides, without_sides
+from autoscribe.scribe.templates import MODALITY_WORDS, detect_modality
 from autoscribe.scribe.wordlists import data_rows
 
 # How descriptions write "with and without": "W WO", "W/WO", "W+WO", "W & W/O", "WITH & WITHOUT".
@@ -34,10 +35,11 @@ _TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b"
 _ANGIOGRAPHY = re.compile(r"\b(?:cta|mra|angiogra\w*)\b", re.I)
 # A CT angiogram is a contrast study; an MR angiogram may be time-of-flight, without any.
 _CONTRAST_ANGIOGRAPHY = re.compile(r"\b(?:cta|ct angiogra\w*)\b", re.I)
-_ONE_VIEW = re.compile(
-    r"\b(?:1|one|single)\s*(?:v|views?)\b|\bportable\b|\bap\s+only\b|\bap\s*$|\bap\s+(?:supine|upright)\b",
-    re.I,
-)
+# How a description counts views ("XR HAND 3V", "2 VIEWS", "SINGLE VIEW"), and says a frontal view
+# alone: a portable radiograph, "CHEST AP", "AP ONLY".
+_VIEW_COUNT = re.compile(r"\b(\d+|one|two|three|four|five|six|single)\s*(?:v\b|views?\b)", re.I)
+_COUNT_WORDS = {"1": "one", "single": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six"}
+_FRONTAL_ONLY = re.compile(r"\bportable\b|\bap\s+only\b|\bap\s*$|\bap\s+(?:supine|upright)\b", re.I)
 _TWO_VIEWS = re.compile(r"^Frontal and lateral radiographs\b")
 _TOMOSYNTHESIS_CLAIMED = re.compile(r",?\s+(?:with|and)\s+digital breast tomosynthesis\b", re.I)
 _TOMOSYNTHESIS_SAID = re.compile(r"\b(?:tomo\w*|3d|dbt)\b", re.I)
@@ -59,12 +61,17 @@ def contrast_of(procedure: str) -> str | None:
     return None
 
 
+def view_counts(procedure: str) -> set[str]:
+    """The view counts a description names, as words: "XR FOOT 1V" → {"one"}."""
+    return {_COUNT_WORDS.get(m.lower(), m.lower()) for m in _VIEW_COUNT.findall(procedure)}
+
+
 def technique_for_study(default: str, procedure: str) -> str:
     """The template's technique sentence as the study's description says it was done: its contrast
     (a CT abdomen "WITHOUT CONTRAST" must not read "obtained with intravenous contrast"; an
     angiogram is a contrast study), one view for a portable or one-view radiograph, and
     tomosynthesis only where the description names it."""
-    if _ONE_VIEW.search(procedure):
+    if view_counts(procedure) == {"one"} or _FRONTAL_ONLY.search(procedure):
         default = _TWO_VIEWS.sub("A single frontal radiograph", default)
     if not _TOMOSYNTHESIS_SAID.search(procedure):
         default = _TOMOSYNTHESIS_CLAIMED.sub("", default)  # a 2D mammogram is no tomosynthesis
@@ -90,24 +97,20 @@ def technique_for_side(default: str, side: str) -> str:
 
 # ---- a technique from the study description -----------------------------------------------------
 
-# Words of a description that say how, not what: the modality, contrast, counts, the exam itself.
+# Words of a description that say how, not what: the modality (data/procedure_words.txt), contrast,
+# counts, the exam itself.
 _NOT_THE_REGION = re.compile(
-    r"\b(?:ct|cta|mri?|mra|mrv|us|xr|dx|cr|x-?ray|radiographs?|ultrasound|sonogram|sonography|"
-    r"doppler|duplex|computed tomography|magnetic resonance|angiogra\w*|w/o|w/|wo|w|wwo|with|"
+    rf"(?<![a-z0-9])(?:{'|'.join(re.escape(w) for w in MODALITY_WORDS)})(?![a-z0-9])|"
+    r"\b(?:mrv|angiogra\w*|w/o|w/|wo|w|wwo|with|"
     r"without|contrast|con|iv|intravenous|non-?contrast|unenhanced|enhanced|exam|"
-    r"examination|study|protocol|complete|limited|ltd|routine|min|minimum|only|portable|"
-    r"\d+\s*v(?:iews?)?|one|two|three|four|five|single|views?|of|the|right|left|rt|lt|"
-    r"bilateral|bilat|both)\b",
+    r"examination|study|protocol|complete|limited|ltd|routine|min|minimum|only|"
+    r"\d+\s*v(?:iews?)?|one|two|three|four|five|single|of|the)\b",
     re.I,
 )
 # data/body_regions.tsv: a description's words for a region → (the report's name, both sides').
 _BODY_REGIONS = {words: (one, both) for words, one, both in data_rows("body_regions.tsv", 3)}
 _LONGEST_REGION = max(len(words.split()) for words in _BODY_REGIONS)
 _SPINE_LETTER = re.compile(r"\b([ctl])\s+spine\b", re.I)
-_VIEW_COUNT = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:v\b|views?\b)", re.I)
-_COUNT_WORDS = {"1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six"}
-_SIDE = re.compile(r"\b(right|left|rt|lt|bilateral|bilat|both)\b", re.I)
-_SIDE_WORDS = {"rt": "right", "lt": "left", "bilat": "bilateral", "both": "bilateral"}
 
 
 def _regions(procedure: str) -> list[tuple[str, str]]:
@@ -115,7 +118,7 @@ def _regions(procedure: str) -> list[tuple[str, str]]:
     CONTRAST" → abdomen, pelvis. Empty when any word of it is no region (nor a word of how the
     study was done): "XR BONE AGE" names a procedure, not a region."""
     text = _SPINE_LETTER.sub(lambda m: f"{m.group(1)}-spine", procedure.lower())
-    text = re.sub(r"[/,&+]|\band\b", " | ", _NOT_THE_REGION.sub(" ", text))
+    text = re.sub(r"[/,&+]|\band\b", " | ", _NOT_THE_REGION.sub(" ", without_sides(text)))
     regions: list[tuple[str, str]] = []
     for run in text.split("|"):
         words = re.findall(r"[a-z][a-z-]*", run)
@@ -142,8 +145,8 @@ def technique_from_description(procedure: str, modality: str = "") -> str | None
     description does not name both a modality and a body part (the placeholder stays)."""
     regions = _regions(procedure)
     family = detect_modality(procedure, modality)
-    sides = {_SIDE_WORDS.get(m.lower(), m.lower()) for m in _SIDE.findall(procedure)}
-    counts = {m.lower() for m in _VIEW_COUNT.findall(procedure)}
+    sides = description_sides(procedure)
+    counts = view_counts(procedure)
     if not regions or not family or len(sides) > 1 or len(counts) > 1 or re.search(r"\d\s*-\s*\d", procedure):
         return None  # "XR HAND 2V RT AND WRIST 3V LT", "2-3 VIEWS": the radiologist says which
     side = sides.pop() if sides else ""
@@ -155,10 +158,9 @@ def technique_from_description(procedure: str, modality: str = "") -> str | None
     contrast = contrast_of(procedure)
     given = f" {contrast} intravenous contrast" if contrast else ""
     if family == "XR":
-        views = _VIEW_COUNT.search(procedure)
-        if views is None:
+        if not counts:
             return f"Radiographs of {what}."
-        count = _COUNT_WORDS.get(views.group(1), views.group(1).lower())
+        count = counts.pop()
         return f"A single view of {what}." if count == "one" else f"{count.capitalize()} views of {what}."
     if family in ("CT", "MR"):
         if _ANGIOGRAPHY.search(procedure):

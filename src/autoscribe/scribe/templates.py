@@ -76,6 +76,10 @@ _MODALITY_WORDS = {
     for family, words in _PROCEDURE_WORDS.items()
     if family not in ("angiography", "procedure", "after a procedure")
 }
+# Every word of a description that names its modality ("XR", "ultrasound", "cat scan"), longest first.
+MODALITY_WORDS = tuple(
+    sorted({w for words in _MODALITY_WORDS.values() for w in words}, key=len, reverse=True)
+)
 # DICOM modality codes → our families.
 _DICOM_MODALITY = {"CT": "CT", "MR": "MR", "CR": "XR", "DX": "XR", "XR": "XR", "US": "US", "MG": "MG"}
 
@@ -102,17 +106,9 @@ def _candidates(templates: Sequence[Template] | None) -> list[Template]:
     return candidates + [t for t in BUILTIN_TEMPLATES if t.id not in {c.id for c in candidates}]
 
 
-_DESCRIPTION_SIDE = re.compile(r"\b(right|left|rt|lt|bilateral|bilat|both)\b", re.I)
 # A spine study is none of the chest, abdomen or head templates, though it names the region
 # ("CT THORACIC SPINE" is not a CT chest): no built-in template has a spine's organs.
 _SPINE = re.compile(r"\b(?:spine|spinal|[ctl]-spine)\b", re.I)
-
-
-# A region with both sides in every image: "XR PELVIS AND LEFT HIP" shows both hips. ("head"
-# is not one: a humeral or femoral head has a side.)
-_BOTH_SIDED_REGION = re.compile(
-    r"\b(?:pelvis|pelvic|chest(?! wall)|thorax|abdomen|abdominal|brain|spine)\b", re.I
-)
 
 
 def exam_scope(template: Template, procedure: str) -> ExamScope | None:
@@ -121,16 +117,6 @@ def exam_scope(template: Template, procedure: str) -> ExamScope | None:
     return next(
         (s for s in template.scopes if _words_in(text, s.match) and not _words_in(text, s.unless)), None
     )
-
-
-def study_side(procedure: str) -> str | None:
-    """ "right" or "left" when the study description names that side only, and no region that
-    holds both sides, else None."""
-    if _BOTH_SIDED_REGION.search(procedure):
-        return None
-    sides = {m.lower() for m in _DESCRIPTION_SIDE.findall(procedure)}
-    sides = {"right" if s == "rt" else "left" if s == "lt" else s for s in sides}
-    return sides.pop() if sides in ({"right"}, {"left"}) else None
 
 
 def choose_template(

@@ -22,6 +22,7 @@ from autoscribe.scribe.normalize.tokens import (
     sentence_start,
     words_at,
 )
+from autoscribe.scribe.sides import SIDES
 
 
 def _ends_sentence(tok: Tok) -> bool:
@@ -52,12 +53,9 @@ _DENIALS = frozenset(("no", "not", "without", "negative", "none", "nor", "neithe
 _COUNTED = frozenset(("image", "images", "series", "slice", "segment", "level", "number"))
 
 
-_SIDES = frozenset(("left", "right", "bilateral"))
-
-
 def _alike(a: Tok, b: Tok) -> bool:
     """The same word, or one said instead of the other: a side for a side, a number for a number."""
-    return _same_word(a, b) or (a.low in _SIDES and b.low in _SIDES) or (_is_number(a) and _is_number(b))
+    return _same_word(a, b) or (a.low in SIDES and b.low in SIDES) or (_is_number(a) and _is_number(b))
 
 
 def _replaced(toks: list[Tok], said: list[int], correction: list[Tok]) -> tuple[int, int] | None:
