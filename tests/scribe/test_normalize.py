@@ -225,6 +225,15 @@ def test_scratch_that_removes_the_open_sentence_or_the_last_one() -> None:
             "there is a small left scratch that right frontal contusion period",
             "There is a small right frontal contusion.",
         ),
+        # The article follows the new number; the unit and the nodule stay, the rest is said after.
+        ("there is a six millimeter nodule scratch that eight period", "There is an 8 mm nodule."),
+        (
+            "there is a six millimeter nodule scratch that eight in the right upper lobe period",
+            "There is an 8 mm nodule in the right upper lobe.",
+        ),
+        ("an eight millimeter nodule scratch that six period", "A 6 mm nodule."),
+        # A unit said again is the unit written: "millimeters" stands for "mm".
+        ("a 4 mm cyst scratch that eleven millimeters period", "An 11 mm cyst."),
     ],
 )
 def test_scratch_that_mid_sentence_replaces_only_the_words_the_correction_stands_for(

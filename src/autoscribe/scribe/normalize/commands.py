@@ -10,6 +10,7 @@ from autoscribe.scribe.normalize.headings import (
     spoken_heading,
 )
 from autoscribe.scribe.normalize.numbers import NUMBER_WORDS
+from autoscribe.scribe.normalize.quantities import unit_of
 from autoscribe.scribe.normalize.spine import ends_with_spine_level
 from autoscribe.scribe.normalize.tokens import (
     CLAUSE_PUNCT,
@@ -31,13 +32,12 @@ def _ends_sentence(tok: Tok) -> bool:
 
 
 def _same_word(a: Tok, b: Tok) -> bool:
-    """One word, or its plural: "effusion" / "effusions", "mass" / "masses"."""
+    """One word, or its plural: "effusion" / "effusions", "mass" / "masses"; a unit said or
+    written: "millimeters" / "mm"."""
     x, y = a.low, b.low
-    return (
-        a.kind in ("word", "num")
-        and b.kind in ("word", "num")
-        and (x in (y, y + "s", y + "es") or y in (x + "s", x + "es"))
-    )
+    if a.kind not in ("word", "num") or b.kind not in ("word", "num"):
+        return False
+    return x in (y, y + "s", y + "es") or y in (x + "s", x + "es") or (unit_of(x) or x) == (unit_of(y) or y)
 
 
 def _is_number(tok: Tok) -> bool:
@@ -58,9 +58,10 @@ def _alike(a: Tok, b: Tok) -> bool:
     return _same_word(a, b) or (a.low in SIDES and b.low in SIDES) or (_is_number(a) and _is_number(b))
 
 
-def _replaced(toks: list[Tok], said: list[int], correction: list[Tok]) -> tuple[int, int] | None:
-    """The first and last token of what a correction said mid-sentence stands for, or None when
-    that is not clear (then "scratch that" takes the sentence back, as it does after a full stop).
+def _replaced(toks: list[Tok], said: list[int], correction: list[Tok]) -> tuple[int, int, int] | None:
+    """The first and last token of what a correction said mid-sentence stands for, and how many of
+    the correction's words take their place (the rest are said after the sentence's own), or None
+    when that is not clear (then "scratch that" takes the sentence back, as after a full stop).
 
     The correction's first words are laid over the end of what was said, longest first: "in the
     left lobe scratch that right lobe which is new" replaces "left lobe"; "image eighty scratch that
@@ -80,7 +81,7 @@ def _replaced(toks: list[Tok], said: list[int], correction: list[Tok]) -> tuple[
         first = last = runs[-1]
         while last + 1 in said and _is_number(toks[last + 1]):
             last += 1
-        return first, last
+        return first, last, len(correction)
     for size in range(min(len(correction), len(said) - 1), 0, -1):
         head = correction[:size]
         for end in range(len(said) - 1, size - 2, -1):
@@ -91,9 +92,13 @@ def _replaced(toks: list[Tok], said: list[int], correction: list[Tok]) -> tuple[
             if size == len(correction):
                 if [toks[k].low for k in span] == [t.low for t in correction]:
                     # "the distal radius and ulna scratch that distal radius": what follows goes.
-                    return (span[0], said[-1]) if end < len(said) - 1 else None
-                return span[0], span[-1]
-            return span[0], said[-1]
+                    return (span[0], said[-1], size) if end < len(said) - 1 else None
+                return span[0], span[-1], size
+            if all(_is_number(t) for t in head) and end < len(said) - 1:
+                # "a six millimeter nodule scratch that eight in the right upper lobe": the number
+                # is replaced, the unit and nodule kept, and the rest said after them.
+                return span[0], span[-1], size
+            return span[0], said[-1], len(correction)
     return None
 
 
@@ -122,10 +127,27 @@ def _scratch_in_place(toks: list[Tok]) -> list[Tok]:
         if span is None:
             i += 2
             continue
-        first, last = span
-        toks = toks[:first] + toks[i + 2 : end] + toks[last + 1 : i] + toks[end:]
+        first, last, used = span
+        words = [k for k in range(i + 2, end) if toks[k].kind in ("word", "num") and toks[k].low != "comma"]
+        split = words[used] if used < len(words) else end
+        toks = toks[:first] + toks[i + 2 : split] + toks[last + 1 : i] + toks[split:end] + toks[end:]
+        if first and toks[first - 1].low in ("a", "an") and first < len(toks):
+            # "a six millimeter nodule scratch that eight": an 8 mm nodule.
+            article = "an" if _starts_with_vowel_sound(toks[first]) else "a"
+            toks[first - 1].text = article.capitalize() if toks[first - 1].text[0].isupper() else article
         i = first + (end - i - 2)
     return toks
+
+
+def _starts_with_vowel_sound(tok: Tok) -> bool:
+    """Whether a word or number is said starting with a vowel: "eight", "11", "echogenic", "hour"."""
+    if _is_number(tok):
+        digits = tok.text.replace(",", "").split(".")[0]
+        if digits.isdigit():
+            return digits.startswith("8") or (len(digits) in (2, 5) and digits[:2] in ("11", "18"))
+    low = tok.low
+    vowel = low[:1] in ("a", "e", "i", "o") and not low.startswith("one")
+    return vowel or low.startswith(("hour", "honest"))
 
 
 def spoken_commands(toks: list[Tok]) -> list[Tok]:

@@ -15,6 +15,16 @@ _UNITS: list[tuple[tuple[str, ...], str]] = [
     (tuple(spoken.split()), abbreviation) for spoken, abbreviation in data_rows("units.tsv", 2)
 ]
 
+_ONE_WORD_UNITS = {spoken[0]: abbreviation for spoken, abbreviation in _UNITS if len(spoken) == 1}
+
+
+def unit_of(word: str) -> str | None:
+    """The abbreviation of a one-word unit, said or written: "millimeters" → "mm", "mm" → "mm"."""
+    low = word.lower()
+    if low in _ONE_WORD_UNITS:
+        return _ONE_WORD_UNITS[low]
+    return low if low in _ONE_WORD_UNITS.values() else None
+
 
 # A quantity follows these words even without a unit ("series 3 image 42", "BI-RADS category 2").
 _NUMBER_CONTEXT = frozenset(data_sections("normalize_words.txt")["number context"])
