@@ -38,6 +38,7 @@ def _critical(findings: str, impression: str = "", context: StudyContext = CHEST
         ("Large left numo thorax.", "numo thorax", "pneumothorax"),
         ("Acute pulmonary and bolus in the right lower lobe.", "pulmonary and bolus", "pulmonary embolism"),
         ("Acute sub dural hematoma over the left convexity.", "sub dural hematoma", "subdural hematoma"),
+        ("The enteric tube is in mal position.", "mal position", "malpositioned tube or line"),
         ("Stanford type A aortic this section.", "aortic this section", "aortic dissection"),
         ("There is mid line shift of six millimeters.", "mid line shift", "midline shift"),
     ],
@@ -79,6 +80,9 @@ def test_spelling_variants_of_critical_terms_are_critical_and_named(sentence: st
         "There is a new mass in the thorax.",
         "The emergency physician was notified of the result.",
         "Mild motion artifact.",
+        # Ending in malposition's own word is not a misheard "malposition".
+        "A 6 mm mass in the left breast at the two o'clock position.",
+        "Endotracheal tube tip 4 cm above the carina in good position.",
     ],
 )
 def test_negated_and_ordinary_sentences_raise_no_critical_warning(sentence: str) -> None:

@@ -108,6 +108,13 @@ def critical_variants(
                         continue
                     if difflib.SequenceMatcher(None, "".join(rest), target).ratio() < 0.6:
                         continue
+                last = lows[-1]
+                if size > 1 and last in real and len(last) >= 4 and letters.endswith(last):
+                    # "clock position", "good position" end in malposition's own word: what comes
+                    # before it must sound like the rest of the term ("mal position").
+                    lead = joined[: -len(last)]
+                    if difflib.SequenceMatcher(None, lead, letters[: -len(last)]).ratio() < 0.4:
+                        continue
                 candidate = (distance, -similarity, start, end, concept)
                 if found is None or candidate[:2] < found[:2]:
                     found = candidate
