@@ -263,6 +263,38 @@ def test_a_generic_critical_word_is_read_by_its_anatomy(
         # "be performed" is no misheard "perforated".
         ("CT CHEST WITHOUT CONTRAST", "Follow-up CT could be performed in 12 months.", None),
         ("CT ABDOMEN PELVIS", "A HIDA scan may be performed if clinically indicated.", None),
+        # A third probe's misses: a critical finding in words of its own.
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "There is an acute left middle cerebral artery territory infarct.",
+            "Acute infarct",
+        ),
+        ("CT HEAD WITHOUT CONTRAST", "Chronic right MCA infarct.", None),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Diffuse subarachnoid blood in the basal cisterns.",
+            "Subarachnoid hemorrhage",
+        ),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Acute intraparenchymal hematoma in the right basal ganglia.",
+            "Intracranial hemorrhage",
+        ),
+        ("XR CHEST PORTABLE", "The endotracheal tube is in the esophagus.", "Malpositioned tube or line"),
+        (
+            "CT ABDOMEN PELVIS",
+            "Closed loop small bowel obstruction with mesenteric swirl.",
+            "Closed loop obstruction",
+        ),
+        ("CT ABDOMEN PELVIS", "Superior mesenteric artery occlusion.", "Bowel ischemia"),
+        ("MRI LUMBAR SPINE", "A large extrusion severely compressing the cauda equina.", "Cord compression"),
+        ("XR CHEST", "Swallowed button battery projecting over the esophagus.", "Button battery"),
+        ("US PELVIS", "Heterotopic pregnancy.", "Ectopic pregnancy"),
+        ("XR CHEST", "Esophageal rupture is suspected.", "Perforation"),
+        # ... and its false alarms.
+        ("CTA CHEST", "Chronic organized thrombus in the right lower lobe pulmonary artery.", None),
+        ("CTA CHEST", "Pulmonary embolism cannot be evaluated due to motion.", None),
+        ("US SCROTUM", "Torsion of the appendix testis on the left.", None),
     ],
 )
 def test_common_wordings_of_critical_results_and_of_their_absence(

@@ -20,7 +20,7 @@ from autoscribe.scribe import (
     run_checks,
 )
 from autoscribe.scribe.findings import analyze, communication_recorded
-from autoscribe.scribe.impression import generate_impression, impression_with_source
+from autoscribe.scribe.impression import generate_impression, impression_with_source, rule_based_impression
 
 
 def _draft(text: str, template_id: str = "ct-chest", context: StudyContext | None = None) -> Any:
@@ -50,6 +50,31 @@ def test_rule_based_impression_orders_critical_first_and_says_normal_when_normal
     assert generate_impression(_draft("the lungs are clear period no pneumothorax period")) == [
         "No acute abnormality."
     ]
+
+
+@pytest.mark.parametrize(
+    "findings",
+    [
+        "Widened mediastinum.",
+        "Hyperdense blood in the left Sylvian fissure.",
+        "Right upper lobe collapse.",
+        "The heart is moderately enlarged.",
+        "Peritoneal carcinomatosis.",
+    ],
+)
+def test_a_finding_the_lexicon_does_not_list_is_not_called_normal(findings: str) -> None:
+    """Said in words the lexicon does not list, a finding was dropped and the impression read "No
+    acute abnormality."; a normal study still reads so."""
+    draft = (
+        ScribeEngine(llm=None).from_text(f"Findings: {findings}", StudyContext(procedure="XR CHEST")).draft
+    )
+    assert rule_based_impression(draft) == [findings.rstrip(".") + "."]
+
+
+def test_a_normal_study_in_words_the_lexicon_does_not_list_stays_normal() -> None:
+    text = "Findings: The lungs are clear. The heart size is normal. The NG tube extends into the stomach."
+    draft = ScribeEngine(llm=None).from_text(text, StudyContext(procedure="XR CHEST")).draft
+    assert rule_based_impression(draft) == ["No acute abnormality."]
 
 
 def test_the_suggested_impression_leaves_out_the_sizes_of_normal_structures() -> None:

@@ -35,7 +35,7 @@ SECTIONED = {
         "purpose after a terminator",
         "anatomy named by a size",
     },
-    "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild"},
+    "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild", "abnormal"},
     "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes", "endings"},
     "normalize_words.txt": {"headings", "number context", "subcategory context", "written case", "isotopes"},
     "sex_specific_anatomy.txt": {"female", "male"},
@@ -173,7 +173,9 @@ def test_critical_anatomy_places_critical_phrases_of_the_lexicon_in_known_region
     for group in groups:
         # A group places a critical concept's phrases, or phrases that are critical somewhere
         # ("thrombus" in a pulmonary artery is a pulmonary embolism).
-        critical_somewhere = any(meaning.critical for meaning, _ in group.elsewhere)
+        critical_somewhere = any(meaning.critical for meaning, _ in group.elsewhere) or bool(
+            group.new and group.new[0].critical
+        )
         for phrase in group.phrases:
             concept, critical = concepts[phrase]
             assert concept == group.concept and (critical or critical_somewhere), phrase

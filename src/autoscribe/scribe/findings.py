@@ -27,6 +27,7 @@ def _words_regex(words: tuple[str, ...]) -> re.Pattern[str]:
 _NEGEX = data_sections("negex_triggers.txt")
 _WORDS = data_sections("findings_words.txt")
 _NORMAL_WORDS = _words_regex(_WORDS["normal"])
+_ABNORMAL_WORDS = _words_regex(_WORDS["abnormal"])
 _QUALIFIERS = _words_regex(_WORDS["qualifiers"])
 _SIDE = re.compile(r"\b(right|left|bilateral|bilaterally|both)\b", re.I)
 _MEASURE = re.compile(r"\b\d+(?:\.\d+)?(?: x \d+(?:\.\d+)?)* ?(?:cm|mm)\b")
@@ -166,10 +167,13 @@ class _Placement:
     elsewhere: tuple[tuple[Meaning, re.Pattern[str]], ...]
     otherwise: Meaning | None
     old: frozenset[str]
+    new: tuple[Meaning, frozenset[str]] | None
 
 
 # How far before a phrase an "old:" word still describes it ("chronic left ICA occlusion").
 _OLD_REACH = 4
+# A "new:" word reaches over a spelled-out territory: "acute left middle cerebral artery territory infarct".
+_NEW_REACH = 6
 
 
 @lru_cache(maxsize=1)
@@ -183,6 +187,7 @@ def _generic_phrases() -> dict[str, _Placement]:
             elsewhere=tuple((meaning, _phrase_regex(words)) for meaning, words in group.elsewhere),
             otherwise=group.otherwise,
             old=group.old,
+            new=group.new,
         )
         for phrase in group.phrases:
             if concepts.get(phrase) != group.concept:
@@ -201,12 +206,16 @@ def _in_place(
     first ("retroperitoneal hemorrhage", "filling defect in the renal pelvis", "neck dissection"),
     then the organ the sentence is filed under (`where`), then the study's body regions (`regions`:
     "hemorrhage" alone in a CT abdomen is not intracranial). An old-finding word among the last words
-    of its clause before it (`clause_before`) keeps its own meaning ("chronic left ICA occlusion")."""
+    of its clause before it (`clause_before`) keeps its own meaning ("chronic left ICA occlusion"); a
+    "new:" word there gives it the new one ("acute left MCA infarct")."""
     placement = _generic_phrases().get(_key(term))
     if placement is None:
         return meaning
-    if placement.old & {w.lower() for w in re.findall(r"[\w-]+", clause_before)[-_OLD_REACH:]}:
+    before = [w.lower() for w in re.findall(r"[\w-]+", clause_before)]
+    if placement.old & set(before[-_OLD_REACH:]):
         return meaning
+    if placement.new is not None and placement.new[1] & set(before[-_NEW_REACH:]):
+        return placement.new[0]
     for text in (sentence, where):
         for other, words in placement.elsewhere:
             if words.search(text):
@@ -315,6 +324,29 @@ def measurement_only_positive(sentence: str) -> bool:
         and not _NORMAL_WORDS.search(sentence)
         and not _BIOMETRY.search(sentence)
     )
+
+
+# A sentence of Findings that is about the study or the patient, not a finding: "Status post
+# cholecystectomy.", "Comparison is made to ...", "Evaluation is limited by motion."
+_NOT_A_FINDING = re.compile(
+    r"^(?:status post|s/p|post|history|comparison|compared|technique|the study|this study|images?|"
+    r"evaluation|assessment|limited|please|recommend\w*|suggest\w*|follow-up|followup|consider|"
+    r"correlat\w*|clinical|note|addendum|the patient|patient|exam|examination)\b",
+    re.I,
+)
+
+
+def unlisted_finding(analysis: Analysis) -> bool:
+    """A dictated sentence that names no finding the lexicon knows, yet says something is wrong
+    ("Widened mediastinum.", "Hyperdense blood in the left sylvian fissure."): a word of
+    findings_words.txt [abnormal], nothing normal, no denial, and about the images rather than the
+    study or the patient. The impression keeps it: "No acute abnormality" would contradict it."""
+    text = analysis.text.strip()
+    if analysis.mentions or analysis.normal or _NORMAL_WORDS.search(text) or not _ABNORMAL_WORDS.search(text):
+        return False
+    if _PRE_RE.search(text) or _POST_RE.search(text) or COMMUNICATION.search(text):
+        return False
+    return not _NOT_A_FINDING.search(text)
 
 
 def concepts_match(a: str, b: str) -> bool:

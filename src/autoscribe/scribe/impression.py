@@ -1,8 +1,9 @@
 """The impression: positive findings, most important first; optionally written by an LLM.
 
 Rule-based by default: every sentence of Findings that affirms an abnormality (NegEx, see
-findings.py) becomes one item, critical findings first, then by weight; "No acute abnormality."
-when nothing is positive. Given an `LlmConfig` (the app builds one when `AUTOSCRIBE_LLM_BASE_URL`
+findings.py) becomes one item, critical findings first, then by weight, and last the sentences
+that say something is wrong in words the lexicon does not list; "No acute abnormality." when
+nothing is positive. Given an `LlmConfig` (the app builds one when `AUTOSCRIBE_LLM_BASE_URL`
 points at an OpenAI-compatible server), that server writes the impression from the Findings text
 instead; any failure falls back to the rules, so dictation never waits on or breaks because of it.
 """
@@ -16,7 +17,7 @@ from typing import Protocol
 
 import httpx
 
-from autoscribe.scribe.findings import analyze, measurement_only_positive
+from autoscribe.scribe.findings import analyze, measurement_only_positive, unlisted_finding
 from autoscribe.scribe.types import FINDINGS, Draft
 
 log = logging.getLogger("autoscribe.scribe")
@@ -80,6 +81,8 @@ def positive_findings(draft: Draft) -> list[tuple[str, str, int, bool]]:
             out.append((path, sentence.text, analysis.weight, analysis.critical))
         elif not analysis.mentions and measurement_only_positive(sentence.text):
             out.append((path, sentence.text, 20, False))
+        elif unlisted_finding(analysis):
+            out.append((path, sentence.text, 10, False))
     return out
 
 

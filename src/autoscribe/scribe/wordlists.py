@@ -149,6 +149,9 @@ class GenericPhrases:
     # Words that, among the few just before a phrase, keep its own meaning ("chronic left ICA
     # occlusion" is no acute large vessel occlusion).
     old: frozenset[str] = frozenset()
+    # What the phrase means when one of these words is among the few just before it ("acute left
+    # MCA infarct" is an acute infarct), the "old:" words first.
+    new: tuple[Meaning, frozenset[str]] | None = None
 
 
 def _meaning(text: str, where: str) -> Meaning:
@@ -168,12 +171,16 @@ def parse_critical_anatomy(sections: dict[str, tuple[str, ...]]) -> tuple[Generi
         where = f"critical_anatomy.txt [{name}]"
         fields: dict[str, str] = {}
         elsewhere: list[tuple[Meaning, tuple[str, ...]]] = []
+        new: tuple[Meaning, frozenset[str]] | None = None
         for line in lines:
             key, _, value = line.partition(":")
             key, value = key.strip(), value.strip()
             if key == "elsewhere":
                 meaning, _, words = value.partition(":")
                 elsewhere.append((_meaning(meaning, where), _word_list(words)))
+            elif key == "new" and new is None:
+                meaning, _, words = value.partition(":")
+                new = (_meaning(meaning, where), frozenset(w.lower() for w in _word_list(words)))
             elif key in ("of", "phrases", "regions", "anatomy", "otherwise", "old") and key not in fields:
                 fields[key] = value
             else:
@@ -191,6 +198,7 @@ def parse_critical_anatomy(sections: dict[str, tuple[str, ...]]) -> tuple[Generi
                 elsewhere=tuple(elsewhere),
                 otherwise=_meaning(fields["otherwise"], where) if fields.get("otherwise") else None,
                 old=frozenset(w.lower() for w in _word_list(fields.get("old", ""))),
+                new=new,
             )
         )
     return tuple(groups)
