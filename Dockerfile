@@ -21,13 +21,14 @@ RUN /opt/autoscribe/bin/pip install .
 FROM python:3.11-slim-bookworm
 
 # The Debian packages the platform itself needs at run time, the subset of what .ci/run installs
-# (tests/ops/test_packaging.py checks it): pango, harfbuzz and fonts for WeasyPrint (PDF rendering).
+# (tests/ops/test_packaging.py checks it): pango, harfbuzz and fonts for WeasyPrint (PDF rendering);
+# hunspell-en-med, the medical words the dictation's spelling correction leaves as heard.
 # The rest of .ci/run's list serves the tests only: chromium (browser tests), espeak-ng and ffmpeg
 # (test dictation audio; decoding at run time is PyAV's bundled FFmpeg), dcmtk and orthanc (DICOM
 # peers), postgresql-client (test databases).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core hunspell-en-med \
     && rm -rf /var/lib/apt/lists/*
 
 # A user of its own, no login shell, owning only the data directory, which is also its home (where

@@ -306,3 +306,25 @@ def test_a_misheard_word_that_ends_like_an_adjective_is_still_put_right() -> Non
     said = "Tear of the posterior horn of the medical meniscus."
     result = ScribeEngine(llm=None).from_text(said, context)
     assert "medial meniscus" in " ".join(s.text for _, s in result.draft.iter_sentences())
+
+
+@pytest.mark.parametrize(
+    ("procedure", "said"),
+    [
+        ("US OB 2ND TRIMESTER", "Mild fetal pyelectasis of the left kidney. No caliectasis."),
+        ("US GUIDED PARACENTESIS", "Two liters of straw colored ascitic fluid were removed."),
+        ("US PELVIS", "Ovarian hyperstimulation with theca lutein cysts."),
+        ("XR HIPS BILAT", "The epiphysis is displaced posteromedially."),
+        ("MRI KNEE RT", "Displaced anteromedially and superolaterally, then inferolaterally."),
+    ],
+)
+def test_a_word_of_the_medical_dictionary_is_heard_right(procedure: str, said: str) -> None:
+    """A new-user probe found these rewritten as other words: fetal "atelectasis", "cystic fluid",
+    "hyperinflation", "theca lesion cysts", a fragment displaced "posterolateral"."""
+    assert _corrected(procedure, said) == said
+
+
+def test_a_rarer_spelling_of_a_vocabulary_word_is_still_written_the_usual_way() -> None:
+    # "appendical" and "doral" are in the medical dictionary; neither stops the usual spelling.
+    assert correct_terms("periappendical fat stranding") == "periappendiceal fat stranding"
+    assert correct_terms("no subdoral hematoma") == "no subdural hematoma"

@@ -38,7 +38,14 @@ from autoscribe.scribe.vocabulary import (
     other_word,
     prefix_changed,
 )
-from autoscribe.scribe.wordlists import Lexicon, Term, american_spelling, load_lexicon, real_words
+from autoscribe.scribe.wordlists import (
+    Lexicon,
+    Term,
+    american_spelling,
+    load_lexicon,
+    medical_words,
+    real_words,
+)
 
 # Never part of a heard span: meaning carriers (negation, side, change) and glue words.
 _KEEP = frozenset(
@@ -176,6 +183,7 @@ class _Matcher:
         self.known = _domain() | {w.lower() for w in extra_known}
         self.joined = {t.letters for t in self.terms if " " not in t.text}
         self.real = real_words()
+        self.medical = medical_words()
         self.context_words = {
             name: region.context for name, region in lexicon.regions.items() if region.context
         }
@@ -257,7 +265,8 @@ def correct_radiology_terms(
             key = phonetic_key(joined)
             if len(key) < 2:
                 continue
-            non_words = [w for w in unknown if w not in matcher.real]
+            # A word of the medical dictionary is a word too: "ascitic" asks for a close match in context.
+            non_words = [w for w in unknown if w not in matcher.real and w not in matcher.medical]
             lo, hi = max(0, i - 6), min(len(words), i + size + 6)
             window = set(lows[lo:i]) | set(lows[i + size : hi])
             for d, term in matcher.candidates(key):

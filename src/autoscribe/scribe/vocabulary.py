@@ -30,6 +30,7 @@ from autoscribe.scribe.wordlists import (
     data_sections,
     findings_lexicon,
     load_lexicon,
+    medical_words,
     real_words,
 )
 
@@ -153,10 +154,12 @@ def is_compound(word: str, roots: Collection[str], real: Collection[str] = ()) -
     for prefix in _COMPOUND_PREFIXES:
         if word.startswith(prefix):
             rest = word[len(prefix) :]
-            if len(rest) >= 4 and rest in roots:
-                return True
-            if len(rest) >= 5 and rest.endswith(_ADJECTIVE_ENDINGS) and rest in real:
-                return True
+            # An adverb of such a compound too: "superolaterally", "anteroposteriorly".
+            for root in (rest, rest[:-2] if rest.endswith("ly") else ""):
+                if len(root) >= 4 and root in roots:
+                    return True
+                if len(root) >= 5 and root.endswith(_ADJECTIVE_ENDINGS) and root in real:
+                    return True
     return False
 
 
@@ -206,6 +209,7 @@ class _Corrector:
         self.vocabulary = set(domain_vocabulary()) | _words(extra)
         self.compounds = {**domain_compounds(), **_compounds(extra)}
         self.real = real_words()
+        self.medical = medical_words()
         self.targets = sorted(
             {w for w in self.vocabulary if len(w) >= 5 and w not in _PROTECTED} | set(self.compounds)
         )
@@ -264,6 +268,10 @@ class _Corrector:
             return None
         if low not in self.cache:
             best = self.closest(low)
+            if best and low in self.medical and edit_distance(low, best, 1) > 1:
+                # A word of the medical dictionary is heard right ("pyelectasis" is no atelectasis),
+                # unless it is a rarer spelling of a vocabulary word ("appendical", appendiceal).
+                best = None
             self.cache[low] = self.form(best) if best else None
         return self.cache[low]
 

@@ -8,15 +8,20 @@ every engine module may use it.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 from spellchecker import SpellChecker
 
 from autoscribe.scribe.phonetics import phonetic_key
+
+log = logging.getLogger("autoscribe.scribe")
 
 DATA = resources.files("autoscribe.scribe") / "data"
 FINDINGS_LEXICON = "findings_lexicon.tsv"
@@ -88,12 +93,71 @@ def findings_lexicon() -> tuple[FindingTerm, ...]:
     return parse_findings_lexicon(data_text(FINDINGS_LEXICON))
 
 
+# Debian's hunspell-en-med (OpenMedSpel, GPL-3+: read where the system has it, never shipped with
+# us) and the affix file of hunspell-en-us it is written against. AUTOSCRIBE_HUNSPELL_DIR moves them.
+_MEDICAL_DIC = "en_med_glut.dic"
+_ENGLISH_AFF = "en_US.aff"
+
+
+def _suffix_rules(aff: str) -> dict[str, list[tuple[str, str, re.Pattern[str]]]]:
+    """Hunspell's suffix rules by flag: (letters stripped, letters added, condition on the word)."""
+    rules: dict[str, list[tuple[str, str, re.Pattern[str]]]] = {}
+    for line in aff.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[0] == "SFX":
+            flag, strip, add, condition = parts[1:5]
+            rule = (
+                "" if strip == "0" else strip,
+                "" if add == "0" else add.split("/")[0],
+                re.compile(f"{condition}$"),
+            )
+            rules.setdefault(flag, []).append(rule)
+    return rules
+
+
+def expand_hunspell(dic: str, aff: str) -> frozenset[str]:
+    """Every word of a Hunspell dictionary with the suffixes its flags allow, lowercased: the
+    medical dictionary writes "posteromedial/Y" for posteromedial and posteromedially. Prefix rules
+    are left out (a prefix makes a compound the correction already knows, `is_compound`)."""
+    rules = _suffix_rules(aff)
+    words: set[str] = set()
+    for line in dic.splitlines()[1:]:
+        word, _, flags = line.strip().partition("/")
+        if not word.isalpha():
+            continue  # the count, the header's prose, abbreviations with digits
+        low = word.lower()
+        words.add(low)
+        for flag in flags:
+            for strip, add, condition in rules.get(flag, ()):
+                if low.endswith(strip) and condition.search(low):
+                    words.add(low[: len(low) - len(strip)] + add)
+    return frozenset(words)
+
+
+@lru_cache(maxsize=1)
+def medical_words() -> frozenset[str]:
+    """The words of the system's medical dictionary (hunspell-en-med), or none when it is not
+    installed: "pyelectasis", "ascitic" and "posteromedially" are then misspellings to correct."""
+    where = Path(os.environ.get("AUTOSCRIBE_HUNSPELL_DIR", "/usr/share/hunspell"))
+    try:
+        dic = (where / _MEDICAL_DIC).read_text(encoding="utf-8", errors="replace")
+        aff = (where / _ENGLISH_AFF).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        log.warning(
+            "no medical dictionary at %s (Debian package hunspell-en-med): fewer words are known", where
+        )
+        return frozenset()
+    return expand_hunspell(dic, aff)
+
+
 @lru_cache(maxsize=1)
 def real_words() -> frozenset[str]:
     """Words that are real as heard: pyspellchecker's English dictionary (loading it takes about half
     a second: once, on first use) and data/radiology_words.txt, hyphenated words also without their
     hyphens ("cul-de-sac", "culdesac"), and the words of the spoken units (data/units.tsv: "four
-    centimetre" was made "subcentimeter")."""
+    centimetre" was made "subcentimeter"). Not the medical dictionary's (`medical_words`): its
+    drug names and rare spellings ("doral", "appendical") make no compound nor stop a correction
+    one letter away."""
     radiology = data_lines("radiology_words.txt")
     units = {word for spoken, _ in data_rows("units.tsv", 2) for word in spoken.lower().split()}
     return frozenset(
