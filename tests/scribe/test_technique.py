@@ -13,6 +13,11 @@ def _technique(text: str, procedure: str) -> str:
     return result.draft.section_texts()["technique"]
 
 
+def _findings(text: str, procedure: str) -> str:
+    result = ScribeEngine(llm=None).from_text(f"Findings: {text}", StudyContext(procedure=procedure))
+    return result.draft.section_texts()["findings"]
+
+
 @pytest.mark.parametrize(
     ("procedure", "technique"),
     [
@@ -177,3 +182,38 @@ def test_tomosynthesis_and_an_arthrogram_are_said_as_the_description_says() -> N
         "Labral tear.", "MR ARTHROGRAM SHOULDER LT"
     )
     assert "without contrast" in _technique("Labral tear.", "MRI SHOULDER LT WO")
+
+
+@pytest.mark.parametrize(
+    ("procedure", "contrast"),
+    [
+        ("CT ABD PELVIS W/O & W CONTRAST", "before and after"),
+        ("MRI BRAIN W/O & W", "before and after"),
+        ("CT RENAL STONE", "without"),
+        ("CT A/P STONE PROTOCOL W CONTRAST", "with"),
+    ],
+)
+def test_contrast_said_without_first_and_a_stone_study(procedure: str, contrast: str) -> None:
+    assert contrast_of(procedure) == contrast
+
+
+@pytest.mark.parametrize(
+    ("procedure", "technique"),
+    [
+        ("XR CHEST PA", "A single frontal radiograph of the chest."),
+        ("XR CHEST 4V", "Four radiographs of the chest."),
+        ("XR CHEST PA AND LATERAL", "Frontal and lateral radiographs of the chest."),
+    ],
+)
+def test_a_chest_film_claims_the_views_its_description_says(procedure: str, technique: str) -> None:
+    assert technique_for_study("Frontal and lateral radiographs of the chest.", procedure) == technique
+
+
+def test_a_study_without_contrast_claims_no_enhancement_and_a_pelvis_ct_no_abdomen() -> None:
+    kidneys = _findings("Diverticulosis.", "CT ABDOMEN PELVIS WO CONTRAST")
+    assert "enhance" not in kidneys and "No hydronephrosis or renal calculus." in kidneys
+    assert "enhance symmetrically" in _findings("Diverticulosis.", "CT ABDOMEN PELVIS W CONTRAST")
+    pelvis = _findings("Small left hip effusion.", "CT PELVIS WITHOUT CONTRAST")
+    assert "liver" not in pelvis.lower() and "lung bases" not in pelvis.lower()
+    technique = _technique("", "CT PELVIS WITHOUT CONTRAST")
+    assert technique.startswith("Axial CT images of the pelvis were obtained without")

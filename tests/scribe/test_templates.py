@@ -51,6 +51,13 @@ from autoscribe.scribe.types import FINDINGS, IMPRESSION
         # ... but an angiogram keeps the angiography template it is heard with.
         ("CTA CHEST ABDOMEN PELVIS AORTA", "CT", "cta-chest"),
         ("", "", "generic"),
+        # A modality no built-in template is for: a V/Q scan is no CT chest, MAG3 no renal US.
+        ("NM LUNG VENTILATION PERFUSION", "NM", "generic"),
+        ("NM LUNG VQ", "", "generic"),
+        ("NM RENAL SCAN MAG3", "NM", "generic"),
+        ("FL ESOPHAGRAM", "RF", "generic"),
+        ("CHEST TUBE PLACEMENT", "XA", "generic"),
+        ("MRV HEAD", "", "mri-brain"),
     ],
 )
 def test_template_is_chosen_from_procedure_and_modality(
@@ -235,6 +242,8 @@ def test_a_diagnostic_study_after_a_procedure_keeps_its_template(procedure: str,
         ("CT ABD/PEL W/ CON", False),
         ("CT PERFUSION HEAD", True),
         ("CT STROKE CODE W PERFUSION", False),
+        ("CT PELVIS WITHOUT CONTRAST", True),
+        ("CT ABDOMEN PELVIS WO CONTRAST", False),
     ],
 )
 def test_a_scope_is_not_taken_for_a_study_that_covers_more(procedure: str, scoped: bool) -> None:

@@ -39,7 +39,19 @@ SECTIONED = {
     "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes", "endings"},
     "normalize_words.txt": {"headings", "number context", "subcategory context", "written case", "isotopes"},
     "sex_specific_anatomy.txt": {"female", "male"},
-    "procedure_words.txt": {"CT", "MR", "XR", "US", "MG", "angiography", "procedure", "after a procedure"},
+    "procedure_words.txt": {
+        "CT",
+        "MR",
+        "XR",
+        "US",
+        "MG",
+        "NM",
+        "RF",
+        "XA",
+        "angiography",
+        "procedure",
+        "after a procedure",
+    },
     "confusion_words.txt": {"of before a finding", "of the part", "sided", "parts"},
 }
 LISTS = ("base_vocabulary.txt", "templates/ORDER.txt", "radiology_words.txt")

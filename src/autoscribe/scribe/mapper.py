@@ -26,6 +26,7 @@ from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 from autoscribe.scribe.section_names import SECTION_OF
 from autoscribe.scribe.sides import SIDES, study_side
 from autoscribe.scribe.technique import (
+    claims_contrast_not_given,
     doppler_as_used,
     technique_for_side,
     technique_for_study,
@@ -243,6 +244,8 @@ def draft_from_template(template: Template, context: StudyContext | None = None)
                 looked_at = scope.organs is None or organ.key in scope.organs
                 normal = (scope.normal_of(organ.key) or normal) if looked_at else ""
             for text in split_sentences(normal):
+                if claims_contrast_not_given(text, context.procedure):
+                    continue  # "The kidneys enhance symmetrically." of a CT without contrast
                 sub.sentences.append(Sentence(draft.new_sentence_id(), text, "default"))
             section.subsections.append(sub)
         draft.sections.append(section)

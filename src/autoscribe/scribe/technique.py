@@ -17,7 +17,9 @@ from autoscribe.scribe.wordlists import data_rows
 
 # How descriptions write "with and without": "W WO", "W/WO", "W+WO", "W & W/O", "WITH & WITHOUT".
 _WITH_AND_WITHOUT = re.compile(
-    r"\b(?:with|w/?)\s*(?:and|&|\+|/)?\s*(?:without|w/o|wo)\b|\bwithout\s+(?:and|&|\+)\s+with\b|\bwwo\b", re.I
+    r"\b(?:with|w/?)\s*(?:and|&|\+|/)?\s*(?:without|w/o|wo)\b|\b(?:without|w/o|wo)\s*(?:and|&|\+)\s*(?:with|w)\b|"
+    r"\bwwo\b",
+    re.I,
 )
 # A description may end in "W" or "WO" alone ("CT ABD/PELVIS WO"), or say "W/O IV": contrast is
 # what it means. Oral contrast only is no intravenous contrast.
@@ -31,6 +33,7 @@ _WITH_CONTRAST = re.compile(
     r"\b(?:w/?|with)\s*$",
     re.I,
 )
+_STONE_STUDY = re.compile(r"\b(?:stone protocol|renal stones?|kidney stones?|urolithiasis)\b", re.I)
 _TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b")
 _ANGIOGRAPHY = re.compile(r"\b(?:cta|mra|angiogra\w*)\b", re.I)
 # A CT angiogram is a contrast study; an MR angiogram may be time-of-flight, without any.
@@ -39,7 +42,9 @@ _CONTRAST_ANGIOGRAPHY = re.compile(r"\b(?:cta|ct angiogra\w*)\b", re.I)
 # alone: a portable radiograph, "CHEST AP", "AP ONLY".
 _VIEW_COUNT = re.compile(r"\b(\d+|one|two|three|four|five|six|single)\s*(?:v\b|views?\b)", re.I)
 _COUNT_WORDS = {"1": "one", "single": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six"}
-_FRONTAL_ONLY = re.compile(r"\bportable\b|\bap\s+only\b|\bap\s*$|\bap\s+(?:supine|upright)\b", re.I)
+_FRONTAL_ONLY = re.compile(
+    r"\bportable\b|\b(?:ap|pa)\s+only\b|\b(?:ap|pa)\s*$|\b(?:ap|pa)\s+(?:supine|upright|erect)\b", re.I
+)
 _TWO_VIEWS = re.compile(r"^Frontal and lateral radiographs\b")
 _TOMOSYNTHESIS_CLAIMED = re.compile(r",?\s+(?:with|and)\s+digital breast tomosynthesis\b", re.I)
 _TOMOSYNTHESIS_SAID = re.compile(r"\b(?:tomo\w*|3d|dbt)\b", re.I)
@@ -58,7 +63,18 @@ def contrast_of(procedure: str) -> str | None:
         return "without"
     if _WITH_CONTRAST.search(procedure) or _CONTRAST_ANGIOGRAPHY.search(procedure):
         return "with"
+    if _STONE_STUDY.search(procedure):
+        return "without"  # a stone study is done without contrast unless its description says
     return None
+
+
+_ENHANCEMENT_CLAIMED = re.compile(r"\b(?:enhanc\w*|opacif\w*)\b", re.I)
+
+
+def claims_contrast_not_given(normal: str, procedure: str) -> bool:
+    """Whether a template's normal sentence speaks of contrast enhancement in a study the
+    description says was done without contrast ("The kidneys enhance symmetrically.")."""
+    return contrast_of(procedure) == "without" and bool(_ENHANCEMENT_CLAIMED.search(normal))
 
 
 def view_counts(procedure: str) -> set[str]:
@@ -71,8 +87,11 @@ def technique_for_study(default: str, procedure: str) -> str:
     (a CT abdomen "WITHOUT CONTRAST" must not read "obtained with intravenous contrast"; an
     angiogram is a contrast study), one view for a portable or one-view radiograph, and
     tomosynthesis only where the description names it."""
-    if view_counts(procedure) == {"one"} or _FRONTAL_ONLY.search(procedure):
+    counts = view_counts(procedure)
+    if counts == {"one"} or _FRONTAL_ONLY.search(procedure):
         default = _TWO_VIEWS.sub("A single frontal radiograph", default)
+    elif len(counts) == 1 and counts != {"two"}:
+        default = _TWO_VIEWS.sub(f"{counts.pop().capitalize()} radiographs", default)  # "XR CHEST 4V"
     if not _TOMOSYNTHESIS_SAID.search(procedure):
         default = _TOMOSYNTHESIS_CLAIMED.sub("", default)  # a 2D mammogram is no tomosynthesis
     wanted = contrast_of(procedure)

@@ -81,7 +81,10 @@ MODALITY_WORDS = tuple(
     sorted({w for words in _MODALITY_WORDS.values() for w in words}, key=len, reverse=True)
 )
 # DICOM modality codes → our families.
-_DICOM_MODALITY = {"CT": "CT", "MR": "MR", "CR": "XR", "DX": "XR", "XR": "XR", "US": "US", "MG": "MG"}
+_DICOM_MODALITY = {
+    **{"CT": "CT", "MR": "MR", "CR": "XR", "DX": "XR", "XR": "XR", "US": "US", "MG": "MG"},
+    **{"NM": "NM", "PT": "NM", "XA": "XA", "RF": "RF"},
+}
 
 
 def _words_in(text: str, phrases: Iterable[str]) -> list[str]:
@@ -89,7 +92,8 @@ def _words_in(text: str, phrases: Iterable[str]) -> list[str]:
 
 
 def detect_modality(procedure: str, modality: str = "") -> str:
-    """The modality family (CT, MR, XR, US, MG) of a study, or "" when neither field says."""
+    """The modality family (CT, MR, XR, US, MG; NM, RF, XA, which no built-in template is for) of a
+    study, or "" when neither field says."""
     code = _DICOM_MODALITY.get(modality.strip().upper())
     if code:
         return code
