@@ -539,3 +539,34 @@ def test_a_radiotracers_isotope_is_written_as_one_word(said: str, written: str) 
 )
 def test_a_second_probes_numbers_are_written_as_reports_write_them(said: str, written: str) -> None:
     assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        # A third probe's spoken forms.
+        (
+            "last menstrual period was january tenth twenty twenty five period",
+            "Last menstrual period was January 10, 2025.",
+        ),
+        (
+            "grade one anterolisthesis of l four on l five by four millimeters period",
+            "Grade 1 anterolisthesis of L4 on L5 by 4 mm.",
+        ),
+        (
+            "fracture of the anterior inferior corner of c two period",
+            "Fracture of the anterior inferior corner of C2.",
+        ),
+        (
+            "compared to the prior from three slash fifteen slash twenty five period",
+            "Compared to the prior from 3/15/25.",
+        ),
+        ("comparison twelve slash one slash twenty twenty four period", "Comparison: 12/1/2024."),
+        ("dated january fifth twenty oh five period", "Dated January 5, 2005."),
+        ("the film was obtained at oh two hundred hours period", "The film was obtained at 0200 hours."),
+        ("discussed at oh seven thirty period", "Discussed at 07:30."),
+        ("the nodule is oh point five centimeters period", "The nodule is 0.5 cm."),
+    ],
+)
+def test_dates_times_levels_and_numbers_as_a_probe_said_them(spoken: str, written: str) -> None:
+    assert normalize(spoken) == written

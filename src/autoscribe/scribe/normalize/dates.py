@@ -90,6 +90,40 @@ def date_at(toks: list[Tok], i: int) -> tuple[str, int] | None:
     return text, j if toks[j - 1].text != "," else j - 1
 
 
+def _slash_at(toks: list[Tok], i: int) -> bool:
+    return i < len(toks) and (toks[i].low == "slash" or toks[i].text == "/")
+
+
+def _date_number(toks: list[Tok], i: int, largest: int) -> tuple[int, int] | None:
+    """A month or day said or written ("twelve", "oh three", "15"), up to `largest`."""
+    if i < len(toks) and toks[i].low in ("oh", "zero") and toks[i].kind == "word":
+        number = _small_number(toks, i + 1)
+        return number if number is not None and 1 <= number[0] <= 9 else None
+    number = _small_number(toks, i)
+    return number if number is not None and 1 <= number[0] <= largest else None
+
+
+def slash_date_at(toks: list[Tok], i: int) -> tuple[str, int] | None:
+    """ "three slash fifteen slash twenty five" → "3/15/25", "twelve slash one slash twenty twenty
+    four" → "12/1/2024": month, day and year, with "slash" said between them."""
+    month = _date_number(toks, i, 12)
+    if month is None or not _slash_at(toks, month[1]):
+        return None
+    day = _date_number(toks, month[1] + 1, 31)
+    if day is None or not _slash_at(toks, day[1]):
+        return None
+    j = day[1] + 1
+    year, k = _year(toks, j)
+    if year is None:
+        two = _small_number(toks, j)
+        if two is None and j < len(toks) and toks[j].low in ("oh", "zero"):
+            two = _date_number(toks, j, 9)
+        if two is None:
+            return None
+        return f"{month[0]}/{day[0]}/{two[0]:02d}", two[1]
+    return f"{month[0]}/{day[0]}/{year}", k
+
+
 def _year(toks: list[Tok], j: int) -> tuple[int | None, int]:
     if j < len(toks) and toks[j].kind == "num" and len(toks[j].text) == 4:
         return int(toks[j].text), j + 1
@@ -97,8 +131,14 @@ def _year(toks: list[Tok], j: int) -> tuple[int | None, int]:
     # "twenty twenty four", "nineteen ninety nine": two two-digit halves.
     if len(words) >= 2 and words[0] in ("twenty", "nineteen"):
         century = 20 if words[0] == "twenty" else 19
-        rest = parse_number(toks, j + 1)
-        if rest is not None and "." not in rest[0] and int(rest[0]) < 100:
+        # "twenty oh five" is 2005; "twenty five" is 25, no year in two halves.
+        said_oh = j + 1 < len(toks) and toks[j + 1].low in ("oh", "zero")
+        rest = parse_number(toks, j + 2 if said_oh else j + 1)
+        if (
+            rest is not None
+            and "." not in rest[0]
+            and (int(rest[0]) < 10 if said_oh else 10 <= int(rest[0]) < 100)
+        ):
             return century * 100 + int(rest[0]), rest[1]
     # "two thousand twenty four"
     parsed = parse_number(toks, j)
@@ -186,6 +226,9 @@ def time_at(toks: list[Tok], i: int, prev: str) -> tuple[str, int] | None:
     anything)."""
     if i >= len(toks) or toks[i].kind not in ("word", "num"):
         return None
+    military = _early_military_time(toks, i, prev)
+    if military is not None:
+        return military
     hour = _small_number(toks, i)
     if hour is None or hour[0] > 23:
         return None
@@ -212,3 +255,25 @@ def time_at(toks: list[Tok], i: int, prev: str) -> tuple[str, int] | None:
     if prev == "at" and hour[0] >= 13:
         return text, minutes[1]
     return None
+
+
+def _early_military_time(toks: list[Tok], i: int, prev: str) -> tuple[str, int] | None:
+    """A 24-hour time before ten, said with its leading "oh": "oh two hundred hours" → "0200
+    hours", "at oh seven thirty" → "07:30"."""
+    if toks[i].kind != "word" or toks[i].low not in ("oh", "zero"):
+        return None
+    hour = _small_number(toks, i + 1)
+    if hour is None or hour[0] > 9 or toks[i + 1].kind != "word":
+        return None
+    j = hour[1]
+    if j < len(toks) and toks[j].low == "hundred":
+        if j + 1 < len(toks) and toks[j + 1].low == "hours":
+            return f"0{hour[0]}00 hours", j + 2
+        return (f"0{hour[0]}00", j + 1) if prev == "at" else None
+    minutes = _minutes(toks, j)
+    if minutes is None:
+        return None
+    text = f"0{hour[0]}:{minutes[0]:02d}"
+    if minutes[1] < len(toks) and toks[minutes[1]].low == "hours":
+        return text, minutes[1] + 1
+    return (text, minutes[1]) if prev == "at" else None

@@ -131,7 +131,10 @@ def parse_number(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
 
 
 def parse_point_number(toks: list[Tok], i: int) -> tuple[str, int, int] | None:
-    """ "point five" (no leading zero) → 0.5."""
+    """ "point five" (no leading zero) → 0.5; "oh point five", "zero point five" too."""
+    if i + 1 < len(toks) and toks[i].low in ("oh", "zero") and toks[i + 1].low == "point":
+        parsed = parse_point_number(toks, i + 1)
+        return (parsed[0], parsed[1], parsed[2] + 1) if parsed is not None else None
     if i < len(toks) and toks[i].low == "point":
         digits = ""
         k = i + 1

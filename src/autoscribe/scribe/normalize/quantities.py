@@ -4,7 +4,7 @@ abbreviation; spine levels and dates are written the way a report writes them.""
 
 from __future__ import annotations
 
-from autoscribe.scribe.normalize.dates import date_at, time_at, year_at
+from autoscribe.scribe.normalize.dates import date_at, slash_date_at, time_at, year_at
 from autoscribe.scribe.normalize.numbers import SMALL, TENS, parse_number, parse_point_number
 from autoscribe.scribe.normalize.spine import spine_level
 from autoscribe.scribe.normalize.tokens import Tok, words_at
@@ -230,7 +230,7 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             text, i = time
             out.append(Tok(text, tok.space, "word", heading=tok.heading))
             continue
-        date = date_at(toks, i)
+        date = date_at(toks, i) or slash_date_at(toks, i)
         if date is not None:
             text, i = date
             out.append(Tok(text, tok.space, "word", heading=tok.heading))

@@ -129,6 +129,18 @@ _SPINE_BEFORE = frozenset(
         "disc",
         "fracture",
         "fractures",
+        # "anterolisthesis of l four on l five", "the lamina of c six", "corner of c two"
+        "of",
+        "on",
+        "above",
+        "below",
+        "anterolisthesis",
+        "retrolisthesis",
+        "spondylolisthesis",
+        "listhesis",
+        "lamina",
+        "pedicle",
+        "pars",
     }
 )
 # "t ten vertebral body", "the s one nerve root": what a level is said before.

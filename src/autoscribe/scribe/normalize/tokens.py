@@ -89,7 +89,7 @@ _AFTER_THE_PERIOD = frozenset(("of", "since", "between", "after", "before", "dur
 # Words before "period" the noun: "this period", "the postoperative period", "a two week period".
 _BEFORE_THE_PERIOD = frozenset((
     "this", "that", "postoperative", "perioperative", "postpartum", "time", "same",
-    "short", "long", "brief", "prolonged", "neonatal", "refractory",
+    "short", "long", "brief", "prolonged", "neonatal", "refractory", "menstrual",
 ))  # fmt: skip
 # ... and a span's word, when the period's "of"/"between" follows: "a two week period of rest"
 # ("follow-up in one year period" ends the sentence).
