@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from autoscribe.scribe import ScribeEngine, StudyContext
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 
 
@@ -570,3 +571,35 @@ def test_a_second_probes_numbers_are_written_as_reports_write_them(said: str, wr
 )
 def test_dates_times_levels_and_numbers_as_a_probe_said_them(spoken: str, written: str) -> None:
     assert normalize(spoken) == written
+
+
+@pytest.mark.parametrize(
+    ("procedure", "spoken", "written"),
+    [
+        (
+            "CT CHEST",
+            "no discreet nodule period bilateral plural effusions period",
+            "No discrete nodule. Bilateral pleural effusions.",
+        ),
+        (
+            "XR ANKLE",
+            "callous formation at the fracture site period",
+            "Callus formation at the fracture site.",
+        ),
+        ("CT PELVIS", "fracture of the left ileum period", "Fracture of the left ilium."),
+        ("CT ABDOMEN", "thickening of the terminal ileum period", "Thickening of the terminal ileum."),
+        (
+            "MRI ANKLE",
+            "split tear of the perineus brevis tendon period the perineal longus tendon is intact period",
+            "Split tear of the peroneus brevis tendon. The peroneal longus tendon is intact.",
+        ),
+        ("CT CHEST", "ground hyphen glass opacity period", "Ground-glass opacity."),
+        ("MRI BRAIN", "t one slash t two mismatch period", "T1/T2 mismatch."),
+    ],
+)
+def test_homophones_and_joining_punctuation_as_reports_write_them(
+    procedure: str, spoken: str, written: str
+) -> None:
+    engine = ScribeEngine(llm=None)
+    context = StudyContext(procedure=procedure)
+    assert normalize(engine.corrected_text(spoken, engine.template_for(context), context)) == written

@@ -80,6 +80,29 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         re.compile(r"\b(c)ontinuous\s+(?=(?:axial|coronal|sagittal|thin|images|sections|slices)\b)", re.I),
         r"\1ontiguous ",
     ),
+    # Homophones a report never means: "discreet", "callous"; the peroneal tendons' "perineal".
+    (re.compile(r"\b(d)iscreet(ly)?\b", re.I), r"\1iscrete\2"),
+    (re.compile(r"\b(c)allous\b", re.I), r"\1allus"),
+    (
+        re.compile(
+            r"\b(p)erineal(?=\s+(?:tendons?|longus|brevis|tertius|retinaculum|muscles?|tendinopathy|"
+            r"tenosynovitis|groove|tubercle|nerve)\b)",
+            re.I,
+        ),
+        r"\1eroneal",
+    ),
+    (
+        re.compile(
+            r"\b(p)lural(?=\s+(?:effusions?|thickening|fluid|space|based|plaques?|surfaces?|nodules?|"
+            r"calcifications?|reflections?|drainage|catheter)\b)",
+            re.I,
+        ),
+        r"\1leural",
+    ),
+    # The pelvic bone has a side and fractures; the small bowel's ileum has neither.
+    (re.compile(r"\b(right|left|bilateral)\s+(i)leum\b", re.I), r"\1 \2lium"),
+    (re.compile(r"\b(fracture\s+of\s+the\s+)(i)leum\b", re.I), r"\1\2lium"),
+    (re.compile(r"\b(i)leal\s+(?=(?:wing|crest|bone)\b)", re.I), r"\1liac "),
     (
         re.compile(
             r"\b(d)iffused\s+(?!(?:into|in|through|throughout|across|out|over|from|to|within|along|"

@@ -210,6 +210,7 @@ class _Corrector:
         self.compounds = {**domain_compounds(), **_compounds(extra)}
         self.real = real_words()
         self.medical = medical_words()
+        self.variants = load_lexicon().variants
         self.targets = sorted(
             {w for w in self.vocabulary if len(w) >= 5 and w not in _PROTECTED} | set(self.compounds)
         )
@@ -260,6 +261,8 @@ class _Corrector:
     def word(self, low: str) -> str | None:
         """Replacement for one heard word, or None to keep it."""
         american = american_spelling(low)
+        if american is None and low not in self.real and low not in self.medical:
+            american = self.variants.get(low)  # "perineus" is the lexicon's peroneus, not "peritoneum"
         if american is not None:
             return american  # "tumours" is "tumors", not the nearest vocabulary word "tumor"
         if low in self.compounds:

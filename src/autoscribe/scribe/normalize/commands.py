@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from autoscribe.scribe.normalize.headings import (
     break_before_section_heading,
     emit_heading,
@@ -245,6 +247,10 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             out.append(Tok(",", False, "punct", spoken=True))
         elif low == "semicolon":
             out.append(Tok(";", False, "punct", spoken=True))
+        elif low in _JOINING and _between_words(out, toks, i):
+            # "ground hyphen glass" → ground-glass, "and slash or" → and/or: no space either side.
+            out.append(Tok(_JOINING[low], False, "punct", spoken=True))
+            toks[i + 1] = replace(toks[i + 1], space=False)
         elif low == "colon" and section_heading_tail(out):
             break_before_section_heading(out)
             start = heading_before(out)
@@ -267,6 +273,19 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             out.append(tok)
         i += 1
     return dedupe_punct(out)
+
+
+# Punctuation said as a word that joins the words either side of it.
+_JOINING = {"hyphen": "-", "slash": "/"}
+
+
+def _between_words(out: list[Tok], toks: list[Tok], i: int) -> bool:
+    return (
+        bool(out)
+        and out[-1].kind in ("word", "num")
+        and i + 1 < len(toks)
+        and toks[i + 1].kind in ("word", "num")
+    )
 
 
 # "stage two colon cancer" is the organ: a stage names a disease, a category a conclusion.
