@@ -7,7 +7,7 @@ import json
 import pytest
 
 from autoscribe.errors import InvalidRequest, NotFound
-from autoscribe.scribe import Draft, StudyContext, build_draft, builtin_template, move_sentence
+from autoscribe.scribe import Draft, ScribeEngine, StudyContext, build_draft, builtin_template, move_sentence
 from autoscribe.scribe.mapper import draft_from_template
 from autoscribe.scribe.technique import technique_for_side
 from autoscribe.scribe.templates import choose_template
@@ -689,3 +689,51 @@ def test_a_sentence_naming_the_prior_study_is_the_comparison(
 ) -> None:
     draft = build_draft(said, choose_template(procedure), study_context=StudyContext(procedure=procedure))
     assert _texts(draft, "comparison") == comparison
+
+
+@pytest.mark.parametrize(
+    ("procedure", "sex", "dictated", "gone", "kept"),
+    [
+        ("CT ABD PELVIS W CONTRAST", "male", "Status post radical prostatectomy.", "prostate", "gallbladder"),
+        (
+            "CT ABD PELVIS W CONTRAST",
+            "female",
+            "Status post hysterectomy. Status post appendectomy.",
+            "uterus",
+            "kidneys",
+        ),
+        ("CT ABD PELVIS W CONTRAST", "female", "Status post appendectomy.", "appendix is normal", "uterus"),
+        (
+            "CT ABD PELVIS W CONTRAST",
+            "male",
+            "Pneumoperitoneum following laparoscopic cholecystectomy.",
+            "gallbladder is",
+            "bile",
+        ),
+        (
+            "CT ABD PELVIS W CONTRAST",
+            "male",
+            "Status post right nephrectomy.",
+            "kidneys enhance",
+            "hydronephrosis",
+        ),
+        ("CT HEAD WO CONTRAST", "female", "Status post right frontal craniotomy.", "calvarium", "ventricles"),
+        ("MG SCREENING BILAT", "female", "Status post right mastectomy.", "right breast", "left breast"),
+        # Said not to have had it, the organ keeps its normal sentence.
+        ("CT ABD PELVIS W CONTRAST", "female", "No prior appendectomy.", "", "appendix is normal"),
+    ],
+)
+def test_an_organ_taken_out_is_not_called_normal(
+    procedure: str, sex: str, dictated: str, gone: str, kept: str
+) -> None:
+    context = StudyContext(procedure=procedure, sex=sex)
+    draft = ScribeEngine(llm=None).from_text(f"Findings: {dictated}", context).draft
+    titles = {sub.key: sub.title for section in draft.sections for sub in section.subsections}
+    defaults = " | ".join(
+        f"{titles.get(path.split('.')[-1], '')}: {s.text}".lower()
+        for path, s in draft.iter_sentences()
+        if s.source == "default" and path.startswith("findings")
+    )
+    assert kept in defaults
+    if gone:
+        assert gone not in defaults

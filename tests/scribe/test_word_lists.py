@@ -64,6 +64,7 @@ TABLES = {
     "lesion_max_size.tsv": 2,
     "section_names.tsv": 3,
     "findings_scope.tsv": 2,
+    "surgeries.tsv": 2,
 }
 # Tested here or in test_template_data.py.
 OTHERS = {"radiology_lexicon.txt", "critical_anatomy.txt", "macros.json", "README.md"}

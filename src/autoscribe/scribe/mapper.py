@@ -47,6 +47,7 @@ from autoscribe.scribe.types import (
     StudyContext,
     Template,
 )
+from autoscribe.scribe.wordlists import data_rows
 
 _TECHNIQUE_START = re.compile(
     r"^(axial|multiplanar|noncontrast|non-contrast|contrast-enhanced|frontal and lateral|frontal|"
@@ -470,8 +471,60 @@ def build_draft(
     _drop_contradicted_defaults(draft)
     _drop_defaults_a_finding_contradicts(draft, organs)
     _drop_defaults_a_listed_normal_covers(draft, organs)
+    _drop_defaults_of_organs_taken_out(draft, context)
     _claim_doppler_only_as_used(draft, context)
     return draft
+
+
+# data/surgeries.tsv: an operation's word → the words of the organ it takes out.
+_SURGERIES = {
+    operation: tuple(w.strip() for w in words.split(","))
+    for operation, words in data_rows("surgeries.tsv", 2)
+}
+_OPERATION = re.compile(
+    rf"\b(?:(right|left|bilateral)\s+(?:\w+\s+)?)?({'|'.join(map(re.escape, _SURGERIES))})\b", re.I
+)
+_NOT_OPERATED = re.compile(r"\b(?:no|not|without|never)\b[^.;]*$", re.I)
+
+
+def _drop_defaults_of_organs_taken_out(draft: Draft, context: StudyContext) -> None:
+    """ "Status post cholecystectomy." leaves no "The gallbladder is unremarkable.", and a right
+    mastectomy no right breast's normal sentence (the left one's stays)."""
+    said = [s.text for _, s in draft.iter_sentences() if s.source != "default"] + [
+        context.clinical_indication
+    ]
+    removed: list[tuple[str | None, tuple[str, ...]]] = []
+    for text in said:
+        for m in _OPERATION.finditer(text):
+            if not _NOT_OPERATED.search(text[: m.start()]):
+                side = (m.group(1) or "").lower()
+                removed.append((side if side in ("right", "left") else None, _SURGERIES[m.group(2).lower()]))
+    if not removed:
+        return
+    findings = draft.section(FINDINGS)
+    if findings is None:
+        return
+
+    def about_removed(sentence: Sentence, organ_title: str) -> bool:
+        low = f"{organ_title} | {sentence.text}".lower()
+        for side, words in removed:
+            # The organ named in the sentence, or the organ's whole title ("Right breast", "Spleen";
+            # not "Gallbladder and bile ducts": the ducts are still there).
+            title_is_it = set(re.findall(r"[a-z]+", organ_title.lower())) - SIDES <= set(
+                " ".join(words).split()
+            )
+            if not (title_is_it and organ_title) and not any(
+                _kw(w).search(sentence.text.lower()) for w in words
+            ):
+                continue
+            other = {"right": "left", "left": "right"}.get(side or "")
+            if other is None or not re.search(rf"\b{other}\b", low) or re.search(rf"\b{side}\b", low):
+                return True
+        return False
+
+    for sub in [findings, *findings.subsections]:
+        title = sub.title if sub is not findings else ""
+        sub.sentences[:] = [s for s in sub.sentences if s.source != "default" or not about_removed(s, title)]
 
 
 def _claim_doppler_only_as_used(draft: Draft, context: StudyContext) -> None:
