@@ -603,3 +603,27 @@ def test_homophones_and_joining_punctuation_as_reports_write_them(
     engine = ScribeEngine(llm=None)
     context = StudyContext(procedure=procedure)
     assert normalize(engine.corrected_text(spoken, engine.template_for(context), context)) == written
+
+
+@pytest.mark.parametrize(
+    ("procedure", "spoken", "written"),
+    [
+        ("CT HEAD", "acute left m c a infarct period", "Acute left MCA infarct."),
+        ("MRI KNEE", "complete tear of the a c l period", "Complete tear of the ACL."),
+        ("CTA CHEST", "the r v to l v ratio is one point three period", "The RV to LV ratio is 1.3."),
+        (
+            "XR CHEST",
+            "the right p i c c terminates in the s v c period",
+            "The right PICC terminates in the SVC.",
+        ),
+        ("CT CHEST", "a c t scan was performed period", "A CT scan was performed."),
+        # Letters that spell nothing known stay letters.
+        ("CT CHEST", "options a b and c period", "Options a b and c."),
+    ],
+)
+def test_small_letters_said_one_by_one_spell_a_known_abbreviation(
+    procedure: str, spoken: str, written: str
+) -> None:
+    engine = ScribeEngine(llm=None)
+    context = StudyContext(procedure=procedure)
+    assert normalize(engine.corrected_text(spoken, engine.template_for(context), context)) == written

@@ -119,7 +119,9 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 # "an MRI", "an x-ray" and "a one" are left as they are).
 _AN_BEFORE_CONSONANT = re.compile(r"\b([Aa])n\s+(?=[bcdfgjklmnpqrstvwyz][a-z])")
 _A_BEFORE_VOWEL = re.compile(
-    r"\b([Aa])\s+(?=(?!one\b|once\b|eu|and\b|or\b|of\b|in\b|is\b|on\b|at\b|as\b|if\b|it\b|into\b)[aeio][a-z])"
+    # Not a letter of a spelled abbreviation: "m c a infarct" is an MCA infarct.
+    r"(?<!\b[a-zA-Z] )\b([Aa])\s+"
+    r"(?=(?!one\b|once\b|eu|and\b|or\b|of\b|in\b|is\b|on\b|at\b|as\b|if\b|it\b|into\b)[aeio][a-z])"
 )
 # "type A aortic dissection", "hepatitis a infection": a letter that names something, not an article.
 _LETTER_NAMES = re.compile(

@@ -148,10 +148,30 @@ def _is_letter(toks: list[Tok], k: int) -> bool:
     return tok.kind == "word" and len(tok.text) == 1 and tok.text.isupper() and not before_number
 
 
+def _is_small_letter(toks: list[Tok], k: int) -> bool:
+    """A lower-case letter said on its own, not the start of a level ("l four")."""
+    tok = toks[k]
+    nxt = toks[k + 1] if k + 1 < len(toks) else None
+    before_number = nxt is not None and (nxt.kind == "num" or nxt.low in NUMBER_WORDS)
+    return tok.kind == "word" and len(tok.text) == 1 and tok.text.islower() and not before_number
+
+
+def _known_abbreviation(toks: list[Tok], i: int, j: int) -> tuple[int, int] | None:
+    """The longest run of letters in toks[i:j] that spells an abbreviation of the written-case
+    list, starting at i, or after an article ("a c l" is ACL, "a c t scan" a CT scan)."""
+    starts = (i, i + 1) if toks[i].low in ("a", "i") else (i,)
+    for end in range(j, i + 1, -1):  # the longest first: "a c t" is a CT, not AC and a "t"
+        for start in starts:
+            if end - start >= 2 and "".join(t.low for t in toks[start:end]).upper() in _ABBREVIATIONS:
+                return start, end
+    return None
+
+
 def _spelled_letters(toks: list[Tok]) -> list[Tok]:
     """Capital letters said one by one are one abbreviation: "C T" → CT, "D V T" → DVT. Only
     capitals, two or more in a row, none the start of a level ("A L4-L5" stays); a run that starts
-    with "A" or "I" is left alone, for the article may start it ("A C T scan", "I V contrast")."""
+    with "A" or "I" is left alone, for the article may start it ("A C T scan", "I V contrast").
+    Lower-case letters only when they spell a known abbreviation ("m c a" → MCA, "r v" → RV)."""
     out: list[Tok] = []
     i = 0
     while i < len(toks):
@@ -162,6 +182,18 @@ def _spelled_letters(toks: list[Tok]) -> list[Tok]:
             first = toks[i]
             out.append(Tok("".join(t.text for t in toks[i:j]), first.space, "word", heading=first.heading))
             i = j
+            continue
+        j = i
+        while j < len(toks) and _is_small_letter(toks, j):
+            j += 1
+        known = _known_abbreviation(toks, i, j) if j - i >= 2 else None
+        if known is not None:
+            start, end = known
+            out.extend(toks[i:start])
+            first = toks[start]
+            text = "".join(t.low for t in toks[start:end]).upper()
+            out.append(Tok(text, first.space, "word", heading=first.heading))
+            i = end
         else:
             out.append(toks[i])
             i += 1
@@ -190,6 +222,8 @@ def _drop_fillers(toks: list[Tok]) -> list[Tok]:
 
 
 _WRITTEN_CASE = {word.lower(): word for word in data_sections("normalize_words.txt")["written case"]}
+# The written-case list's abbreviations: what letters said one by one may spell ("m c a" → MCA).
+_ABBREVIATIONS = frozenset(word for word in _WRITTEN_CASE.values() if word.isupper() and len(word) >= 2)
 
 
 def _isotope_table() -> dict[str, dict[str, str]]:
