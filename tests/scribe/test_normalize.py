@@ -627,3 +627,17 @@ def test_small_letters_said_one_by_one_spell_a_known_abbreviation(
     engine = ScribeEngine(llm=None)
     context = StudyContext(procedure=procedure)
     assert normalize(engine.corrected_text(spoken, engine.template_for(context), context)) == written
+
+
+def test_labels_of_a_procedure_note_and_its_comparison_are_headings() -> None:
+    spoken = (
+        "prior studies colon none period contrast colon one hundred milliliters of omnipaque three fifty "
+        "period complications colon none period addendum colon reviewed with doctor smith period"
+    )
+    assert normalize(spoken).split("\n") == [
+        "Prior studies: None.",
+        "Contrast: 100 mL of Omnipaque 350.",
+        "Complications: None.",
+        "Addendum: Reviewed with Dr. Smith.",
+    ]
+    assert normalize("there is contrast in the colon period") == "There is contrast in the colon."
