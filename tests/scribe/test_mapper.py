@@ -737,3 +737,16 @@ def test_an_organ_taken_out_is_not_called_normal(
     assert kept in defaults
     if gone:
         assert gone not in defaults
+
+
+def test_a_dictated_measurement_replaces_the_default_about_the_same_thing_wherever_it_is() -> None:
+    engine = ScribeEngine(llm=None)
+    pe = StudyContext(procedure="CTA CHEST PE PROTOCOL")
+    said = "Findings: Pulmonary arteries: Acute emboli in the right lower lobe with an RV to LV ratio of 1.3."
+    findings = engine.from_text(said, pe).draft.section_texts()["findings"]
+    assert "RV to LV ratio of 1.3" in findings and "less than 1" not in findings
+    # A normal sentence replaces no default it does not speak for.
+    findings = engine.from_text(
+        "Findings: Lungs: No pleural effusion.", StudyContext(procedure="CT CHEST")
+    ).draft
+    assert "pneumothorax" in findings.section_texts()["findings"]

@@ -9,6 +9,7 @@ dictated sentence for an organ replaces that organ's normal default.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from autoscribe.scribe.findings import (
     denial_contradicted,
     said_to_be_old,
     says_normal,
+    unlisted_finding,
 )
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
 from autoscribe.scribe.section_names import SECTION_OF
@@ -472,8 +474,50 @@ def build_draft(
     _drop_defaults_a_finding_contradicts(draft, organs)
     _drop_defaults_a_listed_normal_covers(draft, organs)
     _drop_defaults_of_organs_taken_out(draft, context)
+    _drop_defaults_a_dictated_finding_restates(draft)
     _claim_doppler_only_as_used(draft, context)
     return draft
+
+
+# Words that name nothing a default and a dictated sentence could both be about.
+_GLUE_WORDS = frozenset((
+    "the", "a", "an", "of", "to", "is", "are", "was", "were", "in", "on", "at", "and", "or", "no", "not",
+    "without", "with", "there", "this", "that", "its", "their", "normal", "unremarkable", "size",
+    "caliber", "contour", "appearance", "within", "limits", "seen", "identified", "evidence", "visualized",
+    "measures", "measuring", "less", "than", "more", "right", "left", "bilateral",
+))  # fmt: skip
+
+
+def _word_pairs(text: str) -> set[tuple[str, str]]:
+    """Adjacent content words: "The RV to LV ratio is 1.3" → (rv, lv), (lv, ratio)."""
+    words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in _GLUE_WORDS and len(w) >= 2]
+    return set(itertools.pairwise(words))
+
+
+def _drop_defaults_a_dictated_finding_restates(draft: Draft) -> None:
+    """A finding or a measurement dictated anywhere in the findings replaces the default sentence
+    about the same thing, wherever the template keeps it: "The RV to LV ratio is 1.3." leaves no
+    "The RV to LV ratio is less than 1.", "The common bile duct measures 9 mm." no "The common bile
+    duct is not dilated." A dictated normal sentence replaces none ("No pleural effusion." keeps
+    "No pleural effusion or pneumothorax.", whose pneumothorax it does not speak of)."""
+    findings = draft.section(FINDINGS)
+    if findings is None:
+        return
+    subs = [findings, *findings.subsections]
+    said: set[tuple[str, str]] = set()
+    for sub in subs:
+        for sentence in sub.sentences:
+            if sentence.source == "default":
+                continue
+            analysis = analyze(sentence.text)
+            if analysis.positive or re.search(r"\d", sentence.text) or unlisted_finding(analysis):
+                said |= _word_pairs(sentence.text)
+    if not said:
+        return
+    for sub in subs:
+        sub.sentences[:] = [
+            s for s in sub.sentences if s.source != "default" or not (_word_pairs(s.text) & said)
+        ]
 
 
 # data/surgeries.tsv: an operation's word → the words of the organ it takes out.
