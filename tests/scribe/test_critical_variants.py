@@ -83,6 +83,9 @@ def test_spelling_variants_of_critical_terms_are_critical_and_named(sentence: st
         # Ending in malposition's own word is not a misheard "malposition".
         "A 6 mm mass in the left breast at the two o'clock position.",
         "Endotracheal tube tip 4 cm above the carina in good position.",
+        # A critical phrase of everyday words is heard as said: these only sound like a button battery.
+        "Nonobstructive bowel dust pattern.",
+        "BI-RADS Catedary 2.",
     ],
 )
 def test_negated_and_ordinary_sentences_raise_no_critical_warning(sentence: str) -> None:

@@ -10,17 +10,20 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from autoscribe.scribe.phonetics import edit_distance, phonetic_key
-from autoscribe.scribe.wordlists import findings_lexicon, real_words
+from autoscribe.scribe.wordlists import everyday_words, findings_lexicon, real_words
 
 
 @lru_cache(maxsize=1)
 def _critical_keys() -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(phonetic key, letters, concept, words) of every critical phrase long enough to tell apart."""
     out = []
+    everyday = everyday_words()
     for term in findings_lexicon():
         letters = re.sub(r"[^a-z]", "", term.phrase.lower())
-        if term.critical and len(letters) >= 8:
-            words = tuple(re.findall(r"[a-z]+", term.phrase.lower()))
+        words = tuple(re.findall(r"[a-z]+", term.phrase.lower()))
+        # A phrase of everyday words only ("button battery") is heard as it is said: what merely
+        # sounds like it ("dust pattern") is something else.
+        if term.critical and len(letters) >= 8 and not set(words) <= everyday:
             out.append((phonetic_key(letters), letters, term.concept, words))
     return out
 

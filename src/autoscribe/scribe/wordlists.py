@@ -93,6 +93,14 @@ def findings_lexicon() -> tuple[FindingTerm, ...]:
     return parse_findings_lexicon(data_text(FINDINGS_LEXICON))
 
 
+@lru_cache(maxsize=1)
+def everyday_words() -> frozenset[str]:
+    """English words common enough that a speech model hears them right ("button", "battery",
+    "skull"): pyspellchecker's dictionary, 5,000 occurrences or more in its corpus."""
+    frequency = SpellChecker(distance=1).word_frequency
+    return frozenset(word for word, count in frequency.items() if count >= 5000)
+
+
 # Debian's hunspell-en-med (OpenMedSpel, GPL-3+: read where the system has it, never shipped with
 # us) and the affix file of hunspell-en-us it is written against. AUTOSCRIBE_HUNSPELL_DIR moves them.
 _MEDICAL_DIC = "en_med_glut.dic"
