@@ -704,3 +704,60 @@ def test_a_narrower_denial_does_not_deny_the_wider_finding() -> None:
     assert "negation_conflict" in _codes(
         "acute left MCA infarct period no acute infarct period", brain, "mri-brain"
     )
+
+
+@pytest.mark.parametrize(
+    ("procedure", "dictated", "code"),
+    [
+        (
+            "PET CT",
+            "Findings: Right upper lobe mass. Ipsilateral hilar nodal metastasis. "
+            "No distant metastatic disease. Impression: Right upper lobe mass with hilar nodal metastasis.",
+            "negation_conflict",
+        ),
+        (
+            "US PARACENTESIS",
+            "Findings: Ascites measuring 4.2 liters was drained. Impression: Ascites.",
+            "unit_missing",
+        ),
+        (
+            "US RENAL TRANSPLANT",
+            "Findings: Resistive indices range from 0.65 to 0.72. Impression: Normal transplant.",
+            "unit_missing",
+        ),
+        (
+            "CT CHEST",
+            "Findings: The nodule increased from 3.2 to 4.1 cm. Impression: Enlarging nodule.",
+            "unit_missing",
+        ),
+        (
+            "MRI L SPINE",
+            "Findings: L5-S1 left paracentral disc extrusion. Impression: L5-S1 left paracentral extrusion.",
+            "impression_omission",
+        ),
+        (
+            "US RUQ",
+            "Findings: Gallstones with wall thickening and pericholecystic fluid. "
+            "Impression: Acute calculous cholecystitis.",
+            "impression_omission",
+        ),
+        (
+            "XR CHEST",
+            "Findings: Healed right rib fractures. Impression: No acute abnormality.",
+            "impression_omission",
+        ),
+    ],
+)
+def test_a_third_probes_false_alarms_stay_quiet(procedure: str, dictated: str, code: str) -> None:
+    result = ScribeEngine(llm=None).from_text(
+        dictated, StudyContext(procedure=procedure, clinical_indication="x")
+    )
+    assert code not in {c.code for c in result.checks}
+
+
+def test_a_measurement_without_its_unit_is_still_flagged() -> None:
+    result = ScribeEngine(llm=None).from_text(
+        "Findings: The kidney measures twelve by eight.",
+        StudyContext(procedure="US RENAL", clinical_indication="x"),
+    )
+    assert "unit_missing" in {c.code for c in result.checks}

@@ -67,7 +67,7 @@ _UNIT = (
     r"(?:g/cm²|g/cm2|cm/s|m/s|cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?|"
     # Durations (an age, a bone age), catheter and needle sizes, doses, pressures, rates.
     r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|ms|french|fr|gauge|mmHg|bpm|kg|g|mCi|MBq|mSv|"
-    r"mGy|ng/mL|Hz)"
+    r"mGy|ng/mL|Hz|liters?|litres?|L)"
 )
 _DIMENSIONS = re.compile(r"\b\d+(?:\.\d+)?(?:\s*x\s*\d+(?:\.\d+)?)+(?!\s*x)(?P<after>\s*\S*)", re.I)
 _MEASURED = re.compile(
@@ -94,10 +94,12 @@ _DISTANCE = re.compile(rf"\b{_NUMBER}\s+(?:above|below|proximal to|distal to|dee
 _DECIMAL = re.compile(r"(?<![\w.])(?P<num>\d+\.\d+)(?P<after>\s*\S*)")
 _DECIMAL_OK_BEFORE = re.compile(
     r"(?:(?:ratio|index|indices|score|grade|version|z-score|t-score|suv|suvmax|suv\s*max|suvpeak)"
-    r"(?:\s+(?:is|was|are|were|of|measures|measured|measuring|"
+    r"(?:\s+(?:is|was|are|were|of|measures|measured|measuring|range|ranges|ranged|ranging|from|"
     r"approximately|about))*|of|is less than|greater than|\d\s*(?:,|and|or|to))\W*$",
     re.I,
 )
+# The second number of a range or a change, with the unit both share.
+_RANGE_WITH_UNIT = re.compile(rf"\s*(?:to|-|and)\s*\d+(?:\.\d+)?\s*{_UNIT}(?![A-Za-z])", re.I)
 _WITH_UNIT = re.compile(
     # Not an isotope's number: "Tc-99m" is no 99 metres.
     r"(?<![A-Za-z]-)\b(?P<num>\d+(?:\.\d+)?)(?:\s*x\s*\d+(?:\.\d+)?)*\s*(?P<unit>cm|mm|m|HU|%|mL)(?![A-Za-z/])"
@@ -492,6 +494,10 @@ def _signs_of_the_impression(item: _Item, in_impression: list[Mention]) -> bool:
     return bool(signs) and all(p.concept in signs for p in item.analysis.positive)
 
 
+# A finding of long ago; a "stable" or "unchanged" one may still be the impression's.
+_LONG_PAST = re.compile(r"\b(?:healed|old|remote|chronic|sequelae?)\b", re.I)
+
+
 def check_impression_omissions(items: list[_Item]) -> list[CheckResult]:
     """A significant positive finding sentence none of whose findings the impression mentions.
 
@@ -517,8 +523,8 @@ def check_impression_omissions(items: list[_Item]) -> list[CheckResult]:
     out = []
     for index, item in enumerate(findings):
         positive = item.analysis.positive
-        if not positive or item.analysis.weight < 35:
-            continue
+        if not positive or item.analysis.weight < 35 or _LONG_PAST.search(item.text):
+            continue  # minor, or long past ("healed rib fractures"): routinely left out of an impression
         if covered(item) or _named_in_impression(item, positive, impression):
             continue
         diagnosed = any(
@@ -551,7 +557,9 @@ def _named_in_impression(item: _Item, positive: tuple[Mention, ...], impression:
     for imp in impression:
         if sizes & {m.group() for m in _WITH_UNIT.finditer(imp.text)}:
             return True
-        spans = [(m.start, m.start + len(m.term)) for m in imp.analysis.mentions]
+        # The noun as a term of its own counts ("extrusion" for "disc extrusion"); inside another
+        # finding's term it does not ("joint effusion" is no pericardial effusion).
+        spans = [(m.start, m.start + len(m.term)) for m in imp.analysis.mentions if " " in m.term]
         for head in heads:
             for found in re.finditer(rf"\b{re.escape(head)}\b", imp.text, re.I):
                 if not any(a <= found.start() < b for a, b in spans):
@@ -596,6 +604,7 @@ def check_units(items: list[_Item]) -> list[CheckResult]:
                 not _unit_follows(m.group("after"))
                 and m.group("after").strip().lower() not in ("x", "by")
                 and not _DECIMAL_OK_BEFORE.search(text[: m.start()])
+                and not _RANGE_WITH_UNIT.match(text, m.end("num"))  # "from 3.2 to 4.1 cm"
                 for m in _DECIMAL.finditer(text)
             )
         )
