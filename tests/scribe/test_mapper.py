@@ -750,3 +750,14 @@ def test_a_dictated_measurement_replaces_the_default_about_the_same_thing_wherev
         "Findings: Lungs: No pleural effusion.", StudyContext(procedure="CT CHEST")
     ).draft
     assert "pneumothorax" in findings.section_texts()["findings"]
+
+
+def test_a_numbered_findings_list_loses_its_numbers() -> None:
+    said = (
+        "findings colon number one comma the liver is enlarged period "
+        "number two comma there is a small gallstone period"
+    )
+    context = StudyContext(procedure="CT ABDOMEN PELVIS W CONTRAST")
+    findings = ScribeEngine(llm=None).from_text(said, context).draft.section_texts()["findings"]
+    assert "Liver: The liver is enlarged." in findings
+    assert "There is a small gallstone." in findings and "Number" not in findings

@@ -217,3 +217,10 @@ def test_a_study_without_contrast_claims_no_enhancement_and_a_pelvis_ct_no_abdom
     assert "liver" not in pelvis.lower() and "lung bases" not in pelvis.lower()
     technique = _technique("", "CT PELVIS WITHOUT CONTRAST")
     assert technique.startswith("Axial CT images of the pelvis were obtained without")
+
+
+def test_a_protocol_is_claimed_only_where_the_description_asks_for_it() -> None:
+    assert "protocol" not in _technique("", "CTA CHEST")
+    assert "according to the pulmonary embolism protocol" in _technique("", "CTA CHEST PE PROTOCOL")
+    assert "according to the aortic protocol" in _technique("", "CTA CHEST AORTA")
+    assert _technique("", "CT ANGIO CHEST W CONTRAST").startswith("CT angiography of the chest")

@@ -463,6 +463,8 @@ def build_draft(
                 *items, sentence = [strip_enumeration(_clean(item)) for item in enumerated_items(sentence)]
                 for item in items:
                     _place(draft, path, item)
+            elif path.split(".")[0] == FINDINGS:
+                sentence = strip_enumeration(sentence)  # "Number 1, the liver is enlarged."
             placed = _place(draft, path, sentence)
             if cursor.section is None:
                 unheaded.append(placed.id)

@@ -35,9 +35,9 @@ _WITH_CONTRAST = re.compile(
 )
 _STONE_STUDY = re.compile(r"\b(?:stone protocol|renal stones?|kidney stones?|urolithiasis)\b", re.I)
 _TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b")
-_ANGIOGRAPHY = re.compile(r"\b(?:cta|mra|angiogra\w*)\b", re.I)
+_ANGIOGRAPHY = re.compile(r"\b(?:cta|mra|angio|angiogra\w*)\b", re.I)
 # A CT angiogram is a contrast study; an MR angiogram may be time-of-flight, without any.
-_CONTRAST_ANGIOGRAPHY = re.compile(r"\b(?:cta|ct angiogra\w*)\b", re.I)
+_CONTRAST_ANGIOGRAPHY = re.compile(r"\b(?:cta|ct angio|ct angiogra\w*)\b", re.I)
 # How a description counts views ("XR HAND 3V", "2 VIEWS", "SINGLE VIEW"), and says a frontal view
 # alone: a portable radiograph, "CHEST AP", "AP ONLY".
 _VIEW_COUNT = re.compile(r"\b(\d+|one|two|three|four|five|six|single)\s*(?:v\b|views?\b)", re.I)
@@ -94,6 +94,7 @@ def technique_for_study(default: str, procedure: str) -> str:
         default = _TWO_VIEWS.sub(f"{counts.pop().capitalize()} radiographs", default)  # "XR CHEST 4V"
     if not _TOMOSYNTHESIS_SAID.search(procedure):
         default = _TOMOSYNTHESIS_CLAIMED.sub("", default)  # a 2D mammogram is no tomosynthesis
+    default = _protocol_as_asked(default, procedure)
     wanted = contrast_of(procedure)
     if wanted is None:
         return default
@@ -106,6 +107,28 @@ def technique_for_study(default: str, procedure: str) -> str:
             count=1,
         )
     return _TECHNIQUE_CONTRAST.sub(lambda m: f"{wanted}{m.group(1) or ''} contrast", default, count=1)
+
+
+# A protocol a template's technique names, and the words of a description that ask for it.
+_PROTOCOL_CLAIMED = re.compile(r"\s+according to the (?P<name>[a-z ]+?) protocol\b")
+_PROTOCOL_ASKED = {
+    "pulmonary embolism": re.compile(r"\b(?:pe|pulmonary embol\w*|pulmonary angio\w*)\b", re.I),
+    "aortic": re.compile(r"\b(?:aort\w*|dissection)\b", re.I),
+}
+
+
+def _protocol_as_asked(default: str, procedure: str) -> str:
+    """ "... according to the pulmonary embolism protocol" only for a study whose description asks
+    for it: a "CTA CHEST" may have been done for anything."""
+    match = _PROTOCOL_CLAIMED.search(default)
+    if match is None:
+        return default
+    asked = _PROTOCOL_ASKED.get(match.group("name"))
+    return (
+        default
+        if asked is None or asked.search(procedure)
+        else default[: match.start()] + default[match.end() :]
+    )
 
 
 def technique_for_side(default: str, side: str) -> str:
