@@ -761,3 +761,10 @@ def test_a_numbered_findings_list_loses_its_numbers() -> None:
     findings = ScribeEngine(llm=None).from_text(said, context).draft.section_texts()["findings"]
     assert "Liver: The liver is enlarged." in findings
     assert "There is a small gallstone." in findings and "Number" not in findings
+
+
+def test_a_dictated_sentence_that_says_a_defaults_words_replaces_it() -> None:
+    said = "Findings: No suspicious masses, calcifications, or architectural distortion."
+    context = StudyContext(procedure="MG SCREENING BILATERAL", sex="female")
+    findings = ScribeEngine(llm=None).from_text(said, context).draft.section_texts()["findings"]
+    assert findings.count("architectural distortion") == 1

@@ -514,12 +514,32 @@ def _drop_defaults_a_dictated_finding_restates(draft: Draft) -> None:
             analysis = analyze(sentence.text)
             if analysis.positive or re.search(r"\d", sentence.text) or unlisted_finding(analysis):
                 said |= _word_pairs(sentence.text)
-    if not said:
-        return
+    # A dictated sentence that says a default's words, near all of them, says what it says: "No
+    # suspicious masses, calcifications, or architectural distortion." for both breasts' defaults.
+    restated = [_content_words(s.text) for sub in subs for s in sub.sentences if s.source != "default"]
     for sub in subs:
         sub.sentences[:] = [
-            s for s in sub.sentences if s.source != "default" or not (_word_pairs(s.text) & said)
+            s
+            for s in sub.sentences
+            if s.source != "default"
+            or not (
+                _word_pairs(s.text) & said
+                or any(_covers_most(words, _content_words(s.text)) for words in restated)
+            )
         ]
+
+
+def _content_words(text: str) -> set[str]:
+    """A sentence's content words, plurals as their singular ("masses" → mass)."""
+    words = (w for w in re.findall(r"[a-z]+", text.lower()) if w not in _GLUE_WORDS and len(w) >= 2)
+    return {re.sub(r"(?:es|s)$", "", w) if len(w) > 4 else w for w in words}
+
+
+def _covers_most(said: set[str], default: set[str]) -> bool:
+    """Whether a dictated sentence says at least four fifths of a default's content words (four
+    words or more). "No pleural effusion." does not say "No pleural effusion or pneumothorax."
+    """
+    return len(default) >= 4 and len(said & default) * 5 >= len(default) * 4
 
 
 # data/surgeries.tsv: an operation's word → the words of the organ it takes out.
