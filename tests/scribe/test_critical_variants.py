@@ -298,6 +298,9 @@ def test_a_generic_critical_word_is_read_by_its_anatomy(
         ("CTA CHEST", "Chronic organized thrombus in the right lower lobe pulmonary artery.", None),
         ("CTA CHEST", "Pulmonary embolism cannot be evaluated due to motion.", None),
         ("US SCROTUM", "Torsion of the appendix testis on the left.", None),
+        ("XR CHEST PORTABLE", "Tracheostomy tube in the airway.", None),
+        ("CT ABDOMEN PELVIS", "Chronic SMA occlusion with robust collaterals from the IMA.", None),
+        ("CT HEAD WITHOUT CONTRAST", "Acute sinusitis and a lacunar infarct in the right thalamus.", None),
     ],
 )
 def test_common_wordings_of_critical_results_and_of_their_absence(

@@ -768,3 +768,17 @@ def test_a_dictated_sentence_that_says_a_defaults_words_replaces_it() -> None:
     context = StudyContext(procedure="MG SCREENING BILATERAL", sex="female")
     findings = ScribeEngine(llm=None).from_text(said, context).draft.section_texts()["findings"]
     assert findings.count("architectural distortion") == 1
+
+
+@pytest.mark.parametrize(
+    ("indication", "kept"),
+    [
+        ("Surgical consult for possible cholecystectomy.", "gallbladder is unremarkable"),
+        ("Considering prostatectomy.", "prostate and seminal vesicles"),
+        ("Left partial nephrectomy.", "kidneys enhance"),
+    ],
+)
+def test_an_operation_planned_or_partial_leaves_the_organ_normal(indication: str, kept: str) -> None:
+    context = StudyContext(procedure="CT ABD PELVIS W CONTRAST", sex="male", clinical_indication=indication)
+    findings = ScribeEngine(llm=None).from_text("Findings: Diverticulosis.", context).draft.section_texts()
+    assert kept in findings["findings"]

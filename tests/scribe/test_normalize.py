@@ -235,6 +235,14 @@ def test_scratch_that_removes_the_open_sentence_or_the_last_one() -> None:
         ("an eight millimeter nodule scratch that six period", "A 6 mm nodule."),
         # A unit said again is the unit written: "millimeters" stands for "mm".
         ("a 4 mm cyst scratch that eleven millimeters period", "An 11 mm cyst."),
+        # ... and another unit replaces the unit said: never 8 cm for 8 mm.
+        (
+            "the nodule measures one centimeter scratch that eight millimeters period",
+            "The nodule measures 8 mm.",
+        ),
+        ("an eight millimeter nodule scratch that six centimeter mass period", "A 6 cm mass."),
+        ("a six millimeter nodule scratch that eight comma stable period", "An 8 mm nodule, stable."),
+        ("an enlarged node scratch that ulcerated node period", "An ulcerated node."),
     ],
 )
 def test_scratch_that_mid_sentence_replaces_only_the_words_the_correction_stands_for(
@@ -564,6 +572,12 @@ def test_a_second_probes_numbers_are_written_as_reports_write_them(said: str, wr
         ),
         ("comparison twelve slash one slash twenty twenty four period", "Comparison: 12/1/2024."),
         ("dated january fifth twenty oh five period", "Dated January 5, 2005."),
+        ("dated march fifth twenty five period", "Dated March 5, 2025."),
+        (
+            "fractures of the right ribs three slash four slash five period",
+            "Fractures of the right ribs 3/4/5.",
+        ),
+        ("grade two slash four period", "Grade 2/4."),
         ("the film was obtained at oh two hundred hours period", "The film was obtained at 0200 hours."),
         ("discussed at oh seven thirty period", "Discussed at 07:30."),
         ("the nodule is oh point five centimeters period", "The nodule is 0.5 cm."),
@@ -588,10 +602,16 @@ def test_dates_times_levels_and_numbers_as_a_probe_said_them(spoken: str, writte
         ),
         ("CT PELVIS", "fracture of the left ileum period", "Fracture of the left ilium."),
         ("CT ABDOMEN", "thickening of the terminal ileum period", "Thickening of the terminal ileum."),
+        ("CT ABDOMEN", "the right ileum is thickened period", "The right ileum is thickened."),
+        (
+            "MRI PELVIS",
+            "the perineal body and perineal nerve period",
+            "The perineal body and perineal nerve.",
+        ),
         (
             "MRI ANKLE",
             "split tear of the perineus brevis tendon period the perineal longus tendon is intact period",
-            "Split tear of the peroneus brevis tendon. The peroneal longus tendon is intact.",
+            "Split tear of the peroneus brevis tendon. The peroneus longus tendon is intact.",
         ),
         ("CT CHEST", "ground hyphen glass opacity period", "Ground-glass opacity."),
         ("MRI BRAIN", "t one slash t two mismatch period", "T1/T2 mismatch."),

@@ -191,9 +191,10 @@ def test_tomosynthesis_and_an_arthrogram_are_said_as_the_description_says() -> N
         ("MRI BRAIN W/O & W", "before and after"),
         ("CT RENAL STONE", "without"),
         ("CT A/P STONE PROTOCOL W CONTRAST", "with"),
+        ("CT ABDOMEN PELVIS UROGRAM KIDNEY STONES", None),
     ],
 )
-def test_contrast_said_without_first_and_a_stone_study(procedure: str, contrast: str) -> None:
+def test_contrast_said_without_first_and_a_stone_study(procedure: str, contrast: str | None) -> None:
     assert contrast_of(procedure) == contrast
 
 
@@ -203,6 +204,8 @@ def test_contrast_said_without_first_and_a_stone_study(procedure: str, contrast:
         ("XR CHEST PA", "A single frontal radiograph of the chest."),
         ("XR CHEST 4V", "Four radiographs of the chest."),
         ("XR CHEST PA AND LATERAL", "Frontal and lateral radiographs of the chest."),
+        ("XR CHEST 2V PA", "Frontal and lateral radiographs of the chest."),
+        ("XR CHEST PA UPRIGHT AND LATERAL", "Frontal and lateral radiographs of the chest."),
     ],
 )
 def test_a_chest_film_claims_the_views_its_description_says(procedure: str, technique: str) -> None:

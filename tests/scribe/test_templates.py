@@ -58,6 +58,10 @@ from autoscribe.scribe.types import FINDINGS, IMPRESSION
         ("FL ESOPHAGRAM", "RF", "generic"),
         ("CHEST TUBE PLACEMENT", "XA", "generic"),
         ("MRV HEAD", "", "mri-brain"),
+        # ... but a CT's or MR's own modality word comes first.
+        ("CT ABDOMEN PELVIS W ORAL BARIUM", "", "ct-abdomen-pelvis"),
+        ("MRI BRAIN IR", "", "mri-brain"),
+        ("US ABDOMEN RUQ HIDA FOLLOWUP", "", "us-abdomen"),
     ],
 )
 def test_template_is_chosen_from_procedure_and_modality(

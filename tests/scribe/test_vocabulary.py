@@ -9,7 +9,7 @@ from autoscribe.scribe.engine import ScribeEngine
 from autoscribe.scribe.lexicon import correct_radiology_terms
 from autoscribe.scribe.types import StudyContext
 from autoscribe.scribe.vocabulary import domain_vocabulary, is_compound, other_word, prefix_changed
-from autoscribe.scribe.wordlists import real_words
+from autoscribe.scribe.wordlists import expand_hunspell, medical_words, real_words
 
 
 def _corrected(procedure: str, text: str) -> str:
@@ -324,7 +324,26 @@ def test_a_word_of_the_medical_dictionary_is_heard_right(procedure: str, said: s
     assert _corrected(procedure, said) == said
 
 
-def test_a_rarer_spelling_of_a_vocabulary_word_is_still_written_the_usual_way() -> None:
-    # "appendical" and "doral" are in the medical dictionary; neither stops the usual spelling.
-    assert correct_terms("periappendical fat stranding") == "periappendiceal fat stranding"
-    assert correct_terms("no subdoral hematoma") == "no subdural hematoma"
+@pytest.mark.parametrize(
+    ("heard", "written"),
+    [
+        # "appendical", "doral", "heterogonous", "protal" ... are in the medical dictionary too.
+        ("periappendical fat stranding", "periappendiceal fat stranding"),
+        ("no subdoral hematoma", "no subdural hematoma"),
+        ("heterogonous enhancement", "heterogeneous enhancement"),
+        ("mild assymetry", "mild asymmetry"),
+        ("the protal vein", "the portal vein"),
+        ("a torous aorta", "a tortuous aorta"),
+    ],
+)
+def test_a_rarer_spelling_of_a_vocabulary_word_is_still_written_the_usual_way(
+    heard: str, written: str
+) -> None:
+    assert correct_terms(heard) == written
+
+
+def test_the_medical_dictionary_is_installed_and_read_with_its_suffixes() -> None:
+    assert medical_words(), "install Debian's hunspell-en-med (.ci/run does): no medical dictionary was found"
+    aff = "SFX Y Y 1\nSFX Y 0 ly .\nSFX S Y 2\nSFX S y ies [^aeiou]y\nSFX S 0 s [aeiou]y\n"
+    dic = "3\nposteromedial/Y\nanomaly/S\nAbc1\n"
+    assert expand_hunspell(dic, aff) == {"posteromedial", "posteromedially", "anomaly", "anomalies"}

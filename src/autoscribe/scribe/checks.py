@@ -496,6 +496,18 @@ def _signs_of_the_impression(item: _Item, in_impression: list[Mention]) -> bool:
 
 # A finding of long ago; a "stable" or "unchanged" one may still be the impression's.
 _LONG_PAST = re.compile(r"\b(?:healed|old|remote|chronic|sequelae?)\b", re.I)
+_NOT_PAST = re.compile(r"\b(?:acute|new|enlarging|increasing|worsening)\b", re.I)
+
+
+def _long_past(item: _Item) -> bool:
+    """Every finding of the sentence said to be of long ago in the words just before it ("Healed
+    right rib fractures."), none of them new ("Acute on chronic subdural hematoma", "a new mass
+    beside chronic scarring")."""
+    for mention in item.analysis.positive:
+        before = " ".join(item.text[: mention.start].split()[-4:])
+        if not _LONG_PAST.search(before) or _NOT_PAST.search(before):
+            return False
+    return True
 
 
 def check_impression_omissions(items: list[_Item]) -> list[CheckResult]:
@@ -523,7 +535,7 @@ def check_impression_omissions(items: list[_Item]) -> list[CheckResult]:
     out = []
     for index, item in enumerate(findings):
         positive = item.analysis.positive
-        if not positive or item.analysis.weight < 35 or _LONG_PAST.search(item.text):
+        if not positive or item.analysis.weight < 35 or _long_past(item):
             continue  # minor, or long past ("healed rib fractures"): routinely left out of an impression
         if covered(item) or _named_in_impression(item, positive, impression):
             continue

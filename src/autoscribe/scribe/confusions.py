@@ -83,11 +83,11 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
     # Homophones a report never means: "discreet", "callous"; the peroneal tendons' "perineal".
     (re.compile(r"\b(d)iscreet(ly)?\b", re.I), r"\1iscrete\2"),
     (re.compile(r"\b(c)allous\b", re.I), r"\1allus"),
+    # The peroneal tendons and the peroneus muscles; the perineal body, nerve and muscles stay.
+    (re.compile(r"\b(p)erineal(?=\s+(?:longus|brevis|tertius)\b)", re.I), r"\1eroneus"),
     (
         re.compile(
-            r"\b(p)erineal(?=\s+(?:tendons?|longus|brevis|tertius|retinaculum|muscles?|tendinopathy|"
-            r"tenosynovitis|groove|tubercle|nerve)\b)",
-            re.I,
+            r"\b(p)erineal(?=\s+(?:tendons?|retinaculum|tendinopathy|tenosynovitis|groove|tubercle)\b)", re.I
         ),
         r"\1eroneal",
     ),
@@ -100,8 +100,12 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         r"\1leural",
     ),
     # The pelvic bone has a side and fractures; the small bowel's ileum has neither.
-    (re.compile(r"\b(right|left|bilateral)\s+(i)leum\b", re.I), r"\1 \2lium"),
-    (re.compile(r"\b(fracture\s+of\s+the\s+)(i)leum\b", re.I), r"\1\2lium"),
+    (
+        re.compile(
+            r"\b(fractures?\s+(?:of|through|involving)\s+the\s+(?:(?:right|left)\s+)?)(i)leum\b", re.I
+        ),
+        r"\1\2lium",
+    ),
     (re.compile(r"\b(i)leal\s+(?=(?:wing|crest|bone)\b)", re.I), r"\1liac "),
     (
         re.compile(

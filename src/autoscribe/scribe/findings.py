@@ -174,6 +174,7 @@ class _Placement:
 _OLD_REACH = 4
 # A "new:" word reaches over a spelled-out territory: "acute left middle cerebral artery territory infarct".
 _NEW_REACH = 6
+_JOINING_WORDS = frozenset(("and", "or", "with", "without", "but", "plus", "versus", "vs"))
 
 
 @lru_cache(maxsize=1)
@@ -214,7 +215,10 @@ def _in_place(
     before = [w.lower() for w in re.findall(r"[\w-]+", clause_before)]
     if placement.old & set(before[-_OLD_REACH:]):
         return meaning
-    if placement.new is not None and placement.new[1] & set(before[-_NEW_REACH:]):
+    # Within the phrase's own noun phrase: "acute sinusitis and a lacunar infarct" is no acute infarct.
+    joined = [k for k, w in enumerate(before) if w in _JOINING_WORDS]
+    own = before[joined[-1] + 1 :] if joined else before
+    if placement.new is not None and placement.new[1] & set(own[-_NEW_REACH:]):
         return placement.new[0]
     for text in (sentence, where):
         for other, words in placement.elsewhere:
@@ -336,6 +340,13 @@ _NOT_A_FINDING = re.compile(
 )
 
 
+# ... or about how the images came out, or what the study itself did ("distended with oral contrast").
+_ABOUT_THE_IMAGES = re.compile(
+    r"\b(?:image quality|noise|artifacts?|habitus|motion|with (?:oral |rectal |intravenous )?contrast)\b",
+    re.I,
+)
+
+
 def unlisted_finding(analysis: Analysis) -> bool:
     """A dictated sentence that names no finding the lexicon knows, yet says something is wrong
     ("Widened mediastinum.", "Hyperdense blood in the left sylvian fissure."): a word of
@@ -346,7 +357,7 @@ def unlisted_finding(analysis: Analysis) -> bool:
         return False
     if _PRE_RE.search(text) or _POST_RE.search(text) or COMMUNICATION.search(text):
         return False
-    return not _NOT_A_FINDING.search(text)
+    return not _NOT_A_FINDING.search(text) and not _ABOUT_THE_IMAGES.search(text)
 
 
 def concepts_match(a: str, b: str) -> bool:

@@ -498,7 +498,7 @@ def _word_pairs(text: str) -> set[tuple[str, str]]:
 
 def _drop_defaults_a_dictated_finding_restates(draft: Draft) -> None:
     """A finding or a measurement dictated anywhere in the findings replaces the default sentence
-    about the same thing, wherever the template keeps it: "The RV to LV ratio is 1.3." leaves no
+    about that one thing, wherever the template keeps it: "The RV to LV ratio is 1.3." leaves no
     "The RV to LV ratio is less than 1.", "The common bile duct measures 9 mm." no "The common bile
     duct is not dilated." A dictated normal sentence replaces none ("No pleural effusion." keeps
     "No pleural effusion or pneumothorax.", whose pneumothorax it does not speak of)."""
@@ -523,10 +523,14 @@ def _drop_defaults_a_dictated_finding_restates(draft: Draft) -> None:
             for s in sub.sentences
             if s.source != "default"
             or not (
-                _word_pairs(s.text) & said
+                (_word_pairs(s.text) & said and not _LISTS_SEVERAL.search(s.text))
                 or any(_covers_most(words, _content_words(s.text)) for words in restated)
             )
         ]
+
+
+# A default about several things ("No free air or free fluid."): a finding of one leaves the rest.
+_LISTS_SEVERAL = re.compile(r"\b(?:or|and|nor)\b|,")
 
 
 def _content_words(text: str) -> set[str]:
@@ -548,9 +552,15 @@ _SURGERIES = {
     for operation, words in data_rows("surgeries.tsv", 2)
 }
 _OPERATION = re.compile(
-    rf"\b(?:(right|left|bilateral)\s+(?:\w+\s+)?)?({'|'.join(map(re.escape, _SURGERIES))})\b", re.I
+    rf"\b(?:({'|'.join(SIDES)})\s+(?:\w+\s+)?)?({'|'.join(map(re.escape, _SURGERIES))})\b", re.I
 )
-_NOT_OPERATED = re.compile(r"\b(?:no|not|without|never)\b[^.;]*$", re.I)
+# Not done, or not yet: "no prior cholecystectomy", "consult for possible cholecystectomy", "prior
+# to craniotomy"; a partial one leaves the organ ("left partial nephrectomy").
+_NOT_OPERATED = re.compile(
+    r"(?:\b(?:no|not|without|never)\b[^.;]*|\b(?:possible|planned|planning|scheduled|considering|"
+    r"consideration|candidate|for|before|prior to|pre-?operative|preop|partial)\s+(?:\w+\s+){0,2})$",
+    re.I,
+)
 
 
 def _drop_defaults_of_organs_taken_out(draft: Draft, context: StudyContext) -> None:
@@ -562,7 +572,7 @@ def _drop_defaults_of_organs_taken_out(draft: Draft, context: StudyContext) -> N
     removed: list[tuple[str | None, tuple[str, ...]]] = []
     for text in said:
         for m in _OPERATION.finditer(text):
-            if not _NOT_OPERATED.search(text[: m.start()]):
+            if not _NOT_OPERATED.search(text[: m.start()]) and "partial" not in m.group().lower():
                 side = (m.group(1) or "").lower()
                 removed.append((side if side in ("right", "left") else None, _SURGERIES[m.group(2).lower()]))
     if not removed:

@@ -34,6 +34,7 @@ _WITH_CONTRAST = re.compile(
     re.I,
 )
 _STONE_STUDY = re.compile(r"\b(?:stone protocol|renal stones?|kidney stones?|urolithiasis)\b", re.I)
+_UROGRAM = re.compile(r"\b(?:urogram|urography)\b", re.I)
 _TECHNIQUE_CONTRAST = re.compile(r"\b(?:with|without)( intravenous)? contrast\b")
 _ANGIOGRAPHY = re.compile(r"\b(?:cta|mra|angio|angiogra\w*)\b", re.I)
 # A CT angiogram is a contrast study; an MR angiogram may be time-of-flight, without any.
@@ -45,6 +46,7 @@ _COUNT_WORDS = {"1": "one", "single": "one", "2": "two", "3": "three", "4": "fou
 _FRONTAL_ONLY = re.compile(
     r"\bportable\b|\b(?:ap|pa)\s+only\b|\b(?:ap|pa)\s*$|\b(?:ap|pa)\s+(?:supine|upright|erect)\b", re.I
 )
+_LATERAL = re.compile(r"\b(?:lateral|lat)\b", re.I)
 _TWO_VIEWS = re.compile(r"^Frontal and lateral radiographs\b")
 _TOMOSYNTHESIS_CLAIMED = re.compile(r",?\s+(?:with|and)\s+digital breast tomosynthesis\b", re.I)
 _TOMOSYNTHESIS_SAID = re.compile(r"\b(?:tomo\w*|3d|dbt)\b", re.I)
@@ -63,12 +65,12 @@ def contrast_of(procedure: str) -> str | None:
         return "without"
     if _WITH_CONTRAST.search(procedure) or _CONTRAST_ANGIOGRAPHY.search(procedure):
         return "with"
-    if _STONE_STUDY.search(procedure):
+    if _STONE_STUDY.search(procedure) and not _UROGRAM.search(procedure):
         return "without"  # a stone study is done without contrast unless its description says
     return None
 
 
-_ENHANCEMENT_CLAIMED = re.compile(r"\b(?:enhanc\w*|opacif\w*)\b", re.I)
+_ENHANCEMENT_CLAIMED = re.compile(r"\benhanc\w*", re.I)
 
 
 def claims_contrast_not_given(normal: str, procedure: str) -> bool:
@@ -88,7 +90,8 @@ def technique_for_study(default: str, procedure: str) -> str:
     angiogram is a contrast study), one view for a portable or one-view radiograph, and
     tomosynthesis only where the description names it."""
     counts = view_counts(procedure)
-    if counts == {"one"} or _FRONTAL_ONLY.search(procedure):
+    frontal_only = not counts and _FRONTAL_ONLY.search(procedure) and not _LATERAL.search(procedure)
+    if counts == {"one"} or frontal_only:
         default = _TWO_VIEWS.sub("A single frontal radiograph", default)
     elif len(counts) == 1 and counts != {"two"}:
         default = _TWO_VIEWS.sub(f"{counts.pop().capitalize()} radiographs", default)  # "XR CHEST 4V"

@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 from autoscribe.scribe.normalize import OPEN_WORDS
-from autoscribe.scribe.phonetics import edit_distance
+from autoscribe.scribe.phonetics import edit_distance, phonetic_key
 from autoscribe.scribe.templates import BASE_VOCABULARY, BUILTIN_MACROS, BUILTIN_TEMPLATES
 from autoscribe.scribe.wordlists import (
     american_spelling,
@@ -199,6 +199,17 @@ def other_word(heard: str, target: str) -> bool:
     )
 
 
+def _a_spelling_of(word: str, target: str) -> bool:
+    """Whether a word of the medical dictionary is one way of spelling a vocabulary word, not
+    another word: a letter off ("appendical"), or two letters off after the same start
+    ("heterogonous", "peritenoneum"), or with the same sound ("protal", "assymetry"). "pyelectasis"
+    and atelectasis start apart: two words."""
+    distance = edit_distance(word, target, 2)
+    if distance <= 1:
+        return True
+    return distance == 2 and (word[:3] == target[:3] or phonetic_key(word) == phonetic_key(target))
+
+
 def _ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
 
@@ -271,7 +282,7 @@ class _Corrector:
             return None
         if low not in self.cache:
             best = self.closest(low)
-            if best and low in self.medical and edit_distance(low, best, 1) > 1:
+            if best and low in self.medical and not _a_spelling_of(low, best):
                 # A word of the medical dictionary is heard right ("pyelectasis" is no atelectasis),
                 # unless it is a rarer spelling of a vocabulary word ("appendical", appendiceal).
                 best = None

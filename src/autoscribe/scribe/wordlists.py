@@ -97,8 +97,13 @@ def findings_lexicon() -> tuple[FindingTerm, ...]:
 def everyday_words() -> frozenset[str]:
     """English words common enough that a speech model hears them right ("button", "battery",
     "skull"): pyspellchecker's dictionary, 5,000 occurrences or more in its corpus."""
-    frequency = SpellChecker(distance=1).word_frequency
+    frequency = _english().word_frequency
     return frozenset(word for word, count in frequency.items() if count >= 5000)
+
+
+@lru_cache(maxsize=1)
+def _english() -> SpellChecker:
+    return SpellChecker(distance=1)
 
 
 # Debian's hunspell-en-med (OpenMedSpel, GPL-3+: read where the system has it, never shipped with
@@ -169,7 +174,7 @@ def real_words() -> frozenset[str]:
     radiology = data_lines("radiology_words.txt")
     units = {word for spoken, _ in data_rows("units.tsv", 2) for word in spoken.lower().split()}
     return frozenset(
-        {*SpellChecker(distance=1).word_frequency.dictionary.keys(), *radiology, *units}
+        {*_english().word_frequency.dictionary.keys(), *radiology, *units}
         | {w.replace("-", "") for w in radiology}
     )
 

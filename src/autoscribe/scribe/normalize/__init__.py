@@ -20,6 +20,7 @@ punctuation) with `headings` (spoken section names), then `quantities` (numbers 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 
 from autoscribe.scribe.normalize.commands import dedupe_punct, spoken_commands
@@ -140,29 +141,29 @@ def _none_after_heading(toks: list[Tok]) -> list[Tok]:
     return toks
 
 
-def _is_letter(toks: list[Tok], k: int) -> bool:
-    """A capital said on its own, not the start of a level or sequence ("L" of "L4", "T" of "T2")."""
+def _is_letter(toks: list[Tok], k: int, capital: bool = True) -> bool:
+    """A letter said on its own (a capital, or a lower-case one), not the start of a level or
+    sequence ("L" of "L4", "T" of "T2", "l four")."""
     tok = toks[k]
     nxt = toks[k + 1] if k + 1 < len(toks) else None
     before_number = nxt is not None and (nxt.kind == "num" or nxt.low in NUMBER_WORDS)
-    return tok.kind == "word" and len(tok.text) == 1 and tok.text.isupper() and not before_number
+    cased = tok.text.isupper() if capital else tok.text.islower()
+    return tok.kind == "word" and len(tok.text) == 1 and cased and not before_number
 
 
-def _is_small_letter(toks: list[Tok], k: int) -> bool:
-    """A lower-case letter said on its own, not the start of a level ("l four")."""
-    tok = toks[k]
-    nxt = toks[k + 1] if k + 1 < len(toks) else None
-    before_number = nxt is not None and (nxt.kind == "num" or nxt.low in NUMBER_WORDS)
-    return tok.kind == "word" and len(tok.text) == 1 and tok.text.islower() and not before_number
+# Letters whose name starts with a vowel sound: "an MCA", "an SVC", "an IVC".
+_SAID_WITH_A_VOWEL = frozenset("AEFHILMNORSX")
 
 
 def _known_abbreviation(toks: list[Tok], i: int, j: int) -> tuple[int, int] | None:
     """The longest run of letters in toks[i:j] that spells an abbreviation of the written-case
     list, starting at i, or after an article ("a c l" is ACL, "a c t scan" a CT scan)."""
-    starts = (i, i + 1) if toks[i].low in ("a", "i") else (i,)
+    article = toks[i].low in ("a", "i")
     for end in range(j, i + 1, -1):  # the longest first: "a c t" is a CT, not AC and a "t"
-        for start in starts:
-            if end - start >= 2 and "".join(t.low for t in toks[start:end]).upper() in _ABBREVIATIONS:
+        for start in (i, i + 1) if article else (i,):
+            # Two letters after "a" are an article and one letter: "a c collar", "a p a view".
+            least = 3 if article and start == i else 2
+            if end - start >= least and "".join(t.low for t in toks[start:end]).upper() in _ABBREVIATIONS:
                 return start, end
     return None
 
@@ -184,7 +185,7 @@ def _spelled_letters(toks: list[Tok]) -> list[Tok]:
             i = j
             continue
         j = i
-        while j < len(toks) and _is_small_letter(toks, j):
+        while j < len(toks) and _is_letter(toks, j, capital=False):
             j += 1
         known = _known_abbreviation(toks, i, j) if j - i >= 2 else None
         if known is not None:
@@ -192,6 +193,8 @@ def _spelled_letters(toks: list[Tok]) -> list[Tok]:
             out.extend(toks[i:start])
             first = toks[start]
             text = "".join(t.low for t in toks[start:end]).upper()
+            if out and out[-1].low == "a" and text[0] in _SAID_WITH_A_VOWEL:
+                out[-1] = replace(out[-1], text=out[-1].text + "n")  # "a m c a infarct": an MCA infarct
             out.append(Tok(text, first.space, "word", heading=first.heading))
             i = end
         else:

@@ -56,8 +56,14 @@ _COUNTED = frozenset(("image", "images", "series", "slice", "segment", "level", 
 
 
 def _alike(a: Tok, b: Tok) -> bool:
-    """The same word, or one said instead of the other: a side for a side, a number for a number."""
-    return _same_word(a, b) or (a.low in SIDES and b.low in SIDES) or (_is_number(a) and _is_number(b))
+    """The same word, or one said instead of the other: a side for a side, a number for a number,
+    a unit for a unit ("one centimeter scratch that eight millimeters")."""
+    return (
+        _same_word(a, b)
+        or (a.low in SIDES and b.low in SIDES)
+        or (_is_number(a) and _is_number(b))
+        or (unit_of(a.low) is not None and unit_of(b.low) is not None)
+    )
 
 
 def _replaced(toks: list[Tok], said: list[int], correction: list[Tok]) -> tuple[int, int, int] | None:
@@ -131,7 +137,7 @@ def _scratch_in_place(toks: list[Tok]) -> list[Tok]:
             continue
         first, last, used = span
         words = [k for k in range(i + 2, end) if toks[k].kind in ("word", "num") and toks[k].low != "comma"]
-        split = words[used] if used < len(words) else end
+        split = words[used - 1] + 1 if 0 < used < len(words) else end
         toks = toks[:first] + toks[i + 2 : split] + toks[last + 1 : i] + toks[split:end] + toks[end:]
         if first and toks[first - 1].low in ("a", "an") and first < len(toks):
             # "a six millimeter nodule scratch that eight": an 8 mm nodule.
@@ -149,7 +155,9 @@ def _starts_with_vowel_sound(tok: Tok) -> bool:
             return digits.startswith("8") or (len(digits) in (2, 5) and digits[:2] in ("11", "18"))
     low = tok.low
     vowel = low[:1] in ("a", "e", "i", "o") and not low.startswith("one")
-    return vowel or low.startswith(("hour", "honest"))
+    # "an ulcer", "an umbilical hernia"; "a unilateral", "a ureteral", "a uterine" start with "you".
+    you = low.startswith(("uni", "use", "usu", "ure", "uri", "uro", "ute", "uv"))
+    return vowel or (low[:1] == "u" and not you) or low.startswith(("hour", "honest"))
 
 
 def spoken_commands(toks: list[Tok]) -> list[Tok]:

@@ -84,6 +84,11 @@ def date_at(toks: list[Tok], i: int) -> tuple[str, int] | None:
     if j < len(toks) and toks[j].text == ",":
         j += 1
     year, k = _year(toks, j)
+    if year is None:
+        # "March fifth twenty five": a year said by its last two digits.
+        two = _small_number(toks, j)
+        if two is not None and two[0] >= 10 and two[1] - j == 2:
+            year, k = (2000 if two[0] <= 40 else 1900) + two[0], two[1]
     text = f"{_MONTH_NAMES[month]} {day}"
     if year is not None:
         return f"{text}, {year}", k
@@ -115,9 +120,12 @@ def slash_date_at(toks: list[Tok], i: int) -> tuple[str, int] | None:
     j = day[1] + 1
     year, k = _year(toks, j)
     if year is None:
-        two = _small_number(toks, j)
-        if two is None and j < len(toks) and toks[j].low in ("oh", "zero"):
-            two = _date_number(toks, j, 9)
+        # A year of two digits ("twenty five", "oh five"): "ribs three slash four slash five" is
+        # no date.
+        two = _date_number(toks, j, 9) if j < len(toks) and toks[j].low in ("oh", "zero") else None
+        if two is None:
+            two = _small_number(toks, j)
+            two = two if two is not None and two[0] >= 10 else None
         if two is None:
             return None
         return f"{month[0]}/{day[0]}/{two[0]:02d}", two[1]

@@ -220,6 +220,12 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
     i = 0
     while i < len(toks):
         tok = toks[i]
+        after_slash = len(out) >= 2 and out[-1].text == "/" and out[-2].kind == "num"
+        if after_slash and (number := parse_number(toks, i)) is not None:
+            # "grade two slash four" → 2/4: the number after a slash is as much a number as before it.
+            out.append(Tok(number[0], False, "num"))
+            i = number[1]
+            continue
         spine = spine_level(toks, i)
         if spine is not None:
             text, i = spine
