@@ -347,3 +347,12 @@ def test_the_medical_dictionary_is_installed_and_read_with_its_suffixes() -> Non
     aff = "SFX Y Y 1\nSFX Y 0 ly .\nSFX S Y 2\nSFX S y ies [^aeiou]y\nSFX S 0 s [aeiou]y\n"
     dic = "3\nposteromedial/Y\nanomaly/S\nAbc1\n"
     assert expand_hunspell(dic, aff) == {"posteromedial", "posteromedially", "anomaly", "anomalies"}
+
+
+def test_a_rare_medical_word_with_a_terms_very_sound_is_the_term() -> None:
+    # "cytosis" is in the medical dictionary, and sounds exactly as steatosis; "ascitic" does not.
+    assert (
+        _corrected("CT ABDOMEN PELVIS", "consistent with hepatic cytosis")
+        == "consistent with hepatic steatosis"
+    )
+    assert "periventricular" in _corrected("CT HEAD", "mild paraben trick your white matter hypodensity")

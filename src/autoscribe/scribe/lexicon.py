@@ -265,8 +265,13 @@ def correct_radiology_terms(
             key = phonetic_key(joined)
             if len(key) < 2:
                 continue
-            # A word of the medical dictionary is a word too: "ascitic" asks for a close match in context.
-            non_words = [w for w in unknown if w not in matcher.real and w not in matcher.medical]
+            # A word of the medical dictionary heard alone is a word too: "ascitic" asks for a close
+            # match in context. Among the pieces of a split term ("paraben trick your" for
+            # periventricular) it proves nothing.
+            non_words = [
+                w for w in unknown if w not in matcher.real and (size > 1 or w not in matcher.medical)
+            ]
+            rare = size == 1 and not non_words and lows[i] in matcher.medical and lows[i] not in matcher.real
             lo, hi = max(0, i - 6), min(len(words), i + size + 6)
             window = set(lows[lo:i]) | set(lows[i + size : hi])
             for d, term in matcher.candidates(key):
@@ -301,6 +306,10 @@ def correct_radiology_terms(
                 cue = cue or phrase
                 if non_words:
                     ok = letters >= 0.55 and (cue or study or near or (d == 0 and letters >= 0.7))
+                elif rare and d == 0:
+                    # A rare medical word with the very sound of a term of the study ("hepatic
+                    # cytosis" for steatosis); one a sound off stays ("ascitic" is no "cystic").
+                    ok = letters >= 0.6 and (cue or study or near)
                 else:
                     # Only English words: a stricter sound match and a context that asks for the term.
                     ok = (
