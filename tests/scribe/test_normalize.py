@@ -620,9 +620,7 @@ def test_dates_times_levels_and_numbers_as_a_probe_said_them(spoken: str, writte
 def test_homophones_and_joining_punctuation_as_reports_write_them(
     procedure: str, spoken: str, written: str
 ) -> None:
-    engine = ScribeEngine(llm=None)
-    context = StudyContext(procedure=procedure)
-    assert normalize(engine.corrected_text(spoken, engine.template_for(context), context)) == written
+    assert _written(procedure, spoken) == written
 
 
 @pytest.mark.parametrize(
@@ -644,9 +642,7 @@ def test_homophones_and_joining_punctuation_as_reports_write_them(
 def test_small_letters_said_one_by_one_spell_a_known_abbreviation(
     procedure: str, spoken: str, written: str
 ) -> None:
-    engine = ScribeEngine(llm=None)
-    context = StudyContext(procedure=procedure)
-    assert normalize(engine.corrected_text(spoken, engine.template_for(context), context)) == written
+    assert _written(procedure, spoken) == written
 
 
 def test_labels_of_a_procedure_note_and_its_comparison_are_headings() -> None:
@@ -661,3 +657,10 @@ def test_labels_of_a_procedure_note_and_its_comparison_are_headings() -> None:
         "Addendum: Reviewed with Dr. Smith.",
     ]
     assert normalize("there is contrast in the colon period") == "There is contrast in the colon."
+
+
+def _written(procedure: str, spoken: str) -> str:
+    """The dictation through the whole correction (spelling, sounds, short words) and normalization."""
+    engine = ScribeEngine(llm=None)
+    context = StudyContext(procedure=procedure)
+    return normalize(engine.corrected_text(spoken, engine.template_for(context), context))
