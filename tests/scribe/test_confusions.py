@@ -35,6 +35,9 @@ from autoscribe.scribe.confusions import fix_confusions
         ("Continuous axial images of the head.", "Contiguous axial images of the head."),
         ("There is an nondisplaced fracture.", "There is a nondisplaced fracture."),
         ("There is a ovoid lesion. A ovoid cyst.", "There is an ovoid lesion. An ovoid cyst."),
+        # The sound decides, not the letter: "an ulcer" but "a ureteral", "a hernia" but "an hour".
+        ("A ulcer crater. A ureteral stent.", "An ulcer crater. A ureteral stent."),
+        ("An hernia. A hour later. An xray.", "A hernia. An hour later. An xray."),
         ("There is a small light effusion.", "There is a small right effusion."),
         ("Acute light lower lobe emboli.", "Acute right lower lobe emboli."),
         ("Mediastinal contours are within normal limit.", "Mediastinal contours are within normal limits."),

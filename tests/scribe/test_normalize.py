@@ -6,6 +6,7 @@ import pytest
 
 from autoscribe.scribe import ScribeEngine, StudyContext
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
+from autoscribe.scribe.normalize.tokens import said_with_a_vowel
 
 
 @pytest.mark.parametrize(
@@ -664,3 +665,30 @@ def _written(procedure: str, spoken: str) -> str:
     engine = ScribeEngine(llm=None)
     context = StudyContext(procedure=procedure)
     return normalize(engine.corrected_text(spoken, engine.template_for(context), context))
+
+
+@pytest.mark.parametrize(
+    ("said", "spelled", "vowel"),
+    [
+        ("echogenic", False, True),
+        ("ulcer", False, True),
+        ("unilateral", False, False),
+        ("ureteral", False, False),
+        ("one", False, False),
+        ("hour", False, True),
+        ("hernia", False, False),
+        ("8", False, True),
+        ("80", False, True),
+        ("11", False, True),
+        ("18,000", False, True),
+        ("110", False, False),
+        ("10", False, False),
+        ("MCA", True, True),
+        ("SVC", True, True),
+        ("CT", True, False),
+    ],
+)
+def test_a_word_a_number_or_spelled_letters_take_an_by_their_first_sound(
+    said: str, spelled: bool, vowel: bool
+) -> None:
+    assert said_with_a_vowel(said, spelled=spelled) is vowel

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from autoscribe.scribe.normalize.tokens import said_with_a_vowel
 from autoscribe.scribe.sides import SIDES
 from autoscribe.scribe.wordlists import data_sections
 
@@ -119,14 +120,10 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 
 
 # "a"/"an" agreeing with the next word once a term is put right ("an undisclosed" heard for "a
-# nondisplaced"): only before a lower-case word whose first letter decides ("an hour", "a unit",
-# "an MRI", "an x-ray" and "a one" are left as they are).
-_AN_BEFORE_CONSONANT = re.compile(r"\b([Aa])n\s+(?=[bcdfgjklmnpqrstvwyz][a-z])")
-_A_BEFORE_VOWEL = re.compile(
-    # Not a letter of a spelled abbreviation: "m c a infarct" is an MCA infarct.
-    r"(?<!\b[a-zA-Z] )\b([Aa])\s+"
-    r"(?=(?!one\b|once\b|eu|and\b|or\b|of\b|in\b|is\b|on\b|at\b|as\b|if\b|it\b|into\b)[aeio][a-z])"
-)
+# nondisplaced"): only before a lower-case word ("an MRI", "an x-ray" and "a 10" are left as they
+# are), and not before a word that no noun phrase starts with: "a" is then a letter or misheard.
+_ARTICLE = re.compile(r"\b([Aa])(n?)\s+(?=([a-z][a-z]+)\b)")
+_NO_ARTICLE_BEFORE = frozenset(("and", "or", "of", "in", "is", "on", "at", "as", "if", "it", "into"))
 # "type A aortic dissection", "hepatitis a infection": a letter that names something, not an article.
 _LETTER_NAMES = re.compile(
     r"\b(?:types?|grades?|class(?:es)?|zones?|vitamins?|hepatitis|category|segments?|levels?|groups?)\s*$",
@@ -134,13 +131,21 @@ _LETTER_NAMES = re.compile(
 )
 
 
-def _article_before_vowel(match: re.Match[str]) -> str:
+def _agreeing_article(match: re.Match[str]) -> str:
+    article, an, word = match.groups()
+    vowel = said_with_a_vowel(word)
+    if an:
+        return match.group(0) if vowel else f"{article} "
     before = match.string[max(0, match.start() - 40) : match.start()]  # the words just before
-    if _LETTER_NAMES.search(before) or (
-        match.group(1) == "A" and before.strip()[-1:] not in ("", ".", "!", "?", ":")
+    if (
+        not vowel
+        or word in _NO_ARTICLE_BEFORE
+        or _LETTER_NAMES.search(before)
+        or re.search(r"(?:^|\s)[a-zA-Z] $", before)  # a letter of a spelled abbreviation: "m c a infarct"
+        or (article == "A" and before.strip()[-1:] not in ("", ".", "!", "?", ":"))
     ):
         return match.group(0)
-    return f"{match.group(1)}n "
+    return f"{article}n "
 
 
 # A plural written as a possessive ("lymph node's period", "3-millimeter's.", "the collecting
@@ -164,5 +169,4 @@ def fix_confusions(text: str) -> str:
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     text = re.sub(r"\b(within normal) limit\b", r"\1 limits", text, flags=re.I)
-    text = _AN_BEFORE_CONSONANT.sub(r"\1 ", text)
-    return _A_BEFORE_VOWEL.sub(_article_before_vowel, text)
+    return _ARTICLE.sub(_agreeing_article, text)

@@ -26,7 +26,14 @@ from functools import lru_cache
 from autoscribe.scribe.normalize.commands import dedupe_punct, spoken_commands
 from autoscribe.scribe.normalize.numbers import NUMBER_WORDS, parse_number, unhyphenate_numbers
 from autoscribe.scribe.normalize.quantities import numbers_and_units
-from autoscribe.scribe.normalize.tokens import NEXT_SECTION_MARK, OPEN_WORDS, Tok, join, tokenize
+from autoscribe.scribe.normalize.tokens import (
+    NEXT_SECTION_MARK,
+    OPEN_WORDS,
+    Tok,
+    join,
+    said_with_a_vowel,
+    tokenize,
+)
 from autoscribe.scribe.wordlists import data_sections, findings_lexicon
 
 __all__ = ["NEXT_SECTION_MARK", "OPEN_WORDS", "normalize"]
@@ -151,10 +158,6 @@ def _is_letter(toks: list[Tok], k: int, capital: bool = True) -> bool:
     return tok.kind == "word" and len(tok.text) == 1 and cased and not before_number
 
 
-# Letters whose name starts with a vowel sound: "an MCA", "an SVC", "an IVC".
-_SAID_WITH_A_VOWEL = frozenset("AEFHILMNORSX")
-
-
 def _known_abbreviation(toks: list[Tok], i: int, j: int) -> tuple[int, int] | None:
     """The longest run of letters in toks[i:j] that spells an abbreviation of the written-case
     list, starting at i, or after an article ("a c l" is ACL, "a c t scan" a CT scan)."""
@@ -193,7 +196,7 @@ def _spelled_letters(toks: list[Tok]) -> list[Tok]:
             out.extend(toks[i:start])
             first = toks[start]
             text = "".join(t.low for t in toks[start:end]).upper()
-            if out and out[-1].low == "a" and text[0] in _SAID_WITH_A_VOWEL:
+            if out and out[-1].low == "a" and said_with_a_vowel(text, spelled=True):
                 out[-1] = replace(out[-1], text=out[-1].text + "n")  # "a m c a infarct": an MCA infarct
             out.append(Tok(text, first.space, "word", heading=first.heading))
             i = end

@@ -22,6 +22,7 @@ from autoscribe.scribe.normalize.tokens import (
     Tok,
     ends_sentence,
     period_is_word,
+    said_with_a_vowel,
     sentence_start,
     words_at,
 )
@@ -141,23 +142,10 @@ def _scratch_in_place(toks: list[Tok]) -> list[Tok]:
         toks = toks[:first] + toks[i + 2 : split] + toks[last + 1 : i] + toks[split:end] + toks[end:]
         if first and toks[first - 1].low in ("a", "an") and first < len(toks):
             # "a six millimeter nodule scratch that eight": an 8 mm nodule.
-            article = "an" if _starts_with_vowel_sound(toks[first]) else "a"
+            article = "an" if said_with_a_vowel(toks[first].text) else "a"
             toks[first - 1].text = article.capitalize() if toks[first - 1].text[0].isupper() else article
         i = first + (end - i - 2)
     return toks
-
-
-def _starts_with_vowel_sound(tok: Tok) -> bool:
-    """Whether a word or number is said starting with a vowel: "eight", "11", "echogenic", "hour"."""
-    if _is_number(tok):
-        digits = tok.text.replace(",", "").split(".")[0]
-        if digits.isdigit():
-            return digits.startswith("8") or (len(digits) in (2, 5) and digits[:2] in ("11", "18"))
-    low = tok.low
-    vowel = low[:1] in ("a", "e", "i", "o") and not low.startswith("one")
-    # "an ulcer", "an umbilical hernia"; "a unilateral", "a ureteral", "a uterine" start with "you".
-    you = low.startswith(("uni", "use", "usu", "ure", "uri", "uro", "ute", "uv"))
-    return vowel or (low[:1] == "u" and not you) or low.startswith(("hour", "honest"))
 
 
 def spoken_commands(toks: list[Tok]) -> list[Tok]:

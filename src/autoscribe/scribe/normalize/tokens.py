@@ -26,6 +26,46 @@ SENTENCE_END = {".", "?", "!"}
 CLAUSE_PUNCT = {".", ",", ":", ";", "?", "!"}
 
 
+# Written with a vowel but said starting with "you" or "w": "a unilateral", "a ureteral", "a one".
+_SAID_WITH_A_CONSONANT = (
+    "one",
+    "once",
+    "eu",
+    "uni",
+    "use",
+    "usu",
+    "ure",
+    "uri",
+    "uro",
+    "ura",
+    "ute",
+    "uti",
+    "utr",
+    "uv",
+    "ubi",
+)
+# Written with an h but said starting with a vowel: "an hour".
+_SILENT_H = ("hour", "honest", "honor", "heir")
+# Letters whose name starts with a vowel sound: "an MCA", "an SVC", "an IVC".
+_LETTERS_SAID_WITH_A_VOWEL = frozenset("AEFHILMNORSX")
+
+
+def said_with_a_vowel(text: str, spelled: bool = False) -> bool:
+    """Whether a word, a number or (`spelled`) an abbreviation said letter by letter starts with a
+    vowel sound, and so takes "an": "an echogenic", "an ulcer", "an hour", "an 8", "an 11", "an
+    MCA"; "a unilateral", "a one", "a 10", "a CT"."""
+    if spelled:
+        return text[:1].upper() in _LETTERS_SAID_WITH_A_VOWEL
+    digits = text.replace(",", "").split(".")[0]
+    if digits.isdigit():
+        # "eight", "eighty", "eleven", "eighteen", "eleven thousand"; not "one hundred ten" (110).
+        return digits.startswith("8") or (len(digits) in (2, 5) and digits[:2] in ("11", "18"))
+    low = text.lower()
+    if low.startswith(_SAID_WITH_A_CONSONANT):
+        return False
+    return low[:1] in ("a", "e", "i", "o", "u") or low.startswith((*_SILENT_H, "xr"))  # "an xray"
+
+
 @dataclass
 class Tok:
     text: str
