@@ -99,6 +99,7 @@ def test_words_that_fit_are_left_alone(text: str) -> None:
         ("There is no hydrocephalus.", "neuro"),  # not a split "hydrocephalus"
         ("Acute infarct in the right MCA territory.", "neuro"),  # not a split "infarction"
         ("The arrow points to the lesion. It is preferable to wait.", "spine"),  # no cue near
+        ("Widening of the right femoral capital epiphysis.", "msk"),  # no misheard femoral condyle
     ],
 )
 def test_words_heard_right_are_not_taken_for_a_phrase(text: str, region: str) -> None:

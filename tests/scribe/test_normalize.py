@@ -513,6 +513,9 @@ def test_spine_levels_said_in_lowercase_are_levels(said: str, written: str) -> N
         ("bone age by greulich and pyle period", "Bone age by Greulich and Pyle."),
         ("a hill-sachs lesion period", "A Hill-Sachs lesion."),
         ("up the hill period", "Up the hill."),
+        ("the aspects score is eight period", "The ASPECTS score is 8."),
+        ("the Gleason score was seven period", "The Gleason score was 7."),
+        ("the level is one of concern period", "The level is one of concern."),
     ],
 )
 def test_scores_classes_and_sizes_are_written_as_reports_write_them(said: str, written: str) -> None:
@@ -665,6 +668,26 @@ def _written(procedure: str, spoken: str) -> str:
     engine = ScribeEngine(llm=None)
     context = StudyContext(procedure=procedure)
     return normalize(engine.corrected_text(spoken, engine.template_for(context), context))
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("clinical stage T two a N one M zero period", "Clinical stage T2a N1 M0."),
+        ("p T three N x M zero period", "pT3 NX M0."),
+        ("y p T two N zero period", "ypT2 N0."),
+        ("the mass is T four b N two c M one period", "The mass is T4b N2c M1."),
+        ("T2A N1 M0.", "T2a N1 M0."),
+        # Without an N category "T two" is the vertebra.
+        (
+            "compression fracture of T two a small fragment period",
+            "Compression fracture of T2 a small fragment.",
+        ),
+        ("fractures at T two and T three period", "Fractures at T2 and T3."),
+    ],
+)
+def test_a_tnm_stage_said_aloud_is_written_as_one(said: str, written: str) -> None:
+    assert normalize(said) == written
 
 
 @pytest.mark.parametrize(

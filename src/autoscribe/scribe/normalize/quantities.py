@@ -7,6 +7,7 @@ from __future__ import annotations
 from autoscribe.scribe.normalize.dates import date_at, slash_date_at, time_at, year_at
 from autoscribe.scribe.normalize.numbers import SMALL, TENS, parse_number, parse_point_number
 from autoscribe.scribe.normalize.spine import spine_level
+from autoscribe.scribe.normalize.staging import tnm_stage
 from autoscribe.scribe.normalize.tokens import Tok, words_at
 from autoscribe.scribe.wordlists import data_rows, data_sections
 
@@ -29,6 +30,9 @@ def unit_of(word: str) -> str | None:
 # A quantity follows these words even without a unit ("series 3 image 42", "BI-RADS category 2").
 _NUMBER_CONTEXT = frozenset(data_sections("normalize_words.txt")["number context"])
 # A letter after the number makes a subcategory here ("BI-RADS 4A", "stage 3A").
+# What is said to "be" a number: "the ASPECTS score is 8", "the Gleason grade was 4" (not "the
+# level is one of concern").
+_SCORES = frozenset(("score", "grade", "category", "stage", "class", "rads", "aspects"))
 _SUBCATEGORY_CONTEXT = frozenset(data_sections("normalize_words.txt")["subcategory context"])
 _SUBCATEGORY_LETTERS = frozenset("ABCXF")  # F: Bosniak IIF, "class two F"
 
@@ -226,6 +230,11 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             out.append(Tok(number[0], False, "num"))
             i = number[1]
             continue
+        stage = tnm_stage(toks, i)
+        if stage is not None:
+            text, i = stage  # a "num", which a sentence's capital leaves as it is: "pT3"
+            out.append(Tok(text, tok.space, "num", heading=tok.heading))
+            continue
         spine = spine_level(toks, i)
         if spine is not None:
             text, i = spine
@@ -280,6 +289,7 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             or int(value) >= 10
             or prev in _NUMBER_CONTEXT
             or (prev == "of" and len(out) > 1 and out[-2].low in _NUMBER_CONTEXT)  # "a score of 7"
+            or (prev in ("is", "was") and len(out) > 1 and out[-2].low in _SCORES)  # "ASPECTS score is 8"
             or (prev == "through" and len(out) > 1 and out[-2].kind == "num")  # "ribs 4 through 7"
             or _out_of(out)
             or words_at(toks, k, 1) in _DURATIONS  # "8 weeks 6 days", "in 2 years"

@@ -199,7 +199,7 @@ def join(toks: list[Tok]) -> str:
             if parts and not parts[-1].endswith("\n"):
                 parts.append("\n")
             capitalize = True
-        if capitalize and text[:1].isalpha():
+        if capitalize and text[:1].isalpha() and tok.kind != "num":  # "pT3 N0" keeps its small p
             text = text[0].upper() + text[1:]
             capitalize = False
         elif capitalize and tok.kind == "num":
