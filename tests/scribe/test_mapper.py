@@ -782,3 +782,31 @@ def test_an_operation_planned_or_partial_leaves_the_organ_normal(indication: str
     context = StudyContext(procedure="CT ABD PELVIS W CONTRAST", sex="male", clinical_indication=indication)
     findings = ScribeEngine(llm=None).from_text("Findings: Diverticulosis.", context).draft.section_texts()
     assert kept in findings["findings"]
+
+
+def test_an_organs_label_said_after_the_findings_heading_or_mid_line_heads_its_findings() -> None:
+    template = builtin_template("mri-shoulder")
+    assert template is not None
+    draft = build_draft(
+        "Findings. Biceps colon. The long head of the biceps tendon is dislocated medially. "
+        "Acromioclavicular colon mild arthrosis. Bursa colon small effusion.",
+        template,
+        StudyContext(),
+    )
+    assert _texts(draft, "findings.biceps") == ["The long head of the biceps tendon is dislocated medially."]
+    texts = draft.section_texts()["findings"]
+    # The label becomes the subsection: no "Biceps:" or "Bursa:" left inside the text.
+    assert "Biceps:" not in texts and "Bursa:" not in texts and "Acromioclavicular:" not in texts
+    assert "Acromioclavicular joint: Mild arthrosis." in texts
+    assert "Small effusion." in texts
+
+
+def test_labelled_findings_of_a_template_without_organs_keep_a_line_each() -> None:
+    result = ScribeEngine(llm=None).from_text(
+        "Findings. Alignment colon normal. Conus colon terminates at L one. "
+        "L four five colon broad based disc bulge.",
+        StudyContext(procedure="MRI LUMBAR SPINE", modality="MR"),
+    )
+    assert result.draft.section_texts()["findings"] == (
+        "Alignment: Normal.\nConus: Terminates at L1.\nL4-L5: Broad based disc bulge."
+    )

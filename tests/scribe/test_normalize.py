@@ -715,3 +715,19 @@ def test_a_word_a_number_or_spelled_letters_take_an_by_their_first_sound(
     said: str, spelled: bool, vowel: bool
 ) -> None:
     assert said_with_a_vowel(said, spelled=spelled) is vowel
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("tear of the superior labrum dash SLAP tear period", "Tear of the superior labrum - SLAP tear."),
+        ("ground dash glass opacity period", "Ground-glass opacity."),
+        ("tree dash in dash bud nodules period", "Tree-in-bud nodules."),
+        ("T two dash weighted images period", "T2-weighted images."),
+        ("a Salter dash Harris two fracture period", "A Salter-Harris 2 fracture."),
+    ],
+)
+def test_a_dash_said_aloud_is_a_hyphen_inside_a_word_and_a_dash_between_phrases(
+    said: str, written: str
+) -> None:
+    assert normalize(said) == written

@@ -446,6 +446,9 @@ def build_draft(
             continue
         explicit_organ: str | None = None
         head = _heading(line, template)
+        if head is not None and head[0] == FINDINGS and head[1] is None:
+            # "Findings: Liver: ...": an organ heading right after the section's own.
+            head = _heading(head[2], template) or head
         if head is not None:
             cursor.section, cursor.organ, line = head
             cursor.since_heading = 0
@@ -454,9 +457,17 @@ def build_draft(
                 continue
         for index, raw in enumerate(split_sentences(line)):
             sentence = _clean(raw)
+            explicit = explicit_organ if index == 0 else None
+            label = _heading(sentence, template) if index > 0 and cursor.section in (None, FINDINGS) else None
+            if label is not None and label[1] is not None:
+                # "... is dislocated medially. Acromioclavicular: Mild arthrosis.": an organ's label
+                # said mid-line heads what follows it as a heading on its own line does.
+                cursor.section, explicit, sentence = label
+                cursor.organ = explicit
+                cursor.since_heading = 0
             if not sentence or (cursor.section == IMPRESSION and _ENUMERATION_ONLY.match(sentence)):
                 continue
-            path = _route(sentence, template, organs, cursor, explicit_organ if index == 0 else None)
+            path = _route(sentence, template, organs, cursor, explicit)
             cursor.since_heading += 1
             if path == IMPRESSION:
                 draft.impression_source = "dictated"

@@ -6,6 +6,7 @@ workspace renders it and lets the radiologist move sentences (`autoscribe.scribe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -74,6 +75,10 @@ class PartialTranscript:
     @property
     def text(self) -> str:
         return " ".join(part for part in (self.stable, self.tentative) if part)
+
+
+# A sentence that starts with a short label and a colon.
+_LABELLED = re.compile(r"[A-Z][A-Za-z0-9 /-]{0,40}:\s")
 
 
 # ---- templates -------------------------------------------------------------------------------
@@ -265,7 +270,12 @@ class Section:
         return out
 
     def text(self) -> str:
-        return " ".join(s.text for s in self.sentences)
+        # A labelled sentence ("Conus: Terminates at L1.", "L4-L5: Disc bulge.") starts a line of its
+        # own, as the radiologist's spoken heading asked.
+        return "".join(
+            ("\n" if _LABELLED.match(s.text) else " ") + s.text if k else s.text
+            for k, s in enumerate(self.sentences)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

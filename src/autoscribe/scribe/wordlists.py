@@ -164,6 +164,18 @@ def medical_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def hyphen_pairs() -> frozenset[tuple[str, str]]:
+    """Two words a hyphen joins in a real word ("ground", "glass"; "tree", "in"; "in", "bud"): a
+    "dash" said between them is that hyphen."""
+    return frozenset(
+        (a, b)
+        for word in real_words()
+        if "-" in word
+        for a, b in zip(word.split("-"), word.split("-")[1:], strict=False)
+    )
+
+
+@lru_cache(maxsize=1)
 def real_words() -> frozenset[str]:
     """Words that are real as heard: pyspellchecker's English dictionary (loading it takes about half
     a second: once, on first use) and data/radiology_words.txt, hyphenated words also without their

@@ -415,6 +415,7 @@ _EPONYM_PAIRS = {
     "osgood": "schlatter",
     "legg": "calve",
     "budd": "chiari",
+    "salter": "harris",
 }
 _RADS = {
     name.split("-")[0].lower(): name

@@ -27,6 +27,7 @@ from autoscribe.scribe.normalize.tokens import (
     words_at,
 )
 from autoscribe.scribe.sides import SIDES
+from autoscribe.scribe.wordlists import hyphen_pairs
 
 
 def _ends_sentence(tok: Tok) -> bool:
@@ -243,10 +244,14 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             out.append(Tok(",", False, "punct", spoken=True))
         elif low == "semicolon":
             out.append(Tok(";", False, "punct", spoken=True))
-        elif low in _JOINING and _between_words(out, toks, i):
+        elif (low in _JOINING or (low == "dash" and _hyphenates(out, toks, i))) and _between_words(
+            out, toks, i
+        ):
             # "ground hyphen glass" → ground-glass, "and slash or" → and/or: no space either side.
-            out.append(Tok(_JOINING[low], False, "punct", spoken=True))
+            out.append(Tok(_JOINING.get(low, "-"), False, "punct", spoken=True))
             toks[i + 1] = replace(toks[i + 1], space=False)
+        elif low == "dash" and _between_words(out, toks, i):
+            out.append(Tok("-", True, "punct", spoken=True))  # "superior labrum - SLAP tear"
         elif low == "colon" and section_heading_tail(out):
             break_before_section_heading(out)
             start = heading_before(out)
@@ -273,6 +278,21 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
 
 # Punctuation said as a word that joins the words either side of it.
 _JOINING = {"hyphen": "-", "slash": "/"}
+
+
+def _hyphenates(out: list[Tok], toks: list[Tok], i: int) -> bool:
+    """Whether a "dash" said between two words is a hyphen: after a number or a code ("T2 dash
+    weighted", "3 dash mm"), or where the two words make a hyphenated word ("ground dash glass",
+    "Salter dash Harris"). Otherwise it is a dash between phrases."""
+    if not out or i + 1 >= len(toks):
+        return False
+    before, after = out[-1], toks[i + 1]
+    if before.kind == "num" or any(c.isdigit() for c in before.text):
+        return True
+    names = (
+        before.text[:1].isupper() and after.text[:1].isupper() and after.text[1:].islower()
+    )  # Salter-Harris
+    return names or (before.low, after.low) in hyphen_pairs() or after.low in ("weighted", "mm", "cm")
 
 
 def _between_words(out: list[Tok], toks: list[Tok], i: int) -> bool:

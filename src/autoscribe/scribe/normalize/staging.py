@@ -47,10 +47,7 @@ def tnm_stage(toks: list[Tok], i: int) -> tuple[str, int] | None:
     if toks[i].kind == "word" and toks[i].low in _PREFIXES and i + 1 < len(toks) and toks[i + 1].low == "t":
         prefix, j = toks[i].low, i + 1
     elif (
-        toks[i].low == "y"
-        and i + 2 < len(toks)
-        and toks[i + 1].low in ("p", "c")
-        and toks[i + 2].low == "t"
+        toks[i].low == "y" and i + 2 < len(toks) and toks[i + 1].low in ("p", "c") and toks[i + 2].low == "t"
     ):
         prefix, j = "y" + toks[i + 1].low, i + 2
     t = _category(toks, j, "t")
