@@ -100,6 +100,15 @@ def test_words_that_fit_are_left_alone(text: str) -> None:
         ("Acute infarct in the right MCA territory.", "neuro"),  # not a split "infarction"
         ("The arrow points to the lesion. It is preferable to wait.", "spine"),  # no cue near
         ("Widening of the right femoral capital epiphysis.", "msk"),  # no misheard femoral condyle
+        # A new-user probe: a common word is no two-word term ("free air": a false critical
+        # finding), nor a phrase's word a far sound off; a Roman numeral is never part of a term.
+        ("left lower quadrant pain and fever period findings colon no abscess period", "abdomen"),
+        ("Fever in the abdomen.", "abdomen"),
+        ("At 10 o'clock posterior depth there is a mass.", "breast"),
+        ("Schatzker II lateral tibial plateau fracture.", "msk"),
+        ("Garden II medial femoral neck fracture.", "msk"),
+        ("A grade II medially displaced fragment.", "chest"),
+        ("The popliteal veins show noncompressibility.", "vascular"),
     ],
 )
 def test_words_heard_right_are_not_taken_for_a_phrase(text: str, region: str) -> None:

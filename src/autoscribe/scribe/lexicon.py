@@ -43,6 +43,7 @@ from autoscribe.scribe.wordlists import (
     Term,
     american_spelling,
     load_lexicon,
+    everyday_words,
     medical_words,
     real_words,
 )
@@ -55,6 +56,8 @@ _KEEP = frozenset(
         "the a an of in on at to is are was were be been with and or for by as from this that there these "
         "those it its which who than then into onto over under per "
         "period comma colon paragraph section scratch "
+        # Roman numerals of a grade or type: "Schatzker II lateral" is no collateral.
+        "ii iii iv vi vii viii ix "
         # Units: "5 mm module" is a 5 mm nodule, never "5 nodule".
         "mm cm ml cc hu mmhg"
     )
@@ -92,7 +95,26 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         # models keep a word's onset. "depressed fracture" is no misheard burst fracture (TPRST,
         # PRST), "torus fracture" no stress fracture; "big systolic" is still peak systolic.
         return False
-    return len(a) >= 2 and edit_distance(a, b, 1) <= 1 and h not in _KEEP
+    if len(a) < 2 or edit_distance(a, b, 1) > 1 or h in _KEEP:
+        return False
+    # A common word is heard right unless it is the term's sound, or one close sound off ("fall
+    # thickness", "light" for right): "posterior depth" is no posterior tibial (TH for L).
+    return h not in everyday_words() or _one_close_sound_off(a, b)
+
+
+# Sounds a speech model confuses that the phonetic key keeps apart (it already joins P/B, T/D, K/G,
+# F/V, S/Z).
+_CLOSE_SOUNDS = frozenset(
+    frozenset(pair) for pair in ("MN", "0T", "0F", "0S", "SX", "LR", "KX", "JX")
+)
+
+
+def _one_close_sound_off(a: str, b: str) -> bool:
+    """Keys the same but for one sound added, dropped, or swapped for a close one."""
+    if len(a) != len(b):
+        return True  # within one edit: one sound added or dropped ("mast" for mass)
+    differ = [frozenset((x, y)) for x, y in zip(a, b, strict=True) if x != y]
+    return not differ or (len(differ) == 1 and differ[0] in _CLOSE_SOUNDS)
 
 
 def _nearly_the_term(word: str, letters: str) -> bool:
@@ -310,6 +332,8 @@ def correct_radiology_terms(
                     # A rare medical word with the very sound of a term of the study ("hepatic
                     # cytosis" for steatosis); one a sound off stays ("ascitic" is no "cystic").
                     ok = letters >= 0.6 and (cue or study or near)
+                elif size == 1 and " " in term.text and lows[i] in everyday_words():
+                    ok = False  # a common word heard alone is no two-word term: "fever" is no free air
                 else:
                     # Only English words: a stricter sound match and a context that asks for the term.
                     ok = (
