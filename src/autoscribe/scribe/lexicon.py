@@ -42,8 +42,8 @@ from autoscribe.scribe.wordlists import (
     Lexicon,
     Term,
     american_spelling,
-    load_lexicon,
     everyday_words,
+    load_lexicon,
     medical_words,
     real_words,
 )
@@ -104,9 +104,7 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
 
 # Sounds a speech model confuses that the phonetic key keeps apart (it already joins P/B, T/D, K/G,
 # F/V, S/Z).
-_CLOSE_SOUNDS = frozenset(
-    frozenset(pair) for pair in ("MN", "0T", "0F", "0S", "SX", "LR", "KX", "JX")
-)
+_CLOSE_SOUNDS = frozenset(frozenset(pair) for pair in ("MN", "0T", "0F", "0S", "SX", "LR", "KX", "JX"))
 
 
 def _one_close_sound_off(a: str, b: str) -> bool:
