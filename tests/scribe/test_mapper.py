@@ -810,3 +810,25 @@ def test_labelled_findings_of_a_template_without_organs_keep_a_line_each() -> No
     assert result.draft.section_texts()["findings"] == (
         "Alignment: Normal.\nConus: Terminates at L1.\nL4-L5: Broad based disc bulge."
     )
+
+
+def test_a_procedure_notes_labels_stay_with_their_figures_and_its_outcome_is_its_findings() -> None:
+    engine = ScribeEngine(llm=None)
+    esophagram = engine.from_text(
+        "technique colon single contrast barium esophagram period fluoroscopy time colon two point one "
+        "minutes period radiation dose colon air kerma one hundred twenty milligray period",
+        StudyContext(procedure="FL ESOPHAGRAM", modality="RF"),
+    )
+    assert esophagram.draft.section_texts()["technique"] == (
+        "Single contrast barium esophagram.\nFluoroscopy time: 2.1 minutes.\nRadiation dose: Air kerma 120 mGy."
+    )
+    biopsy = engine.from_text(
+        "procedure colon CT guided biopsy of a liver lesion period three cores were obtained period "
+        "complications colon none period estimated blood loss colon minimal period "
+        "impression colon successful CT guided liver biopsy period",
+        StudyContext(procedure="CT GUIDED LIVER BIOPSY", modality="CT"),
+    )
+    sections = biopsy.draft.section_texts()
+    assert sections["findings"] == "Complications: None.\nEstimated blood loss: Minimal."
+    assert "empty_section" not in {c.code for c in biopsy.checks}
+    assert biopsy.impression == ["Successful CT guided liver biopsy."]

@@ -117,7 +117,7 @@ def test_section_names_are_clean_once_each_and_not_repeated_among_the_other_head
     names = [row[0] for row in data_rows("section_names.tsv", 3)]
     assert len(names) == len(set(names)) == len(SECTION_OF)
     assert all(_is_clean(n) for n in names)
-    assert {row[2] for row in data_rows("section_names.tsv", 3)} == {"spoken", "colon", "written"}
+    assert {row[2] for row in data_rows("section_names.tsv", 3)} == {"spoken", "colon", "written", "label"}
     assert not set(names) & set(data_sections("normalize_words.txt")["headings"])
 
 

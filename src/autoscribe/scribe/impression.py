@@ -18,6 +18,7 @@ from typing import Protocol
 import httpx
 
 from autoscribe.scribe.findings import analyze, measurement_only_positive, unlisted_finding
+from autoscribe.scribe.section_names import LABEL_SECTION_NAMES
 from autoscribe.scribe.types import FINDINGS, Draft
 
 log = logging.getLogger("autoscribe.scribe")
@@ -70,11 +71,17 @@ def _condense(sentence: str) -> str:
     return text[0].upper() + text[1:] if text else text
 
 
+def _procedure_record(sentence: str) -> bool:
+    """ "Complications: None.", "Estimated blood loss: 5 mL.": what a procedure did, not a finding."""
+    label, colon, _ = sentence.partition(":")
+    return bool(colon) and label.strip().lower() in LABEL_SECTION_NAMES
+
+
 def positive_findings(draft: Draft) -> list[tuple[str, str, int, bool]]:
     """(path, sentence, weight, critical) for every affirmed finding in Findings, in report order."""
     out = []
     for path, sentence in draft.iter_sentences():
-        if path.split(".")[0] != FINDINGS or sentence.source == "default":
+        if path.split(".")[0] != FINDINGS or sentence.source == "default" or _procedure_record(sentence.text):
             continue
         analysis = analyze(sentence.text)
         if analysis.is_positive:

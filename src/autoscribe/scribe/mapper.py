@@ -25,7 +25,7 @@ from autoscribe.scribe.findings import (
     unlisted_finding,
 )
 from autoscribe.scribe.normalize import NEXT_SECTION_MARK, normalize
-from autoscribe.scribe.section_names import SECTION_OF
+from autoscribe.scribe.section_names import LABEL_SECTION_NAMES, SECTION_OF
 from autoscribe.scribe.sides import SIDES, study_side
 from autoscribe.scribe.technique import (
     claims_contrast_not_given,
@@ -319,6 +319,8 @@ def _heading(sentence: str, template: Template) -> tuple[str, str | None, str] |
     name = re.sub(r"\s+", " ", match.group(1).strip().lower())
     rest = match.group(2).strip()
     if name in SECTION_OF:
+        if name in LABEL_SECTION_NAMES and rest:
+            rest = f"{match.group(1).strip()}: {rest}"  # "Fluoroscopy time: 2.1 minutes." keeps its label
         return SECTION_OF[name], None, rest
     for organ in template.organs():
         if (
