@@ -820,7 +820,8 @@ def test_a_procedure_notes_labels_stay_with_their_figures_and_its_outcome_is_its
         StudyContext(procedure="FL ESOPHAGRAM", modality="RF"),
     )
     assert esophagram.draft.section_texts()["technique"] == (
-        "Single contrast barium esophagram.\nFluoroscopy time: 2.1 minutes.\nRadiation dose: Air kerma 120 mGy."
+        "Single contrast barium esophagram.\nFluoroscopy time: 2.1 minutes.\n"
+        "Radiation dose: Air kerma 120 mGy."
     )
     biopsy = engine.from_text(
         "procedure colon CT guided biopsy of a liver lesion period three cores were obtained period "
