@@ -833,3 +833,17 @@ def test_a_procedure_notes_labels_stay_with_their_figures_and_its_outcome_is_its
     assert sections["findings"] == "Complications: None.\nEstimated blood loss: Minimal."
     assert "empty_section" not in {c.code for c in biopsy.checks}
     assert biopsy.impression == ["Successful CT guided liver biopsy."]
+
+
+def test_a_label_more_specific_than_its_subsection_stays_and_labelled_biometry_is_no_impression() -> None:
+    result = ScribeEngine(llm=None).from_text(
+        "liver colon normal echotexture period common bile duct colon four millimeters period "
+        "right kidney colon eleven point two centimeters without hydronephrosis period "
+        "left kidney colon eleven point five centimeters period",
+        StudyContext(procedure="US ABDOMEN COMPLETE", modality="US"),
+    )
+    findings = result.draft.section_texts()["findings"]
+    assert "Bile ducts: Common bile duct: 4 mm." in findings
+    assert "Right kidney: 11.2 cm without hydronephrosis.\nLeft kidney: 11.5 cm." in findings
+    assert "colon" not in findings.lower()
+    assert result.impression == ["No acute abnormality."]  # normal sizes are no finding

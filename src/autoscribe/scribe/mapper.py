@@ -328,8 +328,26 @@ def _heading(sentence: str, template: Template) -> tuple[str, str | None, str] |
             or name == organ.key.lower()
             or name in (k.lower() for k in organ.keywords)
         ):
-            return FINDINGS, organ.key, rest
+            # A label that says more than the subsection's title stays: "Common bile duct: 4 mm."
+            # under Bile ducts; "Biceps:" under Biceps tendon says nothing more.
+            kept = not _says_no_more_than(name, organ.title) and rest
+            return FINDINGS, organ.key, f"{match.group(1).strip()}: {rest}" if kept else rest
     return None
+
+
+def _says_no_more_than(label: str, title: str) -> bool:
+    """Whether every word of a label is a word of the title, in either number ("bursa", "Joint and
+    bursae"; "kidney", "Kidneys and ureters")."""
+    words = {_singular(w) for w in re.findall(r"[a-z]+", title.lower())}
+    return all(_singular(w) in words for w in re.findall(r"[a-z]+", label.lower()))
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ae"):
+        return word[:-1]  # bursae
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 @dataclass

@@ -213,7 +213,19 @@ def heading_before(out: list[Tok]) -> int | None:
         return None
     # "extra-axial spaces": a hyphen joins two words of the heading
     phrase = " ".join("-" if h else t.low for t, h in zip(toks, hyphen, strict=True)).replace(" - ", "-")
-    return start if phrase in HEADING_WORDS else None
+    return start if _a_heading(phrase) else None
+
+
+def _a_heading(phrase: str) -> bool:
+    """A heading word or phrase, also with a side before it or in its other number: "right kidney",
+    "left ovary", "kidney" (kidneys)."""
+    first, _, rest = phrase.partition(" ")
+    if first in ("right", "left", "bilateral") and rest:
+        phrase = rest
+    return any(
+        form in HEADING_WORDS
+        for form in (phrase, phrase + "s", phrase[:-1] if phrase.endswith("s") else phrase)
+    )
 
 
 # One-word section names: before "colon" they start a heading even mid-sentence.
