@@ -142,7 +142,11 @@ def test_a_normal_sentence_that_denies_a_dictated_finding_elsewhere_is_taken_out
     assert _texts(draft, "findings.extraAxial") == [
         "There is an acute subdural hematoma along the left convexity."
     ]
-    assert _texts(draft, "findings.brain") == ["Gray-white matter differentiation is preserved."]
+    # Of the denied list, only what the dictation contradicts goes: no infarct was reported.
+    assert _texts(draft, "findings.brain") == [
+        "No acute territorial infarct.",
+        "Gray-white matter differentiation is preserved.",
+    ]
     assert _texts(draft, "findings.calvarium") == ["The calvarium is intact."]
 
 
@@ -218,7 +222,10 @@ def test_a_finding_of_another_organ_in_a_sentence_takes_out_that_organ_s_normal_
     draft = build_draft(sentence, head)
     assert _texts(draft, "findings.extraAxial") == [sentence]
     assert _texts(draft, "findings.calvarium") == []
-    assert _texts(draft, "findings.brain") == ["Gray-white matter differentiation is preserved."]
+    assert _texts(draft, "findings.brain") == [
+        "No mass effect or acute territorial infarct.",
+        "Gray-white matter differentiation is preserved.",
+    ]
 
 
 def test_an_impression_leaves_the_defaults_it_does_not_contradict() -> None:
@@ -847,3 +854,39 @@ def test_a_label_more_specific_than_its_subsection_stays_and_labelled_biometry_i
     assert "Right kidney: 11.2 cm without hydronephrosis.\nLeft kidney: 11.5 cm." in findings
     assert "colon" not in findings.lower()
     assert result.impression == ["No acute abnormality."]  # normal sizes are no finding
+
+
+@pytest.mark.parametrize(
+    ("procedure", "dictated", "organ", "left"),
+    [
+        # A hemoperitoneum is free fluid: the peritoneum's default keeps only what it did not deny.
+        (
+            "CT ABDOMEN PELVIS WITH CONTRAST",
+            "Grade 4 splenic laceration with active extravasation and large hemoperitoneum.",
+            "peritoneum",
+            ["No free air."],
+        ),
+        # Restricted diffusion is abnormal signal.
+        (
+            "MRI BRAIN WITHOUT CONTRAST",
+            "There is restricted diffusion in the left insula consistent with acute infarct.",
+            "parenchyma",
+            ["Normal gray-white matter differentiation.", "No mass or mass effect."],
+        ),
+    ],
+)
+def test_a_denied_lists_contradicted_items_go_and_the_rest_stays(
+    procedure: str, dictated: str, organ: str, left: list[str]
+) -> None:
+    context = StudyContext(procedure=procedure)
+    template = choose_template(context)
+    draft = build_draft(f"Findings: {dictated}", template, context)
+    assert _texts(draft, f"findings.{organ}") == left
+
+
+def test_a_cancer_dictated_only_in_the_impression_takes_out_the_organs_normal_sentence() -> None:
+    result = ScribeEngine(llm=None).from_text(
+        "impression colon three point five centimeter left upper lobe adenocarcinoma period",
+        StudyContext(procedure="CT CHEST WITH CONTRAST", modality="CT"),
+    )
+    assert "The lungs are clear" not in result.draft.section_texts()["findings"]

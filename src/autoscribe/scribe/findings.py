@@ -398,7 +398,22 @@ def _located(mention: Mention) -> bool:
     """A phrase that names where its concept is ("intraventricular hemorrhage", "bowel wall
     thickening"), not the concept itself or one of its generic words ("hemorrhage")."""
     key = _key(mention.term)
-    return key != mention.concept and key not in _generic_phrases()
+    return key != mention.concept and key not in _generic_phrases() and key in _placed_phrases()
+
+
+@lru_cache(maxsize=1)
+def _placed_phrases() -> frozenset[str]:
+    """Phrases that are another phrase of their concept with a place before it ("intraventricular
+    hemorrhage", "bowel wall thickening"); a synonym of other words ("free fluid" of ascites) is not."""
+    phrases: dict[str, set[str]] = {}
+    for term in findings_lexicon():
+        phrases.setdefault(term.concept, {term.concept}).add(_key(term.phrase))
+    return frozenset(
+        phrase
+        for group in phrases.values()
+        for phrase in group
+        if any(phrase.endswith(" " + o) for o in group)
+    )
 
 
 def _elsewhere(denied: Mention, affirmed: Mention) -> bool:

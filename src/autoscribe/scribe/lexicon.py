@@ -95,24 +95,7 @@ def _one_word_misheard(heard: Sequence[str], term: Sequence[str]) -> bool:
         # models keep a word's onset. "depressed fracture" is no misheard burst fracture (TPRST,
         # PRST), "torus fracture" no stress fracture; "big systolic" is still peak systolic.
         return False
-    if len(a) < 2 or edit_distance(a, b, 1) > 1 or h in _KEEP:
-        return False
-    # A common word is heard right unless it is the term's sound, or one close sound off ("fall
-    # thickness", "light" for right): "posterior depth" is no posterior tibial (TH for L).
-    return h not in everyday_words() or _one_close_sound_off(a, b)
-
-
-# Sounds a speech model confuses that the phonetic key keeps apart (it already joins P/B, T/D, K/G,
-# F/V, S/Z).
-_CLOSE_SOUNDS = frozenset(frozenset(pair) for pair in ("MN", "0T", "0F", "0S", "SX", "LR", "KX", "JX"))
-
-
-def _one_close_sound_off(a: str, b: str) -> bool:
-    """Keys the same but for one sound added, dropped, or swapped for a close one."""
-    if len(a) != len(b):
-        return True  # within one edit: one sound added or dropped ("mast" for mass)
-    differ = [frozenset((x, y)) for x, y in zip(a, b, strict=True) if x != y]
-    return not differ or (len(differ) == 1 and differ[0] in _CLOSE_SOUNDS)
+    return len(a) >= 2 and edit_distance(a, b, 1) <= 1 and h not in _KEEP
 
 
 def _nearly_the_term(word: str, letters: str) -> bool:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from autoscribe.errors import InvalidRequest, NotFound
 from autoscribe.scribe.findings import (
@@ -717,9 +717,40 @@ def _drop_contradicted_defaults(draft: Draft) -> None:
     for section in draft.sections:
         if section.key == FINDINGS:
             for sub in (section, *section.subsections):
-                sub.sentences[:] = [
-                    s for s in sub.sentences if s.source != "default" or not contradicted(s.text)
-                ]
+                _drop_or_trim_defaults(sub, contradicted)
+
+
+# A default that denies a list: "No free air or free fluid.", "No mass, mass effect, or abnormal
+# signal."
+_DENIED_LIST = re.compile(r"^No ([^.;:]+)\.$")
+
+
+def _denied_items(default: str) -> list[str] | None:
+    match = _DENIED_LIST.match(default)
+    if match is None:
+        return None
+    items = [i.strip() for i in re.split(r",\s*(?:or\s+)?|\s+or\s+", match.group(1)) if i.strip()]
+    return items if len(items) >= 2 else None
+
+
+def _drop_or_trim_defaults(sub: Section, contradicted: Callable[[str], bool]) -> None:
+    """Take out each default sentence that a dictated finding contradicts; of a denied list, only
+    the items it contradicts: a hemoperitoneum leaves "No free air." of "No free air or free fluid."."""
+    kept: list[Sentence] = []
+    for sentence in sub.sentences:
+        if sentence.source != "default" or not contradicted(sentence.text):
+            kept.append(sentence)
+            continue
+        items = _denied_items(sentence.text)
+        left = [item for item in items or () if not contradicted(f"No {item}.")]
+        if items and left and len(left) < len(items):
+            listed = (
+                left[0]
+                if len(left) == 1
+                else ", ".join(left[:-1]) + ("," if len(left) > 2 else "") + f" or {left[-1]}"
+            )
+            kept.append(replace(sentence, text=f"No {listed}."))
+    sub.sentences[:] = kept
 
 
 # A finding below this weight (data/findings_lexicon.tsv: small vessel change, atherosclerosis,
