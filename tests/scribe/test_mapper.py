@@ -890,3 +890,14 @@ def test_a_cancer_dictated_only_in_the_impression_takes_out_the_organs_normal_se
         StudyContext(procedure="CT CHEST WITH CONTRAST", modality="CT"),
     )
     assert "The lungs are clear" not in result.draft.section_texts()["findings"]
+
+
+def test_the_subject_organ_beats_a_longer_keyword_in_what_the_finding_causes() -> None:
+    template = builtin_template("ct-abdomen-pelvis")
+    assert template is not None
+    sentence = (
+        "There is a 2.8 x 2.3 cm hypoenhancing mass in the pancreatic head causing upstream pancreatic "
+        "ductal dilation and common bile duct dilation."
+    )
+    draft = build_draft(f"Findings: {sentence}", template, StudyContext(), normalized=True)
+    assert _texts(draft, "findings.pancreas") == [sentence]

@@ -279,7 +279,7 @@ _SECONDARY = re.compile(r"\b(?:with|causing|resulting in|associated with|and ass
 
 
 def classify_organ(sentence: str, organs: Iterable[OrganTemplate]) -> str | None:
-    """The organ a sentence is about: keyword hits (longer phrases count more, half as much after
+    """The organ a sentence is about: keyword hits (longer phrases count more, a quarter as much after
     "with"), first mention wins ties."""
     low = sentence.lower()
     secondary = _SECONDARY.search(low)
@@ -300,7 +300,7 @@ def classify_organ(sentence: str, organs: Iterable[OrganTemplate]) -> str | None
             ]
             counted.extend((start, start + len(keyword)) for start in hits)
             if hits:
-                score += len(keyword.split()) * (0.5 if hits[0] > aside else 1.0)
+                score += len(keyword.split()) * (0.25 if hits[0] > aside else 1.0)
                 first = min(first, hits[0])
         if score == 0:
             continue
