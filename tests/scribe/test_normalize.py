@@ -731,3 +731,19 @@ def test_a_dash_said_aloud_is_a_hyphen_inside_a_word_and_a_dash_between_phrases(
     said: str, written: str
 ) -> None:
     assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("prior mammograms from march twenty twenty three period", "Prior mammograms from March 2023."),
+        ("in may of twenty twenty one period", "In May of 2021."),
+        ("we may see it period", "We may see it."),
+        ("PET CT from march 2023 period", "PET/CT from March 2023."),
+        ("cad rads four A period", "CAD-RADS 4A."),
+        ("a five french double lumen PICC period", "A 5 French double lumen PICC."),
+        ("p a and lateral views of the chest period", "PA and lateral views of the chest."),
+    ],
+)
+def test_months_hybrid_studies_and_catheter_sizes_as_reports_write_them(said: str, written: str) -> None:
+    assert normalize(said) == written

@@ -53,7 +53,8 @@ from autoscribe.scribe.wordlists import data_rows
 
 _TECHNIQUE_START = re.compile(
     r"^(axial|multiplanar|noncontrast|non-contrast|contrast-enhanced|frontal and lateral|frontal|"
-    r"pa and lateral|portable|ct of the|ct angiography|mri of the|mr images|ultrasound of the|"
+    r"pa and lateral|ap and lateral|(?:pa|ap|lateral|oblique) views?|portable|ct of the|ct angiography|"
+    r"mri of the|mr images|ultrasound of the|"
     r"grayscale|images of the|bilateral craniocaudal|(?:\d+|one|two|three|four|five|six|single) views?)\b",
     re.I,
 )

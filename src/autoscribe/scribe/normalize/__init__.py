@@ -419,7 +419,7 @@ _EPONYM_PAIRS = {
 }
 _RADS = {
     name.split("-")[0].lower(): name
-    for name in ("BI-RADS", "TI-RADS", "LI-RADS", "PI-RADS", "O-RADS", "Lung-RADS")
+    for name in ("BI-RADS", "TI-RADS", "LI-RADS", "PI-RADS", "O-RADS", "Lung-RADS", "CAD-RADS")
 }
 
 
@@ -431,6 +431,8 @@ def _written_case(toks: list[Tok]) -> list[Tok]:
         before = merged[-1] if merged else None
         if tok.kind == "word" and tok.low == "rads" and before is not None and before.low in _RADS:
             before.text = _RADS[before.low]
+        elif tok.kind == "word" and tok.low == "ct" and before is not None and before.low in ("pet", "spect"):
+            before.text = f"{before.low.upper()}/CT"  # a hybrid study: "PET CT" is PET/CT
         elif tok.kind == "num" and tok.text in _LR_CATEGORIES and before is not None and before.low == "lr":
             before.text = f"LR-{tok.text}"  # a LI-RADS category as the lexicon writes it
         elif (tok.kind == "num" or tok.low == "score") and before is not None and before.low == "aspects":

@@ -55,6 +55,10 @@ _MONTHS = {
 _MONTH_NAMES = {v: k.capitalize() for k, v in _MONTHS.items()}
 
 
+def is_month(word: str) -> bool:
+    return word.lower() in _MONTHS
+
+
 def date_at(toks: list[Tok], i: int) -> tuple[str, int] | None:
     """ "January fifth twenty twenty four" → "January 5, 2024"; the year is optional."""
     if (

@@ -4,7 +4,7 @@ abbreviation; spine levels and dates are written the way a report writes them.""
 
 from __future__ import annotations
 
-from autoscribe.scribe.normalize.dates import date_at, slash_date_at, time_at, year_at
+from autoscribe.scribe.normalize.dates import date_at, is_month, slash_date_at, time_at, year_at
 from autoscribe.scribe.normalize.numbers import SMALL, TENS, parse_number, parse_point_number
 from autoscribe.scribe.normalize.spine import spine_level
 from autoscribe.scribe.normalize.staging import tnm_stage
@@ -293,6 +293,7 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             or (prev == "through" and len(out) > 1 and out[-2].kind == "num")  # "ribs 4 through 7"
             or _out_of(out)
             or words_at(toks, k, 1) in _DURATIONS  # "8 weeks 6 days", "in 2 years"
+            or words_at(toks, k, 1) in (("french",), ("gauge",))  # "a 5 French catheter"
         )
         if not convert:
             out.append(tok)
@@ -312,4 +313,15 @@ def numbers_and_units(toks: list[Tok]) -> list[Tok]:
             abbrev, k = unit
             out.append(Tok(abbrev, abbrev != "%", "unit"))
         i = k
+    _month_names(out)
     return out
+
+
+def _month_names(toks: list[Tok]) -> None:
+    """A month before a year is a name: "from March 2023", "in May of 2021" ("we may see" stays)."""
+    for k, tok in enumerate(toks[:-1]):
+        if tok.kind != "word" or not is_month(tok.low):
+            continue
+        year = toks[k + 2] if toks[k + 1].low == "of" and k + 2 < len(toks) else toks[k + 1]
+        if year.kind == "num" and len(year.text) == 4 and year.text[:2] in ("19", "20"):
+            tok.text = tok.low.capitalize()
