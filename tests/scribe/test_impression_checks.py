@@ -48,7 +48,7 @@ def test_rule_based_impression_orders_critical_first_and_says_normal_when_normal
         "Mild emphysema.",
     ]
     assert generate_impression(_draft("the lungs are clear period no pneumothorax period")) == [
-        "No acute abnormality."
+        "No acute intrathoracic abnormality."  # a chest CT's normal
     ]
 
 
@@ -74,7 +74,7 @@ def test_a_finding_the_lexicon_does_not_list_is_not_called_normal(findings: str)
 def test_a_normal_study_in_words_the_lexicon_does_not_list_stays_normal() -> None:
     text = "Findings: The lungs are clear. The heart size is normal. The NG tube extends into the stomach."
     draft = ScribeEngine(llm=None).from_text(text, StudyContext(procedure="XR CHEST")).draft
-    assert rule_based_impression(draft) == ["No acute abnormality."]
+    assert rule_based_impression(draft) == ["No acute cardiopulmonary abnormality."]
 
 
 def test_the_suggested_impression_leaves_out_the_sizes_of_normal_structures() -> None:
@@ -761,3 +761,23 @@ def test_a_measurement_without_its_unit_is_still_flagged() -> None:
         StudyContext(procedure="US RENAL", clinical_indication="x"),
     )
     assert "unit_missing" in {c.code for c in result.checks}
+
+
+@pytest.mark.parametrize(
+    ("procedure", "dictated", "suggested"),
+    [
+        ("CT HEAD WITHOUT CONTRAST", "No acute hemorrhage.", "No acute intracranial abnormality."),
+        (
+            "MAMMOGRAM SCREENING BILATERAL",
+            "No suspicious masses, calcifications, or architectural distortion in either breast.",
+            "Negative screening mammogram. BI-RADS 1: Negative.",
+        ),
+        ("CT ABDOMEN PELVIS WITH CONTRAST", "No free air.", "No acute abnormality."),
+    ],
+)
+def test_a_normal_studys_suggested_impression_is_written_as_its_kind_of_report_writes_it(
+    procedure: str, dictated: str, suggested: str
+) -> None:
+    result = ScribeEngine(llm=None).from_text(f"Findings: {dictated}", StudyContext(procedure=procedure))
+    assert result.impression == [suggested]
+    assert result.draft.impression_suggested

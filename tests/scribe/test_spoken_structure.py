@@ -324,7 +324,7 @@ def test_without_a_dictated_impression_the_engine_suggests_one_and_labels_it() -
     assert {s["source"] for s in impression["sentences"]} == {"generated"}
     # A heading with nothing after it is no impression either.
     empty = _engine().from_text("Findings. The lungs are clear. Impression.", CHEST)
-    assert empty.draft.impression_suggested and empty.impression == ["No acute abnormality."]
+    assert empty.draft.impression_suggested and empty.impression == ["No acute cardiopulmonary abnormality."]
     # The JSON of a stored draft round-trips; "suggested" follows from the source.
     again = Draft.from_dict(json.loads(json.dumps(result.draft.to_dict())))
     assert again.impression_suggested and again.to_dict() == result.draft.to_dict()

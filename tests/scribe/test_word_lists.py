@@ -65,6 +65,7 @@ TABLES = {
     "section_names.tsv": 3,
     "findings_scope.tsv": 2,
     "surgeries.tsv": 2,
+    "normal_impressions.tsv": 2,
 }
 # Tested here or in test_template_data.py.
 OTHERS = {"radiology_lexicon.txt", "critical_anatomy.txt", "macros.json", "README.md"}

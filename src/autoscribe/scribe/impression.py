@@ -20,10 +20,15 @@ import httpx
 from autoscribe.scribe.findings import analyze, measurement_only_positive, unlisted_finding
 from autoscribe.scribe.section_names import LABEL_SECTION_NAMES
 from autoscribe.scribe.types import FINDINGS, Draft
+from autoscribe.scribe.wordlists import data_rows
 
 log = logging.getLogger("autoscribe.scribe")
 
 NO_ACUTE_ABNORMALITY = "No acute abnormality."
+# A normal study's impression as its kind of report writes it (data/normal_impressions.tsv).
+_NORMAL_IMPRESSIONS: dict[str, str] = {
+    template: text for template, text in data_rows("normal_impressions.tsv", 2)
+}
 
 _LEADING = re.compile(
     r"^(there (is|are)( again)?|again (seen|noted) (is|are)|redemonstrated (is|are)|note is made of|"
@@ -96,7 +101,7 @@ def positive_findings(draft: Draft) -> list[tuple[str, str, int, bool]]:
 def rule_based_impression(draft: Draft) -> list[str]:
     found = positive_findings(draft)
     if not found:
-        return [NO_ACUTE_ABNORMALITY]
+        return [_NORMAL_IMPRESSIONS.get(draft.template_id, NO_ACUTE_ABNORMALITY)]
     ranked = sorted(enumerate(found), key=lambda item: (not item[1][3], -item[1][2], item[0]))
     items: list[str] = []
     seen: set[str] = set()
