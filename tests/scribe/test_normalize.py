@@ -725,6 +725,8 @@ def test_a_word_a_number_or_spelled_letters_take_an_by_their_first_sound(
         ("tree dash in dash bud nodules period", "Tree-in-bud nodules."),
         ("T two dash weighted images period", "T2-weighted images."),
         ("a Salter dash Harris two fracture period", "A Salter-Harris 2 fracture."),
+        ("post dash surgical changes period", "Post-surgical changes."),
+        ("a two dash millimeter hypodensity period", "A 2 mm hypodensity."),
     ],
 )
 def test_a_dash_said_aloud_is_a_hyphen_inside_a_word_and_a_dash_between_phrases(

@@ -280,6 +280,10 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
 _JOINING = {"hyphen": "-", "slash": "/"}
 
 
+# Prefixes written with a hyphen when a dash is said after them.
+_HYPHENATED_PREFIXES = frozenset(("post", "pre", "non", "anti", "intra", "extra", "peri", "para", "sub", "semi"))
+
+
 def _hyphenates(out: list[Tok], toks: list[Tok], i: int) -> bool:
     """Whether a "dash" said between two words is a hyphen: after a number or a code ("T2 dash
     weighted", "3 dash mm"), or where the two words make a hyphenated word ("ground dash glass",
@@ -287,8 +291,10 @@ def _hyphenates(out: list[Tok], toks: list[Tok], i: int) -> bool:
     if not out or i + 1 >= len(toks):
         return False
     before, after = out[-1], toks[i + 1]
-    if before.kind == "num" or any(c.isdigit() for c in before.text):
-        return True
+    if before.kind == "num" or any(c.isdigit() for c in before.text) or before.low in NUMBER_WORDS:
+        return True  # "T2-weighted", "2-mm"
+    if before.low in _HYPHENATED_PREFIXES or (before.low, after.low) == ("status", "post"):
+        return True  # "post-surgical", "non-contrast", "status-post"
     names = (
         before.text[:1].isupper() and after.text[:1].isupper() and after.text[1:].islower()
     )  # Salter-Harris
