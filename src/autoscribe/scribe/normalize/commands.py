@@ -281,7 +281,9 @@ _JOINING = {"hyphen": "-", "slash": "/"}
 
 
 # Prefixes written with a hyphen when a dash is said after them.
-_HYPHENATED_PREFIXES = frozenset(("post", "pre", "non", "anti", "intra", "extra", "peri", "para", "sub", "semi"))
+_HYPHENATED_PREFIXES = frozenset(
+    ("post", "pre", "non", "anti", "intra", "extra", "peri", "para", "sub", "semi")
+)
 
 
 def _hyphenates(out: list[Tok], toks: list[Tok], i: int) -> bool:
