@@ -785,7 +785,8 @@ def test_a_normal_studys_suggested_impression_is_written_as_its_kind_of_report_w
 
 def test_a_sided_organs_size_is_biometry_and_no_impression_item() -> None:
     result = ScribeEngine(llm=None).from_text(
-        "Findings: Right kidney measures 10.5 cm with no hydronephrosis. Left kidney measures 11 cm. No stones.",
+        "Findings: Right kidney measures 10.5 cm with no hydronephrosis. Left kidney measures 11 cm. "
+        "No stones.",
         StudyContext(procedure="US RENAL BILATERAL", modality="US"),
     )
     assert result.impression == ["No acute abnormality."]

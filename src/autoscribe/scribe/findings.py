@@ -318,9 +318,7 @@ def analyze(
 # "The right kidney measures 10.5 cm.", "The common bile duct measures 4 mm.": a named structure's
 # size, routine biometry (an abnormality would have a word of the lexicon: "the lesion measures").
 # Dictated as a label and the figure too: "Right kidney: 11.2 cm.", "Common bile duct: 4 mm."
-_BIOMETRY = re.compile(
-    r"^(?:the|right|left)\b[^.;]*?\bmeasur(?:es|ed|ing)\b|^[a-z][a-z ]{0,40}:\s*\d", re.I
-)
+_BIOMETRY = re.compile(r"^(?:the|right|left)\b[^.;]*?\bmeasur(?:es|ed|ing)\b|^[a-z][a-z ]{0,40}:\s*\d", re.I)
 
 
 def measurement_only_positive(sentence: str) -> bool:
