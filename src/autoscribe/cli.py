@@ -202,7 +202,7 @@ def sample(clinic_id: str | None, as_json: bool) -> None:
 @click.argument("audio_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--procedure", default="", help="Study description, e.g. 'CT CHEST WITHOUT CONTRAST'")
 @click.option("--modality", default="", help="DICOM modality (CT, MR, CR, DX, US, MG)")
-@click.option("--sex", type=click.Choice(["male", "female", "other"]))
+@click.option("--sex", type=click.Choice(["male", "female", "other", "M", "F", "O"], case_sensitive=False))
 @click.option("--indication", default="", help="Clinical indication, when the study carries one")
 @click.option("--template", "template_id", help="Template id instead of the automatic choice")
 @click.option("--json", "as_json", is_flag=True)

@@ -191,6 +191,25 @@ def test_checks_catch_injected_errors_and_stay_quiet_on_a_clean_report() -> None
 
 
 @pytest.mark.parametrize(
+    ("given", "sex"),
+    [("F", "female"), ("f", "female"), ("Female", "female"), ("M", "male"), ("O", "other"), ("U", None)],
+)
+def test_a_study_context_reads_dicom_sex_codes(given: str, sex: str | None) -> None:
+    """StudyContext(sex="F") was kept as "F": the sex checks and sex-specific normals saw no sex."""
+    assert StudyContext(sex=given).sex == StudyContext.from_dict({"sex": given}).sex == sex
+
+
+def test_a_dicom_sex_code_turns_on_the_sex_check_and_the_sex_specific_normal() -> None:
+    pelvis = StudyContext(procedure="CT ABDOMEN PELVIS", sex="M", clinical_indication="pain")
+    assert "sex_mismatch" in _codes("the uterus is enlarged period", pelvis, "ct-abdomen-pelvis")
+    template = builtin_template("ct-abdomen-pelvis")
+    assert template is not None
+    draft = build_draft("no free air period", template, StudyContext(procedure="CT ABDOMEN PELVIS", sex="F"))
+    pelvic = [s.text for path, s in draft.iter_sentences() if path == "findings.pelvicOrgans"]
+    assert pelvic == ["The uterus and adnexa are unremarkable."]
+
+
+@pytest.mark.parametrize(
     ("procedure", "dictated"),
     [
         ("US PELVIS", "a simple cyst measuring 3.2 x 2.8 cm period"),

@@ -98,11 +98,10 @@ def to_wire(results: list[CheckResult], draft: Draft) -> list[dict[str, Any]]:
 def study_context(study: Study) -> StudyContext:
     """What the engine needs to know of a study: procedure, modality, sex, indication, isCritical."""
     meta = study.report_metadata or {}
-    sex = str(meta.get("sex") or "").lower() or None
     return StudyContext(
         procedure=study.study_description,
         modality=study.modality or "",
-        sex=sex if sex in ("male", "female", "other") else None,
+        sex=str(meta.get("sex") or "") or None,  # StudyContext reads "F" and "female" alike
         clinical_indication=study.clinical_indication or study.clinical_history or "",
         is_critical=study.is_critical,
     )

@@ -418,16 +418,40 @@ class Draft:
 # ---- context and checks ----------------------------------------------------------------------
 
 
+# DICOM's PatientSex codes (M, F, O) and the usual spellings, as the engine names a sex. "U" and
+# anything else is unknown: no sex check, no sex-specific normal sentence.
+_SEXES = {
+    "m": "male",
+    "male": "male",
+    "man": "male",
+    "f": "female",
+    "female": "female",
+    "woman": "female",
+    "o": "other",
+    "other": "other",
+}
+
+
+def _normal_sex(value: str | None) -> str | None:
+    """ "F", "f", "Female" → "female"; "M" → "male"; "O" → "other"; "U", "" or None → None."""
+    return _SEXES.get(str(value or "").strip().lower())
+
+
 @dataclass(frozen=True)
 class StudyContext:
     """What the engine knows about the study: from the study row, never from the dictation."""
 
     procedure: str = ""  # the study description, e.g. "MRI LEFT KNEE WITHOUT CONTRAST"
     modality: str = ""
-    sex: str | None = None  # male | female | other | None
+    sex: str | None = None  # male | female | other | None; given as DICOM codes ("F") too
     clinical_indication: str = ""
     comparison: str = ""
     is_critical: bool | None = None
+
+    def __post_init__(self) -> None:
+        # Every caller (a study row, the CLI, an API payload) gets the same three values: an "F"
+        # left as it came would turn the sex check and the sex-specific normals off unseen.
+        object.__setattr__(self, "sex", _normal_sex(self.sex))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudyContext:
