@@ -713,6 +713,34 @@ def test_a_range_with_its_unit_and_a_list_of_indices_need_no_unit(said: str, war
     assert ("unit_missing" in {c.code for c in result.checks}) is warned
 
 
+@pytest.mark.parametrize(
+    ("procedure", "said", "warned"),
+    [
+        ("MR PROSTATE", "PSA density is 0.23.", False),
+        ("US RENAL DOPPLER", "Resistive indices are 0.65 on the right and 0.7 on the left.", False),
+        ("US RENAL DOPPLER", "The renal to aortic ratio is 2.1 on the right and 1.9 on the left.", False),
+        ("US RENAL DOPPLER", "RI 0.8.", False),
+        ("US CAROTID", "Left ICA PSV/EDV 80/20 cm/s.", False),
+        ("US CAROTID", "PSV and EDV are 80 and 20 cm/s.", False),
+        ("US CAROTID", "ICA/CCA PSV ratio is 3.2.", False),
+        # A bone's density has a unit, a size said after an index is a size, a velocity is per second.
+        ("DXA", "Bone mineral density is 0.85.", True),
+        ("US RENAL DOPPLER", "Resistive index 0.7 and the kidney measures 10.5.", True),
+        ("US CAROTID", "Left ICA PSV 80, EDV 20.", True),
+        ("US CAROTID", "The peak systolic velocity in the right ICA is 125.", True),
+    ],
+)
+def test_ratios_indices_and_a_psa_density_need_no_unit_and_a_velocity_does(
+    procedure: str, said: str, warned: bool
+) -> None:
+    """A probe: "PSA density is 0.23." and a list of resistive indices were asked for a unit, and
+    "Left ICA PSV 80, EDV 20." was not."""
+    result = ScribeEngine(llm=None).from_text(
+        f"Findings. {said}", StudyContext(procedure=procedure, clinical_indication="x")
+    )
+    assert ("unit_missing" in {c.code for c in result.checks}) is warned
+
+
 def test_a_narrower_denial_does_not_deny_the_wider_finding() -> None:
     """ "Aortic aneurysm ... with no evidence of rupture" is no conflict; "no acute infarct" beside
     an "acute left MCA infarct" still is."""

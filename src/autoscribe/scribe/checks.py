@@ -64,7 +64,7 @@ _FEMALE_ONLY = _words_regex(_SEX_SPECIFIC["female"])
 _MALE_ONLY = _words_regex(_SEX_SPECIFIC["male"])
 _SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
 _UNIT = (
-    r"(?:g/cm²|g/cm2|cm/s|m/s|cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?|"
+    r"(?:g/cm²|g/cm2|cm/sec|m/sec|cm/s|m/s|cm|mm|mL|m|HU|%|mg|degrees|cc|ml|centimeters?|millimeters?|"
     # Durations (an age, a bone age), catheter and needle sizes, doses, pressures, rates.
     r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|ms|french|fr|gauge|mmHg|bpm|kg|g|mCi|MBq|mSv|"
     r"mGy|ng/mL|Hz|liters?|litres?|L)"
@@ -90,12 +90,31 @@ _ARTICLE_NUMBER = re.compile(
 )
 # "the tube tip is 5 above the carina": a distance without a unit.
 _DISTANCE = re.compile(rf"\b{_NUMBER}\s+(?:above|below|proximal to|distal to|deep to|from the)\b", re.I)
-# A decimal is a measurement unless it is a ratio, score or index.
+# A decimal is a measurement unless it is a ratio, score or index. A PSA density (ng/mL per cc) is
+# written without its unit; a bone's density is not.
 _DECIMAL = re.compile(r"(?<![\w.])(?P<num>\d+\.\d+)(?P<after>\s*\S*)")
+_UNITLESS = (
+    r"(?:ratios?|index|indices|score|grade|version|z-score|t-score|suv|suvmax|suv\s*max|suvpeak|"
+    r"psa density|psad|ri|pi(?!-rads)|rar|s/d|e/a)"
+)
 _DECIMAL_OK_BEFORE = re.compile(
-    r"(?:(?:ratio|index|indices|score|grade|version|z-score|t-score|suv|suvmax|suv\s*max|suvpeak)"
+    rf"(?:{_UNITLESS}"
     r"(?:\s+(?:is|was|are|were|of|measures|measured|measuring|range|ranges|ranged|ranging|from|"
     r"approximately|about))*|of|is less than|greater than|\d\s*(?:,|and|or|to))\W*$",
+    re.I,
+)
+# ... or one of a list the ratio or index heads: "Resistive indices are 0.65 on the right and 0.7 on
+# the left." A size named after the index is a size again ("RI 0.7 and the kidney measures 10.5").
+_SIZE_WORD = (
+    r"\b(?:measur\w*|size|diameter|length|width|thickness|volume|velocit\w*|psv|edv|distance|depth)\b"
+)
+_UNITLESS_LIST = re.compile(rf"\b{_UNITLESS}\b(?:(?!{_SIZE_WORD})(?:[^.;]|\.\d))*$", re.I)
+# A velocity is in cm/s or m/s: "Left ICA PSV 80, EDV 20." lost both units. Not a velocity ratio.
+_VELOCITY = re.compile(
+    r"\b(?:psv|edv|(?:peak|end)[\s-]+(?:systolic|diastolic)[\s-]+velocit(?:y|ies)|"
+    r"(?:peak\s+)?velocit(?:y|ies))\b"
+    r"(?:\s+(?!(?:ratios?|index|indices)\b)[A-Za-z/]+){0,5}?\s*[:=]?\s*"
+    r"(?P<num>\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)*)(?!\d|\.\d|\s*(?:x|by)\s*\d)(?P<after>\s*\S*)",
     re.I,
 )
 # The second number of a range or a change, with the unit both share.
@@ -616,8 +635,13 @@ def check_units(items: list[_Item]) -> list[CheckResult]:
                 not _unit_follows(m.group("after"))
                 and m.group("after").strip().lower() not in ("x", "by")
                 and not _DECIMAL_OK_BEFORE.search(text[: m.start()])
+                and not _UNITLESS_LIST.search(text[: m.start()])
                 and not _RANGE_WITH_UNIT.match(text, m.end("num"))  # "from 3.2 to 4.1 cm"
                 for m in _DECIMAL.finditer(text)
+            )
+            or any(
+                not _unit_follows(m.group("after")) and not _RANGE_WITH_UNIT.match(text, m.end("num"))
+                for m in _VELOCITY.finditer(text)
             )
         )
         if missing:
