@@ -741,6 +741,39 @@ def test_ratios_indices_and_a_psa_density_need_no_unit_and_a_velocity_does(
     assert ("unit_missing" in {c.code for c in result.checks}) is warned
 
 
+@pytest.mark.parametrize(
+    ("procedure", "said", "warned"),
+    [
+        ("CT ABDOMEN PELVIS", "The appendix measures 6 cm in diameter.", True),
+        ("US ABDOMEN", "The spleen measures 35 mm in length.", True),
+        ("US RENAL", "The right kidney measures 10.5 mm.", True),
+        ("US RENAL", "The right kidney measures 45 cm.", True),
+        ("US ABDOMEN", "The common bile duct measures 4 cm.", True),
+        ("US PELVIS", "The ovary measures 3 x 2 x 2 mm.", True),
+        # Normal and abnormal sizes of organs, an organ's other dimension, and a finding in an organ.
+        ("CT ABDOMEN PELVIS", "The appendix is dilated to 12 mm with periappendiceal stranding.", False),
+        ("CT ABDOMEN PELVIS", "The appendix measures 8 cm in length.", False),
+        ("US ABDOMEN", "Splenomegaly, with the spleen measuring 19 cm in length.", False),
+        ("US ABDOMEN", "The spleen measures 9 x 4 x 3 cm.", False),
+        ("US RENAL", "The right kidney is atrophic, measuring 6.5 cm.", False),
+        ("US ABDOMEN", "The abdominal aorta is aneurysmal, measuring 5.8 cm in transverse diameter.", False),
+        ("US ABDOMEN", "The gallbladder wall measures 3 mm.", False),
+        ("US ABDOMEN", "A lesion in the spleen measures 3 cm.", False),
+        ("US ABDOMEN", "The liver contains a 1.5 cm cyst.", False),
+        ("US OB", "The fetal kidneys measure 1.5 cm.", False),
+    ],
+)
+def test_an_organ_measured_outside_its_plausible_size_is_questioned(
+    procedure: str, said: str, warned: bool
+) -> None:
+    """A probe: "The appendix measures 6 cm in diameter." and "The spleen measures 35 mm in length."
+    raised no unit_implausible: only findings of the lexicon had a largest size."""
+    result = ScribeEngine(llm=None).from_text(
+        f"Findings. {said}", StudyContext(procedure=procedure, clinical_indication="x")
+    )
+    assert ("unit_implausible" in {c.code for c in result.checks}) is warned
+
+
 def test_a_narrower_denial_does_not_deny_the_wider_finding() -> None:
     """ "Aortic aneurysm ... with no evidence of rupture" is no conflict; "no acute infarct" beside
     an "acute left MCA infarct" still is."""

@@ -62,6 +62,7 @@ TABLES = {
     "body_regions.tsv": 3,
     "diagnosis_signs.tsv": 3,
     "lesion_max_size.tsv": 2,
+    "organ_sizes.tsv": 4,
     "section_names.tsv": 3,
     "findings_scope.tsv": 2,
     "surgeries.tsv": 2,
@@ -154,6 +155,16 @@ def test_lesion_sizes_are_for_concepts_of_the_findings_lexicon() -> None:
     for concept, size in data_rows("lesion_max_size.tsv", 2):
         assert concept in concepts
         assert float(size) > 0
+
+
+def test_organ_sizes_name_each_organ_once_per_dimension_with_a_range() -> None:
+    seen: set[tuple[str, str]] = set()
+    for words, dimension, smallest, largest in data_rows("organ_sizes.tsv", 4):
+        assert dimension in ("length", "diameter", "thickness", "size"), dimension
+        assert 0 < float(smallest) < float(largest), words
+        for word in (w.strip() for w in words.split(",")):
+            assert word and _is_clean(word) and (word, dimension) not in seen, word
+            seen.add((word, dimension))
 
 
 def test_radiology_lexicon_loads_every_term_it_lists_once_per_region() -> None:

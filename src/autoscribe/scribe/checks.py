@@ -133,6 +133,94 @@ _LESION_MAX_CM = {concept: float(cm) for concept, cm in data_rows("lesion_max_si
 
 
 @dataclass(frozen=True)
+class _Plausible:
+    """An organ's plausible size in one dimension (data/organ_sizes.tsv), in centimetres."""
+
+    dimension: str
+    smallest: float
+    largest: float
+
+
+def _organ_sizes() -> dict[str, tuple[_Plausible, ...]]:
+    rows: dict[str, list[_Plausible]] = {}
+    for words, dimension, smallest, largest in data_rows("organ_sizes.tsv", 4):
+        for word in words.split(","):
+            rows.setdefault(word.strip().lower(), []).append(
+                _Plausible(dimension, float(smallest), float(largest))
+            )
+    return {word: tuple(sizes) for word, sizes in rows.items()}
+
+
+_ORGAN_SIZES = _organ_sizes()
+# "The spleen measures 11 cm", "The appendix is dilated to 12 mm", "The right kidney is 10.5 cm",
+# "Spleen: 11 cm": the organ is what is measured, with only words about its size in between.
+_ORGAN_MEASURED = re.compile(
+    r"\b(?P<organ>" + "|".join(re.escape(w) for w in sorted(_ORGAN_SIZES, key=len, reverse=True)) + r")\b"
+    r"(?P<gap>(?:[\s,]+(?:is|are|was|were|appears?|remains?|again|now|also|which|it|normal|in|size|and|has|a|an|"
+    r"diameter|length|caliber|calibre|thickness|width|span|enlarged|dilated|distended|thickened|prominent|"
+    r"aneurysmal|ectatic|[a-z]+ly))*?)"
+    r"[\s,]*(?:\b(?:measures|measuring|measured|measure|spans|spanning|is|are|at|of|to)\b|:)\s*"
+    r"(?:approximately\s+|about\s+|up to\s+|roughly\s+)?"
+    r"(?P<size>\d+(?:\.\d+)?(?:\s*(?:x|by)\s*\d+(?:\.\d+)?)*)\s*(?P<unit>cm|mm)(?![A-Za-z])"
+    # Not a distance: "the appendix is 6 cm from the ileocecal valve".
+    r"(?!\s+(?:from|away|above|below|beyond|proximal|distal|deep|superior|inferior|lateral|medial)\b)",
+    re.I,
+)
+# Words before an organ that still leave it the thing measured ("the right kidney", "the ascending
+# aorta"), and words that make it the place of something else ("a cyst in the spleen measures").
+_BEFORE_ORGAN = re.compile(
+    r"(?:\b(?:the|a|an|right|left|both|bilateral|native|transplant(?:ed)?|ascending|descending|abdominal|"
+    r"thoracic|infrarenal|suprarenal|proximal|mid|distal)\s+)*$",
+    re.I,
+)
+_PLACE_OF = re.compile(
+    r"\b(?:in|of|within|at|from|near|along|on|to|into|adjacent|beside|around|behind|above|below|by|"
+    r"involving|abutting|between|through|under|over|across|than)\s+$",
+    re.I,
+)
+_DIMENSION_SAID = {
+    "length": re.compile(
+        r"\b(?:length|long|longitudinal(?:ly)?|craniocaudal(?:ly)?|span|pole to pole)\b", re.I
+    ),
+    "diameter": re.compile(r"\b(?:diameter|caliber|calibre|wide|width|across)\b", re.I),
+    "thickness": re.compile(r"\b(?:thick|thickness|thickened)\b", re.I),
+}
+# A dimension no row gives ("5 cm in transverse") is not checked.
+_OTHER_DIMENSION = re.compile(r"\b(?:transverse|anteroposterior|AP|depth|height|volume)\b", re.I)
+_FETAL = re.compile(r"\b(?:fetal|foetal|fetus|fetuses|foetus)\b", re.I)
+
+
+def _organ_size_implausible(text: str) -> str | None:
+    """An organ's own measurement outside its plausible range (data/organ_sizes.tsv)."""
+    if _FETAL.search(text):
+        return None
+    for match in _ORGAN_MEASURED.finditer(text):
+        if _PLACE_OF.search(_BEFORE_ORGAN.sub("", text[: match.start()], count=1)):
+            continue  # "a lesion in the spleen measures 3 cm": the lesion's size
+        organ = match.group("organ").lower()
+        # What the sentence says is measured: in the organ's words, before the number or just after it.
+        after = re.match(r"[^\d;.]*", text[match.end() :])
+        said = match.group() + (after.group() if after else "")
+        named = [d for d, words_of in _DIMENSION_SAID.items() if words_of.search(said)]
+        rows = _ORGAN_SIZES[organ]
+        if named:
+            rows = tuple(r for r in rows if r.dimension in named)
+        elif _OTHER_DIMENSION.search(said):
+            rows = ()
+        else:
+            rows = rows[:1]
+        values = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", match.group("size"))]
+        cm = max(values) / (10 if match.group("unit").lower() == "mm" else 1)
+        size = f"{match.group('size')} {match.group('unit')}"
+        for row in rows:
+            if cm > row.largest:
+                return f'"{size}" is implausibly large for the {organ}; check the number and the unit.'
+            if cm < row.smallest:
+                return f'"{size}" is implausibly small for the {organ}; check the number and the unit.'
+    return None
+
+
+@dataclass(frozen=True)
 class _Item:
     path: str
     sentence_id: str
@@ -681,7 +769,7 @@ def _implausible(item: _Item) -> str | None:
             return f'"{match.group()}" is more than 100%.'
         if unit == "HU" and not -1100 <= value <= 4000:
             return f'"{match.group()}" is outside the Hounsfield scale.'
-    return None
+    return _organ_size_implausible(item.text)
 
 
 def check_critical(items: list[_Item], context: StudyContext, regions: frozenset[str]) -> list[CheckResult]:
