@@ -35,7 +35,7 @@ SECTIONED = {
         "purpose after a terminator",
         "anatomy named by a size",
     },
-    "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild", "abnormal"},
+    "findings_words.txt": {"normal", "qualifiers", "not acute", "severe", "mild", "abnormal", "places"},
     "vocabulary_words.txt": {"protected", "common", "radiology", "prefixes", "endings"},
     "normalize_words.txt": {"headings", "number context", "subcategory context", "written case", "isotopes"},
     "sex_specific_anatomy.txt": {"female", "male"},
