@@ -319,3 +319,63 @@ def test_the_organ_a_sentence_is_filed_under_places_a_generic_word() -> None:
     sentence = "Filling defect in the upper pole."
     assert analyze(sentence, where="kidneys").positive[0].concept == "filling defect"
     assert analyze(sentence, where="lungs").positive[0].concept == "pulmonary embolism"
+
+
+@pytest.mark.parametrize(
+    ("procedure", "sentence", "named"),
+    [
+        # A known finding said to be chronic, stable or unchanged is no new critical result.
+        ("CT HEAD WITHOUT CONTRAST", "Stable chronic left subdural hematoma measuring 4 mm.", None),
+        ("CT HEAD WITHOUT CONTRAST", "Left subdural hematoma measuring 4 mm is unchanged.", None),
+        ("CT HEAD WITHOUT CONTRAST", "Bilateral chronic subdural hematomas, stable.", None),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Chronic left subdural hematoma is unchanged, with no new hemorrhage.",
+            None,
+        ),
+        ("CTA CHEST", "Chronic type B aortic dissection is unchanged in extent.", None),
+        ("CTA CHEST", "Stable chronic dissection of the descending aorta.", None),
+        ("CTA CHEST", "Intramural hematoma of the descending aorta is unchanged.", None),
+        # New, acute or growing, it is one again.
+        ("CT HEAD WITHOUT CONTRAST", "Acute on chronic left subdural hematoma.", "Subdural hematoma"),
+        ("CT HEAD WITHOUT CONTRAST", "New acute left subdural hematoma.", "Subdural hematoma"),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Chronic left subdural hematoma with a new acute component.",
+            "Subdural hematoma",
+        ),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Chronic left subdural hematoma, increased in size since prior.",
+            "Subdural hematoma",
+        ),
+        ("CT HEAD WITHOUT CONTRAST", "Stable acute left subdural hematoma.", "Subdural hematoma"),
+        ("CTA CHEST", "Acute type A aortic dissection.", "Aortic dissection"),
+        ("CTA CHEST", "Chronic type B aortic dissection with enlarging false lumen.", "Aortic dissection"),
+        ("CTA CHEST", "Acute on chronic thrombus in the right main pulmonary artery.", "Pulmonary embolism"),
+        # The old word of another finding is not this one's.
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Acute right subdural hematoma and a chronic left one.",
+            "Subdural hematoma",
+        ),
+    ],
+)
+def test_a_known_chronic_critical_finding_is_no_new_critical_result(
+    procedure: str, sentence: str, named: str | None
+) -> None:
+    """A probe: "Stable chronic left subdural hematoma" and "Chronic type B aortic dissection is
+    unchanged in extent" were flagged as critical results."""
+    messages = _critical(sentence, context=StudyContext(procedure=procedure, clinical_indication="x"))
+    if named is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and messages[0].startswith(f"{named} ("), messages
+
+
+def test_an_enlarging_chronic_subdural_hematoma_with_midline_shift_is_critical_twice() -> None:
+    messages = _critical("Enlarging chronic left subdural hematoma with midline shift.", context=HEAD)
+    assert [m.split(" (")[0] for m in messages] == ["Subdural hematoma", "Midline shift"]
+    # Midline shift is critical on its own, beside a known subdural hematoma.
+    messages = _critical("Stable chronic left subdural hematoma with new midline shift.", context=HEAD)
+    assert [m.split(" (")[0] for m in messages] == ["Midline shift"]

@@ -24,6 +24,7 @@ from autoscribe.scribe.findings import (
     concepts_match,
     contradicts_anywhere,
     denial_contradicted,
+    said_new,
 )
 from autoscribe.scribe.lexicon import regions_for_study
 from autoscribe.scribe.sides import study_side
@@ -603,7 +604,6 @@ def _signs_of_the_impression(item: _Item, in_impression: list[Mention]) -> bool:
 
 # A finding of long ago; a "stable" or "unchanged" one may still be the impression's.
 _LONG_PAST = re.compile(r"\b(?:healed|old|remote|chronic|sequelae?)\b", re.I)
-_NOT_PAST = re.compile(r"\b(?:acute|new|enlarging|increasing|worsening)\b", re.I)
 
 
 def _long_past(item: _Item) -> bool:
@@ -612,7 +612,7 @@ def _long_past(item: _Item) -> bool:
     beside chronic scarring")."""
     for mention in item.analysis.positive:
         before = " ".join(item.text[: mention.start].split()[-4:])
-        if not _LONG_PAST.search(before) or _NOT_PAST.search(before):
+        if not _LONG_PAST.search(before) or said_new(before):  # data/findings_words.txt [new]
             return False
     return True
 

@@ -34,6 +34,7 @@ _MEASURE = re.compile(r"\b\d+(?:\.\d+)?(?: x \d+(?:\.\d+)?)* ?(?:cm|mm)\b")
 _NOT_ACUTE = _words_regex(_WORDS["not acute"])
 _SIZE_UP = _words_regex(_WORDS["severe"])
 _SIZE_DOWN = _words_regex(_WORDS["mild"])
+_NEW_WORDS = _words_regex(_WORDS["new"])
 # Each word of a place, and the place it names ("mediastinum" → "mediastinal").
 _PLACE_OF_WORD = {
     word.strip(): line.split(",")[0].strip() for line in _WORDS["places"] for word in line.split(",")
@@ -175,6 +176,8 @@ class _Placement:
     elsewhere: tuple[tuple[Meaning, re.Pattern[str]], ...]
     otherwise: Meaning | None
     old: frozenset[str]
+    # An old word said of the phrase after it: "... is unchanged in extent", ", stable".
+    old_after: re.Pattern[str] | None
     new: tuple[Meaning, frozenset[str]] | None
 
 
@@ -196,6 +199,7 @@ def _generic_phrases() -> dict[str, _Placement]:
             elsewhere=tuple((meaning, _phrase_regex(words)) for meaning, words in group.elsewhere),
             otherwise=group.otherwise,
             old=group.old,
+            old_after=_predicated(group.old) if group.old else None,
             new=group.new,
         )
         for phrase in group.phrases:
@@ -207,25 +211,82 @@ def _generic_phrases() -> dict[str, _Placement]:
     return out
 
 
+def _predicated(words: frozenset[str]) -> re.Pattern[str]:
+    """One of `words` said of a finding after it: "... measuring 4 mm is unchanged", "..., stable in
+    size", "... remains chronic"; not "... with chronic small vessel disease"."""
+    body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(
+        r"(?:\b(?:is|are|was|were|remains?|remained|appears?|appeared|has been|have been|again)\b|,)"
+        rf"(?:\s+[\w-]+){{0,2}}?\s+(?:{body})(?![\w-])",
+        re.I,
+    )
+
+
+def said_new(text: str) -> bool:
+    """A word of findings_words.txt [new] in `text` that no negation denies: "acute on chronic",
+    "with a new acute component"; not "with no new hemorrhage", "without interval increase"."""
+    return any(
+        not re.search(r"\b(?:no|not|without|nor)\b(?:\s+[\w-]+){0,2}\s*$", text[: m.start()], re.I)
+        for m in _NEW_WORDS.finditer(text)
+    )
+
+
 def _in_place(
-    term: str, meaning: Meaning, sentence: str, where: str, regions: frozenset[str], clause_before: str = ""
+    term: str,
+    meaning: Meaning,
+    sentence: str,
+    where: str,
+    regions: frozenset[str],
+    clause_before: str = "",
+    after: str = "",
 ) -> Meaning:
     """What a phrase means where it was said. A critical concept's generic phrase ("hemorrhage",
     "filling defect", "dissection") means it only where the anatomy fits: the sentence's anatomy
     first ("retroperitoneal hemorrhage", "filling defect in the renal pelvis", "neck dissection"),
     then the organ the sentence is filed under (`where`), then the study's body regions (`regions`:
-    "hemorrhage" alone in a CT abdomen is not intracranial). An old-finding word among the last words
-    of its clause before it (`clause_before`) keeps its own meaning ("chronic left ICA occlusion"); a
-    "new:" word there gives it the new one ("acute left MCA infarct")."""
+    "hemorrhage" alone in a CT abdomen is not intracranial). A "new:" word among the last words of
+    its noun phrase in its clause before it (`clause_before`) gives it the new meaning ("acute left
+    MCA infarct").
+
+    An "old:" word among the last words before it, or said of it after it (`after`: the words up to
+    the next finding, "... is unchanged in extent"), keeps its own meaning ("chronic left ICA
+    occlusion" is no large vessel occlusion) or, when that is critical, makes it a known finding, no
+    new critical result ("stable chronic left subdural hematoma"); not when a word of
+    findings_words.txt [new] is said of it too ("acute on chronic", "enlarging chronic")."""
     placement = _generic_phrases().get(_key(term))
     if placement is None:
         return meaning
     before = [w.lower() for w in re.findall(r"[\w-]+", clause_before)]
-    if placement.old & set(before[-_OLD_REACH:]):
-        return meaning
     # Within the phrase's own noun phrase: "acute sinusitis and a lacunar infarct" is no acute infarct.
     joined = [k for k, w in enumerate(before) if w in _JOINING_WORDS]
     own = before[joined[-1] + 1 :] if joined else before
+    old = placement.old & set(before[-_OLD_REACH:]) or (
+        placement.old_after is not None and placement.old_after.search(after)
+    )
+    if old and not said_new(f"{' '.join(own)} {term} {after}"):
+        if not meaning.critical:
+            return meaning
+        return replace(_by_anatomy(placement, meaning, sentence, where, regions, own), critical=False)
+    return _by_anatomy(placement, meaning, sentence, where, regions, own)
+
+
+def _own_after(text: str, end: int, later: list[re.Match[str]]) -> str:
+    """The words after a finding that are still about it: up to the next finding, or to the word
+    joining that one on ("chronic right subdural hematoma and acute left epidural hematoma")."""
+    if not later:
+        return text[end:]
+    join = re.search(rf"\b(?:{'|'.join(_JOINING_WORDS)})\b", text[end : later[0].start()], re.I)
+    return text[end : later[0].start()][: join.start() if join else None]
+
+
+def _by_anatomy(
+    placement: _Placement,
+    meaning: Meaning,
+    sentence: str,
+    where: str,
+    regions: frozenset[str],
+    own: list[str],
+) -> Meaning:
     if placement.new is not None and placement.new[1] & set(own[-_NEW_REACH:]):
         return placement.new[0]
     for text in (sentence, where):
@@ -308,14 +369,23 @@ def analyze(
     mentions: list[Mention] = []
     spans: list[tuple[int, int]] = []  # critical terms as written: no variant overlaps them
     known: list[tuple[int, int]] = []  # every finding as written: no variant lies inside one
-    for match in pattern.finditer(text):
+    matches = list(pattern.finditer(text))
+    for index, match in enumerate(matches):
         start, end = match.span()
         listed = Meaning(*_lookup(match.group(), table))
         if listed.critical:  # placed elsewhere or not, no variant is read into it
             spans.append((start, end))
         known.append((start, end))
         clause_start = next((c[0] for c in clauses if c[0] <= start < c[1]), 0)
-        meaning = _in_place(match.group(), listed, text, where, regions, text[clause_start:start])
+        meaning = _in_place(
+            match.group(),
+            listed,
+            text,
+            where,
+            regions,
+            text[clause_start:start],
+            _own_after(text, end, matches[index + 1 :]),
+        )
         concept, weight, critical = meaning.concept, meaning.weight, meaning.critical
         mentions.append(mention(start, end, match.group().lower(), concept, weight, critical, False))
     if variants:

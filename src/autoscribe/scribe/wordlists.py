@@ -235,8 +235,9 @@ class GenericPhrases:
     anatomy: tuple[str, ...]
     elsewhere: tuple[tuple[Meaning, tuple[str, ...]], ...]
     otherwise: Meaning | None
-    # Words that, among the few just before a phrase, keep its own meaning ("chronic left ICA
-    # occlusion" is no acute large vessel occlusion).
+    # Words that, among the few just before a phrase or said of it after it, keep its own meaning
+    # ("chronic left ICA occlusion" is no acute large vessel occlusion), a critical one then known
+    # ("stable chronic left subdural hematoma" is no new critical result).
     old: frozenset[str] = frozenset()
     # What the phrase means when one of these words is among the few just before it ("acute left
     # MCA infarct" is an acute infarct), the "old:" words first.
