@@ -506,6 +506,60 @@ def test_a_denial_at_some_places_does_not_conflict_with_the_finding_at_another(
     assert ("negation_conflict" in _codes(f"Findings. {text}", context, "generic")) is conflict
 
 
+@pytest.mark.parametrize(
+    ("procedure", "dictated", "omission"),
+    [
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Findings. Hyperdense right middle cerebral artery sign. "
+            "Impression. Hyperdense right MCA suggestive of thrombus.",
+            False,
+        ),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Findings. Hyperdense left middle cerebral artery sign. Impression. Hyperdense left MCA.",
+            False,
+        ),
+        (
+            "CTA CHEST",
+            "Findings. Acute pulmonary embolism in the right lower lobe. Impression. Right lower lobe PE.",
+            False,
+        ),
+        (
+            "US VENOUS DOPPLER LEFT LOWER EXTREMITY",
+            "Findings. Occlusive thrombus in the left femoral vein. Impression. Left femoral DVT.",
+            False,
+        ),
+        ("CT HEAD WITHOUT CONTRAST", "Findings. Right subdural hematoma. Impression. Right SDH.", False),
+        (
+            "CT ABDOMEN PELVIS",
+            "Findings. Abdominal aortic aneurysm measuring 5.8 cm. Impression. 5.9 cm AAA.",
+            False,
+        ),
+        (
+            "CT ABDOMEN PELVIS",
+            "Findings. Common bile duct dilatation to 12 mm with choledocholithiasis. Impression. CBD stone.",
+            False,
+        ),
+        # An abbreviated finding left out of the impression is asked for, like a spelled-out one.
+        ("CT CHEST", "Findings. Large left PTX. Impression. No acute abnormality.", True),
+        (
+            "CT HEAD WITHOUT CONTRAST",
+            "Findings. Hyperdense left middle cerebral artery sign. "
+            "Impression. No acute intracranial abnormality.",
+            True,
+        ),
+    ],
+)
+def test_the_impression_may_name_a_finding_by_its_abbreviation(
+    procedure: str, dictated: str, omission: bool
+) -> None:
+    """A probe: "Hyperdense right MCA suggestive of thrombus" did not mention the findings' "middle
+    cerebral artery sign"; "PE", "DVT", "SDH", "AAA" did not mention theirs either."""
+    context = StudyContext(procedure=procedure, clinical_indication="x")
+    assert ("impression_omission" in _codes(dictated, context, "generic")) is omission
+
+
 def test_what_dense_tissue_may_obscure_is_no_finding() -> None:
     """A fourth probe: "which may obscure small masses" asked the impression to mention "the masses"."""
     screening = StudyContext(procedure="MAMMOGRAM SCREENING BILATERAL", clinical_indication="screening")

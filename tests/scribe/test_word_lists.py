@@ -72,6 +72,7 @@ TABLES = {
     "diagnosis_signs.tsv": 3,
     "lesion_max_size.tsv": 2,
     "organ_sizes.tsv": 4,
+    "abbreviations.tsv": 2,
     "section_names.tsv": 3,
     "findings_scope.tsv": 2,
     "surgeries.tsv": 2,
@@ -164,6 +165,13 @@ def test_lesion_sizes_are_for_concepts_of_the_findings_lexicon() -> None:
     for concept, size in data_rows("lesion_max_size.tsv", 2):
         assert concept in concepts
         assert float(size) > 0
+
+
+def test_abbreviations_are_each_listed_once_in_capitals_with_their_words() -> None:
+    rows = data_rows("abbreviations.tsv", 2)
+    short = [a for a, _ in rows]
+    assert len(short) == len(set(short))
+    assert all(re.fullmatch(r"[A-Z]{2,5}", a) and _is_clean(words) for a, words in rows)
 
 
 def test_organ_sizes_name_each_organ_once_per_dimension_with_a_range() -> None:

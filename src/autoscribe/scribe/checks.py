@@ -131,6 +131,9 @@ _DIAGNOSIS = re.compile(
     re.I,
 )
 _LESION_MAX_CM = {concept: float(cm) for concept, cm in data_rows("lesion_max_size.tsv", 2)}
+# Abbreviations and their words (data/abbreviations.tsv): "MCA" is the middle cerebral artery.
+_SPELLED_OUT = {short.lower(): words for short, words in data_rows("abbreviations.tsv", 2)}
+_ABBREVIATION = re.compile(r"\b(?:" + "|".join(re.escape(a) for a in _SPELLED_OUT) + r")\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -617,19 +620,42 @@ def _long_past(item: _Item) -> bool:
     return True
 
 
-def check_impression_omissions(items: list[_Item]) -> list[CheckResult]:
+def _spelled_out(item: _Item, regions: frozenset[str]) -> _Item:
+    """The sentence with its abbreviations in words ("Left femoral DVT." → "Left femoral deep vein
+    thrombosis."), read again; the sentence itself when it has none."""
+    text = _ABBREVIATION.sub(lambda m: _SPELLED_OUT[m.group().lower()], item.text)
+    if text == item.text:
+        return item
+    analysis = analyze(text, where=_organ(item.path), regions=regions)
+    return replace(item, text=text, analysis=_negate_all(analysis) if item.continues_denial else analysis)
+
+
+def check_impression_omissions(
+    items: list[_Item], regions: frozenset[str] = frozenset()
+) -> list[CheckResult]:
     """A significant positive finding sentence none of whose findings the impression mentions.
 
     Sentence level on purpose: "dilated appendix ... consistent with appendicitis" is covered by an
     impression that says "appendicitis", and so is "The appendix is dilated." when one of the next two
     sentences about the same organ gives that diagnosis ("... stranding, consistent with
     appendicitis."). Minor findings (weight below 35, e.g. a small joint effusion) are routinely
-    left out of impressions and are not flagged.
+    left out of impressions and are not flagged. Abbreviations are read in words on both sides: an
+    impression's "SMA" is the findings' "superior mesenteric artery", its "PE" their "pulmonary
+    embolism" (data/abbreviations.tsv).
     """
+    items = [_spelled_out(i, regions) for i in items]
     impression = [i for i in items if _section_of(i.path) == IMPRESSION]
     if not impression:
         return []
     in_impression = [m for i in impression for m in i.analysis.positive]
+    # A side said inside a finding's name ("Hyperdense left MCA") is laterality's business, not this
+    # check's: the impression read without its sides names the findings too.
+    in_impression += [
+        m
+        for i in impression
+        if _SIDE_WORD.search(i.text)
+        for m in analyze(_SIDE_WORD.sub(" ", i.text), where=_organ(i.path), regions=regions).positive
+    ]
     impression_text = " ".join(i.text.lower() for i in impression)
 
     def covered(item: _Item) -> bool:
@@ -820,7 +846,7 @@ def run_checks(draft: Draft, study_context: StudyContext | None = None) -> list[
         *check_laterality_consistency(items),
         *check_sex(items, context),
         *check_negation_conflicts(items),
-        *check_impression_omissions(items),
+        *check_impression_omissions(items, regions),
         *check_units(items),
         *check_critical(items, context, regions),
         *check_unknown_macros(items),
