@@ -35,6 +35,14 @@ from autoscribe.scribe.confusions import fix_confusions
         ("Continuous axial images of the head.", "Contiguous axial images of the head."),
         ("There is an nondisplaced fracture.", "There is a nondisplaced fracture."),
         ("There is a ovoid lesion. A ovoid cyst.", "There is an ovoid lesion. An ovoid cyst."),
+        # An audio probe: "pneumo-" heard as "no"/"new" where no denial can stand, the "-osis" of a
+        # stock phrase, and "peri-" heard as the dictated full stop.
+        ("Small no thorax at the apex.", "Small pneumothorax at the apex."),
+        ("Extensive new mediastinum.", "Extensive pneumomediastinum."),
+        ("No no mediastinum.", "No pneumomediastinum."),
+        ("Diverticulitis without diverticulitis.", "Diverticulosis without diverticulitis."),
+        ("There is period bronchial thickening.", "There is peribronchial thickening."),
+        ("Bilateral period hilar opacity.", "Bilateral perihilar opacity."),
         # The sound decides, not the letter: "an ulcer" but "a ureteral", "a hernia" but "an hour".
         ("A ulcer crater. A ureteral stent.", "An ulcer crater. A ureteral stent."),
         ("An hernia. A hour later. An xray.", "A hernia. An hour later. An xray."),
@@ -73,6 +81,8 @@ def test_a_misheard_short_word_is_put_right(heard: str, meant: str) -> None:
         "Continuous wave Doppler.",
         "Stanford type A aortic dissection.",
         "Hepatitis a infection. An MRI and an x-ray. An hour. A one cm nodule. A unilateral finding.",
+        # A denial that may have lost its "pneumo" stays a denial; a stop said with its stop stays.
+        "No thorax. No effusion and no thorax. The nodule is stable period. Hilar nodes are normal.",
     ],
 )
 def test_words_that_are_right_stay(text: str) -> None:

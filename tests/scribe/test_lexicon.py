@@ -178,3 +178,18 @@ def test_a_unit_is_never_part_of_a_misheard_term() -> None:
     assert engine.corrected_text(heard, engine.template_for(context), context) == (
         "A 5 mm nodule in the right upper lobe."
     )
+
+
+@pytest.mark.parametrize(
+    ("heard", "region", "meant"),
+    [
+        # An audio probe of new dictations: terms the lexicon lacked, heard as near-words.
+        ("Leptomanidial enhancement.", "neuro", "Leptomeningeal enhancement."),
+        ("An infotentorial lesion.", "neuro", "An infratentorial lesion."),
+        ("Aeriportal edema.", "abdomen", "Periportal edema."),
+        ("Pericuradic fat stranding.", "abdomen", "Peripancreatic fat stranding."),
+        ("Conical synosis of the menisci.", "msk", "Chondrocalcinosis of the menisci."),
+    ],
+)
+def test_terms_an_audio_probe_missed_are_restored(heard: str, region: str, meant: str) -> None:
+    assert _fix(heard, region) == meant

@@ -749,3 +749,22 @@ def test_a_dash_said_aloud_is_a_hyphen_inside_a_word_and_a_dash_between_phrases(
 )
 def test_months_hybrid_studies_and_catheter_sizes_as_reports_write_them(said: str, written: str) -> None:
     assert normalize(said) == written
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        # A list whose commas the dictated punctuation dropped keeps its items.
+        (
+            "thrombus in the left common femoral vein, femoral vein, and popliteal vein period",
+            "Thrombus in the left common femoral vein femoral vein and popliteal vein.",
+        ),
+        ("the femoral vein femoral vein and popliteal vein period", "The femoral vein and popliteal vein."),
+        # A number word heard as another word right before a unit.
+        ("a free centimeter lesion period", "A 3 cm lesion."),
+        ("measuring ate millimeters period", "Measuring 8 mm."),
+        ("there is free fluid period", "There is free fluid."),
+    ],
+)
+def test_an_audio_probes_lists_and_numbers_as_reports_write_them(said: str, written: str) -> None:
+    assert normalize(said) == written

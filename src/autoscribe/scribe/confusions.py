@@ -25,7 +25,8 @@ from collections.abc import Callable
 
 from autoscribe.scribe.normalize.tokens import said_with_a_vowel
 from autoscribe.scribe.sides import SIDES
-from autoscribe.scribe.wordlists import data_sections
+from autoscribe.scribe.vocabulary import domain_vocabulary
+from autoscribe.scribe.wordlists import data_sections, medical_words, real_words
 
 # The clinical word lists are data (data/confusion_words.txt): nouns that take "of", findings whose
 # "on the <part>" is "of the", parts that have a side, parts that may follow "on the [side]".
@@ -81,6 +82,20 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         re.compile(r"\b(c)ontinuous\s+(?=(?:axial|coronal|sagittal|thin|images|sections|slices)\b)", re.I),
         r"\1ontiguous ",
     ),
+    # Air in a space, "pneumo-", heard as "no" or "new" before the space: after a word that says how
+    # much or where ("small no thorax", "extensive new mediastinum") or after a denial ("no no
+    # mediastinum"). A bare "no mediastinum" may be a denial that lost its "pneumo", and stays.
+    (
+        re.compile(
+            r"\b((?:no|a|an|small|large|moderate|tiny|trace|mild|extensive|persistent|residual|"
+            r"increased|decreased|apical|basilar|left|right|bilateral)\s+)(?:no|new)\s+"
+            r"(mediastinum|thorax|peritoneum|pericardium)\b",
+            re.I,
+        ),
+        lambda m: f"{m.group(1)}pneumo{m.group(2).lower()}",
+    ),
+    # "Diverticulitis without diverticulitis": the first is the state (-osis) the second excludes.
+    (re.compile(r"\b(diverticul)itis(\s+without\s+(?:evidence\s+of\s+)?(?:acute\s+)?\1itis)\b", re.I), r"\1osis\2"),
     # Homophones a report never means: "discreet", "callous"; the peroneal tendons' "perineal".
     (re.compile(r"\b(d)iscreet(ly)?\b", re.I), r"\1iscrete\2"),
     (re.compile(r"\b(c)allous\b", re.I), r"\1allus"),
@@ -163,8 +178,20 @@ def _plural(noun: str) -> str:
     return noun + ("es" if re.search(r"(?:s|x|ch|sh)$", noun) else "s")
 
 
+# "peribronchial" heard as "period bronchial": the speech model wrote the prefix as the dictated
+# full stop. A sentence said to end there would have its stop ("period.") and a capital after it.
+_PERIOD_FOR_PERI = re.compile(r"\bperiod\s+([a-z]+)\b")
+
+
+def _peri_word(match: re.Match[str]) -> str:
+    word = "peri" + match.group(1)
+    known = word in real_words() or word in medical_words() or word in domain_vocabulary()
+    return word if known and len(match.group(1)) >= 4 else match.group(0)
+
+
 def fix_confusions(text: str) -> str:
     """The text with the sound-alike function words above put right."""
+    text = _PERIOD_FOR_PERI.sub(_peri_word, text)
     text = _POSSESSIVE_FOR_PLURAL.sub(lambda m: _plural(m.group(1)), text)
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)

@@ -77,7 +77,7 @@ def _collapse_repeats(toks: list[Tok]) -> list[Tok]:
                 and not set(tail) & NUMBER_WORDS
                 and not spelled
                 and (*tail, following) not in _phrase_openings()
-                and not (n == 1 and _another_list_item(out, words, following))
+                and not _another_list_item(out, words, n, following)
             ):
                 cut = words[-n - 1] + 1
                 del out[cut:]  # drop the repeat and the commas before it
@@ -116,12 +116,15 @@ _NO_MODIFIER = frozenset(
 )
 
 
-def _another_list_item(out: list[Tok], words: list[int], following: str) -> bool:
-    """ "the common femoral, femoral, and popliteal veins": a word said again after a comma is the
-    next item of a list when its first saying ended a longer name ("common femoral") and the list
-    goes on after it (a comma, "and", "or")."""
-    first, repeat = words[-2], words[-1]
-    if repeat - first < 2 or not any(out[k].text == "," for k in range(first + 1, repeat)):
+def _another_list_item(out: list[Tok], words: list[int], n: int, following: str) -> bool:
+    """ "the common femoral, femoral, and popliteal veins", "the common femoral vein, femoral vein,
+    and popliteal vein": words said again after a comma are the next item of a list when their
+    first saying ended a longer name ("common femoral") and the list goes on after them (a comma,
+    "and", "or"). The commas may be gone (a radiologist who dictates punctuation keeps only those
+    said): an "and" or "or" after them is then the list's."""
+    first, repeat = words[-2 * n], words[-n]
+    comma = any(out[k].text == "," for k in range(words[-n - 1] + 1, repeat))
+    if not comma and following not in ("and", "or"):
         return False
     before = out[first - 1] if first > 0 else None
     named = before is not None and before.kind == "word" and before.low not in _NO_MODIFIER

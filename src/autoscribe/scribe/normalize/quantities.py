@@ -85,15 +85,24 @@ _FOUR_BEFORE = {"a", "an", "measuring", "measures", "measured", "measure", "appr
 _NOT_FOUR_AFTER = {"the", "a", "an", "this", "that", "these", "those", "evaluation", "comparison", "further"}
 
 
+# Number words a speech model writes as other words; right before a unit they can only be the
+# number: "a free centimeter lesion", "a tree millimeter stone", "ate millimeters".
+_NUMBER_SOUNDALIKES = {"free": "three", "tree": "three", "ate": "eight", "won": "one"}
+
+
 def _homophones(toks: list[Tok]) -> None:
     """ "a for millimeter nodule", "measuring for centimeters": speech models write the number four as
-    "for"; after an article or a measuring verb "for" cannot be the preposition."""
+    "for"; after an article or a measuring verb "for" cannot be the preposition. The sound-alikes
+    above are numbers right before a unit."""
     for i in range(1, len(toks) - 1):
         tok = toks[i]
         if tok.kind == "word" and tok.low == "for" and toks[i - 1].low in _FOUR_BEFORE:
             nxt = toks[i + 1]
             if nxt.kind in ("word", "num") and nxt.low not in _NOT_FOUR_AFTER:
                 tok.text = "four"
+    for i, tok in enumerate(toks[:-1]):
+        if tok.kind == "word" and tok.low in _NUMBER_SOUNDALIKES and toks[i + 1].low in _UNIT_WORDS:
+            tok.text = _NUMBER_SOUNDALIKES[tok.low]
 
 
 _UNIT_WORDS = {word for words, _ in _UNITS for word in words[:1]}
