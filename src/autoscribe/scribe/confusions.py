@@ -95,7 +95,10 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         lambda m: f"{m.group(1)}pneumo{m.group(2).lower()}",
     ),
     # "Diverticulitis without diverticulitis": the first is the state (-osis) the second excludes.
-    (re.compile(r"\b(diverticul)itis(\s+without\s+(?:evidence\s+of\s+)?(?:acute\s+)?\1itis)\b", re.I), r"\1osis\2"),
+    (
+        re.compile(r"\b(diverticul)itis(\s+without\s+(?:evidence\s+of\s+)?(?:acute\s+)?\1itis)\b", re.I),
+        r"\1osis\2",
+    ),
     # Homophones a report never means: "discreet", "callous"; the peroneal tendons' "perineal".
     (re.compile(r"\b(d)iscreet(ly)?\b", re.I), r"\1iscrete\2"),
     (re.compile(r"\b(c)allous\b", re.I), r"\1allus"),
