@@ -303,25 +303,20 @@ def _by_anatomy(
 
 def _side_near(text: str, start: int, end: int, clause: tuple[int, int]) -> str | None:
     """Laterality of a finding: the side word closest before it in its clause, else just after it."""
-    said = _side_said(text, start, end, clause)
-    return _side_word(said.group(1)) if said is not None else None
-
-
-def _side_said(text: str, start: int, end: int, clause: tuple[int, int]) -> re.Match[str] | None:
-    before = list(_SIDE.finditer(text, clause[0], start))
+    before = [m for m in _SIDE.finditer(text, clause[0], start)]
     if before:
-        return before[-1]
-    # "There is a small pleural effusion on the right."
-    after = _SIDE.search(text, end, clause[1])
-    if after is not None:
-        return after
-    # "in the right MCA territory, consistent with acute infarct": the side named earlier.
-    earlier = list(_SIDE.finditer(text, 0, start))
-    return earlier[-1] if earlier else None
-
-
-def _side_word(word: str) -> str:
-    word = word.lower()
+        word = before[-1].group(1).lower()
+    else:
+        # "There is a small pleural effusion on the right."
+        after = _SIDE.search(text, end, clause[1])
+        if after is not None:
+            word = after.group(1).lower()
+        else:
+            # "in the right MCA territory, consistent with acute infarct": the side named earlier.
+            earlier = list(_SIDE.finditer(text, 0, start))
+            if not earlier:
+                return None
+            word = earlier[-1].group(1).lower()
     return "bilateral" if word in ("bilateral", "bilaterally", "both") else word
 
 
@@ -399,58 +394,24 @@ def analyze(
     return Analysis(text=text, mentions=tuple(mentions), normal=normal)
 
 
-_OPPOSITE = {"right": "left", "left": "right"}
-_RELATIVE_SIDE = re.compile(r"\b(?:ipsilateral|contralateral)\b", re.I)
-# Between two findings, the words before the first of these are the first finding's ("adenopathy in
-# the axilla or hepatic lesion"), the words after it the second's ("... and hepatic lesion").
-_JOINS = re.compile(r",|\b(?:and|or|with|without|but|plus|versus|vs)\b", re.I)
-
-
 def _placed(text: str, mentions: list[Mention], clauses: list[tuple[int, int]]) -> list[Mention]:
-    """Each mention with the places said of it: in its own words before and after it in its clause
-    ("no mediastinal or hilar adenopathy", "no adenopathy in the axilla", "no pleural effusion or
-    mediastinal adenopathy": mediastinal is the adenopathy's), and in its phrase when the phrase names
-    a place ("pulmonary nodule"; not "pulmonary embolism", which is the finding's name).
-
-    A side said in another finding's own words is not this one's when this one is at a place that
-    one is not: in "left axillary adenopathy and hepatic lesion" the lesion has no side (or the one
-    said after it, in its own words); in "left pleural effusion and consolidation" the consolidation
-    keeps the left."""
-    clause_of = [next((c for c in clauses if c[0] <= m.start < c[1]), (0, len(text))) for m in mentions]
-    ends = [m.start + len(m.term) for m in mentions]
-    # Where each mention's own words end after it and the next one's begin before it.
-    after_end = [c[1] for c in clause_of]
-    before_start = [c[0] for c in clause_of]
-    for k in range(len(mentions) - 1):
-        if clause_of[k] == clause_of[k + 1] and ends[k] <= mentions[k + 1].start:
-            join = _JOINS.search(text, ends[k], mentions[k + 1].start)
-            after_end[k] = join.start() if join else mentions[k + 1].start
-            before_start[k + 1] = join.end() if join else ends[k]
-    own = [(before_start[k], after_end[k]) for k in range(len(mentions))]
-    places: list[frozenset[str]] = []
-    for k, mention in enumerate(mentions):
-        words = f"{text[own[k][0] : mention.start]} {text[ends[k] : own[k][1]]}"
+    """Each mention with the places said of it: in its own words, from the finding before it in its
+    clause ("no pleural effusion or mediastinal adenopathy": mediastinal is the adenopathy's) to the
+    finding after it ("no adenopathy in the axilla"), and in its phrase when the phrase names a place
+    ("pulmonary nodule"; not "pulmonary embolism", which is the finding's name)."""
+    out = []
+    for index, mention in enumerate(mentions):
+        clause = next((c for c in clauses if c[0] <= mention.start < c[1]), (0, len(text)))
+        end = mention.start + len(mention.term)
+        # From the finding before it to the finding after it, within its clause (mentions are in
+        # sentence order; overlapping ones leave an empty slice).
+        start = max([clause[0], *(m.start + len(m.term) for m in mentions[:index])])
+        stop = min([clause[1], *(m.start for m in mentions[index + 1 :])])
+        words = f"{text[start : mention.start]} {text[end:stop]}"
         if _located(mention):
             words += " " + mention.term
-        places.append(frozenset(_PLACE_OF_WORD[m.group().lower()] for m in _PLACE_WORDS.finditer(words)))
-    out: list[Mention] = []
-    for k, mention in enumerate(mentions):
-        side = mention.side
-        said = _side_said(text, mention.start, ends[k], clause_of[k])
-        if said is not None and not own[k][0] <= said.start() < own[k][1]:
-            after = _SIDE.search(text, ends[k], own[k][1])
-            owner = next((j for j, (a, b) in enumerate(own) if j != k and a <= said.start() < b), None)
-            relative = _RELATIVE_SIDE.search(text, own[k][0], own[k][1])
-            if after is not None:
-                side = _side_word(after.group(1))
-            elif relative is not None:  # "right breast mass with contralateral axillary adenopathy"
-                if relative.group().lower() == "contralateral":
-                    side = _OPPOSITE.get(side or "", side)
-            elif owner is not None and places[k] - places[owner]:
-                side = None
-        if places[k] or side != mention.side:
-            mention = replace(mention, places=places[k], side=side)
-        out.append(mention)
+        places = frozenset(_PLACE_OF_WORD[m.group().lower()] for m in _PLACE_WORDS.finditer(words))
+        out.append(replace(mention, places=places) if places else mention)
     return out
 
 
