@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from autoscribe.scribe.variants import critical_variants
@@ -35,11 +35,6 @@ _NOT_ACUTE = _words_regex(_WORDS["not acute"])
 _SIZE_UP = _words_regex(_WORDS["severe"])
 _SIZE_DOWN = _words_regex(_WORDS["mild"])
 _NEW_WORDS = _words_regex(_WORDS["new"])
-# Each word of a place, and the place it names ("mediastinum" → "mediastinal").
-_PLACE_OF_WORD = {
-    word.strip(): line.split(",")[0].strip() for line in _WORDS["places"] for word in line.split(",")
-}
-_PLACE_WORDS = _words_regex(tuple(sorted(_PLACE_OF_WORD, key=len, reverse=True)))
 
 
 @dataclass(frozen=True)
@@ -56,9 +51,6 @@ class Mention:
     # Not a lexicon phrase but a close variant of a critical one, as a speech model mishears it
     # ("new motor thorax" for pneumothorax); only `analyze(..., variants=True)` reports these.
     variant: bool = False
-    # The places said of it (data/findings_words.txt [places]): "mediastinal" in "no mediastinal or
-    # hilar adenopathy", "hepatic" in "... and hepatic lesion"; none for "right lower lobe nodule".
-    places: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -388,31 +380,9 @@ def analyze(
             _, weight, _ = next(v for v in table.values() if v[0] == concept)
             mentions.append(mention(start, end, text[start:end], concept, weight, True, True))
         mentions.sort(key=lambda m: m.start)
-    mentions = _placed(text, mentions, clauses)
     affirmed = [m for m in mentions if not m.negated]
     normal = not affirmed and (bool(_NORMAL_WORDS.search(text)) or bool(mentions))
     return Analysis(text=text, mentions=tuple(mentions), normal=normal)
-
-
-def _placed(text: str, mentions: list[Mention], clauses: list[tuple[int, int]]) -> list[Mention]:
-    """Each mention with the places said of it: in its own words, from the finding before it in its
-    clause ("no pleural effusion or mediastinal adenopathy": mediastinal is the adenopathy's) to the
-    finding after it ("no adenopathy in the axilla"), and in its phrase when the phrase names a place
-    ("pulmonary nodule"; not "pulmonary embolism", which is the finding's name)."""
-    out = []
-    for index, mention in enumerate(mentions):
-        clause = next((c for c in clauses if c[0] <= mention.start < c[1]), (0, len(text)))
-        end = mention.start + len(mention.term)
-        # From the finding before it to the finding after it, within its clause (mentions are in
-        # sentence order; overlapping ones leave an empty slice).
-        start = max([clause[0], *(m.start + len(m.term) for m in mentions[:index])])
-        stop = min([clause[1], *(m.start for m in mentions[index + 1 :])])
-        words = f"{text[start : mention.start]} {text[end:stop]}"
-        if _located(mention):
-            words += " " + mention.term
-        places = frozenset(_PLACE_OF_WORD[m.group().lower()] for m in _PLACE_WORDS.finditer(words))
-        out.append(replace(mention, places=places) if places else mention)
-    return out
 
 
 # "The right kidney measures 10.5 cm.", "The common bile duct measures 4 mm.": a named structure's
@@ -485,11 +455,9 @@ def contradicts_anywhere(denied: Mention, affirmed: Mention, affirmed_in: str) -
     contradicts this denial, whatever organ each sentence is filed under: "no acute intracranial
     hemorrhage" (brain) against a subdural hematoma (extra-axial spaces), "no mass effect" against a
     midline shift. A qualified denial ("no acute ...") stands beside a finding said to be old, and
-    a denial of one place ("no intraventricular hemorrhage", "no mediastinal adenopathy") is no
-    report-wide one, except against the finding at that place."""
+    a denial of one place ("no intraventricular hemorrhage") is no report-wide one."""
     return (
         not _located(denied)
-        and (not denied.places or bool(denied.places & affirmed.places))
         and affirmed.concept in _REPORT_WIDE.get(denied.concept, frozenset())
         and sides_compatible(denied.side, affirmed.side)
         and not old_beside_acute(denied, affirmed_in)
@@ -534,14 +502,7 @@ def denial_contradicted(denied: Mention, denial_text: str, affirmed: Mention, af
         and _covers(denied.concept, affirmed, affirmed_text)
         and sides_compatible(denied.side, affirmed.side)
         and not _elsewhere(denied, affirmed)
-        and not _other_places(denied, affirmed)
     )
-
-
-def _other_places(denied: Mention, affirmed: Mention) -> bool:
-    """Each said to be somewhere, and nowhere in common: "no mediastinal adenopathy" and "hilar
-    adenopathy". A finding said nowhere may be where the denial is."""
-    return bool(denied.places and affirmed.places) and not denied.places & affirmed.places
 
 
 def _covers(denied: str, affirmed: Mention, affirmed_text: str) -> bool:
