@@ -83,6 +83,8 @@ def test_a_misheard_short_word_is_put_right(heard: str, meant: str) -> None:
         "Hepatitis a infection. An MRI and an x-ray. An hour. A one cm nodule. A unilateral finding.",
         # A denial that may have lost its "pneumo" stays a denial; a stop said with its stop stays.
         "No thorax. No effusion and no thorax. The nodule is stable period. Hilar nodes are normal.",
+        # After a word a sentence ends with, "period" is the stop (a review).
+        "No pleural effusion period vascular calcifications are noted. The heart is normal period cardiac.",
     ],
 )
 def test_words_that_are_right_stay(text: str) -> None:

@@ -866,13 +866,6 @@ def test_a_label_more_specific_than_its_subsection_stays_and_labelled_biometry_i
             "peritoneum",
             ["No free air."],
         ),
-        # Restricted diffusion is abnormal signal.
-        (
-            "MRI BRAIN WITHOUT CONTRAST",
-            "There is restricted diffusion in the left insula consistent with acute infarct.",
-            "parenchyma",
-            ["Normal gray-white matter differentiation.", "No mass or mass effect."],
-        ),
     ],
 )
 def test_a_denied_lists_contradicted_items_go_and_the_rest_stays(

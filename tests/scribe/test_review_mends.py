@@ -170,3 +170,84 @@ def test_a_transplant_kidney_and_a_combined_head_study_get_their_own_technique(
     procedure: str, technique: str
 ) -> None:
     assert technique in _result("No acute findings.", procedure).draft.section_texts()["technique"]
+
+
+# ---- a fresh-eyes review of the 2026-12-08 second session's change ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("procedure", "dictated", "critical"),
+    [
+        # Another finding's old word leaves a dissection or a hematoma new.
+        ("CTA CHEST", "Stable emphysema and aortic dissection.", True),
+        ("CT HEAD WITHOUT CONTRAST", "Old infarct and subdural hematoma.", True),
+        # A known chronic finding that has grown is a new result.
+        ("CT HEAD WITHOUT CONTRAST", "The chronic subdural hematoma has enlarged.", True),
+        ("CT HEAD WITHOUT CONTRAST", "Stable chronic left subdural hematoma measuring 4 mm.", False),
+    ],
+)
+def test_an_old_word_counts_only_for_its_own_finding(procedure: str, dictated: str, critical: bool) -> None:
+    result = ScribeEngine(llm=None).from_text(f"Findings. {dictated}", StudyContext(procedure=procedure))
+    assert ("critical_finding" in {c.code for c in result.checks}) is critical
+
+
+def test_a_denied_list_of_places_sharing_one_finding_is_never_cut_into_pieces() -> None:
+    result = ScribeEngine(llm=None).from_text(
+        "lungs colon spiculated right upper lobe mass with right hilar lymphadenopathy period",
+        StudyContext(procedure="CT CHEST WITH CONTRAST", modality="CT"),
+    )
+    findings = result.draft.section_texts()["findings"]
+    assert "No mediastinal." not in findings and "No hilar." not in findings
+
+
+@pytest.mark.parametrize(
+    "dictated",
+    [
+        "Right adnexal complex cystic and solid structure measuring 4 cm.",
+        "Left kidney: 2 cm echogenic focus.",
+    ],
+)
+def test_a_finding_with_a_size_is_no_biometry(dictated: str) -> None:
+    result = ScribeEngine(llm=None).from_text(f"Findings. {dictated}", StudyContext(procedure="US PELVIS"))
+    assert result.impression != ["No acute abnormality."]
+
+
+@pytest.mark.parametrize(
+    ("dictated", "implausible"),
+    [
+        ("Left kidney: 2 cm cyst.", False),
+        ("The right kidney is 2 cm smaller than the left.", False),
+        ("The spleen measures 35 mm.", True),
+    ],
+)
+def test_only_the_organs_own_size_is_questioned(dictated: str, implausible: bool) -> None:
+    result = ScribeEngine(llm=None).from_text(f"Findings. {dictated}", StudyContext(procedure="US ABDOMEN"))
+    assert ("unit_implausible" in {c.code for c in result.checks}) is implausible
+
+
+@pytest.mark.parametrize(
+    ("dictated", "missing"),
+    [
+        ("Grade 2 splenic laceration extending 2.5 into the parenchyma.", True),
+        ("Resistive indices are 0.65 on the right and 0.7 on the left.", False),
+    ],
+)
+def test_only_an_index_or_ratio_heads_a_list_without_units(dictated: str, missing: bool) -> None:
+    result = ScribeEngine(llm=None).from_text(f"Findings. {dictated}", StudyContext(procedure="CT ABDOMEN"))
+    assert ("unit_missing" in {c.code for c in result.checks}) is missing
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("impression colon one dash no acute abnormality period", "Impression: One - no acute abnormality."),
+        ("fifty dash year dash old male period", "50-year-old male."),
+        ("no acute fracture fracture or dislocation period", "No acute fracture or dislocation."),
+        (
+            "left lower lobe lower lobe and right lower lobe consolidation period",
+            "Left lower lobe and right lower lobe consolidation.",
+        ),
+    ],
+)
+def test_dashes_after_numbers_and_stutters_before_and(said: str, written: str) -> None:
+    assert normalize(said) == written

@@ -109,7 +109,15 @@ _DECIMAL_OK_BEFORE = re.compile(
 _SIZE_WORD = (
     r"\b(?:measur\w*|size|diameter|length|width|thickness|volume|velocit\w*|psv|edv|distance|depth)\b"
 )
-_UNITLESS_LIST = re.compile(rf"\b{_UNITLESS}\b(?:(?!{_SIZE_WORD})(?:[^.;]|\.\d))*$", re.I)
+# Only a ratio's or an index's list, and only values joined by commas, "and", or a side: "Grade 2
+# splenic laceration extending 2.5 into the parenchyma" still wants its unit.
+_UNITLESS_LIST = re.compile(
+    r"\b(?:ratios?|index|indices|ri|pi(?!-rads)|rar)\b"
+    r"(?:\s+(?:is|are|was|were|measure[sd]?|of))*\s*\d+(?:\.\d+)?"
+    r"(?:\s*(?:,|and|or|on the (?:right|left)|in the (?:right|left)(?: \w+)?|right|left)\s*"
+    r"(?:and\s+)?(?:\d+(?:\.\d+)?)?)*\s*$",
+    re.I,
+)
 # A velocity is in cm/s or m/s: "Left ICA PSV 80, EDV 20." lost both units. Not a velocity ratio.
 _VELOCITY = re.compile(
     r"\b(?:psv|edv|(?:peak|end)[\s-]+(?:systolic|diastolic)[\s-]+velocit(?:y|ies)|"
@@ -192,6 +200,14 @@ _DIMENSION_SAID = {
 # A dimension no row gives ("5 cm in transverse") is not checked.
 _OTHER_DIMENSION = re.compile(r"\b(?:transverse|anteroposterior|AP|depth|height|volume)\b", re.I)
 _FETAL = re.compile(r"\b(?:fetal|foetal|fetus|fetuses|foetus)\b", re.I)
+# A word after the size that is neither about the organ's size nor the end of what is said of it:
+# the size of something in it, or a difference.
+_SOMETHING_ELSE_MEASURED = re.compile(
+    r"\s+(?!(?:in|long|thick|wide|across|and|with|without|which|on|at|craniocaudal|craniocaudally|"
+    r"transverse|anteroposterior|length|diameter|x|by|span|pole|longitudinal|longitudinally|"
+    r"maximal|maximum|mid|previously|today|now|unchanged|stable)\b)[a-z]",
+    re.I,
+)
 
 
 def _organ_size_implausible(text: str) -> str | None:
@@ -201,6 +217,8 @@ def _organ_size_implausible(text: str) -> str | None:
     for match in _ORGAN_MEASURED.finditer(text):
         if _PLACE_OF.search(_BEFORE_ORGAN.sub("", text[: match.start()], count=1)):
             continue  # "a lesion in the spleen measures 3 cm": the lesion's size
+        if _SOMETHING_ELSE_MEASURED.match(text, match.end()):
+            continue  # "Left kidney: 2 cm cyst.", "2 cm smaller than the left": not the organ's size
         organ = match.group("organ").lower()
         # What the sentence says is measured: in the organ's words, before the number or just after it.
         after = re.match(r"[^\d;.]*", text[match.end() :])

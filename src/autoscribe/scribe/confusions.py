@@ -183,13 +183,19 @@ def _plural(noun: str) -> str:
 
 # "peribronchial" heard as "period bronchial": the speech model wrote the prefix as the dictated
 # full stop. A sentence said to end there would have its stop ("period.") and a capital after it.
-_PERIOD_FOR_PERI = re.compile(r"\bperiod\s+([a-z]+)\b")
+# Only after a word no sentence ends with: "no pleural effusion period vascular calcifications" is
+# two sentences, "there is period bronchial thickening" one.
+_PERIOD_FOR_PERI = re.compile(
+    r"\b((?i:is|are|was|were|a|an|the|of|with|and|or|no|mild|moderate|severe|minimal|small|"
+    r"bilateral|left|right|diffuse|scattered|subtle|new)\s+)period\s+([a-z]+)\b"
+)
 
 
 def _peri_word(match: re.Match[str]) -> str:
-    word = "peri" + match.group(1)
+    before, rest = match.groups()
+    word = "peri" + rest
     known = word in real_words() or word in medical_words() or word in domain_vocabulary()
-    return word if known and len(match.group(1)) >= 4 else match.group(0)
+    return before + word if known and len(rest) >= 4 else match.group(0)
 
 
 def fix_confusions(text: str) -> str:

@@ -252,7 +252,8 @@ def _in_place(
     # Within the phrase's own noun phrase: "acute sinusitis and a lacunar infarct" is no acute infarct.
     joined = [k for k, w in enumerate(before) if w in _JOINING_WORDS]
     own = before[joined[-1] + 1 :] if joined else before
-    old = placement.old & set(before[-_OLD_REACH:]) or (
+    # Its own old word: "stable emphysema and aortic dissection" is a new dissection.
+    old = placement.old & set(own[-_OLD_REACH:]) or (
         placement.old_after is not None and placement.old_after.search(after)
     )
     if old and not said_new(f"{' '.join(own)} {term} {after}"):
@@ -388,7 +389,15 @@ def analyze(
 # "The right kidney measures 10.5 cm.", "The common bile duct measures 4 mm.": a named structure's
 # size, routine biometry (an abnormality would have a word of the lexicon: "the lesion measures").
 # Dictated as a label and the figure too: "Right kidney: 11.2 cm.", "Common bile duct: 4 mm."
-_BIOMETRY = re.compile(r"^(?:the|right|left)\b[^.;]*?\bmeasur(?:es|ed|ing)\b|^[a-z][a-z ]{0,40}:\s*\d", re.I)
+# A side and a structure's name of one or two words ("Right kidney measures 10.5 cm."), or a label
+# and the size alone ("Right kidney: 11.2 cm without hydronephrosis."); "Left kidney: 2 cm
+# echogenic focus." and "Right adnexal complex cystic structure measuring 4 cm." are findings.
+_BIOMETRY = re.compile(
+    r"^the\b[^.;]*?\bmeasur(?:es|ed|ing)\b|^(?:right|left)\s+\w+(?:\s+\w+)?\s+measur(?:es|ed)\b|"
+    r"^[a-z][a-z ]{0,40}:\s*\d+(?:\.\d+)?(?:\s*x\s*\d+(?:\.\d+)?)*\s*(?:cm|mm)\b"
+    r"(?=\s*(?:$|[.,;]|in\b|with\s+no\b|without\b|and\b))",
+    re.I,
+)
 
 
 def measurement_only_positive(sentence: str) -> bool:

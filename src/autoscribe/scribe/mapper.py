@@ -727,11 +727,15 @@ _DENIED_LIST = re.compile(r"^No ([^.;:]+)\.$")
 
 
 def _denied_items(default: str) -> list[str] | None:
+    """The items of a denied list, each a finding of its own ("free air", "free fluid"); none for a
+    list of places sharing one finding ("No mediastinal, hilar, or axillary lymphadenopathy.")."""
     match = _DENIED_LIST.match(default)
     if match is None:
         return None
     items = [i.strip() for i in re.split(r",\s*(?:or\s+)?|\s+or\s+", match.group(1)) if i.strip()]
-    return items if len(items) >= 2 else None
+    if len(items) < 2 or not all(analyze(f"No {item}.").mentions for item in items):
+        return None
+    return items
 
 
 def _drop_or_trim_defaults(sub: Section, contradicted: Callable[[str], bool]) -> None:

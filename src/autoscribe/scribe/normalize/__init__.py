@@ -34,6 +34,7 @@ from autoscribe.scribe.normalize.tokens import (
     said_with_a_vowel,
     tokenize,
 )
+from autoscribe.scribe.sides import SIDES
 from autoscribe.scribe.wordlists import data_sections, findings_lexicon
 
 __all__ = ["NEXT_SECTION_MARK", "OPEN_WORDS", "normalize"]
@@ -77,7 +78,7 @@ def _collapse_repeats(toks: list[Tok]) -> list[Tok]:
                 and not set(tail) & NUMBER_WORDS
                 and not spelled
                 and (*tail, following) not in _phrase_openings()
-                and not _another_list_item(out, words, n, following)
+                and not _another_list_item(out, words, n, toks[index + 1 : index + 6])
             ):
                 cut = words[-n - 1] + 1
                 del out[cut:]  # drop the repeat and the commas before it
@@ -116,18 +117,23 @@ _NO_MODIFIER = frozenset(
 )
 
 
-def _another_list_item(out: list[Tok], words: list[int], n: int, following: str) -> bool:
+def _another_list_item(out: list[Tok], words: list[int], n: int, after: list[Tok]) -> bool:
     """ "the common femoral, femoral, and popliteal veins", "the common femoral vein, femoral vein,
     and popliteal vein": words said again after a comma are the next item of a list when their
     first saying ended a longer name ("common femoral") and the list goes on after them (a comma,
     "and", "or"). The commas may be gone (a radiologist who dictates punctuation keeps only those
-    said): an "and" or "or" after them is then the list's."""
+    said): then only a name of two words or more whose list ends in its last word ("... femoral
+    vein and popliteal vein"); "no acute fracture fracture or dislocation" is a stutter."""
+    following = after[0].low if after else ""
     first, repeat = words[-2 * n], words[-n]
     comma = any(out[k].text == "," for k in range(words[-n - 1] + 1, repeat))
-    if not comma and following not in ("and", "or"):
+    head = out[words[-1]].low
+    listed = n >= 2 and following in ("and", "or") and head in (t.low for t in after[1:])
+    if not comma and not listed:
         return False
     before = out[first - 1] if first > 0 else None
-    named = before is not None and before.kind == "word" and before.low not in _NO_MODIFIER
+    # A side names nothing longer: "left lower lobe lower lobe and ..." is a stutter.
+    named = before is not None and before.kind == "word" and before.low not in _NO_MODIFIER | SIDES
     return named and following in (",", "and", "or")
 
 

@@ -280,6 +280,17 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
 _JOINING = {"hyphen": "-", "slash": "/"}
 
 
+# Words a number or a code takes a hyphen before.
+_AFTER_A_NUMBER = frozenset(
+    (
+        "year", "years", "old", "day", "days", "week", "weeks", "month", "months", "hour", "hours",
+        "phase", "level", "vessel", "weighted", "mm", "cm", "millimeter", "millimeters", "centimeter",
+        "centimeters", "french", "gauge", "point", "dimensional", "part", "view", "views", "slice",
+    )
+)  # fmt: skip
+_SAID_HYPHENATED = frozenset(
+    (("status", "post"), ("year", "old"), ("day", "old"), ("week", "old"), ("month", "old"))
+)
 # Prefixes written with a hyphen when a dash is said after them.
 _HYPHENATED_PREFIXES = frozenset(
     ("post", "pre", "non", "anti", "intra", "extra", "peri", "para", "sub", "semi")
@@ -294,9 +305,15 @@ def _hyphenates(out: list[Tok], toks: list[Tok], i: int) -> bool:
         return False
     before, after = out[-1], toks[i + 1]
     if before.kind == "num" or any(c.isdigit() for c in before.text) or before.low in NUMBER_WORDS:
-        return True  # "T2-weighted", "2-mm"
-    if before.low in _HYPHENATED_PREFIXES or (before.low, after.low) == ("status", "post"):
-        return True  # "post-surgical", "non-contrast", "status-post"
+        # "T2-weighted", "2-mm", "50-year-old", "C5-C6"; not "one dash no acute abnormality".
+        return (
+            after.low in _AFTER_A_NUMBER
+            or after.low in NUMBER_WORDS
+            or after.kind == "num"
+            or any(c.isdigit() for c in after.text)
+        )
+    if before.low in _HYPHENATED_PREFIXES or (before.low, after.low) in _SAID_HYPHENATED:
+        return True  # "post-surgical", "non-contrast", "status-post", "50-year-old"
     names = (
         before.text[:1].isupper() and after.text[:1].isupper() and after.text[1:].islower()
     )  # Salter-Harris
