@@ -726,6 +726,9 @@ def test_a_word_a_number_or_spelled_letters_take_an_by_their_first_sound(
         ("T two dash weighted images period", "T2-weighted images."),
         ("a Salter dash Harris two fracture period", "A Salter-Harris 2 fracture."),
         ("post dash surgical changes period", "Post-surgical changes."),
+        ("right dash sided effusion period", "Right-sided effusion."),
+        ("follow dash up in six months period", "Follow-up in 6 months."),
+        ("pre dash and post contrast images period", "Pre- and post contrast images."),
         ("a two dash millimeter hypodensity period", "A 2 mm hypodensity."),
     ],
 )

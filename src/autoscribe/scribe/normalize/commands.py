@@ -250,6 +250,8 @@ def spoken_commands(toks: list[Tok]) -> list[Tok]:
             # "ground hyphen glass" → ground-glass, "and slash or" → and/or: no space either side.
             out.append(Tok(_JOINING.get(low, "-"), False, "punct", spoken=True))
             toks[i + 1] = replace(toks[i + 1], space=False)
+        elif low == "dash" and _between_words(out, toks, i) and out[-1].low in _HYPHENATED_PREFIXES:
+            out.append(Tok("-", False, "punct", spoken=True))  # "pre- and post-contrast"
         elif low == "dash" and _between_words(out, toks, i):
             out.append(Tok("-", True, "punct", spoken=True))  # "superior labrum - SLAP tear"
         elif low == "colon" and section_heading_tail(out):
@@ -291,6 +293,8 @@ _AFTER_A_NUMBER = frozenset(
 _SAID_HYPHENATED = frozenset(
     (("status", "post"), ("year", "old"), ("day", "old"), ("week", "old"), ("month", "old"))
 )
+# Second halves written with a hyphen when a dash is said before them: "right-sided", "follow-up".
+_HYPHENATED_SUFFIXES = frozenset(("sided", "up", "ray", "term", "based", "shaped", "like", "appearing"))
 # Prefixes written with a hyphen when a dash is said after them.
 _HYPHENATED_PREFIXES = frozenset(
     ("post", "pre", "non", "anti", "intra", "extra", "peri", "para", "sub", "semi")
@@ -312,8 +316,14 @@ def _hyphenates(out: list[Tok], toks: list[Tok], i: int) -> bool:
             or after.kind == "num"
             or any(c.isdigit() for c in after.text)
         )
-    if before.low in _HYPHENATED_PREFIXES or (before.low, after.low) in _SAID_HYPHENATED:
-        return True  # "post-surgical", "non-contrast", "status-post", "50-year-old"
+    if before.low in _HYPHENATED_PREFIXES and after.low in ("and", "or"):
+        return False  # "pre- and post-contrast": the prefix's hyphen is written below
+    if (
+        before.low in _HYPHENATED_PREFIXES
+        or (before.low, after.low) in _SAID_HYPHENATED
+        or after.low in _HYPHENATED_SUFFIXES
+    ):
+        return True  # "post-surgical", "non-contrast", "status-post", "50-year-old", "right-sided"
     names = (
         before.text[:1].isupper() and after.text[:1].isupper() and after.text[1:].islower()
     )  # Salter-Harris
