@@ -46,6 +46,11 @@ from autoscribe.scribe.confusions import fix_confusions
         # The sound decides, not the letter: "an ulcer" but "a ureteral", "a hernia" but "an hour".
         ("A ulcer crater. A ureteral stent.", "An ulcer crater. A ureteral stent."),
         ("An hernia. A hour later. An xray.", "A hernia. An hour later. An xray."),
+        # A known abbreviation is said letter by letter.
+        (
+            "A hcc in segment 7. An usual finding. A us of the abdomen.",
+            "An hcc in segment 7. A usual finding. A us of the abdomen.",
+        ),
         ("There is a small light effusion.", "There is a small right effusion."),
         ("Acute light lower lobe emboli.", "Acute right lower lobe emboli."),
         ("Mediastinal contours are within normal limit.", "Mediastinal contours are within normal limits."),

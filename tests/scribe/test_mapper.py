@@ -804,8 +804,8 @@ def test_an_organs_label_said_after_the_findings_heading_or_mid_line_heads_its_f
     texts = draft.section_texts()["findings"]
     # The label becomes the subsection: no "Biceps:" or "Bursa:" left inside the text.
     assert "Biceps:" not in texts and "Bursa:" not in texts and "Acromioclavicular:" not in texts
-    assert "Acromioclavicular joint: Mild arthrosis." in texts
-    assert "Small effusion." in texts
+    assert _texts(draft, "findings.acJoint") == ["Mild arthrosis."]
+    assert _texts(draft, "findings.joint") == ["Small effusion."]
 
 
 def test_labelled_findings_of_a_template_without_organs_keep_a_line_each() -> None:

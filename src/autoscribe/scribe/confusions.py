@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from autoscribe.scribe.normalize import is_abbreviation
 from autoscribe.scribe.normalize.tokens import said_with_a_vowel
 from autoscribe.scribe.sides import SIDES
 from autoscribe.scribe.vocabulary import domain_vocabulary
@@ -151,7 +152,8 @@ _LETTER_NAMES = re.compile(
 
 def _agreeing_article(match: re.Match[str]) -> str:
     article, an, word = match.groups()
-    vowel = said_with_a_vowel(word)
+    # A known abbreviation is said letter by letter: "an hcc" is an HCC, "a us" a US.
+    vowel = said_with_a_vowel(word, spelled=is_abbreviation(word))
     if an:
         return match.group(0) if vowel else f"{article} "
     before = match.string[max(0, match.start() - 40) : match.start()]  # the words just before
@@ -195,6 +197,7 @@ def _peri_word(match: re.Match[str]) -> str:
     before, rest = match.groups()
     word = "peri" + rest
     known = word in real_words() or word in medical_words() or word in domain_vocabulary()
+    # Four letters or more: "period od" or "period l" name no word of a report.
     return before + word if known and len(rest) >= 4 else match.group(0)
 
 

@@ -241,6 +241,11 @@ _WRITTEN_CASE = {word.lower(): word for word in data_sections("normalize_words.t
 _ABBREVIATIONS = frozenset(word for word in _WRITTEN_CASE.values() if word.isupper() and len(word) >= 2)
 
 
+def is_abbreviation(word: str) -> bool:
+    """Whether a word is an abbreviation of the written-case list, said letter by letter ("hcc")."""
+    return word.upper() in _ABBREVIATIONS
+
+
 def _isotope_table() -> dict[str, dict[str, str]]:
     """Element name or symbol (lower case) → {mass as said, "99" for Tc-99m: isotope as written}."""
     table: dict[str, dict[str, str]] = {}

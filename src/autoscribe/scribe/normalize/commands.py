@@ -294,7 +294,9 @@ _SAID_HYPHENATED = frozenset(
     (("status", "post"), ("year", "old"), ("day", "old"), ("week", "old"), ("month", "old"))
 )
 # Second halves written with a hyphen when a dash is said before them: "right-sided", "follow-up".
-_HYPHENATED_SUFFIXES = frozenset(("sided", "up", "ray", "term", "based", "shaped", "like", "appearing"))
+_HYPHENATED_SUFFIXES = frozenset(
+    ("sided", "up", "ray", "term", "based", "shaped", "like", "appearing", "weighted")
+)
 # Prefixes written with a hyphen when a dash is said after them.
 _HYPHENATED_PREFIXES = frozenset(
     ("post", "pre", "non", "anti", "intra", "extra", "peri", "para", "sub", "semi")
@@ -327,7 +329,7 @@ def _hyphenates(out: list[Tok], toks: list[Tok], i: int) -> bool:
     names = (
         before.text[:1].isupper() and after.text[:1].isupper() and after.text[1:].islower()
     )  # Salter-Harris
-    return names or (before.low, after.low) in hyphen_pairs() or after.low in ("weighted", "mm", "cm")
+    return names or (before.low, after.low) in hyphen_pairs()
 
 
 def _between_words(out: list[Tok], toks: list[Tok], i: int) -> bool:

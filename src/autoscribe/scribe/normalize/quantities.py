@@ -29,10 +29,10 @@ def unit_of(word: str) -> str | None:
 
 # A quantity follows these words even without a unit ("series 3 image 42", "BI-RADS category 2").
 _NUMBER_CONTEXT = frozenset(data_sections("normalize_words.txt")["number context"])
-# A letter after the number makes a subcategory here ("BI-RADS 4A", "stage 3A").
 # What is said to "be" a number: "the ASPECTS score is 8", "the Gleason grade was 4" (not "the
 # level is one of concern").
 _SCORES = frozenset(("score", "grade", "category", "stage", "class", "rads", "aspects"))
+# A letter after the number makes a subcategory here ("BI-RADS 4A", "stage 3A").
 _SUBCATEGORY_CONTEXT = frozenset(data_sections("normalize_words.txt")["subcategory context"])
 _SUBCATEGORY_LETTERS = frozenset("ABCXF")  # F: Bosniak IIF, "class two F"
 

@@ -32,8 +32,7 @@ _SAID_WITH_A_CONSONANT = (
     "once",
     "eu",
     "uni",
-    "use",
-    "usu",
+    "us",  # "a US" (ultrasound), "a usual"
     "ure",
     "uri",
     "uro",
