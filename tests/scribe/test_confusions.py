@@ -41,6 +41,10 @@ from autoscribe.scribe.confusions import fix_confusions
         ("Extensive new mediastinum.", "Extensive pneumomediastinum."),
         ("No no mediastinum.", "No pneumomediastinum."),
         ("Diverticulitis without diverticulitis.", "Diverticulosis without diverticulitis."),
+        (
+            "My lateral effusions. Recommend clinical combination.",
+            "Bilateral effusions. Recommend clinical correlation.",
+        ),
         ("There is period bronchial thickening.", "There is peribronchial thickening."),
         ("Bilateral period hilar opacity.", "Bilateral perihilar opacity."),
         # The sound decides, not the letter: "an ulcer" but "a ureteral", "a hernia" but "an hour".

@@ -189,6 +189,11 @@ def test_a_unit_is_never_part_of_a_misheard_term() -> None:
         ("Aeriportal edema.", "abdomen", "Periportal edema."),
         ("Pericuradic fat stranding.", "abdomen", "Peripancreatic fat stranding."),
         ("Conical synosis of the menisci.", "msk", "Chondrocalcinosis of the menisci."),
+        (
+            "Loosencies in the femur and a loosency in the tibia.",
+            "msk",
+            "Lucencies in the femur and a lucency in the tibia.",
+        ),
     ],
 )
 def test_terms_an_audio_probe_missed_are_restored(heard: str, region: str, meant: str) -> None:

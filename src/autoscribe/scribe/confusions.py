@@ -62,6 +62,13 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
         "MR ",
     ),
     (re.compile(r"\bby\s+laterally\b", re.I), "bilaterally"),
+    # "bi-" heard as "my" or "by": no report says "my lateral" ("My lateral effusions").
+    (
+        re.compile(r"\b([MmBb])y\s+lateral\b(?!\s+(?:view|views|projection|decubitus|radiograph))"),
+        lambda m: "Bilateral" if m.group(1).isupper() else "bilateral",
+    ),
+    # A stock phrase: "clinical correlation" heard as "clinical combination".
+    (re.compile(r"\b(clinical)\s+combination\b", re.I), r"\1 correlation"),
     # "lobe" heard as "low" after a side ("the right lower low", "a nodule in the left low
     # measuring ..."); "left low attenuation", "right low-lying" keep the adjective.
     (
