@@ -178,6 +178,7 @@ _OLD_REACH = 4
 # A "new:" word reaches over a spelled-out territory: "acute left middle cerebral artery territory infarct".
 _NEW_REACH = 6
 _JOINING_WORDS = frozenset(("and", "or", "with", "without", "but", "plus", "versus", "vs"))
+_JOINING = re.compile(rf"\b(?:{'|'.join(_JOINING_WORDS)})\b", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -268,7 +269,7 @@ def _own_after(text: str, end: int, later: list[re.Match[str]]) -> str:
     joining that one on ("chronic right subdural hematoma and acute left epidural hematoma")."""
     if not later:
         return text[end:]
-    join = re.search(rf"\b(?:{'|'.join(_JOINING_WORDS)})\b", text[end : later[0].start()], re.I)
+    join = _JOINING.search(text[end : later[0].start()])
     return text[end : later[0].start()][: join.start() if join else None]
 
 

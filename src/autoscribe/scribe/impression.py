@@ -19,7 +19,7 @@ import httpx
 
 from autoscribe.scribe.findings import analyze, measurement_only_positive, unlisted_finding
 from autoscribe.scribe.section_names import LABEL_SECTION_NAMES
-from autoscribe.scribe.types import FINDINGS, Draft
+from autoscribe.scribe.types import FINDINGS, Draft, sentence_label
 from autoscribe.scribe.wordlists import data_rows
 
 log = logging.getLogger("autoscribe.scribe")
@@ -78,8 +78,8 @@ def _condense(sentence: str) -> str:
 
 def _procedure_record(sentence: str) -> bool:
     """ "Complications: None.", "Estimated blood loss: 5 mL.": what a procedure did, not a finding."""
-    label, colon, _ = sentence.partition(":")
-    return bool(colon) and label.strip().lower() in LABEL_SECTION_NAMES
+    label = sentence_label(sentence)
+    return label is not None and label.lower() in LABEL_SECTION_NAMES
 
 
 def positive_findings(draft: Draft) -> list[tuple[str, str, int, bool]]:

@@ -78,7 +78,13 @@ class PartialTranscript:
 
 
 # A sentence that starts with a short label and a colon.
-_LABELLED = re.compile(r"[A-Z][A-Za-z0-9 /-]{0,40}:\s")
+_LABELLED = re.compile(r"([A-Z][A-Za-z0-9 /-]{0,40}):\s")
+
+
+def sentence_label(text: str) -> str | None:
+    """The short label a sentence starts with ("Conus" of "Conus: Terminates at L1."), if any."""
+    match = _LABELLED.match(text)
+    return match.group(1) if match else None
 
 
 # ---- templates -------------------------------------------------------------------------------
@@ -273,7 +279,7 @@ class Section:
         # A labelled sentence ("Conus: Terminates at L1.", "L4-L5: Disc bulge.") starts a line of its
         # own, as the radiologist's spoken heading asked.
         return "".join(
-            ("\n" if _LABELLED.match(s.text) else " ") + s.text if k else s.text
+            ("\n" if sentence_label(s.text) else " ") + s.text if k else s.text
             for k, s in enumerate(self.sentences)
         )
 
